@@ -1,0 +1,35 @@
+"""Named errors, so that callers can catch emocore's problems and nothing else."""
+
+
+class EmocoreError(Exception):
+    """Base class of every error emocore raises on purpose."""
+
+
+class ParameterError(EmocoreError, ValueError):
+    """A function was called with an invalid argument (bad shape, unknown name, out of range)."""
+
+
+class AudioError(EmocoreError):
+    """An audio file cannot be used: unreadable, empty, silent, non-finite or too short.
+
+    Attributes:
+        path: the offending file (``None`` for in-memory arrays).
+        reason: one short phrase, e.g. ``"all samples are silent"``.
+    """
+
+    def __init__(self, path, reason: str):
+        self.path = None if path is None else str(path)
+        self.reason = reason
+        where = self.path if self.path is not None else "<array>"
+        super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self):  # picklable, so errors cross process-pool boundaries intact
+        return (type(self), (self.path, self.reason))
+
+
+class DatasetError(EmocoreError):
+    """A corpus, speaker, emotion or data directory could not be found or is malformed."""
+
+
+class DownloadError(EmocoreError):
+    """A download failed or its checksum did not match."""

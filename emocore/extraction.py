@@ -1,0 +1,198 @@
+"""Feature extraction over many files: all cores, an on-disk cache, progress bars, no crash on bad files.
+
+The cache lives in ``<cache_root>/<config_key>/features/<sha256 of file bytes>.npz``: the key covers the
+file's *content* (a renamed or copied file hits the cache; an edited one misses) and every field of the
+:class:`~emocore.config.FeatureConfig` (changing the F0 method or MCEP order misses), plus
+``FEATURE_VERSION``, which is bumped whenever the extraction code changes what it produces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+from tqdm.auto import tqdm
+
+from . import audio, features
+from .config import FeatureConfig, to_json
+from .datasets import Domain, Utterance, validation_text_ids
+from .exceptions import AudioError, EmocoreError
+from .prosody import DomainStats
+
+log = logging.getLogger(__name__)
+
+FEATURE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExtractionFailure:
+    """A file that could not be turned into features, and why."""
+
+    path: str
+    reason: str
+
+
+def config_key(cfg: FeatureConfig) -> str:
+    """Readable, collision-safe folder name for a feature config, e.g. ``harvest-world24-16k-3f2a9c1e``."""
+    digest = hashlib.sha256(json.dumps({**asdict(cfg), "version": FEATURE_VERSION}, sort_keys=True).encode())
+    return f"{cfg.f0_method}-{cfg.mcep_method}{cfg.mcep_dim}-{cfg.sr // 1000}k-{digest.hexdigest()[:8]}"
+
+
+def file_digest(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """sha256 of a file's bytes."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk_size), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _as_path(item) -> Path:
+    return Path(getattr(item, "path", item))
+
+
+def extract_file(path: str | Path, cfg: FeatureConfig, cache_dir: str | Path | None = None) -> features.WorldFeatures:
+    """Features of one audio file, read from or written to the cache when ``cache_dir`` is given.
+
+    Raises:
+        AudioError: the file cannot be used (see :func:`emocore.audio.load_wav`).
+    """
+    if not Path(path).is_file():
+        raise AudioError(path, "no such file")
+    cached = None
+    if cache_dir is not None:
+        cached = Path(cache_dir) / config_key(cfg) / "features" / f"{file_digest(path)}.npz"
+        if cached.is_file():
+            try:
+                return features.WorldFeatures.load(cached)
+            except Exception as error:  # noqa: BLE001 - a damaged cache entry is recomputed, not fatal
+                log.warning("ignoring unreadable cache entry %s (%s)", cached, error)
+    wav = audio.load_wav(path, cfg.sr, min_duration_s=cfg.min_duration_s, silence_peak=cfg.silence_peak)
+    feats = features.extract_features(wav, cfg)
+    if cached is not None:
+        feats.save(cached)
+    return feats
+
+
+def _extract_or_fail(path: str, cfg: FeatureConfig, cache_dir):
+    try:
+        return path, extract_file(path, cfg, cache_dir), None
+    except EmocoreError as error:
+        return path, None, str(getattr(error, "reason", error))
+    except Exception as error:  # noqa: BLE001 - a worker must report, never take the batch down
+        return path, None, f"{type(error).__name__}: {error}"
+
+
+def extract_many(items: Iterable, cfg: FeatureConfig, cache_dir: str | Path | None = None, *,
+                 n_jobs: int | None = None, progress: bool = True, desc: str = "WORLD features"
+                 ) -> tuple[dict[str, features.WorldFeatures], list[ExtractionFailure]]:
+    """Extract features for many files in parallel.
+
+    Args:
+        items: paths, or objects with a ``.path`` (e.g. :class:`emocore.datasets.Utterance`).
+        cfg: feature settings.
+        cache_dir: cache root (``None``: no cache).
+        n_jobs: worker processes (default: all cores); 1 runs in this process.
+        progress: show a tqdm bar.
+
+    Returns:
+        tuple: ``{str(path): WorldFeatures}`` in input order for the files that worked, and one
+        :class:`ExtractionFailure` per file that did not (each also logged as a warning).
+    """
+    paths = [str(_as_path(item)) for item in items]
+    n_jobs = n_jobs or os.cpu_count() or 1
+    results: dict[str, features.WorldFeatures] = {}
+    failures: list[ExtractionFailure] = []
+
+    def collect(path, feats, reason):
+        if feats is None:
+            failures.append(ExtractionFailure(path, reason))
+            log.warning("skipping %s: %s", path, reason)
+        else:
+            results[path] = feats
+
+    bar = tqdm(total=len(paths), desc=desc, unit="file", disable=not progress)
+    if n_jobs == 1 or len(paths) <= 1:
+        for path in paths:
+            collect(*_extract_or_fail(path, cfg, cache_dir))
+            bar.update()
+    else:
+        # forkserver: safe even when the parent has TensorFlow loaded, and cheaper than spawn.
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=min(n_jobs, len(paths)), mp_context=context) as pool:
+            futures = [pool.submit(_extract_or_fail, path, cfg, cache_dir) for path in paths]
+            for future in as_completed(futures):
+                collect(*future.result())
+                bar.update()
+    bar.close()
+    ordered = {path: results[path] for path in paths if path in results}
+    return ordered, failures
+
+
+@dataclass
+class DomainData:
+    """One domain after preprocessing: its utterances with features, split by text, and its statistics.
+
+    Attributes:
+        train, validation: ``(Utterance, WorldFeatures)`` pairs; no text appears in both.
+        stats: fitted on the training split only, so held-out words never leak into a model.
+        failures: files that were skipped, with the reason.
+    """
+
+    domain: Domain
+    train: list[tuple[Utterance, features.WorldFeatures]]
+    validation: list[tuple[Utterance, features.WorldFeatures]]
+    stats: DomainStats
+    failures: list[ExtractionFailure]
+
+    @property
+    def name(self) -> str:
+        return self.domain.name
+
+
+def prepare_domains(domains: list[Domain], cfg: FeatureConfig, processed_dir: str | Path, *,
+                    val_fraction: float = 0.1, seed: int = 0, max_utterances: int | None = None,
+                    n_jobs: int | None = None, corpora_root: str | Path | None = None,
+                    progress: bool = True) -> dict[str, DomainData]:
+    """Extract, split and summarise several domains, as the preprocessing step of a conversion.
+
+    The validation texts are chosen once from the union of all domains' texts, so the same words are
+    held out on both sides of a conversion pair. Writes, under ``<processed_dir>/<config_key(cfg)>/``:
+    ``feature_config.json``, ``stats/<domain>.json`` and ``splits/<domain>.json`` (file lists).
+
+    Args:
+        domains: e.g. ``[Domain("tess", "OAF", "neutral"), Domain("tess", "OAF", "angry")]``.
+        max_utterances: keep at most this many training and this many validation utterances per
+            domain (the first in sorted order): for smoke runs.
+
+    Returns:
+        dict: ``domain name -> DomainData``, in the order given.
+    """
+    root = Path(processed_dir) / config_key(cfg)
+    to_json(cfg, root / "feature_config.json")
+    listed = {d.name: d.utterances(corpora_root) for d in domains}
+    held_out = validation_text_ids({u.text_id for utts in listed.values() for u in utts}, val_fraction, seed)
+    prepared = {}
+    for domain in domains:
+        utts = listed[domain.name]
+        train = [u for u in utts if u.text_id not in held_out][:max_utterances]
+        validation = [u for u in utts if u.text_id in held_out][:max_utterances]
+        feats, failures = extract_many(train + validation, cfg, processed_dir, n_jobs=n_jobs, progress=progress,
+                                       desc=domain.name)
+        train_pairs = [(u, feats[str(u.path)]) for u in train if str(u.path) in feats]
+        val_pairs = [(u, feats[str(u.path)]) for u in validation if str(u.path) in feats]
+        stats = DomainStats.fit(domain.name, [f for _, f in train_pairs])
+        stats.save(root / "stats" / f"{domain.name}.json")
+        split = {"train": [str(u.path) for u, _ in train_pairs], "validation": [str(u.path) for u, _ in val_pairs],
+                 "failed": [asdict(f) for f in failures]}
+        (root / "splits").mkdir(parents=True, exist_ok=True)
+        (root / "splits" / f"{domain.name}.json").write_text(json.dumps(split, indent=1) + "\n")
+        prepared[domain.name] = DomainData(domain, train_pairs, val_pairs, stats, failures)
+    return prepared

@@ -1,0 +1,74 @@
+"""Figures for the notebooks: every function draws on an ``ax`` it is given and returns it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+EMOTION_COLORS = {
+    "neutral": "#7f7f7f", "calm": "#17becf", "happy": "#ffb000", "sad": "#1f77b4", "angry": "#d62728",
+    "fearful": "#9467bd", "disgusted": "#2ca02c", "surprised": "#e377c2",
+}
+
+
+def savefig(fig, name: str, fig_dir: str | Path = "figures", dpi: int = 120) -> Path:
+    """Save ``fig`` as ``<fig_dir>/<name>.png`` (folders created) and return the path."""
+    path = Path(fig_dir) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def frame_times_s(n_frames: int, frame_period_ms: float) -> np.ndarray:
+    """Frame centres in seconds, shape ``(n_frames,)``."""
+    return np.arange(n_frames) * frame_period_ms / 1000.0
+
+
+def plot_f0_contours(contours: dict[str, np.ndarray], frame_period_ms: float, ax=None, colors=None):
+    """Overlay F0 contours (``label -> (T,)`` in Hz); unvoiced frames are gaps, not drops to 0."""
+    ax = ax or plt.gca()
+    colors = colors or {}
+    for label, f0_hz in contours.items():
+        f0_plot = np.where(np.asarray(f0_hz) > 0, f0_hz, np.nan)
+        ax.plot(frame_times_s(len(f0_plot), frame_period_ms), f0_plot, label=label, lw=1.6,
+                color=colors.get(label, EMOTION_COLORS.get(label)))
+    ax.set(xlabel="time (s)", ylabel="F0 (Hz)")
+    ax.legend(frameon=False)
+    return ax
+
+
+def plot_distributions(frames: pd.DataFrame, value: str, hue: str = "emotion", ax=None, palette=None):
+    """Kernel density of one per-frame column (e.g. ``log_f0``) for each ``hue`` group."""
+    import seaborn as sns
+
+    ax = ax or plt.gca()
+    palette = palette or {k: v for k, v in EMOTION_COLORS.items() if k in set(frames[hue])}
+    sns.kdeplot(data=frames, x=value, hue=hue, common_norm=False, fill=True, alpha=0.25, palette=palette, ax=ax)
+    return ax
+
+
+def plot_mcep(mcep: np.ndarray, frame_period_ms: float, ax=None, title: str | None = None):
+    """Heat map of ``mcep (T, D)``: time on x, coefficient index on y."""
+    ax = ax or plt.gca()
+    t_end = len(mcep) * frame_period_ms / 1000.0
+    image = ax.imshow(np.asarray(mcep).T, origin="lower", aspect="auto", cmap="magma",
+                      extent=(0, t_end, -0.5, mcep.shape[1] - 0.5))
+    ax.figure.colorbar(image, ax=ax, pad=0.01)
+    ax.set(xlabel="time (s)", ylabel="MCEP coefficient")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_metric_bars(table: pd.DataFrame, metric: str, by: str, ax=None, lower_is_better: bool = True):
+    """Bar plot of ``metric`` per ``by`` (mean with 95% CI over rows), best bar first."""
+    import seaborn as sns
+
+    ax = ax or plt.gca()
+    order = table.groupby(by)[metric].mean().sort_values(ascending=lower_is_better).index
+    sns.barplot(data=table, x=metric, y=by, order=order, errorbar=("ci", 95), ax=ax, color="#4c72b0")
+    ax.set(ylabel="", xlabel=f"{metric} ({'lower' if lower_is_better else 'higher'} is better)")
+    return ax
