@@ -81,11 +81,12 @@ def from_json(cls: type[_C], path: str | Path) -> _C:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Network sizes for :mod:`emocore.models` (CycleGAN-VC, Kaneko & Kameoka 2017, as used by Gao et al. 2019).
+    """Network sizes for :mod:`emocore.models`: CycleGAN-VC (Kaneko & Kameoka 2017), as in Gao et al. 2019.
 
     ``width`` multiplies every hidden channel count (rounded to an even number, at least 4); ``width=1.0``
-    is the published size. ``mcep_dim`` must equal ``FeatureConfig.mcep_dim``. The classifier sees the MCEPs
-    plus one log-F0 channel; its block ``i`` has ``classifier_base_channels * 2**i`` channels (times ``width``).
+    is the published size. ``mcep_dim`` must equal ``FeatureConfig.mcep_dim``. The classifier sees the
+    MCEPs plus one log-F0 channel; its block ``i`` has ``classifier_base_channels * 2**i`` channels
+    (times ``width``).
     """
 
     mcep_dim: int = 24

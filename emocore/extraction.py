@@ -13,10 +13,11 @@ import json
 import logging
 import multiprocessing
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
@@ -25,6 +26,9 @@ from .config import FeatureConfig, to_json
 from .datasets import Domain, Utterance, validation_text_ids
 from .exceptions import AudioError, EmocoreError
 from .prosody import DomainStats
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -196,3 +200,47 @@ def prepare_domains(domains: list[Domain], cfg: FeatureConfig, processed_dir: st
         (root / "splits" / f"{domain.name}.json").write_text(json.dumps(split, indent=1) + "\n")
         prepared[domain.name] = DomainData(domain, train_pairs, val_pairs, stats, failures)
     return prepared
+
+
+def summary_table(prepared: dict[str, DomainData]) -> "pd.DataFrame":
+    """One row per domain: utterance counts and the fitted log-F0 / power statistics."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "domain": name, "emotion": data.domain.emotion, "train": len(data.train), "validation": len(data.validation),
+        "failed": len(data.failures), "f0_geomean_hz": float(np.exp(data.stats.log_f0.mean)),
+        "log_f0_std": data.stats.log_f0.std, "log_power_mean": data.stats.log_power.mean,
+        "log_power_std": data.stats.log_power.std,
+    } for name, data in prepared.items()])
+
+
+def voiced_frames_table(prepared: dict[str, DomainData], split: str = "train") -> "pd.DataFrame":
+    """Every voiced frame of a split as a row: ``domain, emotion, utterance, log_f0, log_power``.
+
+    The tidy input seaborn wants for per-emotion distributions.
+    """
+    import numpy as np
+    import pandas as pd
+
+    parts = []
+    for name, data in prepared.items():
+        for utt, feats in getattr(data, split):
+            voiced = feats.voiced
+            parts.append(pd.DataFrame({"domain": name, "emotion": utt.emotion, "utterance": utt.uid,
+                                       "log_f0": np.log(feats.f0_hz[voiced]), "log_power": feats.log_power[voiced]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def shared_text_ids(prepared: dict[str, DomainData], split: str = "train") -> list[str]:
+    """Texts present in ``split`` of every domain, sorted: the words to compare emotions on."""
+    sets = [{u.text_id for u, _ in getattr(data, split)} for data in prepared.values()]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def features_of_text(data: DomainData, text_id: str) -> tuple[Utterance, features.WorldFeatures]:
+    """The first utterance of ``text_id`` in a domain (training split first, then validation)."""
+    for utt, feats in data.train + data.validation:
+        if utt.text_id == text_id:
+            return utt, feats
+    raise KeyError(f"{data.name} has no utterance of text {text_id!r}")

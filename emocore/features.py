@@ -15,10 +15,9 @@ One utterance becomes a :class:`WorldFeatures` of time-major arrays at ``cfg.fra
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
-
-import warnings
 
 import numpy as np
 

@@ -387,3 +387,44 @@ def aligned_metrics(
         "log_f0_pearson": log_f0_pearson(f0_ref, f0_test, path),
         "vuv_error": vuv_error_rate(f0_ref, f0_test, path),
     }
+
+
+# ---------------------------------------------------------------------------
+# Non-intrusive naturalness: DNSMOS (needs the ``eval`` extra)
+# ---------------------------------------------------------------------------
+
+DNSMOS_SR = 16000
+
+
+def dnsmos_available() -> bool:
+    """Whether :func:`dnsmos` can run (``speechmos`` and ``onnxruntime`` installed: ``pip install -e .[eval]``)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("speechmos", "onnxruntime"))
+
+
+def dnsmos(wav: ArrayLike, sr: int) -> dict[str, float]:
+    """DNSMOS P.835 scores of one waveform (Microsoft's ONNX models, shipped in ``speechmos``; offline).
+
+    Args:
+        wav (ndarray): waveform, shape ``(n_samples,)``; resampled to 16 kHz if needed.
+        sr: its sample rate.
+
+    Returns:
+        dict: ``dnsmos_ovrl``, ``dnsmos_sig``, ``dnsmos_bak`` (1..5, higher is better) and ``dnsmos_p808``.
+
+    Raises:
+        ImportError: the ``eval`` extra is not installed.
+    """
+    if not dnsmos_available():
+        raise ImportError("DNSMOS needs speechmos and onnxruntime: pip install -e '.[eval]'")
+    from speechmos import dnsmos as _dnsmos
+
+    from .audio import resample
+
+    wav = resample(np.asarray(wav, dtype=np.float64), sr, DNSMOS_SR)
+    peak = np.max(np.abs(wav)) if wav.size else 0.0
+    if peak > 1.0:  # speechmos refuses samples outside [-1, 1]
+        wav = wav / peak
+    scores = _dnsmos.run(wav.astype(np.float32), DNSMOS_SR)
+    return {f"dnsmos_{key.removesuffix('_mos')}": float(value) for key, value in scores.items()}

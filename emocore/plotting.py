@@ -50,12 +50,12 @@ def plot_distributions(frames: pd.DataFrame, value: str, hue: str = "emotion", a
     return ax
 
 
-def plot_mcep(mcep: np.ndarray, frame_period_ms: float, ax=None, title: str | None = None):
-    """Heat map of ``mcep (T, D)``: time on x, coefficient index on y."""
+def plot_mcep(mcep: np.ndarray, frame_period_ms: float, ax=None, title: str | None = None, first_coef: int = 0):
+    """Heat map of ``mcep (T, D)``: time on x, coefficient index on y (``first_coef`` labels row 0)."""
     ax = ax or plt.gca()
     t_end = len(mcep) * frame_period_ms / 1000.0
     image = ax.imshow(np.asarray(mcep).T, origin="lower", aspect="auto", cmap="magma",
-                      extent=(0, t_end, -0.5, mcep.shape[1] - 0.5))
+                      extent=(0, t_end, first_coef - 0.5, first_coef + mcep.shape[1] - 0.5))
     ax.figure.colorbar(image, ax=ax, pad=0.01)
     ax.set(xlabel="time (s)", ylabel="MCEP coefficient")
     if title:

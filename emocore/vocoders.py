@@ -3,8 +3,8 @@
 A *vocoder* here is a function ``wav (n_samples,) -> wav (n_samples,)`` at a fixed rate: analyse with
 some representation, synthesize back. Comparing them tells how much of a conversion's quality is lost
 before any network touches the features: WORLD with harvest vs dio, MCEP orders 24/36/60 coded by WORLD
-vs SPTK's mel-cepstrum, the uncoded WORLD envelope as the ceiling, and Griffin-Lim as the phase-
-reconstruction baseline.
+vs SPTK's mel-cepstrum, the uncoded WORLD envelope (no dimensionality reduction at all), and
+Griffin-Lim from an 80-band mel spectrogram as the baseline without any F0 model.
 
 Scoring re-analyses both the original and the re-synthesis with one fixed *measurement* config
 (harvest F0, 25 SPTK mel-cepstral coefficients: MCD over c1..c24), so every variant is judged by the
@@ -14,8 +14,8 @@ same ruler, not by its own representation.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -95,8 +95,8 @@ def measure_resynthesis(reference: np.ndarray, resynthesized: np.ndarray,
 
 
 def compare_vocoders(wavs: dict[str, np.ndarray], vocoders: dict[str, Vocoder], *,
-                     measure_cfg: FeatureConfig = MEASURE_CONFIG, progress: bool = True
-                     ) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+                     measure_cfg: FeatureConfig = MEASURE_CONFIG, with_dnsmos: bool | None = None,
+                     progress: bool = True) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
     """Run every vocoder on every waveform and score it.
 
     Args:
@@ -105,10 +105,16 @@ def compare_vocoders(wavs: dict[str, np.ndarray], vocoders: dict[str, Vocoder], 
 
     Returns:
         tuple: a tidy table (one row per utterance and vocoder: ``utterance, vocoder, mcd_db,
-        f0_rmse_hz, vuv_error, rtf``, where ``rtf`` is compute seconds per second of audio) and the
-        re-synthesized audio keyed by ``(utterance, vocoder)``.
+        f0_rmse_hz, vuv_error, rtf``, where ``rtf`` is compute seconds per second of audio; plus
+        ``dnsmos_*`` columns with ``with_dnsmos``, by default when the eval extra is installed) and
+        the re-synthesized audio keyed by ``(utterance, vocoder)``. Rows with vocoder ``"original"``
+        score the unprocessed recordings, the reference for DNSMOS.
     """
+    with_dnsmos = metrics.dnsmos_available() if with_dnsmos is None else with_dnsmos
     rows, audio = [], {}
+    if with_dnsmos:
+        rows += [{"utterance": utt, "vocoder": "original", "mcd_db": 0.0, "f0_rmse_hz": 0.0, "vuv_error": 0.0,
+                  "rtf": 0.0, **metrics.dnsmos(wav, measure_cfg.sr)} for utt, wav in wavs.items()]
     jobs = [(utt, name) for utt in wavs for name in vocoders]
     for utt, name in tqdm(jobs, desc="vocoders", disable=not progress):
         wav = wavs[utt]
@@ -116,6 +122,9 @@ def compare_vocoders(wavs: dict[str, np.ndarray], vocoders: dict[str, Vocoder], 
         out = vocoders[name](wav)
         seconds = time.perf_counter() - start
         audio[(utt, name)] = out
-        rows.append({"utterance": utt, "vocoder": name, **measure_resynthesis(wav, out, measure_cfg),
-                     "rtf": seconds / (len(wav) / measure_cfg.sr)})
+        row = {"utterance": utt, "vocoder": name, **measure_resynthesis(wav, out, measure_cfg),
+               "rtf": seconds / (len(wav) / measure_cfg.sr)}
+        if with_dnsmos:
+            row.update(metrics.dnsmos(out, measure_cfg.sr))
+        rows.append(row)
     return pd.DataFrame(rows), audio

@@ -78,3 +78,23 @@ def test_prepare_domains_on_real_tess(tmp_path, corpora_root):
     assert (written / "stats" / "tess-OAF-angry.json").is_file()
     assert (written / "splits" / "tess-OAF-neutral.json").is_file()
     assert (written / "feature_config.json").is_file()
+
+
+@pytest.mark.real_data
+def test_tables_on_real_tess(tmp_path, corpora_root):
+    domains = [Domain("tess", "YAF", "neutral"), Domain("tess", "YAF", "sad")]
+    prepared = extraction.prepare_domains(domains, config.FeatureConfig(f0_method="dio"), tmp_path,
+                                          max_utterances=3, n_jobs=1, progress=False)
+    summary = extraction.summary_table(prepared)
+    assert list(summary["domain"]) == ["tess-YAF-neutral", "tess-YAF-sad"]
+    assert (summary["train"] == 3).all() and (summary["f0_geomean_hz"].between(100, 400)).all()
+    frames = extraction.voiced_frames_table(prepared)
+    assert set(frames["emotion"]) == {"neutral", "sad"}
+    n_voiced = sum(int(f.voiced.sum()) for _, f in prepared["tess-YAF-sad"].train)
+    assert (frames["domain"] == "tess-YAF-sad").sum() == n_voiced
+    shared = extraction.shared_text_ids(prepared)
+    assert shared, "the same words are recorded in every emotion"
+    utt, feats = extraction.features_of_text(prepared["tess-YAF-sad"], shared[0])
+    assert utt.text_id == shared[0] and utt.emotion == "sad"
+    with pytest.raises(KeyError):
+        extraction.features_of_text(prepared["tess-YAF-sad"], "no-such-word")

@@ -341,3 +341,17 @@ def test_f0_metrics_bad_input_raises(fn, ref, test, path):
 def test_aligned_metrics_bad_input_raises(args):
     with pytest.raises(ParameterError):
         metrics.aligned_metrics(*args)
+
+
+@pytest.mark.skipif(not metrics.dnsmos_available(), reason="needs the eval extra (speechmos, onnxruntime)")
+def test_dnsmos_prefers_real_speech_over_noise(tess_file):
+    from emocore import audio
+
+    speech = audio.load_wav(tess_file, 16000)
+    noise = np.random.default_rng(0).normal(0, 0.1, len(speech))
+    clean, noisy = metrics.dnsmos(speech, 16000), metrics.dnsmos(noise, 16000)
+    assert set(clean) == {"dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"}
+    assert 1.0 <= clean["dnsmos_ovrl"] <= 5.0
+    assert clean["dnsmos_ovrl"] > noisy["dnsmos_ovrl"] + 0.5
+    resampled = metrics.dnsmos(audio.resample(speech, 16000, 24000), 24000)
+    assert resampled["dnsmos_ovrl"] == pytest.approx(clean["dnsmos_ovrl"], abs=0.15)

@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   extract features for the demo domains and execute the notebooks into build/
+#   make test   run the test suite (unit tests, real-data tests, notebooks at smoke size)
+# Each creates .venv with everything it needs on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NOTEBOOKS := notebooks/01_preprocess.ipynb notebooks/02_vocoder_comparison.ipynb
+
+.PHONY: demo test test-fast bench install clean-build strip
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --durations=15
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow"
+
+demo: $(STAMP)
+	$(VENV)/bin/emocore-extract tess:OAF:neutral tess:OAF:angry tess:OAF:happy tess:OAF:sad
+	mkdir -p build
+	for nb in $(NOTEBOOKS); do \
+	  $(VENV)/bin/papermill $$nb build/$$(basename $$nb) --cwd notebooks --progress-bar || exit 1; \
+	done
+	@echo
+	@echo "Features and statistics: data/processed/   Figures: figures/   Executed notebooks: build/"
+
+bench: $(STAMP)
+	$(PY) benchmarks/extraction_throughput.py
+
+strip: $(STAMP)
+	$(VENV)/bin/nbstripout --keep-id notebooks/*.ipynb

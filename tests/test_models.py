@@ -1,0 +1,317 @@
+"""Tests of emocore.models: shapes, building blocks, parameter counts, saving, backend neutrality."""
+
+import importlib.util
+import math
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from emocore import models
+from emocore.config import ModelConfig
+from emocore.exceptions import ParameterError
+
+PACKAGE_DIR = Path(models.__file__).parent
+SMOKE = ModelConfig().smoke()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    keras.utils.set_random_seed(0)
+    return models.build_generator(SMOKE)
+
+
+@pytest.fixture(scope="module")
+def disc():
+    keras.utils.set_random_seed(1)
+    return models.build_discriminator(SMOKE)
+
+
+def _mcep(rng, n_frames, batch=2, dim=SMOKE.mcep_dim):
+    return rng.standard_normal((batch, n_frames, dim)).astype("float32")
+
+
+# --- backend neutrality -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module", ["models.py", "losses.py"])
+def test_module_uses_no_backend_specific_code(module):
+    source = (PACKAGE_DIR / module).read_text()
+    assert "tensorflow" not in source.lower()
+    assert not re.search(r"\btf\.", source)
+    assert not re.search(r"^\s*(import|from)\s+(jax|torch)\b", source, flags=re.MULTILINE)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_models_and_losses_run_under_jax_backend():
+    script = textwrap.dedent(
+        """
+        import jax, numpy as np
+        from emocore import losses, models
+        from emocore.config import ModelConfig
+        cfg = ModelConfig().smoke()
+        gen, disc = models.build_generator(cfg), models.build_discriminator(cfg)
+        x = np.zeros((1, 32, cfg.mcep_dim), "float32")
+        assert gen(x).shape == x.shape
+        loss = losses.lsgan_generator_loss(disc(gen(x))) + losses.identity_weight(jax.numpy.asarray(3))
+        assert np.isfinite(float(loss))
+        """
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PACKAGE_DIR.parent,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+# --- building blocks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channels", "width", "expected"),
+    [(128, 1.0, 128), (128, 0.5, 64), (128, 0.125, 16), (96, 0.3, 28), (100, 0.345, 34), (8, 0.1, 4)],
+)
+def test_scale_channels_rounds_to_even_with_minimum_four(channels, width, expected):
+    assert models.scale_channels(channels, width) == expected
+
+
+def test_scale_channels_rejects_nonpositive_width():
+    with pytest.raises(ParameterError):
+        models.scale_channels(128, 0.0)
+
+
+def test_pixel_shuffle_moves_values_as_specified():
+    batch, n_frames, channels, factor = 2, 3, 2, 2
+    x = np.arange(batch * n_frames * channels * factor, dtype="float32").reshape(
+        batch, n_frames, channels * factor
+    )
+    y = keras.ops.convert_to_numpy(models.PixelShuffle1D(factor)(x))
+    assert y.shape == (batch, n_frames * factor, channels)
+    # x[0] = [[0 1 2 3] [4 5 6 7] [8 9 10 11]]: each frame's channels split into `factor` consecutive frames
+    np.testing.assert_array_equal(y[0], [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]])
+    for t in range(n_frames):
+        for j in range(factor):
+            np.testing.assert_array_equal(y[:, t * factor + j, :], x[:, t, j * channels : (j + 1) * channels])
+
+
+def test_pixel_shuffle_rejects_indivisible_channels():
+    with pytest.raises(ParameterError):
+        models.PixelShuffle1D(2)(np.zeros((1, 4, 3), "float32"))
+
+
+def test_glu_has_separate_gate_convolution(rng):
+    glu = models.GLU(8, 3, normalize=False)
+    x = rng.standard_normal((2, 10, 4)).astype("float32")
+    glu(x)
+    assert len(glu.weights) == 4  # value kernel + bias, gate kernel + bias
+    assert glu.conv.kernel.shape == glu.gate_conv.kernel.shape == (3, 4, 8)
+    assert glu.conv.kernel is not glu.gate_conv.kernel
+
+    glu.gate_conv.bias.assign(np.full(8, -1e4, "float32"))  # gate closed
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(glu(x)), 0.0, atol=1e-12)
+    glu.gate_conv.bias.assign(np.full(8, 1e4, "float32"))  # gate open: output is the value path
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(glu(x)), keras.ops.convert_to_numpy(glu.conv(x)), rtol=1e-6
+    )
+
+
+def test_normalized_glu_gate_is_closed_by_its_norm_offset(rng):
+    glu = models.GLU(6, 5, strides=2, normalize=True)
+    x = rng.standard_normal((2, 16, 3)).astype("float32")
+    assert glu(x).shape == (2, 8, 6)
+    assert len(glu.trainable_weights) == 6  # 2 kernels (no bias: IN removes it), 2 x (gamma, beta)
+    glu.gate_norm.beta.assign(np.full(6, -1e4, "float32"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(glu(x)), 0.0, atol=1e-12)
+
+
+def test_glu_upsample_and_2d_shapes(rng):
+    up = models.GLU(6, 5, upsample=2)
+    assert up(rng.standard_normal((2, 8, 4)).astype("float32")).shape == (2, 16, 6)
+    assert up.conv.kernel.shape == (5, 4, 12)
+    down2d = models.GLU(8, (3, 6), strides=(2, 1), rank=2)
+    assert down2d(rng.standard_normal((2, 9, 6, 3)).astype("float32")).shape == (2, 5, 6, 8)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"rank": 3}, {"rank": 2, "upsample": 2}, {"upsample": 0}, {"kernel_size": (3, 3)}]
+)
+def test_glu_rejects_bad_arguments(kwargs):
+    with pytest.raises(ParameterError):
+        models.GLU(**{"filters": 4, "kernel_size": 3, **kwargs})
+
+
+@pytest.mark.parametrize("shape", [(3, 50, 5), (2, 12, 7, 4)])
+def test_instance_norm_normalizes_each_channel_over_time(rng, shape):
+    x = rng.standard_normal(shape) * rng.uniform(0.5, 5.0, shape[-1]) + rng.uniform(-3, 3, shape[-1])
+    y = keras.ops.convert_to_numpy(models.InstanceNorm()(x.astype("float32")))
+    axes = tuple(range(1, len(shape) - 1))
+    np.testing.assert_allclose(y.mean(axis=axes), 0.0, atol=1e-5)
+    np.testing.assert_allclose(y.std(axis=axes), 1.0, atol=1e-3)
+
+
+def test_residual_block_keeps_shape_and_checks_channels(rng):
+    block = models.ResidualBlock1D(8, 16, 3)
+    x = rng.standard_normal((2, 12, 8)).astype("float32")
+    assert block(x).shape == x.shape
+    with pytest.raises(ParameterError):
+        models.ResidualBlock1D(6, 12)(x)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        models.InstanceNorm(epsilon=1e-3, center=False),
+        models.PixelShuffle1D(3),
+        models.GLU(6, (3, 6), strides=(2, 1), rank=2, normalize=False),
+        models.GLU(6, 5, upsample=2),
+        models.ResidualBlock1D(8, 16, 5),
+    ],
+)
+def test_layer_config_round_trip(layer):
+    config = layer.get_config()
+    assert type(layer).from_config(config).get_config() == config
+
+
+# --- networks ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_frames", [32, 64, 128])
+def test_generator_keeps_input_shape(gen, rng, n_frames):
+    x = _mcep(rng, n_frames)
+    assert gen(x).shape == x.shape
+
+
+def test_generator_is_fully_convolutional(gen, rng):
+    y32, y96 = gen(_mcep(rng, 32, batch=1)), gen(_mcep(rng, 96, batch=3))
+    assert y32.shape == (1, 32, SMOKE.mcep_dim) and y96.shape == (3, 96, SMOKE.mcep_dim)
+    assert gen.input_shape == (None, None, SMOKE.mcep_dim)
+
+
+def test_generator_rounds_other_lengths_up_to_multiple_of_four(gen, rng):
+    x = _mcep(rng, 30, batch=1)
+    assert gen(x).shape == (1, 32, SMOKE.mcep_dim)
+    padded, n_frames = models.pad_to_multiple(x)
+    assert gen(padded)[:, :n_frames].shape == x.shape
+
+
+def test_pad_to_multiple_pads_time_axis_and_returns_length(rng):
+    mcep = rng.standard_normal((30, 24))
+    padded, n_frames = models.pad_to_multiple(mcep)
+    assert (padded.shape, n_frames) == ((32, 24), 30)
+    np.testing.assert_array_equal(padded[:30], mcep)
+    np.testing.assert_array_equal(padded[30:], np.repeat(mcep[-1:], 2, axis=0))
+    zeros, _ = models.pad_to_multiple(mcep[None], multiple=8, mode="constant")
+    assert zeros.shape == (1, 32, 24) and not zeros[0, 30:].any()
+    same, n_same = models.pad_to_multiple(mcep[:28])
+    assert same.shape == (28, 24) and n_same == 28
+
+
+@pytest.mark.parametrize("bad", [np.zeros(8), np.zeros((0, 24))])
+def test_pad_to_multiple_rejects_bad_input(bad):
+    with pytest.raises(ParameterError):
+        models.pad_to_multiple(bad)
+
+
+@pytest.mark.parametrize("n_frames", [32, 48, 40])
+def test_discriminator_patch_map_shape(disc, rng, n_frames):
+    scores = disc(_mcep(rng, n_frames))
+    assert scores.shape == (2, math.ceil(n_frames / 16), SMOKE.mcep_dim // 4, 1)
+
+
+@pytest.mark.parametrize(("n_emotions", "n_frames"), [(None, 32), (4, 50)])
+def test_emotion_classifier_logits_shape(rng, n_emotions, n_frames):
+    clf = models.build_emotion_classifier(SMOKE, n_emotions)
+    logits = clf(rng.standard_normal((3, n_frames, SMOKE.mcep_dim + 1)).astype("float32"))
+    assert logits.shape == (3, n_emotions or SMOKE.n_emotions)
+
+
+def _conv_params(kernel, c_in, c_out, bias):
+    return math.prod(kernel if isinstance(kernel, tuple) else (kernel,)) * c_in * c_out + (
+        c_out if bias else 0
+    )
+
+
+def _glu_params(kernel, c_in, c_out, normalize, upsample=1):
+    return 2 * _conv_params(kernel, c_in, c_out * upsample, not normalize) + (4 * c_out if normalize else 0)
+
+
+def _expected_generator_params(cfg):
+    """CycleGAN-VC's generator table, counted by hand: separate value and gate convolutions everywhere."""
+    def c(m):
+        return models.scale_channels(m * cfg.gen_base_channels, cfg.width)
+    d = cfg.mcep_dim
+    residual = _glu_params(3, c(4), c(8), True) + _conv_params(3, c(8), c(4), False) + 2 * c(4)
+    return (
+        _glu_params(15, d, c(1), False)
+        + _glu_params(5, c(1), c(2), True)
+        + _glu_params(5, c(2), c(4), True)
+        + cfg.n_residual_blocks * residual
+        + _glu_params(5, c(4), c(4), True, upsample=2)
+        + _glu_params(5, c(4), c(2), True, upsample=2)
+        + _conv_params(15, c(2), d, True)
+    )
+
+
+def test_published_generator_parameter_count():
+    full, half = models.build_generator(ModelConfig()), models.build_generator(ModelConfig(width=0.5))
+    n_full, n_half, n_smoke = (
+        full.count_params(),
+        half.count_params(),
+        models.build_generator(SMOKE).count_params(),
+    )
+    print(f"generator parameters: width 1.0 {n_full:,}, 0.5 {n_half:,}, smoke {n_smoke:,}")
+    assert n_full == _expected_generator_params(ModelConfig()) == 38_035_736  # measured, keras 3.15
+    assert n_half == _expected_generator_params(ModelConfig(width=0.5))
+    assert n_smoke == _expected_generator_params(SMOKE)
+    # convolutions between hidden layers dominate, and their size goes with width ** 2
+    assert 0.24 < n_half / n_full < 0.27
+
+
+def test_smoke_models_are_small():
+    assert models.build_generator(SMOKE).count_params() < 500_000
+    assert models.build_discriminator(SMOKE).count_params() < 500_000
+
+
+@pytest.mark.parametrize(
+    "build", [models.build_generator, models.build_discriminator, models.build_emotion_classifier]
+)
+def test_saved_model_reloads_with_identical_outputs(tmp_path, rng, build):
+    model = build(SMOKE)
+    n_channels = model.input_shape[-1]
+    x = rng.standard_normal((2, 32, n_channels)).astype("float32")
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert reloaded.name == model.name
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(reloaded(x)), keras.ops.convert_to_numpy(model(x))
+    )
+
+
+def test_model_names_follow_the_naming_convention():
+    assert models.build_generator(SMOKE, name="gen_b2a").name == "gen_b2a"
+    assert models.build_discriminator(SMOKE).name == "disc_a"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"width": 0.0}, {"n_emotions": 1}, {"mcep_dim": 1}, {"n_residual_blocks": -1}]
+)
+def test_model_config_rejects_bad_values(kwargs):
+    with pytest.raises(ParameterError):
+        ModelConfig(**kwargs)
