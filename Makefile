@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=15
+	$(PY) -m pytest -n 2 --durations=15 tests notebooks --nbmake
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"
@@ -36,7 +36,7 @@ demo: $(STAMP)
 	@echo "Features and statistics: data/processed/   Figures: figures/   Executed notebooks: build/"
 
 bench: $(STAMP)
-	$(PY) benchmarks/extraction_throughput.py
+	$(VENV)/bin/emocore-bench extraction
 
 strip: $(STAMP)
 	$(VENV)/bin/nbstripout --keep-id notebooks/*.ipynb

@@ -98,3 +98,13 @@ def test_mean_std_roundtrip(rng):
 def test_bad_feature_config(kwargs):
     with pytest.raises(ParameterError):
         config.FeatureConfig(**kwargs)
+
+
+def test_real_ravdess_male_actor_features(ravdess_file):
+    """RAVDESS Actor_01 (male, 16 kHz): F0 in a male range, and the round trip keeps length."""
+    cfg = config.FeatureConfig(f0_method="dio")
+    wav = audio.load_wav(ravdess_file, cfg.sr)
+    feats = features.extract_features(wav, cfg)
+    assert 70 < np.median(feats.f0_hz[feats.voiced]) < 250
+    assert 0.2 < feats.voiced.mean() < 0.9  # RAVDESS clips have silence around the sentence
+    assert features.synthesize_features(feats, cfg).shape == wav.shape

@@ -1,0 +1,67 @@
+"""Run every notebook headless at smoke size, in order, as a user would with papermill."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _finite_numbers(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _finite_numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _finite_numbers(item)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield value
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("notebooks")
+
+
+def execute(name: str, workdir: Path, **parameters) -> Path:
+    import papermill
+
+    out = workdir / name
+    papermill.execute_notebook(str(NOTEBOOKS_DIR / name), str(out), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
+                               parameters=dict(SMOKE=True, DATA_DIR=str(workdir / "data"),
+                                               FIG_DIR=str(workdir / "figures"), **parameters))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_01_preprocess(workdir, corpora_root):
+    execute("01_preprocess.ipynb", workdir)
+    results = json.loads((workdir / "data" / "results" / "01_preprocess.json").read_text())
+    assert [d["emotion"] for d in results["domains"]] == ["neutral", "angry", "happy", "sad"]
+    assert all(math.isfinite(x) for x in _finite_numbers(results["domains"]))
+    for figure in ("01_f0_contours", "01_prosody_distributions", "01_mcep"):
+        assert (workdir / "figures" / f"{figure}.png").stat().st_size > 10_000
+    assert list((workdir / "data" / "processed").glob("*/stats/tess-OAF-angry.json"))
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_02_vocoder_comparison(workdir, corpora_root):
+    execute("02_vocoder_comparison.ipynb", workdir, EMOTIONS=["neutral", "angry"])
+    summary = json.loads((workdir / "data" / "results" / "02_vocoder_comparison.json").read_text())
+    by_name = {row["vocoder"]: row for row in summary}
+    assert {"world-harvest-world24", "world-dio-world24", "griffin-lim-mel80"} <= set(by_name)
+    assert all(math.isfinite(x) for x in _finite_numbers(summary))
+    assert by_name["world-harvest-world24"]["mcd_db"] < by_name["griffin-lim-mel80"]["mcd_db"]
+    assert (workdir / "figures" / "02_vocoder_comparison.png").is_file()
+
+
+def test_every_notebook_is_tested_here():
+    tested = {"01_preprocess.ipynb", "02_vocoder_comparison.ipynb"}
+    assert {nb.name for nb in NOTEBOOKS} == tested, "add a papermill test for each new notebook"
