@@ -85,3 +85,259 @@ def extract_main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(extract_main())
+
+
+def _fail(prog: str, error: Exception) -> int:
+    print(f"{prog}: error: {error}", file=sys.stderr)
+    return 2
+
+
+def _directory_pairs(folder: Path, cfg: FeatureConfig, processed_dir: Path, n_jobs: int | None):
+    """``(Utterance, WorldFeatures)`` pairs of every usable audio file in a flat folder (bad files skipped)."""
+    from .datasets import list_directory
+    from .extraction import extract_many
+
+    utts = list_directory(folder)
+    feats, _failures = extract_many(utts, cfg, processed_dir, n_jobs=n_jobs, desc=folder.name)
+    return [(u, feats[str(u.path)]) for u in utts if str(u.path) in feats]
+
+
+def train_main(argv: list[str] | None = None) -> int:
+    """``emocore-train``: train EmoCycleGAN between two domains and write a model folder for ``emocore-convert``."""
+    from dataclasses import replace
+
+    from .config import ModelConfig, TrainConfig
+    from .datasets import Domain, parse_domain
+    from .exceptions import EmocoreError, TrainingDivergedError
+
+    parser = argparse.ArgumentParser(
+        prog="emocore-train",
+        description="Train EmoCycleGAN (CycleGAN-VC on MCEPs, log-Gaussian F0 and power, a frozen emotion "
+                    "classifier) from non-parallel recordings of two emotions. Give each domain either as "
+                    "--domain-a/--domain-b (corpus:speaker:emotion) or as a folder (--train_A_dir/--train_B_dir).")
+    data = parser.add_argument_group("data")
+    data.add_argument("--domain-a", help="domain A, e.g. tess:OAF:neutral, dir:<folder> or a folder")
+    data.add_argument("--domain-b", help="domain B, e.g. tess:OAF:angry")
+    data.add_argument("--train_A_dir", type=Path, help="flat folder of domain-A audio (instead of --domain-a)")
+    data.add_argument("--train_B_dir", type=Path, help="flat folder of domain-B audio (instead of --domain-b)")
+    data.add_argument("--validation_A_dir", type=Path,
+                      help="domain-A audio to convert during validation (default: the held-out texts of A)")
+    data.add_argument("--validation_B_dir", type=Path, help="likewise for B")
+    data.add_argument("--processed-dir", type=Path, default=None, help="feature cache (default data/processed)")
+    data.add_argument("--val-fraction", type=float, default=0.1,
+                      help="share of texts held out (0 when both validation folders are given)")
+    data.add_argument("--split-seed", type=int, default=0,
+                      help="which texts are held out (as emocore-extract --seed; independent of --random_seed)")
+    data.add_argument("--max-utterances", type=int, default=None, help="per domain and split (smoke runs)")
+    data.add_argument("--jobs", type=int, default=None, help="feature-extraction processes (default: all cores)")
+    out = parser.add_argument_group("outputs")
+    out.add_argument("--model_dir", type=Path, default=None,
+                     help="the model folder (default data/models/<model_name or A_to_B>); --resume continues it")
+    out.add_argument("--model_name", default=None,
+                     help="the model's name, recorded in config.json (the original flag named a TF checkpoint "
+                          "file inside --model_dir; here everything lives in --model_dir)")
+    out.add_argument("--output_dir", type=Path, default=None, help="validation conversions are written here")
+    out.add_argument("--tensorboard_log_dir", type=Path, default=None, help="TensorBoard event folder")
+    run = parser.add_argument_group("training")
+    run.add_argument("--random_seed", type=int, default=None, help="seed of weights and data sampling")
+    run.add_argument("--iterations", type=int, default=None)
+    run.add_argument("--batch-size", type=int, default=None)
+    run.add_argument("--width", type=float, default=None, help="channel multiplier (1.0 = published sizes)")
+    run.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --model_dir")
+    run.add_argument("--smoke", action="store_true", help="tiny CI sizes (the configs' smoke() variants)")
+    run.add_argument("--eager", action="store_true", help="run the training step eagerly (debugging)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    _feature_args(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+
+    sides = []
+    for name, spec, folder in (("A", args.domain_a, args.train_A_dir), ("B", args.domain_b, args.train_B_dir)):
+        if (spec is None) == (folder is None):
+            parser.error(f"give domain {name} by exactly one of --domain-{name.lower()} and --train_{name}_dir")
+        sides.append(parse_domain(spec) if spec is not None else Domain(directory=folder))
+    feature_cfg = _feature_config(args)
+    model_cfg, train_cfg = ModelConfig(mcep_dim=feature_cfg.mcep_dim), TrainConfig()
+    if args.smoke:
+        feature_cfg, model_cfg, train_cfg = feature_cfg.smoke(), model_cfg.smoke(), train_cfg.smoke()
+    if args.width is not None:
+        model_cfg = replace(model_cfg, width=args.width)
+    overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
+    train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
+
+    from .extraction import prepare_domains
+    from .training import train
+
+    processed = args.processed_dir or paths.processed_dir()
+    both_val_dirs = args.validation_A_dir is not None and args.validation_B_dir is not None
+    try:
+        prepared = prepare_domains(sides, feature_cfg, processed, val_fraction=0.0 if both_val_dirs else args.val_fraction,
+                                   seed=args.split_seed, max_utterances=args.max_utterances, n_jobs=args.jobs,
+                                   progress=not args.quiet)
+        domain_a, domain_b = (prepared[d.name] for d in sides)
+        if args.validation_A_dir is not None:
+            domain_a.validation = _directory_pairs(args.validation_A_dir, feature_cfg, processed, args.jobs)
+        if args.validation_B_dir is not None:
+            domain_b.validation = _directory_pairs(args.validation_B_dir, feature_cfg, processed, args.jobs)
+        model_dir = args.model_dir or paths.models_dir() / (args.model_name or f"{domain_a.name}_to_{domain_b.name}")
+        history = train(domain_a, domain_b, feature_cfg, model_cfg, train_cfg, model_dir, resume=args.resume,
+                        tensorboard_log_dir=args.tensorboard_log_dir, output_dir=args.output_dir,
+                        progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name)
+    except TrainingDivergedError as error:
+        print(f"emocore-train: {error}", file=sys.stderr)
+        return 1
+    except EmocoreError as error:
+        return _fail("emocore-train", error)
+    last = history[-1] if history else {}
+    print(f"trained {domain_a.name} <-> {domain_b.name} for {train_cfg.iterations} iterations "
+          f"(generator loss {last.get('gen_total', float('nan')):.4f}); model: {model_dir}")
+    return 0
+
+
+def convert_main(argv: list[str] | None = None) -> int:
+    """``emocore-convert``: convert audio files with a trained model; exit status 1 if any file failed."""
+    import json
+
+    from .exceptions import EmocoreError
+
+    parser = argparse.ArgumentParser(
+        prog="emocore-convert",
+        description="Convert the emotion of audio files with a model trained by emocore-train. Files that "
+                    "cannot be read are reported and skipped; the exit status is 1 if any failed.")
+    parser.add_argument("inputs", nargs="*", help="audio files, folders or glob patterns (quote the patterns)")
+    parser.add_argument("--model_dir", type=Path, required=True, help="model folder written by emocore-train")
+    parser.add_argument("--model_name", default=None,
+                        help="expected model name (checked against the one recorded at training; a mismatch warns)")
+    parser.add_argument("--data_dir", type=Path, action="append", default=[],
+                        help="a folder whose audio files are converted (repeatable)")
+    parser.add_argument("--conversion_direction", type=str.upper, choices=("A2B", "B2A"), default="A2B")
+    parser.add_argument("--output_dir", "-o", type=Path, default=Path("converted_voices"),
+                        help="where <stem>.wav files are written (default %(default)s)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="take the generators from this checkpoint folder instead (while training runs)")
+    parser.add_argument("--no-f0", action="store_true", help="keep the source F0 (ablation)")
+    parser.add_argument("--no-power", action="store_true", help="keep the source power envelope (ablation)")
+    parser.add_argument("--no-mcep", action="store_true", help="keep the source MCEPs (ablation)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    if not args.inputs and not args.data_dir:
+        parser.error("nothing to convert: give files, folders or globs, or --data_dir")
+    from .conversion import ConversionModel, convert_files, expand_inputs  # loads TensorFlow: after parsing
+
+    try:
+        model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint)
+    except (EmocoreError, OSError, json.JSONDecodeError) as error:
+        return _fail("emocore-convert", error)
+    trained_name = model.config.get("model_name")
+    if args.model_name is not None and trained_name is not None and args.model_name != trained_name:
+        print(f"emocore-convert: note: --model_name {args.model_name!r} differs from the name recorded at "
+              f"training ({trained_name!r}); converting with the model in {args.model_dir}", file=sys.stderr)
+    files = expand_inputs([*args.inputs, *args.data_dir])
+    source, target = model.domain_stats(args.conversion_direction)
+    report = convert_files(model, files, args.conversion_direction, args.output_dir, f0=not args.no_f0,
+                           power=not args.no_power, mcep=not args.no_mcep, progress=not args.quiet)
+    print(f"{source.name} -> {target.name}: converted {len(report.converted)} of {len(files)} files "
+          f"into {args.output_dir}")
+    for path, reason in report.failed:
+        print(f"  failed: {path}: {reason}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    """``emocore-evaluate``: score conversions (a folder with a manifest) and reference systems; CSV + JSON summaries.
+
+    Exit status: 0 when every file was scored, 1 when some could not be, 2 on bad arguments or a missing manifest.
+    """
+    from . import evaluation as ev
+    from .exceptions import EmocoreError, ParameterError
+
+    parser = argparse.ArgumentParser(
+        prog="emocore-evaluate",
+        description="Objective evaluation of emotional voice conversion: emotion accuracy by an eGeMAPS judge trained "
+                    "on real speech (reported with its held-out ceiling), speaker similarity (resemblyzer), DNSMOS, "
+                    "and MCD / F0 RMSE / log-F0 r against the real target recording of the same text. Writes "
+                    "<out>/evaluation.csv, summary.csv and summary.json, and prints the summary.")
+    parser.add_argument("folder", nargs="?", type=Path,
+                        help=f"folder of conversions with a {ev.MANIFEST_NAME} (columns: {', '.join(ev.MANIFEST_COLUMNS)})")
+    parser.add_argument("--manifest", default=ev.MANIFEST_NAME, help="manifest file name inside the folder")
+    parser.add_argument("--reference", action="append", default=[], metavar="CORPUS:SPEAKER:SOURCE:TARGET[,TARGET]",
+                        help="add the 'source' and 'target' reference rows for the held-out words of this pair "
+                             "(repeatable), e.g. tess:OAF:neutral:angry,happy,sad")
+    parser.add_argument("--with-prosody", action="store_true",
+                        help="with --reference: also convert the held-out words by the log-Gaussian F0 ('f0-only') "
+                             "and F0 + power ('f0+power') transforms, written under <out>/prosody/")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where the reports go (default: the folder, else data/results/evaluation)")
+    judge = parser.add_argument_group("emotion judge")
+    judge.add_argument("--judge", type=Path, default=None,
+                       help="a saved judge; trained on --corpus and saved there when the file does not exist "
+                            "(default data/models/judges/<corpus>-<emotions>-val<f>-seed<s>.joblib)")
+    judge.add_argument("--corpus", default="tess", help="corpus the judge is trained on (default %(default)s)")
+    judge.add_argument("--emotions", default=",".join(ev.DEFAULT_EMOTIONS), help="the judge's classes (default %(default)s)")
+    speaker = parser.add_argument_group("speaker verifier")
+    speaker.add_argument("--verifier", type=Path, default=None,
+                         help="a saved verifier; built and saved there when the file does not exist "
+                              "(default data/models/verifiers/<corpora>-...joblib)")
+    speaker.add_argument("--verifier-corpora", default="tess,ravdess", help="speakers to enroll (default %(default)s)")
+    speaker.add_argument("--max-per-speaker", type=int, default=30, help="enrollment recordings per speaker")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="share of words held out (as emocore-extract)")
+    parser.add_argument("--seed", type=int, default=0, help="which words are held out (as emocore-extract --seed)")
+    parser.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (about a second per file)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the metrics against the real target")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default data/processed)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    _feature_args(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    if args.folder is None and not args.reference:
+        parser.error("nothing to evaluate: give a folder with a manifest and/or --reference")
+    if args.with_prosody and not args.reference:
+        parser.error("--with-prosody needs --reference")
+    emotions = [e for e in args.emotions.split(",") if e]
+    corpora = [c for c in args.verifier_corpora.split(",") if c]
+    out = args.out or args.folder or paths.results_dir() / "evaluation"
+    cache = args.cache_dir or paths.processed_dir()
+    progress = not args.quiet
+    split = dict(val_fraction=args.val_fraction, seed=args.seed)
+    try:
+        items = ev.read_manifest(args.folder, args.manifest) if args.folder is not None else []
+        for spec in args.reference:
+            for corpus, speaker, source, target in ev.parse_reference_spec(spec):
+                refs = ev.reference_items(corpus, speaker, source, target, **split)
+                if args.with_prosody:
+                    refs += ev.write_prosody_references(corpus, speaker, source, target, Path(out) / "prosody",
+                                                        cfg=_feature_config(args), processed_dir=cache,
+                                                        progress=progress, **split)
+                items += refs
+        if not items:
+            raise ParameterError("no items to evaluate: the manifest and references list no files")
+        judge_path = args.judge or ev.default_judge_path(args.corpus, emotions, **split)
+        judge_model = ev.load_or_train_judge(judge_path, args.corpus, emotions, cache_dir=cache, progress=progress,
+                                             **split)
+        verifier_path = args.verifier or ev.default_verifier_path(corpora, max_per_speaker=args.max_per_speaker,
+                                                                  **split)
+        verifier = ev.load_or_build_verifier(verifier_path, corpora, max_per_speaker=args.max_per_speaker,
+                                             cache_dir=cache, progress=progress, **split)
+        table = ev.evaluate_pairs(items, judge_model, verifier, with_dnsmos=not args.no_dnsmos,
+                                  with_reference=not args.no_reference, cache_dir=cache, progress=progress)
+    except EmocoreError as error:
+        return _fail("emocore-evaluate", error)
+    written = ev.write_report(table, out, judge=judge_model, verifier=verifier,
+                              extra={"judge_path": str(judge_path), "verifier_path": str(verifier_path),
+                                     "references": args.reference})
+    print(ev.format_summary(ev.summarize(table)))
+    ceiling = judge_model.ceiling
+    if ceiling is not None:
+        print(f"\njudge: {judge_model.metadata.get('model')} on eGeMAPS, {len(judge_model.emotions)} classes, trained on "
+              f"{', '.join(judge_model.metadata.get('speakers', []))}; accuracy on held-out real speech "
+              f"{100 * ceiling['accuracy']:.1f}% (n={ceiling['n']})")
+    heard = int((table["judge_heard_text"] == 1.0).sum())
+    if heard:
+        print(f"note: the judge trained on the words of {heard} item(s); their emotion accuracy is optimistic",
+              file=sys.stderr)
+    failed = table[table["error"] != ""]
+    for _, row in failed.iterrows():
+        print(f"  failed: {row['path']}: {row['error']}", file=sys.stderr)
+    print(f"\n{len(table)} items, {len(failed)} failed; wrote {written['evaluation']}, {written['summary_json']}")
+    return 1 if len(failed) else 0

@@ -33,3 +33,24 @@ class DatasetError(EmocoreError):
 
 class DownloadError(EmocoreError):
     """A download failed or its checksum did not match."""
+
+
+class TrainingDivergedError(EmocoreError):
+    """A training loss became NaN or infinite; the run stopped and its last good checkpoint was kept.
+
+    Attributes:
+        iteration: the iteration (1-based) whose losses were not finite.
+        losses: the offending loss values by name.
+        checkpoint: the last good checkpoint folder, or ``None`` if none was written yet.
+    """
+
+    def __init__(self, iteration: int, losses: dict, checkpoint=None):
+        self.iteration, self.losses = iteration, dict(losses)
+        self.checkpoint = None if checkpoint is None else str(checkpoint)
+        bad = ", ".join(f"{k}={v}" for k, v in self.losses.items())
+        where = (f"last good checkpoint kept at {self.checkpoint}; continue from it with resume=True "
+                 "(--resume), e.g. with lower learning rates" if self.checkpoint else "no checkpoint was written yet")
+        super().__init__(f"training diverged at iteration {iteration}: {bad}; {where}")
+
+    def __reduce__(self):
+        return (type(self), (self.iteration, self.losses, self.checkpoint))

@@ -72,3 +72,24 @@ def plot_metric_bars(table: pd.DataFrame, metric: str, by: str, ax=None, lower_i
     sns.barplot(data=table, x=metric, y=by, order=order, errorbar=("ci", 95), ax=ax, color="#4c72b0")
     ax.set(ylabel="", xlabel=f"{metric} ({'lower' if lower_is_better else 'higher'} is better)")
     return ax
+
+
+def plot_loss_curves(history: list[dict] | pd.DataFrame, losses: list[str] | None = None, ax=None,
+                     smooth: int = 1):
+    """Training losses against iteration (from ``training.train``'s history), one line per loss.
+
+    Args:
+        history: rows with an ``iteration`` column and one column per loss.
+        losses: which columns to draw (default: every column ending in ``_loss`` or named like a loss).
+        smooth: rolling-mean window in logged rows (1 = raw).
+    """
+    ax = ax or plt.gca()
+    frame = pd.DataFrame(history)
+    if losses is None:
+        skip = {"iteration", "wall_time_s", "gen_lr", "disc_lr"}
+        losses = [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
+    for name in losses:
+        ax.plot(frame["iteration"], frame[name].rolling(smooth, min_periods=1).mean(), label=name, lw=1.4)
+    ax.set(xlabel="iteration", ylabel="loss")
+    ax.legend(frameon=False, fontsize="small", ncol=2)
+    return ax

@@ -13,3 +13,20 @@ def test_extraction_benchmark_prints_throughput(corpora_root, capsys):
     # a warm cache only reads .npz files: far faster than analysing audio
     assert by_method["cache hit"]["audio_s_per_s"] > 5 * by_method["harvest"]["audio_s_per_s"]
     assert all(r["audio_s_per_s"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_training_benchmark_prints_iterations_per_second(capsys):
+    rows = bench.training_speed(widths=(0.125,), steps=1, warmup=0, n_frames=32)  # one trace: ~30 s on 2 cores
+    printed = capsys.readouterr().out
+    assert "it/s identity" in printed and "first step (s)" in printed
+    assert rows[0]["x_first"] == 1.0 and rows[0]["width"] == 0.125 and rows[0]["gen_params"] > 0
+    assert all(r["first_step_s"] > 0 and r["it_per_s_identity"] > 0 and r["it_per_s_no_identity"] > 0 for r in rows)
+
+
+@pytest.mark.real_data
+def test_conversion_benchmark_prints_real_time_factor(corpora_root, capsys):
+    result = bench.conversion_rtf(width=0.125, n_files=1)
+    assert "total" in capsys.readouterr().out
+    assert result["audio_s"] > 0 and result["rtf_total"] == pytest.approx(
+        sum(result[f"rtf_{k}"] for k in ("analysis", "prosody", "generator", "synthesis")))

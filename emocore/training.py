@@ -1,0 +1,784 @@
+"""EmoCycleGAN training: segment sampling, emotion-classifier pre-training, the CycleGAN-VC model and its loop.
+
+The networks come from :mod:`emocore.models`, the losses from :mod:`emocore.losses` and every hyperparameter from
+:class:`~emocore.config.TrainConfig`. Everything here is backend-neutral Keras 3 except
+:meth:`CycleGANVC.train_step` (a ``tf.GradientTape``) and the TensorBoard writer (``tf.summary``); a JAX
+training step would replace only those.
+
+Features reach the networks normalized per domain: a domain's MCEPs with its own per-dimension mean and std,
+its log F0 (interpolated over unvoiced frames) with its own log-F0 mean and std. The generators therefore map
+A-normalized MCEPs to B-normalized ones, and conversion denormalizes with the target statistics
+(:mod:`emocore.conversion`).
+
+The emotion classifier sees ``(T, D + 1)`` inputs: the normalized MCEPs and the normalized log-F0 channel
+(:func:`classifier_features`). For a generated ``a -> b`` crop the log-F0 channel is the source crop's log F0
+mapped to domain ``b`` by the log-Gaussian transform that conversion applies, then normalized with ``b``'s
+statistics. That map followed by that normalization is the identity on the normalized channel,
+``((z * std_b + mean_b) - mean_b) / std_b = z`` (linear interpolation over unvoiced frames commutes with it),
+so the source crop's own normalized channel is passed unchanged. Because both domains are normalized by their
+own statistics, the classifier judges the emotion cues that the per-domain means and variances do not
+already carry; those the conversion maps by itself (MCEP denormalization, log-Gaussian F0 and power).
+
+A model folder holds ``config.json``, ``stats_a.json``, ``stats_b.json``, ``gen_a2b.weights.h5``,
+``gen_b2a.weights.h5`` (see :mod:`emocore.conversion`), ``history.csv`` and ``checkpoints/step-NNNNNNNN/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+from tqdm.auto import tqdm
+
+from . import audio, features, losses, models
+from .config import FeatureConfig, ModelConfig, TrainConfig, from_dict
+from .conversion import ConversionModel
+from .exceptions import ParameterError, TrainingDivergedError
+from .features import WorldFeatures
+from .prosody import DomainStats, interpolate_over_unvoiced
+
+log = logging.getLogger(__name__)
+
+EMOTION_INDEX_A = 0
+EMOTION_INDEX_B = 1
+MODEL_TYPE = "cyclegan"
+CHECKPOINTS = "checkpoints"
+NETWORKS = ("gen_a2b", "gen_b2a", "disc_a", "disc_b", "classifier")
+LOSS_NAMES = ("gen_total", "adversarial_a2b", "adversarial_b2a", "cycle", "identity", "identity_weight",
+              "classification", "disc_a", "disc_b")
+
+
+# ---------------------------------------------------------------------- data
+
+
+def normalized_log_f0(f0_hz: np.ndarray, stats: DomainStats) -> np.ndarray:
+    """Log F0 interpolated over unvoiced frames and normalized with a domain's log-F0 mean and std.
+
+    Args:
+        f0_hz (ndarray): shape ``(T,)``; 0 marks unvoiced frames.
+        stats (DomainStats): the domain the contour belongs to.
+
+    Returns:
+        ndarray: shape ``(T,)``, float64; all zeros (the domain mean) when no frame is voiced.
+    """
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    voiced = f0_hz > 0
+    if not voiced.any():
+        return np.zeros_like(f0_hz)
+    log_f0 = np.zeros_like(f0_hz)
+    log_f0[voiced] = np.log(f0_hz[voiced])
+    return (interpolate_over_unvoiced(log_f0, voiced) - stats.log_f0.mean) / stats.log_f0.std
+
+
+def classifier_features(feats: WorldFeatures, stats: DomainStats) -> np.ndarray:
+    """Emotion-classifier input of a whole utterance: normalized MCEPs and log F0, shape ``(T, D + 1)``, float32."""
+    return np.concatenate([stats.mcep.normalize(feats.mcep), normalized_log_f0(feats.f0_hz, stats)[:, None]],
+                          axis=1).astype(np.float32)
+
+
+def classifier_input(mcep, log_f0):
+    """Join normalized MCEPs ``(B, T, D)`` and a log-F0 channel ``(B, T)`` into ``(B, T, D + 1)`` (keras.ops)."""
+    return ops.concatenate([mcep, ops.expand_dims(ops.cast(log_f0, mcep.dtype), -1)], axis=-1)
+
+
+def _crop_starts(voiced: np.ndarray, n_frames: int, min_voiced: int) -> np.ndarray:
+    if len(voiced) < n_frames:
+        voiced = np.pad(voiced, (0, n_frames - len(voiced)), mode="edge")
+    counts = np.concatenate([[0], np.cumsum(voiced)])
+    return np.flatnonzero(counts[n_frames:] - counts[:-n_frames] >= min_voiced)
+
+
+def _edge_crop(x: np.ndarray, start: int, n_frames: int) -> np.ndarray:
+    if len(x) < n_frames:
+        pad = [(0, n_frames - len(x))] + [(0, 0)] * (x.ndim - 1)
+        x = np.pad(x, pad, mode="edge")
+    return x[start:start + n_frames]
+
+
+def sample_segments(feats_list: Sequence[WorldFeatures], n_frames: int, batch_size: int, rng: np.random.Generator,
+                    stats: DomainStats, min_voiced_fraction: float = TrainConfig.min_voiced_fraction
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Random fixed-length crops of normalized MCEPs, each with enough voiced frames, and their log-F0 channel.
+
+    Each crop picks an utterance uniformly among those that have a valid crop, then a start uniformly among
+    its valid starts: those whose ``n_frames`` frames hold at least ``ceil(min_voiced_fraction * n_frames)``
+    voiced frames (and at least one). Utterances shorter than ``n_frames`` are padded at the end by
+    repeating their last frame. The result depends only on the inputs and the state of ``rng``.
+
+    Args:
+        feats_list: the domain's utterances.
+        n_frames (int): crop length.
+        batch_size (int): number of crops.
+        rng (numpy.random.Generator): advanced by the call.
+        stats (DomainStats): the domain's statistics, for normalization.
+        min_voiced_fraction (float): in ``[0, 1]``.
+
+    Returns:
+        tuple: normalized MCEPs, shape ``(batch_size, n_frames, D)``, and normalized log F0 interpolated
+        over unvoiced frames (:func:`normalized_log_f0`), shape ``(batch_size, n_frames)``; both float32.
+
+    Raises:
+        ParameterError: bad sizes, or no utterance has a crop with enough voiced frames.
+    """
+    if n_frames < 1 or batch_size < 1:
+        raise ParameterError(f"n_frames and batch_size must be at least 1, got {n_frames}, {batch_size}")
+    if not 0 <= min_voiced_fraction <= 1:
+        raise ParameterError(f"min_voiced_fraction must be in [0, 1], got {min_voiced_fraction}")
+    min_voiced = max(1, math.ceil(min_voiced_fraction * n_frames))
+    starts = [_crop_starts(f.voiced, n_frames, min_voiced) for f in feats_list]
+    eligible = [i for i, s in enumerate(starts) if len(s)]
+    if not eligible:
+        raise ParameterError(f"none of {len(feats_list)} utterances has a {n_frames}-frame crop with at least "
+                             f"{min_voiced} voiced frames; lower n_frames or min_voiced_fraction")
+    mceps, log_f0s = [], []
+    for _ in range(batch_size):
+        index = eligible[rng.integers(len(eligible))]
+        start = int(starts[index][rng.integers(len(starts[index]))])
+        feats = feats_list[index]
+        mceps.append(_edge_crop(stats.mcep.normalize(feats.mcep), start, n_frames))
+        log_f0s.append(_edge_crop(normalized_log_f0(feats.f0_hz, stats), start, n_frames))
+    return np.stack(mceps).astype(np.float32), np.stack(log_f0s).astype(np.float32)
+
+
+# ---------------------------------------------------------------------- emotion classifier
+
+
+def classifier_accuracy(classifier: keras.Model, feats_a: Sequence[WorldFeatures], feats_b: Sequence[WorldFeatures],
+                        stats_a: DomainStats, stats_b: DomainStats) -> float | None:
+    """Share of whole utterances the classifier assigns to their own domain (A = 0, B = 1); ``None`` if none."""
+    correct = total = 0
+    for label, feats_list, stats in ((EMOTION_INDEX_A, feats_a, stats_a), (EMOTION_INDEX_B, feats_b, stats_b)):
+        for feats in feats_list:
+            logits = ops.convert_to_numpy(classifier(classifier_features(feats, stats)[None], training=False))
+            correct += int(np.argmax(logits[0]) == label)
+            total += 1
+    return correct / total if total else None
+
+
+def pretrain_classifier(classifier: keras.Model, feats_a: Sequence[WorldFeatures], feats_b: Sequence[WorldFeatures],
+                        stats_a: DomainStats, stats_b: DomainStats, cfg: TrainConfig, rng: np.random.Generator, *,
+                        val_a: Sequence[WorldFeatures] = (), val_b: Sequence[WorldFeatures] = (),
+                        run_eagerly: bool = False, progress: bool = False) -> dict:
+    """Train the emotion classifier on real crops of both domains (label 0 = A, 1 = B), then freeze it.
+
+    Each of ``cfg.classifier_pretrain_steps`` Adam steps sees ``cfg.classifier_batch_size`` crops of
+    ``cfg.n_frames`` frames from each domain (:func:`sample_segments`).
+
+    Returns:
+        dict: ``train_loss`` and ``train_accuracy`` (on the last batch), ``val_accuracy`` on the whole
+        validation utterances (``None`` without any), ``n_val``, ``steps``.
+    """
+    classifier.trainable = True
+    classifier.compile(optimizer=keras.optimizers.Adam(cfg.classifier_lr),
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       metrics=["accuracy"], run_eagerly=run_eagerly, jit_compile=False)
+    labels = np.repeat(np.array([EMOTION_INDEX_A, EMOTION_INDEX_B], dtype=np.int32), cfg.classifier_batch_size)
+    logs: dict = {}
+    for _ in tqdm(range(cfg.classifier_pretrain_steps), desc="emotion classifier", unit="step",
+                  disable=not progress, leave=False):
+        mcep_a, log_f0_a = sample_segments(feats_a, cfg.n_frames, cfg.classifier_batch_size, rng, stats_a,
+                                           cfg.min_voiced_fraction)
+        mcep_b, log_f0_b = sample_segments(feats_b, cfg.n_frames, cfg.classifier_batch_size, rng, stats_b,
+                                           cfg.min_voiced_fraction)
+        x = np.concatenate([np.concatenate([mcep_a, log_f0_a[..., None]], -1),
+                            np.concatenate([mcep_b, log_f0_b[..., None]], -1)])
+        logs = classifier.train_on_batch(x, labels, return_dict=True)
+    classifier.trainable = False
+    return {"train_loss": float(logs.get("loss", float("nan"))),
+            "train_accuracy": float(logs.get("accuracy", float("nan"))),
+            "val_accuracy": classifier_accuracy(classifier, val_a, val_b, stats_a, stats_b),
+            "n_val": len(val_a) + len(val_b), "steps": cfg.classifier_pretrain_steps}
+
+
+# ---------------------------------------------------------------------- model
+
+
+@keras.saving.register_keras_serializable(package="emocore")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Constant learning rate until ``decay_start_step``, then linear decay to 0 at ``total_steps``.
+
+    CycleGAN-VC's schedule (constant for 2e5 iterations, linear to 0 over the next 2e5) is
+    ``ConstantThenLinearDecay(lr, 400_000, 200_000)``. Steps count from 0 (``optimizer.iterations``).
+
+    Args:
+        initial_learning_rate (float): the constant rate.
+        total_steps (int): step at which the rate reaches 0.
+        decay_start_step (int): last step with the full rate.
+    """
+
+    def __init__(self, initial_learning_rate: float, total_steps: int, decay_start_step: int):
+        if not 0 <= decay_start_step <= total_steps:
+            raise ParameterError(f"need 0 <= decay_start_step <= total_steps, got {decay_start_step}, {total_steps}")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.total_steps, self.decay_start_step = int(total_steps), int(decay_start_step)
+
+    def __call__(self, step):
+        span = float(max(self.total_steps - self.decay_start_step, 1))
+        remaining = (float(self.total_steps) - ops.cast(step, "float32")) / span
+        return self.initial_learning_rate * ops.clip(remaining, 0.0, 1.0)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "total_steps": self.total_steps,
+                "decay_start_step": self.decay_start_step}
+
+
+def learning_rate_schedules(cfg: TrainConfig) -> tuple[ConstantThenLinearDecay, ConstantThenLinearDecay]:
+    """Generator and discriminator schedules: the published one, scaled to ``cfg.iterations``."""
+    decay_start = int(round(cfg.lr_decay_start_fraction * cfg.iterations))
+    return (ConstantThenLinearDecay(cfg.gen_lr, cfg.iterations, decay_start),
+            ConstantThenLinearDecay(cfg.disc_lr, cfg.iterations, decay_start))
+
+
+class CycleGANVC(keras.Model):
+    """CycleGAN-VC with an optional frozen emotion classifier, trained by :meth:`train_step`.
+
+    The networks and loss weights go to ``__init__``, the two optimizers to :meth:`compile`. One step
+    feeds a batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`sample_segments`)
+    through both generators, computes the generator objective (:func:`emocore.losses.generator_total_loss`)
+    and both LSGAN discriminator losses in one forward pass, and updates generators and discriminators.
+
+    The identity weight is :func:`emocore.losses.identity_weight` of the generator optimizer's step
+    counter, a tensor, so it switches to exactly 0 at ``cfg.identity_switch_off_step`` inside a compiled
+    step too. From then on the identity mappings are not computed at all (``keras.ops.cond``): ``same_a``
+    is ``real_a``, so the logged ``identity`` term reads 0 and the generator pass is saved.
+
+    Args:
+        gen_a2b, gen_b2a (keras.Model): generators (:func:`emocore.models.build_generator`).
+        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.models.build_discriminator`).
+        cfg (TrainConfig): loss weights and schedule.
+        classifier (keras.Model | None): a pre-trained emotion classifier; frozen here. With ``None`` or
+            ``cfg.lambda_class == 0`` the classification term is left out.
+    """
+
+    def __init__(self, gen_a2b, gen_b2a, disc_a, disc_b, cfg: TrainConfig, classifier=None, **kwargs):
+        super().__init__(**kwargs)
+        self.gen_a2b, self.gen_b2a, self.disc_a, self.disc_b = gen_a2b, gen_b2a, disc_a, disc_b
+        self.classifier = classifier
+        if classifier is not None:
+            classifier.trainable = False
+        self.cfg = cfg
+        self.lambda_cycle, self.lambda_identity, self.lambda_class = cfg.lambda_cycle, cfg.lambda_identity, cfg.lambda_class
+        self.identity_switch_off_step = cfg.identity_switch_off_step
+        self.use_classifier = classifier is not None and cfg.lambda_class > 0
+        self.trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
+        self.gen_optimizer = self.disc_optimizer = None
+
+    @property
+    def metrics(self):
+        return list(self.trackers)
+
+    def compile(self, gen_optimizer, disc_optimizer, **kwargs):
+        """Set the two optimizers; other keyword arguments (``run_eagerly``, ``jit_compile``) go to Keras."""
+        kwargs.setdefault("jit_compile", False)
+        super().compile(optimizer=None, **kwargs)
+        self.gen_optimizer, self.disc_optimizer = gen_optimizer, disc_optimizer
+
+    @property
+    def generator_variables(self) -> list:
+        return self.gen_a2b.trainable_variables + self.gen_b2a.trainable_variables
+
+    @property
+    def discriminator_variables(self) -> list:
+        return self.disc_a.trainable_variables + self.disc_b.trainable_variables
+
+    def build_optimizers(self) -> None:
+        """Create both optimizers' slot variables (needed before restoring them from a checkpoint)."""
+        if not self.gen_optimizer.built:
+            self.gen_optimizer.build(self.generator_variables)
+        if not self.disc_optimizer.built:
+            self.disc_optimizer.build(self.discriminator_variables)
+
+    @property
+    def step(self):
+        """The generator optimizer's step counter (0-based number of updates applied)."""
+        return self.gen_optimizer.iterations
+
+    def call(self, mcep, training=False):
+        return self.gen_a2b(mcep, training=training)
+
+    def compute_generator_losses(self, real_a, real_b, log_f0_a, log_f0_b, step, training=True):
+        """The generator objective for one batch (backend-neutral).
+
+        Args:
+            real_a, real_b: normalized MCEP crops, shape ``(B, T, D)``.
+            log_f0_a, log_f0_b: their normalized log-F0 channels, shape ``(B, T)``.
+            step: the training step, an integer or integer tensor (for the identity weight).
+
+        Returns:
+            tuple: ``(terms, fake_a_scores, fake_b_scores)``: the dict of
+            :func:`emocore.losses.generator_total_loss` plus ``identity_weight``, and the discriminator
+            scores of the generated batches (reused for the discriminator loss).
+        """
+        fake_b = self.gen_a2b(real_a, training=training)
+        fake_a = self.gen_b2a(real_b, training=training)
+        cycle_a = self.gen_b2a(fake_b, training=training)
+        cycle_b = self.gen_a2b(fake_a, training=training)
+        id_weight = losses.identity_weight(step, self.lambda_identity, self.identity_switch_off_step)
+        use_identity = ops.greater(id_weight, 0.0)
+        same_a = ops.cond(use_identity, lambda: self.gen_b2a(real_a, training=training), lambda: real_a)
+        same_b = ops.cond(use_identity, lambda: self.gen_a2b(real_b, training=training), lambda: real_b)
+        fake_a_scores = self.disc_a(fake_a, training=training)
+        fake_b_scores = self.disc_b(fake_b, training=training)
+        fake_a_logits = fake_b_logits = None
+        if self.use_classifier:
+            # log-F0 channel of a generated crop: the source crop's (see the module docstring)
+            fake_b_logits = self.classifier(classifier_input(fake_b, log_f0_a), training=False)
+            fake_a_logits = self.classifier(classifier_input(fake_a, log_f0_b), training=False)
+        terms = losses.generator_total_loss(
+            real_a=real_a, real_b=real_b, fake_a_scores=fake_a_scores, fake_b_scores=fake_b_scores,
+            cycle_a=cycle_a, cycle_b=cycle_b, same_a=same_a, same_b=same_b, lambda_cycle=self.lambda_cycle,
+            lambda_identity=id_weight, lambda_class=self.lambda_class if self.use_classifier else 0.0,
+            fake_a_logits=fake_a_logits, fake_b_logits=fake_b_logits,
+            emotion_index_a=EMOTION_INDEX_A, emotion_index_b=EMOTION_INDEX_B)
+        terms["identity_weight"] = ops.convert_to_tensor(id_weight, dtype="float32")
+        return terms, fake_a_scores, fake_b_scores
+
+    def train_step(self, data):
+        """One update of both generators and both discriminators; the only TensorFlow-specific code."""
+        import tensorflow as tf
+
+        real_a, real_b, log_f0_a, log_f0_b = data
+        with tf.GradientTape(persistent=True) as tape:
+            terms, fake_a_scores, fake_b_scores = self.compute_generator_losses(
+                real_a, real_b, log_f0_a, log_f0_b, self.step, training=True)
+            disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
+            disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
+            disc_total = disc_a_loss + disc_b_loss
+        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
+        gen_grads = tape.gradient(terms["total"], gen_vars)
+        disc_grads = tape.gradient(disc_total, disc_vars)
+        del tape
+        self.gen_optimizer.apply(gen_grads, gen_vars)
+        self.disc_optimizer.apply(disc_grads, disc_vars)
+        values = {**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss}
+        for tracker in self.trackers:
+            tracker.update_state(values[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def train_on_segments(self, real_a, real_b, log_f0_a, log_f0_b) -> dict[str, float]:
+        """Run :meth:`train_step` on one batch (compiled unless ``run_eagerly``).
+
+        Returns:
+            dict[str, float]: each tracker's mean since the last ``reset_metrics()``.
+        """
+        self.make_train_function()
+        logs = self.train_function(iter([(real_a, real_b, log_f0_a, log_f0_b)]))
+        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
+
+    def networks(self) -> dict[str, keras.Model]:
+        """The networks a checkpoint holds, by file name stem (:data:`NETWORKS`)."""
+        nets = {"gen_a2b": self.gen_a2b, "gen_b2a": self.gen_b2a, "disc_a": self.disc_a, "disc_b": self.disc_b}
+        if self.classifier is not None:
+            nets["classifier"] = self.classifier
+        return nets
+
+
+def build_cyclegan(model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_eagerly: bool = False,
+                   jit_compile: bool = False) -> CycleGANVC:
+    """Build, compile and build the optimizers of a :class:`CycleGANVC` (classifier when ``lambda_class > 0``).
+
+    Weights are initialized from ``keras.utils.set_random_seed(train_cfg.seed)``, so equal configs give equal
+    initial networks.
+    """
+    keras.utils.set_random_seed(train_cfg.seed)
+    classifier = models.build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
+    model = CycleGANVC(models.build_generator(model_cfg, "gen_a2b"), models.build_generator(model_cfg, "gen_b2a"),
+                       models.build_discriminator(model_cfg, "disc_a"), models.build_discriminator(model_cfg, "disc_b"),
+                       train_cfg, classifier=classifier, name="cyclegan_vc")
+    gen_schedule, disc_schedule = learning_rate_schedules(train_cfg)
+    adam = dict(beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
+    model.compile(gen_optimizer=keras.optimizers.Adam(gen_schedule, name="gen_adam", **adam),
+                  disc_optimizer=keras.optimizers.Adam(disc_schedule, name="disc_adam", **adam),
+                  run_eagerly=run_eagerly, jit_compile=jit_compile)
+    model.build_optimizers()
+    return model
+
+
+# ---------------------------------------------------------------------- checkpoints
+
+
+def _step_dir_name(iteration: int) -> str:
+    return f"step-{iteration:08d}"
+
+
+def _checkpoint_steps(model_dir: Path) -> list[tuple[int, Path]]:
+    root = Path(model_dir) / CHECKPOINTS
+    found = []
+    if root.is_dir():
+        for path in root.glob("step-*"):
+            if path.is_dir() and (path / "state.json").is_file() and path.name[5:].isdigit():
+                found.append((int(path.name[5:]), path))
+    return sorted(found)
+
+
+def latest_checkpoint(model_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint folder under ``model_dir/checkpoints``, or ``None``."""
+    found = _checkpoint_steps(Path(model_dir))
+    return found[-1][1] if found else None
+
+
+def save_checkpoint(model: CycleGANVC, model_dir: str | Path, iteration: int, state: dict, *, keep: int) -> Path:
+    """Write a checkpoint atomically: into a temporary folder, then renamed to ``checkpoints/step-<iteration>``.
+
+    It holds every network's weights (``<name>.weights.h5``), both optimizers' variables
+    (``optimizers.npz``: step counters and Adam moments) and ``state.json`` (``iteration`` plus whatever
+    ``state`` holds: the data RNG state, history, wall time). A killed process leaves at worst a
+    ``.tmp-*`` folder, which is ignored and removed by the next save. Only the ``keep`` newest checkpoints
+    are kept.
+
+    Returns:
+        Path: the checkpoint folder.
+    """
+    root = Path(model_dir) / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = root / f".tmp-{_step_dir_name(iteration)}-{os.getpid()}"
+    tmp.mkdir()
+    for name, network in model.networks().items():
+        network.save_weights(tmp / f"{name}.weights.h5")
+    arrays = {f"gen_{i:04d}": ops.convert_to_numpy(v) for i, v in enumerate(model.gen_optimizer.variables)}
+    arrays.update({f"disc_{i:04d}": ops.convert_to_numpy(v) for i, v in enumerate(model.disc_optimizer.variables)})
+    np.savez(tmp / "optimizers.npz", **arrays)
+    (tmp / "state.json").write_text(json.dumps({**state, "iteration": int(iteration)}, default=str) + "\n")
+    final = root / _step_dir_name(iteration)
+    if final.exists():  # a resumed run passing the same iteration again
+        trash = root / f".tmp-old-{final.name}-{os.getpid()}"
+        final.rename(trash)
+        shutil.rmtree(trash)
+    tmp.rename(final)
+    for _, old in _checkpoint_steps(Path(model_dir))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(model: CycleGANVC, checkpoint: str | Path) -> dict:
+    """Restore networks and optimizer variables from a checkpoint folder; returns its ``state.json``."""
+    checkpoint = Path(checkpoint)
+    state = json.loads((checkpoint / "state.json").read_text())
+    for name, network in model.networks().items():
+        network.load_weights(checkpoint / f"{name}.weights.h5")
+    model.build_optimizers()
+    with np.load(checkpoint / "optimizers.npz") as arrays:
+        for prefix, optimizer in (("gen", model.gen_optimizer), ("disc", model.disc_optimizer)):
+            variables = optimizer.variables
+            stored = sorted(k for k in arrays.files if k.startswith(prefix + "_"))
+            if len(stored) != len(variables):
+                raise ParameterError(f"{checkpoint}: {len(stored)} {prefix} optimizer variables stored, "
+                                     f"the model has {len(variables)}; was it trained with another config?")
+            for key, variable in zip(stored, variables):
+                variable.assign(arrays[key])
+    return state
+
+
+# ---------------------------------------------------------------------- logging helpers
+
+
+class _TensorBoard:
+    """tf.summary writer for losses, learning rates and validation audio/images."""
+
+    def __init__(self, log_dir: str | Path):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.writer = tf.summary.create_file_writer(str(log_dir))
+
+    def scalars(self, step: int, values: dict) -> None:
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                self.tf.summary.scalar(name, value)
+
+    def audio(self, step: int, name: str, wav: np.ndarray, sr: int) -> None:
+        with self.writer.as_default(step=step):
+            clipped = np.clip(np.asarray(wav, dtype=np.float32), -1, 1)
+            self.tf.summary.audio(name, clipped[None, :, None], sr)
+
+    def image(self, step: int, name: str, rgba: np.ndarray) -> None:
+        with self.writer.as_default(step=step):
+            self.tf.summary.image(name, rgba[None])
+
+    def close(self) -> None:
+        self.writer.flush()
+        self.writer.close()
+
+
+def spectrogram_image(source: WorldFeatures, converted: WorldFeatures, cfg: FeatureConfig, title: str = "") -> np.ndarray:
+    """RGBA image ``(H, W, 4)`` uint8: the source and converted spectral envelopes (dB) above each other."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5), dpi=80)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 1, sharex=True)
+    t_end = source.n_frames * cfg.frame_period_ms / 1000
+    for ax, feats, label in zip(axes, (source, converted), ("source", "converted")):
+        sp_db = 10 * np.log10(np.maximum(features.decode_mcep(feats.mcep, cfg), 1e-12))
+        ax.imshow(sp_db.T, origin="lower", aspect="auto", cmap="magma", extent=(0, t_end, 0, cfg.sr / 2000))
+        ax.set(ylabel="kHz", title=f"{title} {label}".strip())
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def _validate(conv: ConversionModel, pairs: dict, iteration: int, n_files: int, output_dir: Path | None,
+              tensorboard: _TensorBoard | None) -> None:
+    """Convert validation utterances with the live generators, through the one conversion path."""
+    for direction, validation in pairs.items():
+        for k, (utt, feats) in enumerate(validation[:n_files]):
+            converted = conv.convert_features(feats, direction)
+            wav = conv.synthesize(converted, power=True)
+            if output_dir is not None:
+                audio.save_wav(output_dir / f"iteration-{iteration:08d}" / direction / f"{Path(utt.path).stem}.wav",
+                               wav, conv.feature_cfg.sr)
+            if tensorboard is not None and k == 0:
+                tensorboard.audio(iteration, f"validation/{direction}", wav, conv.feature_cfg.sr)
+                tensorboard.image(iteration, f"validation/{direction}_envelope",
+                                  spectrogram_image(feats, converted, conv.feature_cfg, f"{direction} {utt.uid}"))
+
+
+def write_history_csv(history: list[dict], path: str | Path) -> Path:
+    """Write the training history (one dict per logged iteration) as CSV, atomically."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fields = list(dict.fromkeys(k for row in history for k in row))
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(history)
+    tmp.replace(path)
+    return path
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _check_resume_config(config: dict, feature_cfg, model_cfg, train_cfg, names) -> None:
+    if config.get("feature") != asdict(feature_cfg) or config.get("model") != asdict(model_cfg):
+        raise ParameterError("resume: the feature or model config differs from the one this run was started with "
+                             "(see config.json); start a new model_dir instead")
+    if (config.get("domain_a"), config.get("domain_b")) != names:
+        raise ParameterError(f"resume: this run converts {config.get('domain_a')} <-> {config.get('domain_b')}, "
+                             f"not {names[0]} <-> {names[1]}")
+    old = config.get("train", {})
+    changed = sorted(k for k, v in asdict(train_cfg).items() if old.get(k) != v)
+    if changed:
+        log.warning("resume: train config changed (%s); the continued run will not match an uninterrupted one",
+                    ", ".join(changed))
+
+
+# ---------------------------------------------------------------------- the loop
+
+
+Callback = Callable[[int, dict, CycleGANVC], None]
+
+
+def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
+          model_dir: str | Path, *, resume: bool = False, tensorboard_log_dir: str | Path | None = None,
+          output_dir: str | Path | None = None, progress: bool = True, callbacks: Sequence[Callback] = (),
+          run_eagerly: bool = False, model_name: str | None = None) -> list[dict]:
+    """Train EmoCycleGAN between two prepared domains and write a model folder that conversion can load.
+
+    Order of work: write ``stats_a.json``, ``stats_b.json`` and ``config.json`` (status ``"training"``);
+    build the networks; pre-train and freeze the emotion classifier (when ``train_cfg.lambda_class > 0``;
+    its validation accuracy is printed and stored under ``config.json["training"]["classifier"]``); then
+    ``train_cfg.iterations`` iterations, each on ``batch_size`` crops per domain drawn with a NumPy
+    generator seeded by ``train_cfg.seed``. Every ``log_every`` iterations (and at every checkpoint) the
+    mean of each loss since the previous row is appended to the history and to TensorBoard, with both
+    learning rates. Every ``checkpoint_every`` iterations and at the end a checkpoint is written
+    (:func:`save_checkpoint`). Every ``validate_every`` iterations and at the end the first ``n_validation_files``
+    validation utterances of each domain are converted (:class:`~emocore.conversion.ConversionModel`) to
+    ``output_dir/iteration-NNNNNNNN/{A2B,B2A}/<stem>.wav``; the first of each direction also goes to
+    TensorBoard as audio and as a spectral-envelope image. At the end the generators, ``history.csv`` and the
+    completed ``config.json`` are written.
+
+    With ``resume=True`` the run continues from the newest checkpoint: weights, optimizer state (step
+    counters, moments), data RNG state, history and wall time, so it ends with the same weights as an
+    uninterrupted run. Without a checkpoint it starts from scratch.
+
+    Args:
+        domain_a, domain_b (DomainData): from :func:`emocore.extraction.prepare_domains`; their ``train``
+            pairs are the training data, ``validation`` pairs the validation conversions, ``stats`` the
+            normalization and prosody statistics.
+        feature_cfg (FeatureConfig): how the features were extracted (saved for conversion).
+        model_cfg (ModelConfig): network sizes; ``mcep_dim`` must equal ``feature_cfg.mcep_dim``.
+        train_cfg (TrainConfig): everything else.
+        model_dir: the model folder.
+        resume: continue from the newest checkpoint in ``model_dir``.
+        tensorboard_log_dir: write TensorBoard events there (``None``: none).
+        output_dir: write validation conversions there (``None``: none).
+        progress: tqdm bar and a printed classifier summary.
+        callbacks: called as ``callback(iteration, logs, model)`` after every iteration (after its
+            checkpoint and validation); ``logs`` holds the running loss means.
+        run_eagerly: run the training step eagerly (debugging, tests) instead of as a ``tf.function``.
+        model_name: recorded in ``config.json`` (the original CLI's ``--model_name``).
+
+    Returns:
+        list[dict]: the history, one row per logged iteration: ``iteration``, each loss of
+        :data:`LOSS_NAMES`, ``gen_lr``, ``disc_lr``, ``wall_time_s``. Also written to ``model_dir/history.csv``.
+
+    Raises:
+        TrainingDivergedError: a loss became NaN or infinite; the newest checkpoint on disk is the last
+            good one.
+        ParameterError: inconsistent configs, no usable training crops, or ``model_dir`` already holds a
+            run and ``resume`` is off.
+    """
+    model_dir = Path(model_dir)
+    output_dir = None if output_dir is None else Path(output_dir)
+    if model_cfg.mcep_dim != feature_cfg.mcep_dim:
+        raise ParameterError(f"model_cfg.mcep_dim={model_cfg.mcep_dim} but feature_cfg.mcep_dim={feature_cfg.mcep_dim}")
+    for data in (domain_a, domain_b):
+        if not data.train:
+            raise ParameterError(f"domain {data.name!r} has no training utterances")
+    names = (domain_a.stats.name, domain_b.stats.name)
+    feats_a, feats_b = [f for _, f in domain_a.train], [f for _, f in domain_b.train]
+    checkpoint = latest_checkpoint(model_dir) if resume else None
+    if not resume and _checkpoint_steps(model_dir):
+        raise ParameterError(f"{model_dir} already holds a training run; resume it (resume=True, --resume) "
+                             "or choose another model_dir")
+    config_path = model_dir / "config.json"
+    if checkpoint is not None and config_path.is_file():
+        previous = json.loads(config_path.read_text())
+        _check_resume_config(previous, feature_cfg, model_cfg, train_cfg, names)
+        model_name = model_name if model_name is not None else previous.get("model_name")
+
+    model = build_cyclegan(model_cfg, train_cfg, run_eagerly=run_eagerly)
+    conv = ConversionModel(feature_cfg, domain_a.stats, domain_b.stats, model.gen_a2b, model.gen_b2a,
+                           model_type=MODEL_TYPE)
+    data_rng = np.random.default_rng(train_cfg.seed)
+    history: list[dict] = []
+    start_iteration, wall_time_s = 0, 0.0
+    training_info = {"started": _now(), "resumed": []}
+    if checkpoint is not None:
+        state = load_checkpoint(model, checkpoint)
+        data_rng.bit_generator.state = state["rng_state"]
+        start_iteration, wall_time_s, history = state["iteration"], state["wall_time_s"], state["history"]
+        training_info = {**state["training_info"], "resumed": state["training_info"]["resumed"] + [start_iteration]}
+        if progress:
+            tqdm.write(f"resuming {model_dir} at iteration {start_iteration} from {checkpoint.name}")
+    elif resume:
+        log.info("resume: no checkpoint in %s; starting from scratch", model_dir)
+
+    def run_config(status: str) -> dict:
+        return {"model": asdict(model_cfg), "train": asdict(train_cfg), "model_name": model_name,
+                "domains": {"a": _domain_dict(domain_a), "b": _domain_dict(domain_b)},
+                "training": {**training_info, "status": status, "iterations_done": iteration,
+                             "wall_time_s": round(wall_time_s, 3), "updated": _now()}}
+
+    iteration = start_iteration
+    conv.save(model_dir, run_config("training"), weights=False)
+
+    if model.classifier is not None and checkpoint is None:
+        t0 = time.perf_counter()
+        result = pretrain_classifier(model.classifier, feats_a, feats_b, domain_a.stats, domain_b.stats, train_cfg,
+                                     np.random.default_rng([train_cfg.seed, 1]),
+                                     val_a=[f for _, f in domain_a.validation], val_b=[f for _, f in domain_b.validation],
+                                     run_eagerly=run_eagerly, progress=progress)
+        wall_time_s += time.perf_counter() - t0
+        training_info["classifier"] = result
+        acc = result["val_accuracy"]
+        summary = (f"emotion classifier ({names[0]}=0, {names[1]}=1) after {result['steps']} steps: "
+                   + (f"validation accuracy {acc:.3f} on {result['n_val']} utterances" if acc is not None
+                      else "no validation utterances") + f", last batch accuracy {result['train_accuracy']:.3f}")
+        log.info(summary)
+        if progress:
+            tqdm.write(summary)
+        conv.save(model_dir, run_config("training"), weights=False)
+
+    gen_schedule, disc_schedule = learning_rate_schedules(train_cfg)
+    tensorboard = _TensorBoard(tensorboard_log_dir) if tensorboard_log_dir is not None else None
+    classifier_result = training_info.get("classifier") or {}
+    if tensorboard is not None and checkpoint is None and classifier_result.get("val_accuracy") is not None:
+        tensorboard.scalars(0, {"classifier/val_accuracy": classifier_result["val_accuracy"]})
+    validation = {"A2B": domain_a.validation, "B2A": domain_b.validation}
+    validate = train_cfg.validate_every > 0 and (output_dir is not None or tensorboard is not None)
+    last_checkpoint = checkpoint
+    model.reset_metrics()
+    bar = tqdm(total=train_cfg.iterations, initial=start_iteration, desc="EmoCycleGAN", unit="it",
+               disable=not progress)
+    try:
+        t_last = time.perf_counter()
+        for iteration in range(start_iteration + 1, train_cfg.iterations + 1):
+            real_a, log_f0_a = sample_segments(feats_a, train_cfg.n_frames, train_cfg.batch_size, data_rng,
+                                               domain_a.stats, train_cfg.min_voiced_fraction)
+            real_b, log_f0_b = sample_segments(feats_b, train_cfg.n_frames, train_cfg.batch_size, data_rng,
+                                               domain_b.stats, train_cfg.min_voiced_fraction)
+            logs = model.train_on_segments(real_a, real_b, log_f0_a, log_f0_b)
+            now = time.perf_counter()
+            wall_time_s += now - t_last
+            t_last = now
+            bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+            if bad:
+                raise TrainingDivergedError(iteration, bad, last_checkpoint)
+            is_checkpoint = iteration % train_cfg.checkpoint_every == 0 or iteration == train_cfg.iterations
+            if iteration % train_cfg.log_every == 0 or is_checkpoint:
+                step = iteration - 1  # the optimizers' step counter during this iteration
+                row = {"iteration": iteration, **logs,
+                       "gen_lr": float(ops.convert_to_numpy(gen_schedule(step))),
+                       "disc_lr": float(ops.convert_to_numpy(disc_schedule(step))),
+                       "wall_time_s": round(wall_time_s, 3)}
+                history.append(row)
+                if tensorboard is not None:
+                    tensorboard.scalars(iteration, {f"loss/{k}": v for k, v in logs.items()}
+                                        | {"lr/gen": row["gen_lr"], "lr/disc": row["disc_lr"]})
+                bar.set_postfix(g=f"{logs['gen_total']:.3f}", d=f"{logs['disc_a'] + logs['disc_b']:.3f}")
+                model.reset_metrics()
+            if is_checkpoint:
+                weights = model.generator_variables + model.discriminator_variables
+                if not all(np.all(np.isfinite(ops.convert_to_numpy(w))) for w in weights):
+                    raise TrainingDivergedError(iteration, {"network_weights": float("nan")}, last_checkpoint)
+                state = {"rng_state": data_rng.bit_generator.state, "wall_time_s": wall_time_s, "history": history,
+                         "training_info": training_info}
+                last_checkpoint = save_checkpoint(model, model_dir, iteration, state, keep=train_cfg.keep_checkpoints)
+            if validate and (iteration % train_cfg.validate_every == 0 or iteration == train_cfg.iterations):
+                _validate(conv, validation, iteration, train_cfg.n_validation_files, output_dir, tensorboard)
+            for callback in callbacks:
+                callback(iteration, logs, model)
+            bar.update()
+            t_last = time.perf_counter()  # checkpoints, validation and callbacks are not training time
+    except TrainingDivergedError:
+        conv.save(model_dir, run_config("diverged"), weights=False)
+        write_history_csv(history, model_dir / "history.csv")
+        raise
+    finally:
+        bar.close()
+        if tensorboard is not None:
+            tensorboard.close()
+
+    conv.save(model_dir, run_config("complete"))
+    write_history_csv(history, model_dir / "history.csv")
+    return history
+
+
+def _domain_dict(data) -> dict:
+    domain = getattr(data, "domain", None)
+    values = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(domain).items()} if domain else {}
+    return {**values, "name": data.name, "n_train": len(data.train), "n_validation": len(data.validation)}
+
+
+def load_model_config(model_dir: str | Path) -> tuple[FeatureConfig, ModelConfig, TrainConfig]:
+    """The three configs a model folder was trained with (from its ``config.json``)."""
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    return (from_dict(FeatureConfig, config["feature"]), from_dict(ModelConfig, config["model"]),
+            from_dict(TrainConfig, config["train"]))
+
+
+__all__ = [
+    "CycleGANVC", "ConstantThenLinearDecay", "build_cyclegan", "classifier_accuracy", "classifier_features",
+    "classifier_input", "latest_checkpoint", "learning_rate_schedules", "load_checkpoint", "load_model_config",
+    "normalized_log_f0", "pretrain_classifier", "sample_segments", "save_checkpoint",
+    "spectrogram_image", "train", "write_history_csv",
+]

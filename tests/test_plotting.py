@@ -1,0 +1,40 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from emocore import plotting  # noqa: E402
+
+
+def test_plot_loss_curves_draws_each_loss_and_saves(tmp_path):
+    history = [{"iteration": i, "cycle": 1.0 / (i + 1), "identity": 0.5, "gen_lr": 2e-4, "wall_time_s": i}
+               for i in range(10)]
+    fig, ax = plt.subplots()
+    plotting.plot_loss_curves(history, ax=ax, smooth=3)
+    assert sorted(line.get_label() for line in ax.get_lines()) == ["cycle", "identity"]
+    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), 0.5)
+    path = plotting.savefig(fig, "03_losses", tmp_path)
+    assert path.name == "03_losses.png" and path.stat().st_size > 1000
+    plt.close(fig)
+
+
+def test_plot_f0_contours_leaves_gaps_at_unvoiced_frames():
+    fig, ax = plt.subplots()
+    plotting.plot_f0_contours({"neutral": np.array([0.0, 200.0, 210.0, 0.0])}, 5.0, ax=ax)
+    y = ax.get_lines()[0].get_ydata()
+    assert np.isnan(y[0]) and np.isnan(y[3]) and y[1] == 200.0
+    plt.close(fig)
+
+
+def test_plot_mcep_and_distributions():
+    fig, axes = plt.subplots(1, 2)
+    plotting.plot_mcep(np.zeros((50, 23)), 5.0, ax=axes[0], first_coef=1)
+    assert axes[0].images[0].get_extent()[2:] == [0.5, 23.5]
+    frames = pd.DataFrame({"emotion": ["neutral"] * 50 + ["angry"] * 50,
+                           "log_f0": np.r_[np.random.default_rng(0).normal(5.2, 0.1, 50),
+                                           np.random.default_rng(1).normal(5.5, 0.2, 50)]})
+    plotting.plot_distributions(frames, "log_f0", ax=axes[1])
+    assert len(axes[1].collections) >= 2
+    plt.close(fig)

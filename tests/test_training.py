@@ -1,0 +1,344 @@
+"""Tests of emocore.training: segment sampling, the CycleGAN-VC step, identity switch-off, the classification
+loss, checkpoints and resume, divergence, the model folder and TensorBoard logs.
+
+Training runs eagerly at ``smoke()`` sizes on synthetic tones, so the whole module takes well under a minute on
+two CPU cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import harmonic_tone
+
+from emocore import features, prosody, training
+from emocore.config import FeatureConfig, ModelConfig, TrainConfig
+from emocore.datasets import Domain, Utterance
+from emocore.exceptions import ParameterError, TrainingDivergedError
+from emocore.extraction import DomainData
+from emocore.features import WorldFeatures
+from emocore.prosody import DomainStats
+
+FEATURE_CFG = FeatureConfig().smoke()
+MODEL_CFG = ModelConfig().smoke()
+TRAIN_CFG = TrainConfig().smoke()
+
+
+# ---------------------------------------------------------------------- synthetic data
+
+
+def _synthetic_feats(n_frames=300, voiced=slice(100, 150), dim=24, seed=0) -> WorldFeatures:
+    """Features whose MCEP column 0 is the frame index, so a crop's position can be read back."""
+    rng = np.random.default_rng(seed)
+    f0 = np.zeros(n_frames)
+    f0[voiced] = 150 + 20 * rng.random(len(f0[voiced]))
+    mcep = rng.standard_normal((n_frames, dim))
+    mcep[:, 0] = np.arange(n_frames)
+    return WorldFeatures(f0_hz=f0, mcep=mcep, coded_ap=np.zeros((n_frames, 1)), log_power=rng.standard_normal(n_frames),
+                         n_samples=n_frames * 80)
+
+
+def _spoken(f0_hz, gain, seed, sr=16000):
+    """A tone with a little noise-only silence before and after: voiced and unvoiced frames."""
+    rng = np.random.default_rng(seed)
+    silence = 1e-3 * rng.standard_normal(int(0.15 * sr))
+    return np.concatenate([silence, gain * harmonic_tone(f0_hz, duration_s=0.6, sr=sr), silence])
+
+
+def _domain(name, f0_hz, n_train=3, n_val=1, seed=0) -> DomainData:
+    pairs = []
+    for i in range(n_train + n_val):
+        wav = _spoken(f0_hz * (1 + 0.05 * i), 0.3 + 0.1 * i, seed + i)
+        utt = Utterance(path=Path(f"/synthetic/{name}/{name}_w{i}.wav"), corpus="dir", speaker=name, emotion=name,
+                        text_id=f"w{i}")
+        pairs.append((utt, features.extract_features(wav, FEATURE_CFG)))
+    stats = DomainStats.fit(name, [f for _, f in pairs[:n_train]])
+    return DomainData(Domain(directory=Path(f"/synthetic/{name}")), pairs[:n_train], pairs[n_train:], stats, [])
+
+
+@pytest.fixture(scope="module")
+def domains():
+    return _domain("calm", 140.0, seed=0), _domain("loud", 220.0, seed=10)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    rng = np.random.default_rng(3)
+    shape = (TRAIN_CFG.batch_size, TRAIN_CFG.n_frames)
+    return (rng.standard_normal((*shape, MODEL_CFG.mcep_dim)).astype("float32"),
+            rng.standard_normal((*shape, MODEL_CFG.mcep_dim)).astype("float32"),
+            rng.standard_normal(shape).astype("float32"), rng.standard_normal(shape).astype("float32"))
+
+
+# ---------------------------------------------------------------------- config and sampling
+
+
+def test_train_config_smoke_and_validation():
+    cfg = TrainConfig()
+    assert (cfg.batch_size, cfg.n_frames, cfg.gen_lr, cfg.disc_lr, cfg.beta_1) == (1, 128, 2e-4, 1e-4, 0.5)
+    assert (cfg.lambda_cycle, cfg.lambda_identity, cfg.identity_switch_off_step) == (10.0, 5.0, 10_000)
+    smoke = cfg.smoke()
+    assert smoke.iterations == 4 and smoke.checkpoint_every == 2 and smoke.n_frames % 4 == 0
+    for bad in (dict(n_frames=30), dict(iterations=0), dict(lambda_class=-1.0), dict(min_voiced_fraction=1.5)):
+        with pytest.raises(ParameterError):
+            replace(cfg, **bad)
+
+
+def test_sample_segments_shapes_and_voiced_crops(rng):
+    feats = [_synthetic_feats(seed=s) for s in range(3)]
+    stats = DomainStats.fit("x", feats)
+    mcep, log_f0 = training.sample_segments(feats, 32, 16, rng, stats, min_voiced_fraction=0.25)
+    assert mcep.shape == (16, 32, 24) and log_f0.shape == (16, 32)
+    assert mcep.dtype == np.float32 and log_f0.dtype == np.float32
+    frames = np.rint(stats.mcep.denormalize(mcep.astype(np.float64))[:, :, 0]).astype(int)
+    for crop in frames:
+        np.testing.assert_array_equal(crop, np.arange(crop[0], crop[0] + 32))  # contiguous crops
+        assert np.sum((crop >= 100) & (crop < 150)) >= 8  # at least 25 % voiced
+    # log F0 is normalized and finite everywhere (interpolated over unvoiced frames)
+    assert np.all(np.isfinite(log_f0))
+
+
+def test_sample_segments_is_deterministic_given_the_generator():
+    feats = [_synthetic_feats(seed=s) for s in range(3)]
+    stats = DomainStats.fit("x", feats)
+    first = training.sample_segments(feats, 32, 4, np.random.default_rng(7), stats)
+    again = training.sample_segments(feats, 32, 4, np.random.default_rng(7), stats)
+    other = training.sample_segments(feats, 32, 4, np.random.default_rng(8), stats)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_sample_segments_pads_short_utterances_by_repeating_the_edge(rng):
+    short = _synthetic_feats(n_frames=20, voiced=slice(0, 20))
+    stats = DomainStats.fit("x", [_synthetic_feats(), short])
+    mcep, _ = training.sample_segments([short], 32, 2, rng, stats)
+    frames = np.rint(stats.mcep.denormalize(mcep.astype(np.float64))[0, :, 0]).astype(int)
+    np.testing.assert_array_equal(frames, np.r_[np.arange(20), np.full(12, 19)])
+
+
+def test_sample_segments_rejects_data_without_voiced_crops(rng):
+    feats = [_synthetic_feats(voiced=slice(0, 4))]
+    with pytest.raises(ParameterError, match="voiced"):
+        training.sample_segments(feats, 32, 1, rng, DomainStats.fit("x", [_synthetic_feats()]))
+
+
+def test_generated_log_f0_channel_is_the_source_channel():
+    """The log-Gaussian F0 map to the target, normalized with target stats, equals the source's normalized channel."""
+    src, tgt = DomainStats.fit("a", [_synthetic_feats(seed=1)]), DomainStats.fit("b", [_synthetic_feats(seed=2)])
+    tgt = replace(tgt, log_f0=prosody.LogGaussian(mean=np.log(250.0), std=0.3, n_frames=10))
+    f0_hz = _synthetic_feats(seed=3).f0_hz
+    converted = prosody.convert_f0(f0_hz, src.log_f0, tgt.log_f0)
+    np.testing.assert_allclose(training.normalized_log_f0(converted, tgt), training.normalized_log_f0(f0_hz, src),
+                               atol=1e-9)
+
+
+def test_learning_rate_schedule_is_constant_then_linear_to_zero():
+    gen, disc = training.learning_rate_schedules(replace(TrainConfig(), iterations=400_000))
+    lr = {step: float(keras.ops.convert_to_numpy(gen(step))) for step in (0, 199_999, 200_000, 300_000, 400_000)}
+    assert lr[0] == lr[199_999] == lr[200_000] == pytest.approx(2e-4)
+    assert lr[300_000] == pytest.approx(1e-4) and lr[400_000] == 0.0
+    assert float(keras.ops.convert_to_numpy(disc(300_000))) == pytest.approx(5e-5)
+
+
+# ---------------------------------------------------------------------- the training step
+
+
+@pytest.fixture(scope="module")
+def model():
+    return training.build_cyclegan(MODEL_CFG, replace(TRAIN_CFG, identity_switch_off_step=1), run_eagerly=True)
+
+
+def _generator_grads(model, batch, step):
+    with tf.GradientTape() as tape:
+        terms, _, _ = model.compute_generator_losses(*batch, tf.constant(step, tf.int64))
+    return terms, [g.numpy() for g in tape.gradient(terms["total"], model.generator_variables)]
+
+
+def test_one_train_step_gives_finite_losses_and_leaves_the_classifier_alone(batch):
+    model = training.build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    classifier_before = [w.copy() for w in model.classifier.get_weights()]
+    gen_before = [w.copy() for w in model.gen_a2b.get_weights()]
+    logs = model.train_on_segments(*batch)
+    assert set(logs) == set(training.LOSS_NAMES)
+    assert all(np.isfinite(v) for v in logs.values())
+    assert logs["identity_weight"] == 5.0 and logs["classification"] > 0
+    assert int(model.step.numpy()) == 1
+    assert any(not np.array_equal(a, b) for a, b in zip(gen_before, model.gen_a2b.get_weights()))
+    for before, after in zip(classifier_before, model.classifier.get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_identity_switch_off_removes_the_identity_gradient(model, batch):
+    terms_on, grads_on = _generator_grads(model, batch, step=0)
+    terms_off, grads_off = _generator_grads(model, batch, step=1)  # switch_off_step=1
+    model.lambda_identity = 0.0
+    try:
+        _, grads_without = _generator_grads(model, batch, step=0)
+    finally:
+        model.lambda_identity = 5.0
+    assert float(terms_on["identity_weight"]) == 5.0 and float(terms_on["identity"]) > 0
+    assert float(terms_off["identity_weight"]) == 0.0 and float(terms_off["identity"]) == 0.0
+    for off, without in zip(grads_off, grads_without):  # after the switch: exactly as if lambda_identity were 0
+        np.testing.assert_allclose(off, without, rtol=1e-5, atol=1e-7)
+    assert any(not np.allclose(on, off, rtol=1e-4, atol=1e-6) for on, off in zip(grads_on, grads_off))
+
+
+def test_identity_switch_off_happens_inside_a_compiled_function(model, batch):
+    """The original bug: the switch was evaluated once, at trace time. Here one trace serves both phases."""
+    loss_fn = tf.function(lambda step: model.compute_generator_losses(*batch, step)[0])
+    on, off = loss_fn(tf.constant(0, tf.int64)), loss_fn(tf.constant(5, tf.int64))
+    assert loss_fn.experimental_get_tracing_count() == 1
+    assert float(on["identity_weight"]) == 5.0 and float(on["identity"]) > 0
+    assert float(off["identity_weight"]) == 0.0 and float(off["identity"]) == 0.0
+
+
+def test_classification_loss_changes_generator_gradients(model, batch):
+    terms, with_class = _generator_grads(model, batch, step=0)
+    model.lambda_class = 0.0
+    try:
+        _, without_class = _generator_grads(model, batch, step=0)
+    finally:
+        model.lambda_class = TRAIN_CFG.lambda_class
+    assert float(terms["classification"]) > 0
+    differing = [not np.allclose(a, b, rtol=1e-5, atol=1e-8) for a, b in zip(with_class, without_class)]
+    assert sum(differing) > len(differing) // 2  # reaches (nearly) every generator weight
+    assert not any(v is w for v in model.generator_variables for w in model.classifier.weights)
+
+
+# ---------------------------------------------------------------------- the loop
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(domains, tmp_path_factory):
+    root = tmp_path_factory.mktemp("uninterrupted")
+    history = training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, root / "model", progress=False,
+                             run_eagerly=True, tensorboard_log_dir=root / "tb", output_dir=root / "val",
+                             model_name="synthetic")
+    return root, history
+
+
+def test_train_writes_a_complete_model_folder(uninterrupted):
+    root, history = uninterrupted
+    model_dir = root / "model"
+    for name in ("config.json", "stats_a.json", "stats_b.json", "gen_a2b.weights.h5", "gen_b2a.weights.h5",
+                 "history.csv"):
+        assert (model_dir / name).is_file(), name
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["model_type"] == "cyclegan" and config["model_name"] == "synthetic"
+    assert (config["domain_a"], config["domain_b"]) == ("calm", "loud")
+    assert config["train"]["iterations"] == 4 and config["model"]["width"] == MODEL_CFG.width
+    assert config["training"]["status"] == "complete" and config["training"]["iterations_done"] == 4
+    assert config["training"]["wall_time_s"] > 0 and "classifier" in config["training"]
+    assert [row["iteration"] for row in history] == [1, 2, 3, 4]
+    assert all(np.isfinite(row[name]) for row in history for name in training.LOSS_NAMES)
+    assert [row["identity_weight"] for row in history] == [5.0, 5.0, 0.0, 0.0]  # switch_off_step=2 in smoke()
+    assert history[0]["gen_lr"] == pytest.approx(2e-4) and history[-1]["gen_lr"] < history[0]["gen_lr"]
+    with open(model_dir / "history.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+    assert sorted(p.name for p in (model_dir / "checkpoints").iterdir()) == ["step-00000002", "step-00000004"]
+
+
+def test_train_writes_validation_audio_and_tensorboard_events(uninterrupted):
+    root, _ = uninterrupted
+    wavs = sorted((root / "val").rglob("*.wav"))
+    assert [w.relative_to(root / "val").parts[:2] for w in wavs] == [("iteration-00000004", "A2B"),
+                                                                    ("iteration-00000004", "B2A")]
+    tags = set()
+    for path in (root / "tb").rglob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(value.tag for value in event.summary.value)
+    assert {"loss/gen_total", "loss/identity", "loss/classification", "lr/gen", "lr/disc",
+            "validation/A2B", "validation/A2B_envelope", "validation/B2A"} <= tags
+
+
+def _weights(model_dir: Path) -> list[np.ndarray]:
+    gen = training.models.build_generator(MODEL_CFG)
+    out = []
+    for name in ("gen_a2b", "gen_b2a"):
+        gen.load_weights(model_dir / f"{name}.weights.h5")
+        out += [w.copy() for w in gen.get_weights()]
+    return out
+
+
+def test_resume_after_a_kill_matches_the_uninterrupted_run(domains, uninterrupted, tmp_path):
+    _, history = uninterrupted
+
+    def kill_during_iteration_3(iteration, logs, model):
+        if iteration == 3:
+            raise KeyboardInterrupt  # as if the process died after the step-2 checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
+                       callbacks=[kill_during_iteration_3])
+    assert training.latest_checkpoint(tmp_path).name == "step-00000002"
+    assert not (tmp_path / "gen_a2b.weights.h5").exists()
+    with pytest.raises(ParameterError, match="resume"):
+        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True)
+
+    resumed = training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False,
+                             run_eagerly=True)
+    state = json.loads((training.latest_checkpoint(tmp_path) / "state.json").read_text())
+    assert state["iteration"] == 4
+    for a, b in zip(_weights(uninterrupted[0] / "model"), _weights(tmp_path)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for row, again in zip(history, resumed):
+        assert row["iteration"] == again["iteration"]
+        for name in training.LOSS_NAMES:
+            assert again[name] == pytest.approx(row[name], rel=1e-5, abs=1e-6)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["training"]["resumed"] == [2] and config["training"]["iterations_done"] == 4
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(domains, tmp_path):
+    cfg = replace(TRAIN_CFG, lambda_class=0.0)
+
+    def poison_after_iteration_2(iteration, logs, model):
+        if iteration == 2:
+            weights = model.gen_a2b.get_weights()
+            weights[0] = np.full_like(weights[0], np.nan)
+            model.gen_a2b.set_weights(weights)
+
+    with pytest.raises(TrainingDivergedError, match="iteration 3") as caught:
+        training.train(*domains, FEATURE_CFG, MODEL_CFG, cfg, tmp_path, progress=False, run_eagerly=True,
+                       callbacks=[poison_after_iteration_2])
+    assert caught.value.iteration == 3 and "step-00000002" in str(caught.value)
+    assert caught.value.checkpoint == str(training.latest_checkpoint(tmp_path))
+    assert training.latest_checkpoint(tmp_path).name == "step-00000002"
+    assert json.loads((tmp_path / "config.json").read_text())["training"]["status"] == "diverged"
+    with open(tmp_path / "history.csv") as handle:  # the good rows, for diagnosis
+        assert [int(row["iteration"]) for row in csv.DictReader(handle)] == [1, 2]
+    model = training.build_cyclegan(MODEL_CFG, cfg, run_eagerly=True)
+    state = training.load_checkpoint(model, training.latest_checkpoint(tmp_path))
+    assert state["iteration"] == 2 and int(model.step.numpy()) == 2
+    assert all(np.all(np.isfinite(w)) for w in model.gen_a2b.get_weights())
+
+
+def test_train_rejects_inconsistent_configs(domains, tmp_path):
+    with pytest.raises(ParameterError, match="mcep_dim"):
+        training.train(*domains, FEATURE_CFG, replace(MODEL_CFG, mcep_dim=36), TRAIN_CFG, tmp_path, progress=False)
+
+
+def test_only_the_training_step_and_tensorboard_use_tensorflow():
+    import ast
+
+    source = Path(training.__file__).read_text()
+    tree = ast.parse(source)
+    users = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import) and any(a.name.startswith("tensorflow") for a in inner.names):
+                    users.add(node.name)
+    top_level = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
+                 and "tensorflow" in ast.dump(n)]
+    assert not top_level
+    assert users == {"CycleGANVC", "train_step", "_TensorBoard", "__init__"}
+    assert "tensorflow" not in Path(training.__file__).with_name("conversion.py").read_text()
