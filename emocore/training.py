@@ -385,6 +385,19 @@ class CycleGANVC(keras.Model):
         return nets
 
 
+def accelerator_summary() -> str:
+    """Which devices the training step will run on, e.g. ``"CPU only (2 cores)"`` or ``"GPU: NVIDIA H100 ..."``."""
+    import os
+
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return f"CPU only ({os.cpu_count()} cores); install tensorflow[and-cuda] on a GPU box to use its GPU"
+    names = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus]
+    return "GPU: " + ", ".join(names)
+
+
 def build_cyclegan(model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_eagerly: bool = False,
                    jit_compile: bool = False) -> CycleGANVC:
     """Build, compile and build the optimizers of a :class:`CycleGANVC` (classifier when ``lambda_class > 0``).

@@ -140,3 +140,22 @@ def test_expand_inputs_reads_folders_and_keeps_unmatched_patterns(tmp_path, sr):
     assert [p.name for p in conversion.expand_inputs([tmp_path])] == ["a.flac", "b.wav"]
     assert conversion.expand_inputs([tmp_path / "*.ogg"]) == [tmp_path / "*.ogg"]
     assert len(conversion.expand_inputs([tmp_path / "b.wav", str(tmp_path / "b.wav")])) == 1
+
+
+def test_feature_shift_table_measures_source_converted_target(model):
+    from emocore.datasets import Utterance
+
+    def utt(text_id, emotion):
+        return Utterance(path=f"/x/{emotion}/{text_id}.wav", corpus="dir", speaker="s", emotion=emotion, text_id=text_id)
+
+    low = [(utt(w, "calm"), features.extract_features(harmonic_tone(140, 0.5) * 0.5, FEATURE_CFG)) for w in "ab"]
+    high = [(utt("a", "loud"), features.extract_features(harmonic_tone(230, 0.5) * 0.7, FEATURE_CFG))]
+    table = conversion.feature_shift_table(model, low, high, "A2B")
+    assert list(table["text_id"]) == ["a", "a", "a"]  # word "b" has no target recording
+    by_version = table.set_index("version")
+    assert by_version.loc["target", "mcd_to_target_db"] == 0.0
+    # the log-Gaussian F0 transform moves the mean log F0 onto the target domain's
+    assert by_version.loc["source", "log_f0_mean"] == pytest.approx(np.log(140), abs=0.03)
+    assert by_version.loc["converted", "log_f0_mean"] == pytest.approx(model.stats_b.log_f0.mean, abs=0.03)
+    with pytest.raises(ParameterError):
+        conversion.feature_shift_table(model, low[1:], high, "A2B")

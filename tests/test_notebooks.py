@@ -62,6 +62,24 @@ def test_02_vocoder_comparison(workdir, corpora_root):
     assert (workdir / "figures" / "02_vocoder_comparison.png").is_file()
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_03_train(workdir, corpora_root):
+    execute("03_train.ipynb", workdir, OUTPUT_DIR=str(workdir / "models"), RESUME=False)
+    results = json.loads((workdir / "data" / "results" / "03_train.json").read_text())
+    assert results["iterations"] == 4
+    assert all(math.isfinite(x) for x in _finite_numbers(results))
+    shift = {row["version"]: row for row in results["shift"]}
+    assert shift["target"]["mcd_to_target_db"] == 0.0 and shift["source"]["mcd_to_target_db"] > 0
+    # the log-Gaussian transform moves log F0 toward the target even in a 4-iteration model
+    assert abs(shift["converted"]["log_f0_mean"] - shift["target"]["log_f0_mean"]) < abs(
+        shift["source"]["log_f0_mean"] - shift["target"]["log_f0_mean"])
+    model_dir = Path(results["model_dir"])
+    assert {"config.json", "stats_a.json", "stats_b.json", "gen_a2b.weights.h5", "history.csv"} <= {
+        p.name for p in model_dir.iterdir()}
+    assert (workdir / "figures" / "03_losses.png").is_file()
+
+
 def test_every_notebook_is_tested_here():
-    tested = {"01_preprocess.ipynb", "02_vocoder_comparison.ipynb"}
+    tested = {"01_preprocess.ipynb", "02_vocoder_comparison.ipynb", "03_train.ipynb"}
     assert {nb.name for nb in NOTEBOOKS} == tested, "add a papermill test for each new notebook"

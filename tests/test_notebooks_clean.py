@@ -29,4 +29,6 @@ def test_notebook_is_stripped_and_parameterized(path):
     mock = cell["metadata"]["nbmake"]["mock"]
     assert mock["SMOKE"] is True and set(mock) <= names
     # nbmake runs in the repo: its smoke outputs must not overwrite the committed figures
-    assert mock["FIG_DIR"].startswith("build/") and mock["DATA_DIR"].startswith("build/")
+    for name, value in mock.items():
+        if name.endswith("_DIR"):
+            assert value.startswith("build/"), f"{path.name}: nbmake's {name} must point into build/"

@@ -1,0 +1,347 @@
+"""Tests for emocore.evaluation: every metric on a case with a known answer.
+
+Corpus-free tests use the synthetic tone of ``conftest.py``; ``real_data`` tests use TESS (OAF, YAF) with a
+small judge (neutral vs angry, 20 training words) and verifier (8 recordings per speaker), built once per module
+with their feature caches in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from conftest import SR, harmonic_tone
+
+from emocore import audio, cli, datasets, evaluation, features
+from emocore.config import FeatureConfig
+from emocore.exceptions import DatasetError, ParameterError
+from emocore.features import MeanStd
+from emocore.prosody import DomainStats, LogGaussian
+from emocore.vocoders import MEASURE_CONFIG
+
+SEMITONE = 2.0 ** (1.0 / 12.0)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("eval-cache")
+
+
+@pytest.fixture(scope="module")
+def judge(corpora_root, cache):
+    pytest.importorskip("opensmile")
+    pytest.importorskip("sklearn")
+    return evaluation.train_corpus_judge("tess", ("neutral", "angry"), max_train_texts=20, root=corpora_root,
+                                         cache_dir=cache, logistic_c=(0.1, 1.0), svm_c=(10.0,))
+
+
+@pytest.fixture(scope="module")
+def verifier(corpora_root, cache):
+    pytest.importorskip("resemblyzer")
+    held_out = evaluation.corpus_held_out_text_ids("tess", root=corpora_root)
+    utts = datasets.list_utterances("tess", emotion=["neutral", "angry"], root=corpora_root)
+    return evaluation.SpeakerVerifier.build(utts, max_per_speaker=8, exclude_text_ids=held_out, cache_dir=cache)
+
+
+def _held_out(corpora_root, speaker, emotion, n):
+    held_out = evaluation.corpus_held_out_text_ids("tess", root=corpora_root)
+    return [u for u in datasets.list_utterances("tess", speaker, emotion, root=corpora_root)
+            if u.text_id in held_out][:n]
+
+
+# ------------------------------------------------------------------------------- reference-based metrics
+
+
+@pytest.mark.real_data
+def test_identical_files_score_zero(tess_file, tmp_path, cache):
+    copy = tmp_path / "renamed.flac"
+    shutil.copy(tess_file, copy)
+    scores = evaluation.reference_metrics(copy, tess_file, cache_dir=cache)
+    assert scores["mcd_db"] == 0.0
+    assert scores["f0_rmse_hz"] == 0.0
+    assert scores["vuv_error"] == 0.0
+    assert scores["log_f0_pearson"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("semitones", [-3, 4])
+def test_pitch_shifted_tone_gives_the_analytic_f0_rmse(semitones):
+    """A 150 Hz tone (2 % vibrato) against its copy at ``150 * 2**(k/12)`` Hz: RMSE = |ratio - 1| * rms(F0)."""
+    ratio = SEMITONE ** semitones
+    reference, shifted = harmonic_tone(150.0), harmonic_tone(150.0 * ratio)
+    scores = evaluation.compare_to_reference(shifted, reference)
+    t = np.arange(SR) / SR
+    rms_f0 = 150.0 * math.sqrt(np.mean((1 + 0.02 * np.sin(2 * np.pi * 5.0 * t)) ** 2))
+    assert scores["f0_rmse_hz"] == pytest.approx(abs(ratio - 1) * rms_f0, rel=0.05)
+    assert scores["log_f0_pearson"] > 0.9  # same vibrato shape, only the key changed
+
+
+@pytest.mark.real_data
+def test_world_pitch_shifted_recording_gives_the_analytic_f0_rmse(tess_file):
+    """Real speech re-synthesized by WORLD at F0 and at F0 * 2**(3/12), same envelope and timing."""
+    wav = audio.load_wav(tess_file, MEASURE_CONFIG.sr)
+    f0_hz, sp, ap = features.world_analyze(wav, MEASURE_CONFIG)
+    ratio = SEMITONE ** 3
+    base = features.world_synthesize(f0_hz, sp, ap, MEASURE_CONFIG, len(wav))
+    shifted = features.world_synthesize(f0_hz * ratio, sp, ap, MEASURE_CONFIG, len(wav))
+    scores = evaluation.compare_to_reference(shifted, base)
+    f0_base = features.extract_f0(base, MEASURE_CONFIG)[0]
+    expected = (ratio - 1) * math.sqrt(np.mean(f0_base[f0_base > 0] ** 2))
+    assert scores["f0_rmse_hz"] == pytest.approx(expected, rel=0.15)
+    assert scores["log_f0_pearson"] > 0.9
+    assert scores["mcd_db"] < 3.0  # same envelope; only harmonic sampling differs
+
+
+def test_convert_prosody_only_moves_f0_by_the_log_mean_difference(tone):
+    """Target log-F0 mean raised by log(2**(4/12)) and equal spread: the output's F0 is the input's times 2**(4/12)."""
+    cfg = FeatureConfig().smoke()
+    ratio = SEMITONE ** 4
+    mcep = MeanStd(mean=np.zeros(cfg.mcep_dim), std=np.ones(cfg.mcep_dim))
+    src = DomainStats("a", LogGaussian(math.log(150.0), 0.1, 100), LogGaussian(0.0, 1.0, 100), mcep, 1)
+    tgt = DomainStats("b", LogGaussian(math.log(150.0 * ratio), 0.1, 100), LogGaussian(0.0, 1.0, 100), mcep, 1)
+    out = evaluation.convert_prosody_only(tone, src, tgt, cfg)
+    assert out.shape == tone.shape and np.all(np.isfinite(out))
+    f0_in, f0_out = features.extract_f0(tone, cfg)[0], features.extract_f0(out, cfg)[0]
+    both = (f0_in > 0) & (f0_out > 0)
+    assert np.median(f0_out[both] / f0_in[both]) == pytest.approx(ratio, rel=0.02)
+
+
+# ------------------------------------------------------------------------------------- speaker identity
+
+
+@pytest.mark.real_data
+def test_same_speaker_is_more_similar_than_the_other(corpora_root, verifier, cache):
+    oaf, yaf = _held_out(corpora_root, "OAF", "neutral", 3), _held_out(corpora_root, "YAF", "neutral", 3)
+    emb = evaluation.speaker_embeddings(oaf + yaf, cache_dir=cache)
+    assert emb.shape == (6, evaluation.EMBEDDING_DIM)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    sims = emb @ emb.T
+    same = np.mean([sims[0, 1], sims[0, 2], sims[1, 2], sims[3, 4], sims[3, 5], sims[4, 5]])
+    other = np.mean(sims[:3, 3:])
+    assert same > other + 0.05
+    for utt, e in zip(oaf + yaf, emb):  # held-out words, against centroids of training words
+        scores = verifier.score_embedding(e, utt.speaker)
+        assert scores["nearest_speaker"] == utt.speaker and scores["nearest_speaker_correct"] == 1.0
+        other_speaker = "YAF" if utt.speaker == "OAF" else "OAF"
+        assert scores["speaker_similarity"] > verifier.score_embedding(e, other_speaker)["speaker_similarity"]
+    assert math.isnan(verifier.score_embedding(emb[0], "nobody")["speaker_similarity"])
+
+
+@pytest.mark.real_data
+def test_verifier_round_trips_through_a_file(verifier, tmp_path):
+    loaded = evaluation.SpeakerVerifier.load(verifier.save(tmp_path / "v.joblib"))
+    assert loaded.speakers == ("OAF", "YAF")
+    np.testing.assert_array_equal(loaded.centroids, verifier.centroids)
+    assert loaded.metadata["n_enrolled"] == {"OAF": 8, "YAF": 8}
+
+
+# ---------------------------------------------------------------------------------------------- judge
+
+
+@pytest.mark.real_data
+def test_judge_beats_chance_on_held_out_words_it_never_heard(judge, corpora_root):
+    held_out = datasets.validation_text_ids({u.text_id for u in datasets.list_utterances("tess", root=corpora_root)},
+                                            0.1, 0)
+    assert set(judge.metadata["held_out_text_ids"]) == held_out
+    assert len(judge.metadata["train_text_ids"]) == 20
+    assert not set(judge.metadata["train_text_ids"]) & held_out
+    assert judge.metadata["speakers"] == ["OAF", "YAF"] and judge.emotions == ("angry", "neutral")
+    ceiling = judge.ceiling
+    assert set(ceiling["text_ids"]) == held_out and ceiling["n"] == 2 * 2 * len(held_out)
+    assert ceiling["accuracy"] >= 0.8  # chance is 0.5
+    assert set(judge.metadata["cv"]) == {"logistic C=0.1", "logistic C=1", "svm-rbf C=10"}
+
+
+@pytest.mark.real_data
+def test_judge_predicts_and_round_trips(judge, corpora_root, tmp_path, cache):
+    utts = _held_out(corpora_root, "OAF", "angry", 2) + _held_out(corpora_root, "YAF", "neutral", 2)
+    predicted = judge.predict(utts, cache_dir=cache)
+    loaded = evaluation.EmotionJudge.load(judge.save(tmp_path / "judge.joblib"))
+    assert loaded.predict([u.path for u in utts], cache_dir=cache) == predicted
+    assert loaded.metadata == judge.metadata
+    wav = audio.load_wav(utts[0].path, evaluation.EVAL_SR)
+    assert judge.predict([wav, (audio.load_wav(utts[0].path, 24414), 24414)]) == [predicted[0]] * 2
+    assert judge.accuracy_on(utts, cache_dir=cache) == np.mean([p == u.emotion for p, u in zip(predicted, utts)])
+
+
+def test_judge_refuses_a_single_emotion(tmp_path, tone):
+    pytest.importorskip("opensmile")
+    path = tmp_path / "x.wav"
+    sf.write(str(path), tone, SR)
+    utts = [datasets.Utterance(path=path, corpus="dir", speaker="s", emotion="angry", text_id=t) for t in "ab"]
+    with pytest.raises(ParameterError, match="two emotions"):
+        evaluation.EmotionJudge.train(utts)
+
+
+def test_opensmile_runs_after_tensorflow_was_imported(tmp_path, tone):
+    """openSMILE aborts a process that imported TensorFlow first: the features come from a subprocess instead.
+
+    The check itself runs in a subprocess, so a failure shows as an exit status instead of killing pytest.
+    """
+    pytest.importorskip("opensmile")
+    np.save(tmp_path / "tone.npy", tone)
+    script = textwrap.dedent(f"""
+        import tensorflow  # noqa: F401  (first, on purpose)
+        import numpy as np
+        from emocore import evaluation
+        assert not evaluation.egemaps_runs_in_process()
+        x = evaluation.extract_egemaps([np.load({str(tmp_path / "tone.npy")!r})])
+        np.save({str(tmp_path / "out.npy")!r}, x)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    under_tf = np.load(tmp_path / "out.npy")
+    assert under_tf.shape == (1, evaluation.N_EGEMAPS) and np.all(np.isfinite(under_tf))
+    np.testing.assert_allclose(under_tf, evaluation.extract_egemaps([tone]), rtol=1e-6)
+
+
+def test_extract_egemaps_reports_unusable_items(tmp_path, tone):
+    pytest.importorskip("opensmile")
+    silent = tmp_path / "silent.wav"
+    sf.write(str(silent), np.zeros(SR), SR)
+    x = evaluation.extract_egemaps([tone, silent, tmp_path / "missing.wav"], on_error="nan")
+    assert np.all(np.isfinite(x[0])) and np.all(np.isnan(x[1:]))
+    with pytest.raises(evaluation.AudioError, match="silent"):
+        evaluation.extract_egemaps([silent])
+
+
+def test_egemaps_cache_is_keyed_by_content(tmp_path, tone):
+    pytest.importorskip("opensmile")
+    sf.write(str(tmp_path / "a.wav"), tone, SR)
+    shutil.copy(tmp_path / "a.wav", tmp_path / "b.wav")
+    first = evaluation.extract_egemaps([tmp_path / "a.wav"], cache_dir=tmp_path / "c")
+    entries = list((tmp_path / "c").rglob("*.npy"))
+    assert len(entries) == 1
+    np.save(entries[0], first[0] + 1.0)  # a hit returns what is stored: doctor it and observe
+    np.testing.assert_array_equal(evaluation.extract_egemaps([tmp_path / "b.wav"], cache_dir=tmp_path / "c"),
+                                  first + 1.0)
+
+
+# ------------------------------------------------------------------------------------- tables and files
+
+
+def test_manifest_round_trip_keeps_relative_paths(tmp_path):
+    folder = tmp_path / "conversions"
+    items = [evaluation.EvalItem(system="m", path=folder / "x.wav", speaker="OAF", target_emotion="angry",
+                                 source_emotion="neutral", text_id="bar", source_path=tmp_path / "src.wav",
+                                 reference_path=None)]
+    manifest = evaluation.write_manifest(items, folder)
+    assert pd.read_csv(manifest)["path"].tolist() == ["x.wav"]
+    back = evaluation.read_manifest(folder)
+    assert back[0].path == (folder / "x.wav").resolve() and back[0].reference_path is None
+    assert back[0].source_path == (tmp_path / "src.wav").resolve() and back[0].text_id == "bar"
+
+
+def test_read_manifest_names_what_is_missing(tmp_path):
+    with pytest.raises(DatasetError, match="no manifest"):
+        evaluation.read_manifest(tmp_path)
+    (tmp_path / "manifest.csv").write_text("path,system\nx.wav,m\n")
+    with pytest.raises(DatasetError, match="speaker"):
+        evaluation.read_manifest(tmp_path)
+
+
+def test_summarize_averages_per_system_and_emotion_and_skips_failures():
+    table = pd.DataFrame([
+        {"system": "model", "target_emotion": "angry", "emotion_correct": 1.0, "speaker_similarity": 0.8,
+         "nearest_speaker_correct": 1.0, "mcd_db": 6.0, "judge_ceiling_pct": 90.0, "error": ""},
+        {"system": "model", "target_emotion": "angry", "emotion_correct": 0.0, "speaker_similarity": 0.6,
+         "nearest_speaker_correct": 0.0, "mcd_db": 8.0, "judge_ceiling_pct": 90.0, "error": ""},
+        {"system": "model", "target_emotion": "angry", "emotion_correct": np.nan, "speaker_similarity": np.nan,
+         "nearest_speaker_correct": np.nan, "mcd_db": np.nan, "judge_ceiling_pct": 90.0, "error": "bad file"},
+        {"system": "target", "target_emotion": "angry", "emotion_correct": 1.0, "speaker_similarity": 0.9,
+         "nearest_speaker_correct": 1.0, "mcd_db": np.nan, "judge_ceiling_pct": 90.0, "error": ""},
+        {"system": "source", "target_emotion": "angry", "emotion_correct": 0.0, "speaker_similarity": 0.85,
+         "nearest_speaker_correct": 1.0, "mcd_db": 7.0, "judge_ceiling_pct": 90.0, "error": ""},
+    ])
+    summary = evaluation.summarize(table)
+    assert summary["system"].tolist() == ["source", "model", "target"]
+    model = summary.iloc[1]
+    assert model["n"] == 2 and model["emotion_accuracy_pct"] == 50.0 and model["mcd_db"] == 7.0
+    assert model["speaker_similarity"] == pytest.approx(0.7) and model["nearest_speaker_correct_pct"] == 50.0
+    assert math.isnan(summary.iloc[2]["mcd_db"]) and math.isnan(model["dnsmos_ovrl"])
+    assert list(summary.columns) == list(evaluation.SUMMARY_COLUMNS)
+    assert "source" in evaluation.format_summary(summary)
+
+
+def test_parse_reference_spec():
+    assert evaluation.parse_reference_spec("tess:OAF:neutral:angry,sad") == [
+        ("tess", "OAF", "neutral", "angry"), ("tess", "OAF", "neutral", "sad")]
+    with pytest.raises(ParameterError):
+        evaluation.parse_reference_spec("tess:OAF:neutral")
+
+
+@pytest.mark.real_data
+def test_reference_items_pair_held_out_words_with_the_real_target(corpora_root):
+    items = evaluation.reference_items("tess", "YAF", "neutral", "angry", root=corpora_root)
+    held_out = evaluation.corpus_held_out_text_ids("tess", root=corpora_root)
+    source = [i for i in items if i.system == "source"]
+    target = [i for i in items if i.system == "target"]
+    assert len(source) == len(target) == len(held_out)
+    for item in source:
+        assert item.text_id in held_out and item.reference_path.parent.name == "angry"
+        assert item.path.parent.name == "neutral" and f"_{item.text_id}_" in item.reference_path.name
+    assert all(i.reference_path is None and i.path.parent.name == "angry" for i in target)
+
+
+@pytest.fixture
+def conversion_folder(corpora_root, tmp_path):
+    """A folder as conversion code writes it: two files (copies of real recordings) and a manifest."""
+    folder = tmp_path / "converted"
+    folder.mkdir()
+    src = _held_out(corpora_root, "OAF", "neutral", 1)[0]
+    ref = next(u for u in datasets.list_utterances("tess", "OAF", "angry", root=corpora_root)
+               if u.text_id == src.text_id)
+    shutil.copy(src.path, folder / "as_is.flac")  # an "unconverted" conversion
+    shutil.copy(ref.path, folder / "perfect.flac")  # a "perfect" conversion
+    items = [evaluation.EvalItem(system=name, path=folder / file, speaker="OAF", target_emotion="angry",
+                                 source_emotion="neutral", text_id=src.text_id, source_path=src.path,
+                                 reference_path=ref.path)
+             for name, file in (("as-is", "as_is.flac"), ("perfect", "perfect.flac"))]
+    evaluation.write_manifest(items, folder)
+    return folder
+
+
+@pytest.mark.real_data
+def test_evaluate_folder_writes_finite_reports(conversion_folder, judge, verifier, cache, tmp_path):
+    table = evaluation.evaluate_folder(conversion_folder, judge, verifier, cache_dir=cache)
+    assert table["system"].tolist() == ["as-is", "perfect"] and (table["error"] == "").all()
+    metric_columns = ["emotion_correct", "p_target_emotion", "judge_ceiling_pct", "speaker_similarity",
+                      "nearest_speaker_correct", *evaluation.DNSMOS_KEYS, *evaluation.REFERENCE_METRICS]
+    assert np.all(np.isfinite(table[metric_columns].to_numpy(dtype=float)))
+    perfect, as_is = table.set_index("system").loc["perfect"], table.set_index("system").loc["as-is"]
+    assert perfect["mcd_db"] == 0.0 and perfect["f0_rmse_hz"] == 0.0 and as_is["mcd_db"] > 2.0
+    assert perfect["judged_emotion"] == "angry" and perfect["judge_heard_text"] == 0.0
+    written = evaluation.write_report(table, tmp_path / "report", judge=judge, verifier=verifier)
+    assert pd.read_csv(written["evaluation"]).shape[0] == 2
+    report = json.loads(written["summary_json"].read_text())
+    assert report["n_items"] == 2 and report["n_failed"] == 0
+    assert report["judge"]["ceiling_accuracy_pct"] == pytest.approx(100 * judge.ceiling["accuracy"])
+    for row in report["summary"]:
+        assert all(math.isfinite(row[k]) for k in evaluation.SUMMARY_COLUMNS[2:])
+
+
+@pytest.mark.real_data
+def test_cli_exit_status(conversion_folder, judge, verifier, cache, tmp_path, capsys):
+    judge_path, verifier_path = judge.save(tmp_path / "j.joblib"), verifier.save(tmp_path / "v.joblib")
+    common = ["--judge", str(judge_path), "--verifier", str(verifier_path), "--cache-dir", str(cache), "--no-dnsmos",
+              "--quiet"]
+    assert cli.evaluate_main([str(conversion_folder), *common]) == 0
+    assert (conversion_folder / "evaluation.csv").is_file() and (conversion_folder / "summary.json").is_file()
+    assert "perfect" in capsys.readouterr().out
+    # a broken file: still a report, exit status 1
+    (conversion_folder / "as_is.flac").write_bytes(b"not audio")
+    assert cli.evaluate_main([str(conversion_folder), *common, "--out", str(tmp_path / "out")]) == 1
+    assert "failed" in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "out" / "evaluation.csv")["error"].notna().sum() == 1
+    # no manifest: exit status 2
+    assert cli.evaluate_main([str(tmp_path / "nothing"), *common]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        cli.evaluate_main([])
+    assert exit_info.value.code == 2
