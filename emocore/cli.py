@@ -106,7 +106,7 @@ def train_main(argv: list[str] | None = None) -> int:
     """``emocore-train``: train EmoCycleGAN between two domains and write a model folder for ``emocore-convert``."""
     from dataclasses import replace
 
-    from .config import ModelConfig, TrainConfig
+    from .config import ModelConfig, MunitConfig, TrainConfig
     from .datasets import Domain, parse_domain
     from .exceptions import EmocoreError, TrainingDivergedError
 
@@ -139,6 +139,8 @@ def train_main(argv: list[str] | None = None) -> int:
     out.add_argument("--output_dir", type=Path, default=None, help="validation conversions are written here")
     out.add_argument("--tensorboard_log_dir", type=Path, default=None, help="TensorBoard event folder")
     run = parser.add_argument_group("training")
+    run.add_argument("--model", choices=("cyclegan", "munit"), default="cyclegan",
+                     help="EmoCycleGAN or the style-transfer autoencoder EmoMUNIT (default %(default)s)")
     run.add_argument("--random_seed", type=int, default=None, help="seed of weights and data sampling")
     run.add_argument("--iterations", type=int, default=None)
     run.add_argument("--batch-size", type=int, default=None)
@@ -164,6 +166,7 @@ def train_main(argv: list[str] | None = None) -> int:
         model_cfg = replace(model_cfg, width=args.width)
     overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
     train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
+    munit_cfg = None if args.model != "munit" else MunitConfig().smoke() if args.smoke else MunitConfig()
 
     from .extraction import prepare_domains
     from .training import train
@@ -182,7 +185,8 @@ def train_main(argv: list[str] | None = None) -> int:
         model_dir = args.model_dir or paths.models_dir() / (args.model_name or f"{domain_a.name}_to_{domain_b.name}")
         history = train(domain_a, domain_b, feature_cfg, model_cfg, train_cfg, model_dir, resume=args.resume,
                         tensorboard_log_dir=args.tensorboard_log_dir, output_dir=args.output_dir,
-                        progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name)
+                        progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name,
+                        model_type=args.model, munit_cfg=munit_cfg)
     except TrainingDivergedError as error:
         print(f"emocore-train: {error}", file=sys.stderr)
         return 1
@@ -267,6 +271,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-prosody", action="store_true",
                         help="with --reference: also convert the held-out words by the log-Gaussian F0 ('f0-only') "
                              "and F0 + power ('f0+power') transforms, written under <out>/prosody/")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="feature-extraction processes for --with-prosody (default: all cores)")
     parser.add_argument("--out", type=Path, default=None,
                         help="where the reports go (default: the folder, else data/results/evaluation)")
     judge = parser.add_argument_group("emotion judge")
@@ -308,7 +314,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                 if args.with_prosody:
                     refs += ev.write_prosody_references(corpus, speaker, source, target, Path(out) / "prosody",
                                                         cfg=_feature_config(args), processed_dir=cache,
-                                                        progress=progress, **split)
+                                                        n_jobs=args.jobs, progress=progress, **split)
                 items += refs
         if not items:
             raise ParameterError("no items to evaluate: the manifest and references list no files")
@@ -336,7 +342,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     if heard:
         print(f"note: the judge trained on the words of {heard} item(s); their emotion accuracy is optimistic",
               file=sys.stderr)
-    failed = table[table["error"] != ""]
+    failed = table[ev.failed_rows(table)]
     for _, row in failed.iterrows():
         print(f"  failed: {row['path']}: {row['error']}", file=sys.stderr)
     print(f"\n{len(table)} items, {len(failed)} failed; wrote {written['evaluation']}, {written['summary_json']}")

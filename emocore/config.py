@@ -123,6 +123,56 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class MunitConfig:
+    """EmoMUNIT (MUNIT, Huang et al. 2018, for emotions): sizes and loss weights of :mod:`emocore.munit`.
+
+    The shared sizes come from :class:`ModelConfig`: ``mcep_dim``, ``width`` (which multiplies every
+    channel count here too, rounded as in :func:`emocore.models.scale_channels`), ``norm_epsilon``, and
+    the discriminators and the emotion classifier, which are CycleGAN's. Everything else that trains
+    EmoMUNIT (iterations, crops, Adam, schedule, ``lambda_class``, checkpoints) is :class:`TrainConfig`.
+
+    Channels at ``width=1.0``: the content encoder has ``c, 2c, 4c`` with ``c = content_base_channels``
+    and ``n_content_residual_blocks`` residual blocks at ``4c`` (``8c`` inside); the style encoder
+    ``s, 2s, 4s, 4s, ...`` with ``s = style_base_channels`` over ``n_style_downsamples`` stride-2 blocks;
+    the decoder ``n_decoder_residual_blocks`` adaptive blocks at ``4c`` (``8c`` inside), then CycleGAN's
+    two pixel-shuffle blocks. The style MLP has ``mlp_layers`` dense layers, the hidden ones
+    ``mlp_hidden`` wide. The loss weights default to MUNIT's (its image reconstruction is the MCEP
+    reconstruction here); ``lambda_cycle_recon > 0`` turns the optional cycle reconstruction on.
+    """
+
+    content_base_channels: int = 128
+    n_content_residual_blocks: int = 4
+    style_base_channels: int = 64
+    n_style_downsamples: int = 4
+    style_dim: int = 8
+    mlp_hidden: int = 256
+    mlp_layers: int = 3
+    n_decoder_residual_blocks: int = 4
+    lambda_recon: float = 10.0
+    lambda_style: float = 1.0
+    lambda_content: float = 1.0
+    lambda_cycle_recon: float = 0.0
+
+    def __post_init__(self):
+        for name in ("content_base_channels", "style_base_channels", "style_dim", "mlp_hidden", "mlp_layers"):
+            if getattr(self, name) < 1:
+                raise ParameterError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("n_content_residual_blocks", "n_style_downsamples"):
+            if getattr(self, name) < 0:
+                raise ParameterError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.n_decoder_residual_blocks < 1:  # the style enters the decoder through these blocks' AdaIN
+            raise ParameterError(f"n_decoder_residual_blocks must be at least 1, got {self.n_decoder_residual_blocks}")
+        for name in ("lambda_recon", "lambda_style", "lambda_content", "lambda_cycle_recon"):
+            if getattr(self, name) < 0:
+                raise ParameterError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    def smoke(self) -> "MunitConfig":
+        """The CI variant: one residual block on each side, two style downsamplings, a 32-wide MLP."""
+        return replace(self, n_content_residual_blocks=1, n_style_downsamples=2, mlp_hidden=32,
+                       n_decoder_residual_blocks=1)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """CycleGAN-VC training (Kaneko & Kameoka 2017, as used by Gao et al. 2019) for :mod:`emocore.training`.
 

@@ -4,8 +4,10 @@ An utterance is analysed with the model's saved :class:`~emocore.config.FeatureC
 converted on its own, and each conversion can be switched off for the ablation:
 
 - log F0 and the power envelope by the log-Gaussian transform of :mod:`emocore.prosody` (``f0``, ``power``),
-- MCEPs by the generator of the chosen direction (``mcep``): normalized with the source domain's MCEP
-  statistics, padded to a multiple of 4 frames, converted, cropped back and denormalized with the target's,
+- MCEPs by the model (``mcep``): normalized with the source domain's MCEP statistics, padded to a multiple
+  of 4 frames, converted, cropped back and denormalized with the target's. A CycleGAN maps them with the
+  generator of the chosen direction; an EmoMUNIT (:mod:`emocore.munit`) decodes their content with a target
+  style chosen by the style options (``style``, ``reference``, ``seed``, ``intensity``),
 - aperiodicity is copied.
 
 WORLD synthesis then gives a waveform of exactly the input's length. With ``power`` on, the decoded envelope is
@@ -17,9 +19,14 @@ A model folder, as written by :meth:`ConversionModel.save` (and so by :func:`emo
     config.json            model_type, feature/model/train configs, domain names, how it was trained
     stats_a.json           DomainStats of domain A (log F0, power envelope, MCEP mean/std)
     stats_b.json           the same for domain B
-    gen_a2b.weights.h5     generator A -> B
+    gen_a2b.weights.h5     generator A -> B                          (model_type "cyclegan")
     gen_b2a.weights.h5     generator B -> A
+    content_encoder.weights.h5, style_encoder_{a,b}.weights.h5,   (model_type "munit")
+    mlp_{a,b}.weights.h5, decoder.weights.h5, styles.json (each domain's mean style code)
     checkpoints/           training checkpoints (not needed for conversion)
+
+The model type is read from ``config.json``; each type's networks are built by its entry in ``_BUILDERS``,
+an *MCEP mapper* (:class:`GeneratorPair` for the CycleGAN, :class:`emocore.munit.MunitMapper`).
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ CONFIG_NAME = "config.json"
 STATS_FILES = {"a": "stats_a.json", "b": "stats_b.json"}
 GENERATOR_FILES = {"A2B": "gen_a2b.weights.h5", "B2A": "gen_b2a.weights.h5"}
 DIRECTIONS = ("A2B", "B2A")
-MODEL_TYPES = ("cyclegan",)
+MODEL_TYPES = ("cyclegan", "munit")
 OUTPUT_PEAK = 0.99  # convert_files scales a converted file down to this peak when it would clip
 
 
@@ -83,33 +90,85 @@ def save_weights_atomic(network: keras.Model, path: str | Path) -> Path:
     return path
 
 
+class GeneratorPair:
+    """The CycleGAN's MCEP mapper: one generator per direction.
+
+    A mapper is what :class:`ConversionModel` needs from a model type: ``model_type``, ``networks()`` (saved as
+    ``<name>.weights.h5``), ``convert_mcep(mcep, src, tgt, direction, **options)``, ``fit(feats_a, feats_b,
+    stats_a, stats_b)`` (whatever is derived from training utterances once training ends) and
+    ``save_extra``/``load_extra(model_dir)`` (files beyond the weights). The CycleGAN has no options,
+    nothing to fit and no extra files.
+
+    Args:
+        gen_a2b (keras.Model): ``(B, T, D) -> (B, T, D)`` on normalized MCEPs, ``T`` a multiple of 4.
+        gen_b2a (keras.Model): the reverse direction.
+    """
+
+    model_type = "cyclegan"
+
+    def __init__(self, gen_a2b: keras.Model, gen_b2a: keras.Model):
+        self.generators = {"A2B": gen_a2b, "B2A": gen_b2a}
+
+    def networks(self) -> dict[str, keras.Model]:
+        return {"gen_a2b": self.generators["A2B"], "gen_b2a": self.generators["B2A"]}
+
+    def convert_mcep(self, mcep: np.ndarray, src: DomainStats, tgt: DomainStats, direction: str,
+                     **options) -> np.ndarray:
+        """Normalize, pad to a multiple of 4, generate, crop, denormalize; shape ``(T, D)``, float64."""
+        if options:
+            raise ParameterError(f"{', '.join(sorted(options))}: style options apply to MUNIT models only")
+        padded, n_frames = models.pad_to_multiple(src.mcep.normalize(mcep).astype(np.float32))
+        converted = keras.ops.convert_to_numpy(self.generators[direction](padded[None], training=False))
+        return tgt.mcep.denormalize(converted[0, :n_frames].astype(np.float64))
+
+    def fit(self, feats_a, feats_b, stats_a, stats_b) -> None:
+        """Nothing to derive from the training utterances."""
+
+    def save_extra(self, model_dir: str | Path) -> None:
+        """No files beyond the generator weights."""
+
+    def load_extra(self, model_dir: str | Path) -> None:
+        """No files beyond the generator weights."""
+
+
 class ConversionModel:
-    """A trained conversion between two domains: feature settings, both domains' statistics, the generators.
+    """A trained conversion between two domains: feature settings, both domains' statistics, the networks.
 
     Build it from a model folder with :meth:`load`, or from live networks (as training does for its
-    validation conversions), so that both go through the same code.
+    validation conversions), so that both go through the same code. A CycleGAN is given by its two
+    generators; another model type by its MCEP mapper (see :class:`GeneratorPair`).
 
     Args:
         feature_cfg (FeatureConfig): the analysis settings the model was trained on.
         stats_a (DomainStats): statistics of domain A.
         stats_b (DomainStats): statistics of domain B.
-        gen_a2b (keras.Model): ``(B, T, D) -> (B, T, D)`` on normalized MCEPs, ``T`` a multiple of 4.
-        gen_b2a (keras.Model): the reverse direction.
-        model_type (str): one of :data:`MODEL_TYPES`.
+        gen_a2b (keras.Model | None): CycleGAN: ``(B, T, D) -> (B, T, D)`` on normalized MCEPs, ``T`` a
+            multiple of 4.
+        gen_b2a (keras.Model | None): CycleGAN: the reverse direction.
+        model_type (str | None): one of :data:`MODEL_TYPES`; ``None``: the mapper's.
         config (dict | None): the model folder's ``config.json`` contents, when known.
+        mapper: instead of the generators, e.g. an :class:`emocore.munit.MunitMapper`.
     """
 
     def __init__(self, feature_cfg: FeatureConfig, stats_a: DomainStats, stats_b: DomainStats,
-                 gen_a2b: keras.Model, gen_b2a: keras.Model, *, model_type: str = "cyclegan",
-                 config: dict | None = None):
+                 gen_a2b: keras.Model | None = None, gen_b2a: keras.Model | None = None, *,
+                 model_type: str | None = None, config: dict | None = None, mapper=None):
+        if mapper is None:
+            if gen_a2b is None or gen_b2a is None:
+                raise ParameterError("give both generators (a CycleGAN) or a mapper")
+            mapper = GeneratorPair(gen_a2b, gen_b2a)
+        model_type = mapper.model_type if model_type is None else model_type
         if model_type not in MODEL_TYPES:
             raise ParameterError(f"unknown model type {model_type!r}; known: {MODEL_TYPES}")
+        if model_type != mapper.model_type:
+            raise ParameterError(f"model_type {model_type!r} but a {mapper.model_type!r} mapper")
         for stats in (stats_a, stats_b):
             if len(stats.mcep.mean) != feature_cfg.mcep_dim:
                 raise ParameterError(f"stats of {stats.name!r} have {len(stats.mcep.mean)} MCEPs, "
                                      f"the feature config {feature_cfg.mcep_dim}")
         self.feature_cfg, self.stats_a, self.stats_b = feature_cfg, stats_a, stats_b
-        self.generators = {"A2B": gen_a2b, "B2A": gen_b2a}
+        self.mapper = mapper
+        self.generators = getattr(mapper, "generators", {})  # the CycleGAN's, by direction
         self.model_type = model_type
         self.config = dict(config or {})
 
@@ -117,12 +176,15 @@ class ConversionModel:
 
     @classmethod
     def load(cls, model_dir: str | Path, *, checkpoint: str | Path | None = None) -> "ConversionModel":
-        """Read a model folder: ``config.json``, both statistics files and the generator weights.
+        """Read a model folder: ``config.json``, both statistics files, the network weights and extra files.
+
+        The model type comes from ``config.json``.
 
         Args:
             model_dir: folder written by :meth:`save` / :func:`emocore.training.train`.
-            checkpoint: take the generator weights from this checkpoint folder instead (e.g. one in
-                ``model_dir/checkpoints/`` while training is still running).
+            checkpoint: take the network weights from this checkpoint folder instead (e.g. one in
+                ``model_dir/checkpoints/`` while training is still running; a MUNIT model then has mean
+                style codes only if ``model_dir`` has a ``styles.json``).
 
         Raises:
             ParameterError: the folder is not a model folder, or its model type is unknown.
@@ -135,8 +197,10 @@ class ConversionModel:
         model_type = config.get("model_type")
         if model_type not in _BUILDERS:
             raise ParameterError(f"{config_path}: unknown model_type {model_type!r}; known: {MODEL_TYPES}")
+        mapper = _BUILDERS[model_type](config)
         weights_dir = Path(checkpoint) if checkpoint is not None else model_dir
-        missing = [name for name in GENERATOR_FILES.values() if not (weights_dir / name).is_file()]
+        files = {name: f"{name}.weights.h5" for name in mapper.networks()}
+        missing = [name for name in files.values() if not (weights_dir / name).is_file()]
         if missing:
             hint = (" (training has not finished; pass checkpoint=<model_dir>/checkpoints/step-...)"
                     if (model_dir / "checkpoints").is_dir() and checkpoint is None else "")
@@ -144,10 +208,10 @@ class ConversionModel:
         feature_cfg = from_dict(FeatureConfig, config["feature"])
         stats_a = DomainStats.load(model_dir / STATS_FILES["a"])
         stats_b = DomainStats.load(model_dir / STATS_FILES["b"])
-        gen_a2b, gen_b2a = _BUILDERS[model_type](config)
-        gen_a2b.load_weights(weights_dir / GENERATOR_FILES["A2B"])
-        gen_b2a.load_weights(weights_dir / GENERATOR_FILES["B2A"])
-        return cls(feature_cfg, stats_a, stats_b, gen_a2b, gen_b2a, model_type=model_type, config=config)
+        for name, network in mapper.networks().items():
+            network.load_weights(weights_dir / files[name])
+        mapper.load_extra(model_dir)
+        return cls(feature_cfg, stats_a, stats_b, model_type=model_type, config=config, mapper=mapper)
 
     def save(self, model_dir: str | Path, config: dict | None = None, *, weights: bool = True) -> Path:
         """Write everything conversion needs to ``model_dir`` (each file atomically).
@@ -156,7 +220,8 @@ class ConversionModel:
             model_dir: destination folder (created).
             config: extra ``config.json`` entries (e.g. ``model``, ``train``, ``training``); merged over
                 :attr:`config`. ``model_type``, ``feature`` and the domain names are always written.
-            weights: also write the generator weights (training writes the rest before it has any).
+            weights: also write the network weights and the mapper's extra files (training writes the rest
+                before it has any).
 
         Returns:
             Path: ``model_dir``.
@@ -166,8 +231,9 @@ class ConversionModel:
         self.stats_a.save(model_dir / STATS_FILES["a"])
         self.stats_b.save(model_dir / STATS_FILES["b"])
         if weights:
-            for direction, name in GENERATOR_FILES.items():
-                save_weights_atomic(self.generators[direction], model_dir / name)
+            for name, network in self.mapper.networks().items():
+                save_weights_atomic(network, model_dir / f"{name}.weights.h5")
+            self.mapper.save_extra(model_dir)
         self.config = {**self.config, **(config or {}), "model_type": self.model_type,
                        "feature": asdict(self.feature_cfg), "domain_a": self.stats_a.name,
                        "domain_b": self.stats_b.name}
@@ -184,12 +250,17 @@ class ConversionModel:
         """``(source, target)`` statistics for ``"A2B"`` or ``"B2A"``."""
         return (self.stats_a, self.stats_b) if parse_direction(direction) == "A2B" else (self.stats_b, self.stats_a)
 
-    def convert_mcep(self, mcep: np.ndarray, direction: str = "A2B") -> np.ndarray:
-        """Convert an MCEP sequence with the generator.
+    def convert_mcep(self, mcep: np.ndarray, direction: str = "A2B", **style) -> np.ndarray:
+        """Convert an MCEP sequence with the model's networks.
 
         Args:
             mcep (ndarray): shape ``(T, D)``, unnormalized, of the source domain.
             direction (str): ``"A2B"`` or ``"B2A"``.
+            **style: MUNIT only (:meth:`emocore.munit.MunitMapper.convert_mcep`): ``style`` (``"mean"``,
+                ``"reference"`` or ``"random"``), ``reference`` (a target-domain recording: its
+                ``WorldFeatures``, MCEPs ``(T_ref, D)``, waveform at ``feature_cfg.sr`` or file path),
+                ``seed`` (for ``"random"``), ``intensity`` (0 = the source reconstructed, 1 = full conversion).
+                A CycleGAN takes none.
 
         Returns:
             ndarray: converted MCEPs, shape ``(T, D)``, float64.
@@ -199,12 +270,37 @@ class ConversionModel:
         mcep = np.asarray(mcep)
         if mcep.ndim != 2 or mcep.shape[1] != self.feature_cfg.mcep_dim:
             raise ParameterError(f"mcep must have shape (T, {self.feature_cfg.mcep_dim}), got {mcep.shape}")
-        padded, n_frames = models.pad_to_multiple(src.mcep.normalize(mcep).astype(np.float32))
-        converted = keras.ops.convert_to_numpy(self.generators[direction](padded[None], training=False))
-        return tgt.mcep.denormalize(converted[0, :n_frames].astype(np.float64))
+        if style.get("reference") is not None:
+            style = {**style, "reference": self.reference_mcep(style["reference"])}
+        return self.mapper.convert_mcep(mcep, src, tgt, direction, **style)
+
+    def reference_mcep(self, reference) -> np.ndarray:
+        """Unnormalized MCEPs ``(T, D)`` of a reference recording given as features, MCEPs, a waveform or a path."""
+        if isinstance(reference, WorldFeatures):
+            return np.asarray(reference.mcep, dtype=np.float64)
+        if isinstance(reference, str | Path):
+            cfg = self.feature_cfg
+            reference = audio.load_wav(reference, cfg.sr, min_duration_s=cfg.min_duration_s,
+                                       silence_peak=cfg.silence_peak)
+        reference = np.asarray(reference, dtype=np.float64)
+        if reference.ndim == 1:
+            reference = features.extract_features(audio.validate_wav(reference, self.feature_cfg.sr),
+                                                  self.feature_cfg).mcep
+        if reference.ndim != 2 or reference.shape[1] != self.feature_cfg.mcep_dim or not len(reference):
+            raise ParameterError(f"reference must be WorldFeatures, a waveform, a path or MCEPs "
+                                 f"(T, {self.feature_cfg.mcep_dim}); got shape {reference.shape}")
+        return reference
+
+    def fit_styles(self, feats_a, feats_b) -> None:
+        """Derive what the model takes from the training utterances once trained (MUNIT: each domain's mean style).
+
+        Args:
+            feats_a, feats_b: ``WorldFeatures`` of each domain's training utterances.
+        """
+        self.mapper.fit(feats_a, feats_b, self.stats_a, self.stats_b)
 
     def convert_features(self, feats: WorldFeatures, direction: str = "A2B", *, f0: bool = True,
-                         power: bool = True, mcep: bool = True) -> WorldFeatures:
+                         power: bool = True, mcep: bool = True, **style) -> WorldFeatures:
         """Convert one utterance's features; each switch turns one stream's conversion on or off.
 
         Args:
@@ -212,7 +308,8 @@ class ConversionModel:
             direction (str): ``"A2B"`` or ``"B2A"``.
             f0 (bool): log-Gaussian F0 transform.
             power (bool): log-Gaussian power-envelope transform.
-            mcep (bool): MCEPs through the generator.
+            mcep (bool): MCEPs through the model.
+            **style: MUNIT style options, see :meth:`convert_mcep`. They change the MCEPs only.
 
         Returns:
             WorldFeatures: ``T`` frames; aperiodicity and ``n_samples`` unchanged. Synthesize it with
@@ -221,7 +318,7 @@ class ConversionModel:
         src, tgt = self.domain_stats(direction)
         out = prosody.convert_prosody(feats, src, tgt, f0=f0, power=power)
         if mcep:
-            out = out.replace(mcep=self.convert_mcep(feats.mcep, direction))
+            out = out.replace(mcep=self.convert_mcep(feats.mcep, direction, **style))
         return out
 
     def synthesize(self, feats: WorldFeatures, *, power: bool = True) -> np.ndarray:
@@ -229,18 +326,18 @@ class ConversionModel:
         return features.synthesize_features(feats, self.feature_cfg, apply_log_power=power)
 
     def convert_wav(self, wav: np.ndarray, direction: str = "A2B", *, f0: bool = True, power: bool = True,
-                    mcep: bool = True) -> np.ndarray:
+                    mcep: bool = True, **style) -> np.ndarray:
         """Convert a waveform at ``feature_cfg.sr``.
 
         Args:
             wav (ndarray): shape ``(n_samples,)``.
-            direction, f0, power, mcep: as in :meth:`convert_features`.
+            direction, f0, power, mcep, style: as in :meth:`convert_features`.
 
         Returns:
             ndarray: converted waveform, shape ``(n_samples,)`` (not clipped or normalized).
         """
         feats = features.extract_features(audio.validate_wav(wav, self.feature_cfg.sr), self.feature_cfg)
-        converted = self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep)
+        converted = self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, **style)
         return self.synthesize(converted, power=power)
 
     def convert_file(self, path: str | Path, direction: str = "A2B", **switches) -> np.ndarray:
@@ -254,13 +351,19 @@ class ConversionModel:
         return self.convert_wav(wav, direction, **switches)
 
 
-def _build_cyclegan_generators(config: dict) -> tuple[keras.Model, keras.Model]:
+def _build_cyclegan_mapper(config: dict) -> GeneratorPair:
     model_cfg = from_dict(ModelConfig, config["model"])
-    return models.build_generator(model_cfg, "gen_a2b"), models.build_generator(model_cfg, "gen_b2a")
+    return GeneratorPair(models.build_generator(model_cfg, "gen_a2b"), models.build_generator(model_cfg, "gen_b2a"))
 
 
-# model_type -> builder of (gen_a2b, gen_b2a) from config.json; a MUNIT model adds its builder here.
-_BUILDERS = {"cyclegan": _build_cyclegan_generators}
+def _build_munit_mapper(config: dict):
+    from . import munit  # imported here: emocore.munit imports this module
+
+    return munit.build_mapper(config)
+
+
+# model_type -> builder of its MCEP mapper (networks built, weights not loaded) from config.json
+_BUILDERS = {"cyclegan": _build_cyclegan_mapper, "munit": _build_munit_mapper}
 
 
 # ---------------------------------------------------------------------- many files
@@ -311,7 +414,8 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
 
 
 def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction: str, output_dir: str | Path, *,
-                  f0: bool = True, power: bool = True, mcep: bool = True, progress: bool = True) -> ConversionReport:
+                  f0: bool = True, power: bool = True, mcep: bool = True, progress: bool = True,
+                  **style) -> ConversionReport:
     """Convert audio files to ``<output_dir>/<stem>.wav`` at the model's sample rate, skipping bad ones.
 
     A file that cannot be read or analysed (:class:`~emocore.exceptions.AudioError`: missing, corrupt,
@@ -326,6 +430,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
         output_dir: destination folder (created).
         f0, power, mcep: stream switches, as in :meth:`ConversionModel.convert_features`.
         progress: show a tqdm bar.
+        **style: MUNIT style options (:meth:`ConversionModel.convert_mcep`), the same for every file.
 
     Returns:
         ConversionReport: converted and failed files.
@@ -337,7 +442,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     paths = list(paths)
     for path in tqdm(paths, desc=f"convert {direction}", unit="file", disable=not progress):
         try:
-            wav = model.convert_file(path, direction, f0=f0, power=power, mcep=mcep)
+            wav = model.convert_file(path, direction, f0=f0, power=power, mcep=mcep, **style)
         except EmocoreError as error:
             reason = str(getattr(error, "reason", error))
         except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch

@@ -83,12 +83,19 @@ MANIFEST_COLUMNS = ("path", "system", "speaker", "source_emotion", "target_emoti
 REFERENCE_METRICS = ("mcd_db", "f0_rmse_hz", "log_f0_pearson", "vuv_error")
 #: reference systems first (in this order) and ``"target"`` last in every summary
 SYSTEM_ORDER = ("source", "f0-only", "f0+power")
+#: the columns of an evaluate_pairs table: the item, then the metrics (``nan`` where not measured), then ``error``
+TABLE_METRIC_COLUMNS = ("emotion_correct", "p_target_emotion", "judge_ceiling_pct", "judge_heard_text",
+                        "speaker_similarity", "nearest_speaker_correct", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak",
+                        "dnsmos_p808", "mcd_db", "f0_rmse_hz", "log_f0_pearson", "vuv_error")
+TABLE_COLUMNS = ("system", "speaker", "source_emotion", "target_emotion", "text_id", "path", "source_path",
+                 "reference_path", "judged_emotion", *TABLE_METRIC_COLUMNS[:5], "nearest_speaker",
+                 *TABLE_METRIC_COLUMNS[5:], "error")
 TARGET_SYSTEM = "target"
 DEFAULT_EMOTIONS = ("neutral", "angry", "happy", "sad")
 DEFAULT_LOGISTIC_C = (0.01, 0.1, 1.0, 10.0)
 DEFAULT_SVM_C = (1.0, 10.0, 100.0)
 
-_CHUNK = 128  # files loaded into memory at once when filling a cache
+_EGEMAPS_CHUNK = 256  # files per eGeMAPS batch: each may cost a subprocess start
 
 Item = str | os.PathLike | Utterance | np.ndarray | tuple
 
@@ -216,9 +223,12 @@ def _as_source(item: Item) -> tuple[Path | None, np.ndarray | None]:
 
 
 def _cached_vectors(items: Sequence[Item], kind: str, dim: int, compute: Callable[[list[np.ndarray]], np.ndarray],
-                    cache_dir: str | Path | None, *, progress: bool = False, desc: str = ""
+                    cache_dir: str | Path | None, *, progress: bool = False, desc: str = "", chunk: int = 16
                     ) -> tuple[np.ndarray, list[str | None]]:
     """One ``(dim,)`` vector per item, from the cache or from ``compute`` (a batch of 16 kHz waveforms).
+
+    Files are loaded and computed ``chunk`` at a time (memory, progress updates; eGeMAPS takes large
+    chunks, as each may cost a subprocess).
 
     Returns:
         tuple: ``(N, dim)`` float64 array, ``nan`` rows where an item failed, and the failure reason per
@@ -228,6 +238,8 @@ def _cached_vectors(items: Sequence[Item], kind: str, dim: int, compute: Callabl
     errors: list[str | None] = [None] * len(items)
     cache = None if cache_dir is None else Path(cache_dir) / CACHE_SUBDIR / kind
     todo: list[tuple[int, Path | None, np.ndarray | None, Path | None]] = []
+    first_of: dict[Path, int] = {}  # a file listed twice is computed once
+    copies: list[tuple[int, int]] = []
     for index, item in enumerate(items):
         try:
             path, wav = _as_source(item)
@@ -236,6 +248,10 @@ def _cached_vectors(items: Sequence[Item], kind: str, dim: int, compute: Callabl
             continue
         cached = None
         if path is not None:
+            if path in first_of:
+                copies.append((index, first_of[path]))
+                continue
+            first_of[path] = index
             if not path.is_file():
                 errors[index] = f"{path}: no such file"
                 continue
@@ -250,9 +266,9 @@ def _cached_vectors(items: Sequence[Item], kind: str, dim: int, compute: Callabl
         todo.append((index, path, wav, cached))
 
     bar = tqdm(total=len(todo), desc=desc or kind, unit="file", disable=not progress or not todo)
-    for start in range(0, len(todo), _CHUNK):
+    for start in range(0, len(todo), chunk):
         batch, wavs = [], []
-        for index, path, wav, cached in todo[start:start + _CHUNK]:
+        for index, path, wav, cached in todo[start:start + chunk]:
             if wav is None:
                 try:
                     wav = audio.load_wav(path, EVAL_SR)
@@ -263,8 +279,10 @@ def _cached_vectors(items: Sequence[Item], kind: str, dim: int, compute: Callabl
             batch.append((index, cached))
             wavs.append(wav)
         if wavs:
-            values = np.asarray(compute(wavs), dtype=np.float64).reshape(len(wavs), dim)
+            values = _compute_or_isolate(compute, wavs, dim, [index for index, _ in batch], errors, kind)
             for (index, cached), value in zip(batch, values):
+                if errors[index] is not None:
+                    continue
                 out[index] = value
                 if not np.all(np.isfinite(value)):
                     errors[index] = f"{kind}: non-finite result"
@@ -275,7 +293,28 @@ def _cached_vectors(items: Sequence[Item], kind: str, dim: int, compute: Callabl
                     tmp.replace(cached)
             bar.update(len(wavs))
     bar.close()
+    for index, first in copies:
+        out[index], errors[index] = out[first], errors[first]
     return out, errors
+
+
+def _compute_or_isolate(compute: Callable[[list[np.ndarray]], np.ndarray], wavs: list[np.ndarray], dim: int,
+                        indexes: list[int], errors: list[str | None], kind: str) -> np.ndarray:
+    """``compute(wavs)`` as ``(len(wavs), dim)``; if the batch raises, each waveform alone, so one bad input
+    costs only its own row (``nan``, its reason in ``errors``)."""
+    try:
+        return np.asarray(compute(wavs), dtype=np.float64).reshape(len(wavs), dim)
+    except Exception as batch_error:  # noqa: BLE001 - isolate the culprit below
+        if len(wavs) == 1:
+            errors[indexes[0]] = f"{kind}: {type(batch_error).__name__}: {batch_error}"
+            return np.full((1, dim), np.nan)
+    values = np.full((len(wavs), dim), np.nan)
+    for row, (index, wav) in enumerate(zip(indexes, wavs)):
+        try:
+            values[row] = np.asarray(compute([wav]), dtype=np.float64).reshape(dim)
+        except Exception as error:  # noqa: BLE001
+            errors[index] = f"{kind}: {type(error).__name__}: {error}"
+    return values
 
 
 # --------------------------------------------------------------------------------------------- eGeMAPS
@@ -345,6 +384,11 @@ def egemaps_feature_names() -> list[str]:
     return list(smile.feature_names)
 
 
+def _egemaps_rows(items: Sequence[Item], cache_dir, progress: bool, desc: str) -> tuple[np.ndarray, list[str | None]]:
+    return _cached_vectors(items, EGEMAPS_KIND, N_EGEMAPS, _egemaps_batch, cache_dir, progress=progress, desc=desc,
+                           chunk=_EGEMAPS_CHUNK)
+
+
 def extract_egemaps(items: Sequence[Item], *, cache_dir: str | Path | None = None, on_error: str = "raise",
                     progress: bool = False) -> np.ndarray:
     """eGeMAPSv02 functionals (openSMILE) of several utterances, safe in a process with TensorFlow loaded.
@@ -365,8 +409,7 @@ def extract_egemaps(items: Sequence[Item], *, cache_dir: str | Path | None = Non
     """
     if on_error not in ("raise", "nan"):
         raise ParameterError(f"on_error must be 'raise' or 'nan', got {on_error!r}")
-    rows, errors = _cached_vectors(list(items), EGEMAPS_KIND, N_EGEMAPS, _egemaps_batch, cache_dir,
-                                   progress=progress, desc="eGeMAPS")
+    rows, errors = _egemaps_rows(list(items), cache_dir, progress, "eGeMAPS")
     _raise_first(errors, on_error)
     return rows
 
@@ -446,8 +489,7 @@ class EmotionJudge:
         held_out = frozenset(held_out_text_ids)
         wanted = sorted(set(emotions) if emotions is not None else {u.emotion for u in utterances})
         chosen = [u for u in utterances if u.emotion in wanted and u.text_id not in held_out]
-        x, errors = _cached_vectors(chosen, EGEMAPS_KIND, N_EGEMAPS, _egemaps_batch, cache_dir, progress=progress,
-                                    desc="eGeMAPS (judge)")
+        x, errors = _egemaps_rows(chosen, cache_dir, progress, "eGeMAPS (judge)")
         for utt, error in zip(chosen, errors):
             if error is not None:
                 log.warning("judge: skipping %s: %s", utt.path, error)
@@ -543,8 +585,7 @@ class EmotionJudge:
             ParameterError: no usable utterance of the judge's emotions.
         """
         chosen = [u for u in utterances if u.emotion in self.emotions]
-        x, errors = _cached_vectors(chosen, EGEMAPS_KIND, N_EGEMAPS, _egemaps_batch, cache_dir, progress=progress,
-                                    desc="eGeMAPS (held out)")
+        x, errors = _egemaps_rows(chosen, cache_dir, progress, "eGeMAPS (held out)")
         keep = [i for i, error in enumerate(errors) if error is None]
         if not keep:
             raise ParameterError(f"no usable utterance of the judge's emotions {self.emotions}")
@@ -950,16 +991,18 @@ def evaluate_pairs(items: Iterable[EvalItem | Mapping], judge: EmotionJudge | No
         cache_dir: cache root for every feature; ``None`` for no cache.
 
     Returns:
-        DataFrame: the item fields (``system, speaker, source_emotion, target_emotion, text_id, path,
-        source_path, reference_path``) followed by the metrics and ``error`` (``""`` when all went well).
+        DataFrame: :data:`TABLE_COLUMNS`: the item fields, the metrics (``nan`` where not measured) and
+        ``error`` (``""`` when all went well).
     """
     items = [_as_item(i) for i in items]
     paths = [i.path for i in items]
     rows = [{"system": i.system, "speaker": i.speaker, "source_emotion": i.source_emotion,
              "target_emotion": i.target_emotion, "text_id": i.text_id, "path": str(i.path),
              "source_path": "" if i.source_path is None else str(i.source_path),
-             "reference_path": "" if i.reference_path is None else str(i.reference_path)} for i in items]
-    errors: list[list[str]] = [[] for _ in items]
+             "reference_path": "" if i.reference_path is None else str(i.reference_path),
+             **dict.fromkeys(TABLE_METRIC_COLUMNS, np.nan), "judged_emotion": "", "nearest_speaker": ""}
+            for i in items]
+    errors: list[list[str]] = [[] if i.path.is_file() else [f"{i.path}: no such file"] for i in items]
 
     def note(stage_errors):
         for index, error in enumerate(stage_errors):
@@ -967,8 +1010,7 @@ def evaluate_pairs(items: Iterable[EvalItem | Mapping], judge: EmotionJudge | No
                 errors[index].append(error)
 
     if judge is not None:
-        x, stage_errors = _cached_vectors(paths, EGEMAPS_KIND, N_EGEMAPS, _egemaps_batch, cache_dir,
-                                          progress=progress, desc="eGeMAPS")
+        x, stage_errors = _egemaps_rows(paths, cache_dir, progress, "eGeMAPS")
         note(stage_errors)
         labels, scores = judge.predict_features(x)
         recall = (judge.ceiling or {}).get("recall", {})
@@ -1007,11 +1049,12 @@ def evaluate_pairs(items: Iterable[EvalItem | Mapping], judge: EmotionJudge | No
             row.update(values)
     for row, errs in zip(rows, errors):
         row["error"] = "; ".join(errs)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
 def _dnsmos_batch(wavs: list[np.ndarray]) -> np.ndarray:
-    return np.array([[metrics.dnsmos(wav, EVAL_SR)[key] for key in DNSMOS_KEYS] for wav in wavs]).reshape(-1, 4)
+    scores = [metrics.dnsmos(wav, EVAL_SR) for wav in wavs]
+    return np.array([[s[key] for key in DNSMOS_KEYS] for s in scores]).reshape(-1, len(DNSMOS_KEYS))
 
 
 def evaluate_folder(folder: str | Path, judge: EmotionJudge | None = None, verifier: SpeakerVerifier | None = None,
@@ -1028,39 +1071,56 @@ SUMMARY_COLUMNS = ("system", "target_emotion", "n", "emotion_accuracy_pct", "jud
                    "nearest_speaker_correct_pct", "dnsmos_ovrl", "mcd_db", "f0_rmse_hz", "log_f0_pearson")
 
 
-def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Means per system and target emotion of an :func:`evaluate_pairs` table.
+def failed_rows(table: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the rows with an ``error`` (also for a table read back from CSV, where empty is NaN)."""
+    if "error" not in table:
+        return pd.Series(False, index=table.index)
+    errors = table["error"]
+    return errors.notna() & (errors.astype(str).str.strip() != "")
+
+
+def summarize(table: pd.DataFrame, by: Sequence[str] = ("system", "target_emotion")) -> pd.DataFrame:
+    """Means per system and target emotion (or any other grouping) of an :func:`evaluate_pairs` table.
 
     Rows with an ``error`` are left out of every mean (``n`` counts the rows used); a metric a row
     could not have (no judge, no reference) is averaged over the rows that have it (``nan`` if none).
     Systems come in the order :data:`SYSTEM_ORDER`, then the others as they first appear, then
-    ``"target"``; emotions in their order of first appearance.
+    ``"target"``; other groups in their order of first appearance.
+
+    Args:
+        table: an :func:`evaluate_pairs` table.
+        by: the grouping columns, e.g. ``("system", "speaker", "target_emotion")`` for one row per speaker.
 
     Returns:
-        DataFrame: :data:`SUMMARY_COLUMNS`; percentages are 0..100; ``judge_ceiling_pct`` is the judge's
-        recall of that emotion on held-out real speech, the most ``emotion_accuracy_pct`` can mean.
+        DataFrame: the ``by`` columns, then :data:`SUMMARY_COLUMNS` after ``system`` and ``target_emotion``;
+        percentages are 0..100; ``judge_ceiling_pct`` is the judge's recall of that emotion on held-out
+        real speech, the most ``emotion_accuracy_pct`` can mean.
     """
+    by = list(by)
+    metric_columns = [c for c in SUMMARY_COLUMNS if c not in ("system", "target_emotion", "n")]
+    columns = by + ["n"] + metric_columns
     if table.empty:
-        return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
-    ok = table[table.get("error", pd.Series("", index=table.index)).fillna("") == ""].copy()
-    for column in SUMMARY_COLUMNS[3:] + ("emotion_correct", "nearest_speaker_correct"):
+        return pd.DataFrame(columns=columns)
+    ok = table[~failed_rows(table)].copy()
+    for column in metric_columns + ["emotion_correct", "nearest_speaker_correct"]:
         if column not in ok:
             ok[column] = np.nan
     ok["emotion_accuracy_pct"] = 100.0 * ok["emotion_correct"].astype(float)
     ok["nearest_speaker_correct_pct"] = 100.0 * ok["nearest_speaker_correct"].astype(float)
-    means = [c for c in SUMMARY_COLUMNS[3:]]
-    summary = (ok.groupby(["system", "target_emotion"], sort=False)[means].mean()
-               .reset_index())
-    counts = ok.groupby(["system", "target_emotion"], sort=False).size().rename("n").reset_index()
-    summary = summary.merge(counts, on=["system", "target_emotion"])
-    systems = list(dict.fromkeys(table["system"]))
-    order = ([s for s in SYSTEM_ORDER if s in systems] + [s for s in systems if s not in SYSTEM_ORDER
-                                                          and s != TARGET_SYSTEM]
-             + [TARGET_SYSTEM] * (TARGET_SYSTEM in systems))
-    emotions = list(dict.fromkeys(table["target_emotion"]))
-    summary["_s"] = summary["system"].map(order.index)
-    summary["_e"] = summary["target_emotion"].map(emotions.index)
-    return summary.sort_values(["_s", "_e"]).drop(columns=["_s", "_e"])[list(SUMMARY_COLUMNS)].reset_index(drop=True)
+    grouped = ok.groupby(by, sort=False)
+    summary = grouped[metric_columns].mean().reset_index().merge(grouped.size().rename("n").reset_index(), on=by)
+    rank = {}
+    for column in by:
+        seen = list(dict.fromkeys(table[column]))
+        if column == "system":
+            seen = ([s for s in SYSTEM_ORDER if s in seen] + [s for s in seen if s not in SYSTEM_ORDER
+                                                              and s != TARGET_SYSTEM]
+                    + [TARGET_SYSTEM] * (TARGET_SYSTEM in seen))
+        rank[column] = {value: k for k, value in enumerate(seen)}
+    keys = [f"_rank_{c}" for c in by]
+    for column, key in zip(by, keys):
+        summary[key] = summary[column].map(rank[column])
+    return summary.sort_values(keys).drop(columns=keys)[columns].reset_index(drop=True)
 
 
 def write_report(table: pd.DataFrame, out_dir: str | Path, *, judge: EmotionJudge | None = None,
@@ -1080,9 +1140,8 @@ def write_report(table: pd.DataFrame, out_dir: str | Path, *, judge: EmotionJudg
                "summary_json": out_dir / "summary.json"}
     table.to_csv(written["evaluation"], index=False)
     summary.to_csv(written["summary_csv"], index=False)
-    errors = table["error"].fillna("") if "error" in table else pd.Series("", index=table.index)
     report = {
-        "n_items": int(len(table)), "n_failed": int((errors != "").sum()),
+        "n_items": int(len(table)), "n_failed": int(failed_rows(table).sum()),
         "summary": json.loads(summary.to_json(orient="records")),
         "judge": None if judge is None else {
             "emotions": list(judge.emotions), "model": judge.metadata.get("model"),
@@ -1099,28 +1158,21 @@ def write_report(table: pd.DataFrame, out_dir: str | Path, *, judge: EmotionJudg
 
 
 def format_summary(summary: pd.DataFrame) -> str:
-    """The summary as an aligned text table (``-`` for ``nan``)."""
-    headers = {"system": "system", "target_emotion": "target", "n": "n", "emotion_accuracy_pct": "emo acc %",
-               "judge_ceiling_pct": "ceiling %", "speaker_similarity": "spk sim",
-               "nearest_speaker_correct_pct": "spk top1 %", "dnsmos_ovrl": "DNSMOS", "mcd_db": "MCD dB",
-               "f0_rmse_hz": "F0 RMSE Hz", "log_f0_pearson": "logF0 r"}
+    """A :func:`summarize` table as aligned text (``-`` for ``nan``)."""
+    headers = {"target_emotion": "target", "emotion_accuracy_pct": "emo acc %", "judge_ceiling_pct": "ceiling %",
+               "speaker_similarity": "spk sim", "nearest_speaker_correct_pct": "spk top1 %", "dnsmos_ovrl": "DNSMOS",
+               "mcd_db": "MCD dB", "f0_rmse_hz": "F0 RMSE Hz", "log_f0_pearson": "logF0 r"}
     digits = {"emotion_accuracy_pct": 1, "judge_ceiling_pct": 1, "speaker_similarity": 3,
               "nearest_speaker_correct_pct": 1, "dnsmos_ovrl": 2, "mcd_db": 2, "f0_rmse_hz": 1, "log_f0_pearson": 3}
-    cells = [[headers[c] for c in summary.columns if c in headers]]
+    columns = list(summary.columns)
+    cells = [[headers.get(c, c) for c in columns]]
     for _, row in summary.iterrows():
-        line = []
-        for column in summary.columns:
-            if column not in headers:
-                continue
-            value = row[column]
-            if column in digits:
-                line.append("-" if pd.isna(value) else f"{value:.{digits[column]}f}")
-            else:
-                line.append(str(value))
-        cells.append(line)
-    widths = [max(len(r[k]) for r in cells) for k in range(len(cells[0]))]
-    return "\n".join("  ".join(c.ljust(w) if k < 2 else c.rjust(w) for k, (c, w) in enumerate(zip(r, widths)))
-                     for r in cells)
+        cells.append(["-" if c in digits and pd.isna(row[c]) else f"{row[c]:.{digits[c]}f}" if c in digits
+                      else str(row[c]) for c in columns])
+    widths = [max(len(line[k]) for line in cells) for k in range(len(columns))]
+    numeric = [c in digits or c == "n" for c in columns]
+    return "\n".join("  ".join(cell.rjust(w) if num else cell.ljust(w) for cell, w, num in zip(line, widths, numeric))
+                     for line in cells)
 
 
 # ------------------------------------------------------------------------------------ reference systems
@@ -1183,6 +1235,11 @@ def convert_prosody_only(wav: np.ndarray, src_stats: prosody.DomainStats, tgt_st
         ndarray: converted waveform, shape ``(n_samples,)``.
     """
     feats = features.extract_features(audio.validate_wav(wav, cfg.sr), cfg)
+    return _synthesize_prosody_only(feats, src_stats, tgt_stats, cfg, power=power)
+
+
+def _synthesize_prosody_only(feats: features.WorldFeatures, src_stats: prosody.DomainStats,
+                             tgt_stats: prosody.DomainStats, cfg: FeatureConfig, *, power: bool) -> np.ndarray:
     converted = prosody.convert_prosody(feats, src_stats, tgt_stats, f0=True, power=power)
     return features.synthesize_features(converted, cfg, apply_log_power=power)
 
@@ -1191,27 +1248,32 @@ def write_prosody_references(corpus: str, speaker: str, source_emotion: str, tar
                              out_dir: str | Path, *, cfg: FeatureConfig = FeatureConfig(),
                              processed_dir: str | Path | None = None, val_fraction: float = 0.1, seed: int = 0,
                              root: str | Path | None = None, n_jobs: int | None = None,
-                             progress: bool = False) -> list[EvalItem]:
+                             max_utterances: int | None = None, progress: bool = False) -> list[EvalItem]:
     """Write ``f0-only`` and ``f0+power`` conversions of the held-out source words, and return their items.
 
     The statistics are fitted on the training words of both domains by
     :func:`emocore.extraction.prepare_domains` (cached under ``processed_dir``), exactly as a conversion
     model's are. Files go to ``<out_dir>/<system>/<speaker>_<text>_<source>2<target>.wav``.
+
+    Args:
+        cfg: the analysis and synthesis settings (those of the models compared against).
+        max_utterances: per domain and split, as in :func:`~emocore.extraction.prepare_domains` (smoke runs).
     """
     from . import paths
     from .extraction import prepare_domains
 
     domains = [Domain(corpus, speaker, source_emotion), Domain(corpus, speaker, target_emotion)]
     prepared = prepare_domains(domains, cfg, processed_dir or paths.processed_dir(), val_fraction=val_fraction,
-                               seed=seed, n_jobs=n_jobs, corpora_root=root, progress=progress)
+                               seed=seed, max_utterances=max_utterances, n_jobs=n_jobs, corpora_root=root,
+                               progress=progress)
     src, tgt = (prepared[d.name] for d in domains)
     targets = [u for u, _ in tgt.validation]
     items = []
-    for utt, _feats in tqdm(src.validation, desc=f"{speaker} {source_emotion}->{target_emotion}", disable=not progress):
+    for utt, feats in tqdm(src.validation, desc=f"{speaker} {source_emotion}->{target_emotion}", disable=not progress):
         ref = _pair_reference(utt, targets)
-        wav = audio.load_wav(utt.path, cfg.sr, min_duration_s=cfg.min_duration_s, silence_peak=cfg.silence_peak)
         for system, power in (("f0-only", False), ("f0+power", True)):
-            out = convert_prosody_only(wav, src.stats, tgt.stats, cfg, power=power)
+            # the cached features of the held-out file: what convert_prosody_only(load_wav(utt.path), ...) would analyse
+            out = _synthesize_prosody_only(feats, src.stats, tgt.stats, cfg, power=power)
             peak = float(np.max(np.abs(out)))
             path = audio.save_wav(Path(out_dir) / system / f"{speaker}_{utt.text_id}_{source_emotion}2{target_emotion}.wav",
                                   out * (0.99 / peak) if peak > 0.99 else out, cfg.sr)

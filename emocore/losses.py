@@ -43,6 +43,19 @@ def lsgan_discriminator_loss(real_scores, fake_scores):
     return 0.5 * (ops.mean(ops.square(real_scores - 1.0)) + ops.mean(ops.square(fake_scores)))
 
 
+def l1_loss(target, estimate):
+    """Mean absolute difference: EmoMUNIT's reconstruction loss of features, style codes and content codes.
+
+    Args:
+        target: any shape, e.g. ``(B, T, D)`` features or ``(B, style_dim)`` style codes.
+        estimate: same shape.
+
+    Returns:
+        scalar: ``mean(|target - estimate|)``.
+    """
+    return ops.mean(ops.abs(target - estimate))
+
+
 def cycle_loss(real, cycled):
     """Cycle-consistency loss: L1 distance between features and their round trip ``a -> b -> a``.
 

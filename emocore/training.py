@@ -21,6 +21,12 @@ already carry; those the conversion maps by itself (MCEP denormalization, log-Ga
 
 A model folder holds ``config.json``, ``stats_a.json``, ``stats_b.json``, ``gen_a2b.weights.h5``,
 ``gen_b2a.weights.h5`` (see :mod:`emocore.conversion`), ``history.csv`` and ``checkpoints/step-NNNNNNNN/``.
+
+The loop (:func:`train`) also trains EmoMUNIT (``model_type="munit"``, :class:`emocore.munit.EmoMUNIT`). It
+needs from a training model: ``train_on_segments``, ``networks()``, ``generator_variables`` /
+``discriminator_variables``, ``gen_optimizer`` / ``disc_optimizer`` / ``build_optimizers()``, ``classifier``,
+``conversion_model(feature_cfg, stats_a, stats_b)`` and, optionally, ``checkpoint_variables`` (extra state
+a checkpoint keeps, e.g. a random seed generator's).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from keras import ops
 from tqdm.auto import tqdm
 
 from . import audio, features, losses, models
-from .config import FeatureConfig, ModelConfig, TrainConfig, from_dict
+from .config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig, from_dict
 from .conversion import ConversionModel
 from .exceptions import ParameterError, TrainingDivergedError
 from .features import WorldFeatures
@@ -54,6 +60,7 @@ log = logging.getLogger(__name__)
 EMOTION_INDEX_A = 0
 EMOTION_INDEX_B = 1
 MODEL_TYPE = "cyclegan"
+TRAINING_MODEL_TYPES = ("cyclegan", "munit")
 CHECKPOINTS = "checkpoints"
 NETWORKS = ("gen_a2b", "gen_b2a", "disc_a", "disc_b", "classifier")
 LOSS_NAMES = ("gen_total", "adversarial_a2b", "adversarial_b2a", "cycle", "identity", "identity_weight",
@@ -384,6 +391,11 @@ class CycleGANVC(keras.Model):
             nets["classifier"] = self.classifier
         return nets
 
+    def conversion_model(self, feature_cfg: FeatureConfig, stats_a: DomainStats, stats_b: DomainStats
+                         ) -> ConversionModel:
+        """A :class:`~emocore.conversion.ConversionModel` on the live generators."""
+        return ConversionModel(feature_cfg, stats_a, stats_b, self.gen_a2b, self.gen_b2a, model_type=MODEL_TYPE)
+
 
 def accelerator_summary() -> str:
     """Which devices the training step will run on, e.g. ``"CPU only (2 cores)"`` or ``"GPU: NVIDIA H100 ..."``."""
@@ -410,13 +422,38 @@ def build_cyclegan(model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_eagerl
     model = CycleGANVC(models.build_generator(model_cfg, "gen_a2b"), models.build_generator(model_cfg, "gen_b2a"),
                        models.build_discriminator(model_cfg, "disc_a"), models.build_discriminator(model_cfg, "disc_b"),
                        train_cfg, classifier=classifier, name="cyclegan_vc")
-    gen_schedule, disc_schedule = learning_rate_schedules(train_cfg)
-    adam = dict(beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
-    model.compile(gen_optimizer=keras.optimizers.Adam(gen_schedule, name="gen_adam", **adam),
-                  disc_optimizer=keras.optimizers.Adam(disc_schedule, name="disc_adam", **adam),
-                  run_eagerly=run_eagerly, jit_compile=jit_compile)
+    gen_optimizer, disc_optimizer = make_optimizers(train_cfg)
+    model.compile(gen_optimizer=gen_optimizer, disc_optimizer=disc_optimizer, run_eagerly=run_eagerly,
+                  jit_compile=jit_compile)
     model.build_optimizers()
     return model
+
+
+def make_optimizers(train_cfg: TrainConfig) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
+    """The generator and discriminator Adam optimizers with :func:`learning_rate_schedules`."""
+    gen_schedule, disc_schedule = learning_rate_schedules(train_cfg)
+    adam = dict(beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
+    return (keras.optimizers.Adam(gen_schedule, name="gen_adam", **adam),
+            keras.optimizers.Adam(disc_schedule, name="disc_adam", **adam))
+
+
+def build_training_model(model_type: str, model_cfg: ModelConfig, train_cfg: TrainConfig, *,
+                         munit_cfg: MunitConfig | None = None, run_eagerly: bool = False):
+    """The training model of a model type: :func:`build_cyclegan` or :func:`emocore.munit.build_munit`.
+
+    Args:
+        model_type (str): ``"cyclegan"`` or ``"munit"``.
+        munit_cfg (MunitConfig | None): EmoMUNIT's sizes and loss weights; ``None``: ``MunitConfig()``.
+    """
+    if model_type == MODEL_TYPE:
+        if munit_cfg is not None:
+            raise ParameterError("munit_cfg is for model_type='munit'")
+        return build_cyclegan(model_cfg, train_cfg, run_eagerly=run_eagerly)
+    if model_type == "munit":
+        from . import munit  # imported here: emocore.munit imports this module
+
+        return munit.build_munit(model_cfg, munit_cfg or MunitConfig(), train_cfg, run_eagerly=run_eagerly)
+    raise ParameterError(f"unknown model type {model_type!r}; known: {TRAINING_MODEL_TYPES}")
 
 
 # ---------------------------------------------------------------------- checkpoints
@@ -445,8 +482,9 @@ def latest_checkpoint(model_dir: str | Path) -> Path | None:
 def save_checkpoint(model: CycleGANVC, model_dir: str | Path, iteration: int, state: dict, *, keep: int) -> Path:
     """Write a checkpoint atomically: into a temporary folder, then renamed to ``checkpoints/step-<iteration>``.
 
-    It holds every network's weights (``<name>.weights.h5``), both optimizers' variables
-    (``optimizers.npz``: step counters and Adam moments) and ``state.json`` (``iteration`` plus whatever
+    It holds every network's weights (``<name>.weights.h5``), both optimizers' variables and the model's
+    ``checkpoint_variables`` if it has any (``optimizers.npz``: step counters, Adam moments, e.g. a seed
+    generator's state) and ``state.json`` (``iteration`` plus whatever
     ``state`` holds: the data RNG state, history, wall time). A killed process leaves at worst a
     ``.tmp-*`` folder, which is ignored and removed by the next save. Only the ``keep`` newest checkpoints
     are kept.
@@ -464,6 +502,8 @@ def save_checkpoint(model: CycleGANVC, model_dir: str | Path, iteration: int, st
         network.save_weights(tmp / f"{name}.weights.h5")
     arrays = {f"gen_{i:04d}": ops.convert_to_numpy(v) for i, v in enumerate(model.gen_optimizer.variables)}
     arrays.update({f"disc_{i:04d}": ops.convert_to_numpy(v) for i, v in enumerate(model.disc_optimizer.variables)})
+    arrays.update({f"extra_{i:04d}": ops.convert_to_numpy(v)
+                   for i, v in enumerate(getattr(model, "checkpoint_variables", ()))})
     np.savez(tmp / "optimizers.npz", **arrays)
     (tmp / "state.json").write_text(json.dumps({**state, "iteration": int(iteration)}, default=str) + "\n")
     final = root / _step_dir_name(iteration)
@@ -478,18 +518,18 @@ def save_checkpoint(model: CycleGANVC, model_dir: str | Path, iteration: int, st
 
 
 def load_checkpoint(model: CycleGANVC, checkpoint: str | Path) -> dict:
-    """Restore networks and optimizer variables from a checkpoint folder; returns its ``state.json``."""
+    """Restore networks, optimizer and checkpoint variables from a checkpoint folder; returns its ``state.json``."""
     checkpoint = Path(checkpoint)
     state = json.loads((checkpoint / "state.json").read_text())
     for name, network in model.networks().items():
         network.load_weights(checkpoint / f"{name}.weights.h5")
     model.build_optimizers()
     with np.load(checkpoint / "optimizers.npz") as arrays:
-        for prefix, optimizer in (("gen", model.gen_optimizer), ("disc", model.disc_optimizer)):
-            variables = optimizer.variables
+        for prefix, variables in (("gen", model.gen_optimizer.variables), ("disc", model.disc_optimizer.variables),
+                                  ("extra", list(getattr(model, "checkpoint_variables", ())))):
             stored = sorted(k for k in arrays.files if k.startswith(prefix + "_"))
             if len(stored) != len(variables):
-                raise ParameterError(f"{checkpoint}: {len(stored)} {prefix} optimizer variables stored, "
+                raise ParameterError(f"{checkpoint}: {len(stored)} {prefix} checkpoint variables stored, "
                                      f"the model has {len(variables)}; was it trained with another config?")
             for key, variable in zip(stored, variables):
                 variable.assign(arrays[key])
@@ -602,8 +642,9 @@ Callback = Callable[[int, dict, CycleGANVC], None]
 def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
           model_dir: str | Path, *, resume: bool = False, tensorboard_log_dir: str | Path | None = None,
           output_dir: str | Path | None = None, progress: bool = True, callbacks: Sequence[Callback] = (),
-          run_eagerly: bool = False, model_name: str | None = None) -> list[dict]:
-    """Train EmoCycleGAN between two prepared domains and write a model folder that conversion can load.
+          run_eagerly: bool = False, model_name: str | None = None, model_type: str = MODEL_TYPE,
+          munit_cfg: MunitConfig | None = None) -> list[dict]:
+    """Train EmoCycleGAN (or EmoMUNIT) between two prepared domains and write a model folder that conversion can load.
 
     Order of work: write ``stats_a.json``, ``stats_b.json`` and ``config.json`` (status ``"training"``);
     build the networks; pre-train and freeze the emotion classifier (when ``train_cfg.lambda_class > 0``;
@@ -617,6 +658,11 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     ``output_dir/iteration-NNNNNNNN/{A2B,B2A}/<stem>.wav``; the first of each direction also goes to
     TensorBoard as audio and as a spectral-envelope image. At the end the generators, ``history.csv`` and the
     completed ``config.json`` are written.
+
+    With ``model_type="munit"`` the same loop trains :class:`emocore.munit.EmoMUNIT` (sizes and loss weights from
+    ``munit_cfg``, stored as ``config.json["munit"]``); before each validation and at the end each domain's
+    mean style code is computed from its training utterances (:meth:`ConversionModel.fit_styles`), and the
+    model folder holds the MUNIT networks and ``styles.json`` instead of the generators.
 
     With ``resume=True`` the run continues from the newest checkpoint: weights, optimizer state (step
     counters, moments), data RNG state, history and wall time, so it ends with the same weights as an
@@ -638,10 +684,14 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
             checkpoint and validation); ``logs`` holds the running loss means.
         run_eagerly: run the training step eagerly (debugging, tests) instead of as a ``tf.function``.
         model_name: recorded in ``config.json`` (the original CLI's ``--model_name``).
+        model_type: ``"cyclegan"`` or ``"munit"``.
+        munit_cfg: EmoMUNIT's :class:`~emocore.config.MunitConfig` (``model_type="munit"`` only; ``None``:
+            the defaults).
 
     Returns:
         list[dict]: the history, one row per logged iteration: ``iteration``, each loss of
-        :data:`LOSS_NAMES`, ``gen_lr``, ``disc_lr``, ``wall_time_s``. Also written to ``model_dir/history.csv``.
+        :data:`LOSS_NAMES` (:data:`emocore.munit.LOSS_NAMES` for EmoMUNIT), ``gen_lr``, ``disc_lr``,
+        ``wall_time_s``. Also written to ``model_dir/history.csv``.
 
     Raises:
         TrainingDivergedError: a loss became NaN or infinite; the newest checkpoint on disk is the last
@@ -651,6 +701,10 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     """
     model_dir = Path(model_dir)
     output_dir = None if output_dir is None else Path(output_dir)
+    if model_type not in TRAINING_MODEL_TYPES:
+        raise ParameterError(f"unknown model type {model_type!r}; known: {TRAINING_MODEL_TYPES}")
+    if model_type == "munit" and munit_cfg is None:
+        munit_cfg = MunitConfig()
     if model_cfg.mcep_dim != feature_cfg.mcep_dim:
         raise ParameterError(f"model_cfg.mcep_dim={model_cfg.mcep_dim} but feature_cfg.mcep_dim={feature_cfg.mcep_dim}")
     for data in (domain_a, domain_b):
@@ -666,11 +720,13 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     if checkpoint is not None and config_path.is_file():
         previous = json.loads(config_path.read_text())
         _check_resume_config(previous, feature_cfg, model_cfg, train_cfg, names)
+        if (previous.get("model_type"), previous.get("munit")) != (model_type, munit_cfg and asdict(munit_cfg)):
+            raise ParameterError(f"resume: this run trains a {previous.get('model_type')!r} model "
+                                 f"(munit config {previous.get('munit')}); start a new model_dir instead")
         model_name = model_name if model_name is not None else previous.get("model_name")
 
-    model = build_cyclegan(model_cfg, train_cfg, run_eagerly=run_eagerly)
-    conv = ConversionModel(feature_cfg, domain_a.stats, domain_b.stats, model.gen_a2b, model.gen_b2a,
-                           model_type=MODEL_TYPE)
+    model = build_training_model(model_type, model_cfg, train_cfg, munit_cfg=munit_cfg, run_eagerly=run_eagerly)
+    conv = model.conversion_model(feature_cfg, domain_a.stats, domain_b.stats)
     data_rng = np.random.default_rng(train_cfg.seed)
     history: list[dict] = []
     start_iteration, wall_time_s = 0, 0.0
@@ -686,7 +742,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         log.info("resume: no checkpoint in %s; starting from scratch", model_dir)
 
     def run_config(status: str) -> dict:
-        return {"model": asdict(model_cfg), "train": asdict(train_cfg), "model_name": model_name,
+        extra = {"munit": asdict(munit_cfg)} if munit_cfg is not None else {}
+        return {"model": asdict(model_cfg), **extra, "train": asdict(train_cfg), "model_name": model_name,
                 "domains": {"a": _domain_dict(domain_a), "b": _domain_dict(domain_b)},
                 "training": {**training_info, "status": status, "iterations_done": iteration,
                              "wall_time_s": round(wall_time_s, 3), "updated": _now()}}
@@ -720,7 +777,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     validate = train_cfg.validate_every > 0 and (output_dir is not None or tensorboard is not None)
     last_checkpoint = checkpoint
     model.reset_metrics()
-    bar = tqdm(total=train_cfg.iterations, initial=start_iteration, desc="EmoCycleGAN", unit="it",
+    bar = tqdm(total=train_cfg.iterations, initial=start_iteration,
+               desc="EmoMUNIT" if model_type == "munit" else "EmoCycleGAN", unit="it",
                disable=not progress)
     try:
         t_last = time.perf_counter()
@@ -757,6 +815,7 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
                          "training_info": training_info}
                 last_checkpoint = save_checkpoint(model, model_dir, iteration, state, keep=train_cfg.keep_checkpoints)
             if validate and (iteration % train_cfg.validate_every == 0 or iteration == train_cfg.iterations):
+                conv.fit_styles(feats_a, feats_b)
                 _validate(conv, validation, iteration, train_cfg.n_validation_files, output_dir, tensorboard)
             for callback in callbacks:
                 callback(iteration, logs, model)
@@ -771,6 +830,7 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         if tensorboard is not None:
             tensorboard.close()
 
+    conv.fit_styles(feats_a, feats_b)
     conv.save(model_dir, run_config("complete"))
     write_history_csv(history, model_dir / "history.csv")
     return history
@@ -790,8 +850,9 @@ def load_model_config(model_dir: str | Path) -> tuple[FeatureConfig, ModelConfig
 
 
 __all__ = [
-    "CycleGANVC", "ConstantThenLinearDecay", "build_cyclegan", "classifier_accuracy", "classifier_features",
-    "classifier_input", "latest_checkpoint", "learning_rate_schedules", "load_checkpoint", "load_model_config",
+    "CycleGANVC", "ConstantThenLinearDecay", "build_cyclegan", "build_training_model", "classifier_accuracy",
+    "classifier_features", "classifier_input", "latest_checkpoint", "learning_rate_schedules", "load_checkpoint",
+    "load_model_config", "make_optimizers",
     "normalized_log_f0", "pretrain_classifier", "sample_segments", "save_checkpoint",
     "spectrogram_image", "train", "write_history_csv",
 ]

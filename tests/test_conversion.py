@@ -108,7 +108,7 @@ def test_load_explains_what_is_missing(model, tmp_path):
     with pytest.raises(ParameterError, match="gen_b2a.weights.h5.*checkpoint"):
         conversion.ConversionModel.load(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
-    (tmp_path / "config.json").write_text(json.dumps({**config, "model_type": "munit"}))
+    (tmp_path / "config.json").write_text(json.dumps({**config, "model_type": "stargan"}))
     with pytest.raises(ParameterError, match="model_type"):
         conversion.ConversionModel.load(tmp_path)
 

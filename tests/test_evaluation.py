@@ -319,7 +319,9 @@ def test_evaluate_folder_writes_finite_reports(conversion_folder, judge, verifie
     assert perfect["mcd_db"] == 0.0 and perfect["f0_rmse_hz"] == 0.0 and as_is["mcd_db"] > 2.0
     assert perfect["judged_emotion"] == "angry" and perfect["judge_heard_text"] == 0.0
     written = evaluation.write_report(table, tmp_path / "report", judge=judge, verifier=verifier)
-    assert pd.read_csv(written["evaluation"]).shape[0] == 2
+    back = pd.read_csv(written["evaluation"])  # empty errors come back as NaN
+    assert back.shape[0] == 2 and not evaluation.failed_rows(back).any()
+    pd.testing.assert_frame_equal(evaluation.summarize(back), evaluation.summarize(table), check_dtype=False)
     report = json.loads(written["summary_json"].read_text())
     assert report["n_items"] == 2 and report["n_failed"] == 0
     assert report["judge"]["ceiling_accuracy_pct"] == pytest.approx(100 * judge.ceiling["accuracy"])
@@ -345,3 +347,53 @@ def test_cli_exit_status(conversion_folder, judge, verifier, cache, tmp_path, ca
     with pytest.raises(SystemExit) as exit_info:
         cli.evaluate_main([])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.real_data
+def test_prosody_references_raise_f0_toward_angry(corpora_root, tmp_path):
+    cfg = FeatureConfig().smoke()
+    items = evaluation.write_prosody_references("tess", "OAF", "neutral", "angry", tmp_path / "out", cfg=cfg,
+                                                processed_dir=tmp_path / "processed", root=corpora_root, n_jobs=1,
+                                                max_utterances=3)
+    held_out = evaluation.corpus_held_out_text_ids("tess", root=corpora_root)
+    assert sorted(i.system for i in items) == ["f0+power"] * 3 + ["f0-only"] * 3
+    for item in items:
+        assert item.path.is_file() and item.text_id in held_out and item.reference_path.parent.name == "angry"
+    for item in (i for i in items if i.system == "f0-only"):
+        f0_in = features.extract_f0(audio.load_wav(item.source_path, cfg.sr), cfg)[0]
+        f0_out = features.extract_f0(audio.load_wav(item.path, cfg.sr), cfg)[0]
+        assert np.mean(np.log(f0_out[f0_out > 0])) > np.mean(np.log(f0_in[f0_in > 0]))  # angry OAF speaks higher
+
+
+def test_one_failing_input_costs_only_its_own_row(tone):
+    def compute(wavs):  # fails on any batch holding the quiet one
+        if any(np.max(np.abs(w)) < 0.2 for w in wavs):
+            raise RuntimeError("too quiet")
+        return np.array([[np.max(np.abs(w))] for w in wavs])
+
+    rows, errors = evaluation._cached_vectors([tone, tone * 0.3, tone * 0.5], "test", 1, compute, None)
+    np.testing.assert_allclose(rows[[0, 2], 0], [0.5, 0.25])
+    assert np.isnan(rows[1, 0]) and "too quiet" in errors[1] and errors[0] is errors[2] is None
+
+
+def test_a_file_listed_twice_is_computed_once(tmp_path, tone):
+    sf.write(str(tmp_path / "a.wav"), tone, SR)
+    seen = []
+
+    def compute(wavs):
+        seen.append(len(wavs))
+        return np.ones((len(wavs), 2))
+
+    rows, errors = evaluation._cached_vectors([tmp_path / "a.wav", str(tmp_path / "a.wav")], "test", 2, compute, None)
+    assert seen == [1] and rows.tolist() == [[1.0, 1.0]] * 2 and errors == [None, None]
+
+
+def test_evaluate_pairs_without_models_keeps_every_column(tmp_path, tone):
+    sf.write(str(tmp_path / "a.wav"), tone, SR)
+    items = [{"system": "m", "path": tmp_path / "a.wav", "speaker": "s", "target_emotion": "angry"},
+             evaluation.EvalItem(system="m", path=tmp_path / "missing.wav", speaker="s", target_emotion="angry")]
+    table = evaluation.evaluate_pairs(items, with_dnsmos=False, with_reference=False)
+    assert list(table.columns) == list(evaluation.TABLE_COLUMNS)
+    assert table["error"].tolist() == ["", f"{tmp_path / 'missing.wav'}: no such file"]
+    assert table[list(evaluation.TABLE_METRIC_COLUMNS)].isna().all().all()
+    assert list(evaluation.evaluate_pairs([]).columns) == list(evaluation.TABLE_COLUMNS)

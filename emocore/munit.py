@@ -1,0 +1,679 @@
+"""EmoMUNIT: MCEP conversion by disentangling content from emotional style (MUNIT, Huang et al. 2018; Gao et al. 2019).
+
+An utterance's normalized MCEPs ``(B, T, D)`` are split into a *content code* ``(B, T / 4, C)`` (what is said,
+frame by frame) and a *style code* ``(B, style_dim)`` (how, one vector per utterance). Converting ``a -> b``
+decodes the source's content with a style of domain ``b``.
+
+Networks (:func:`build_munit_networks`), all backend-neutral Keras 3 (``keras.layers``, ``keras.ops``):
+
+- one **content encoder**, CycleGAN's generator up to its residual blocks (gated convolutions, two stride-2
+  downsamplings and residual blocks, instance-normalized), shared by both domains;
+- one **style encoder** per domain: gated convolutions without normalization (it would remove the very
+  statistics that carry style), stride-2 downsamplings, the mean over time and a dense layer;
+- one **MLP** per domain mapping a style code to the decoder's AdaIN parameters, each AdaIN's scale then bias;
+- one **decoder**, shared: adaptive residual blocks (:class:`AdaptiveResidualBlock1D`, AdaIN) and CycleGAN's
+  pixel-shuffle upsampling blocks;
+- one CycleGAN discriminator per domain (:func:`emocore.models.build_discriminator`) and the frozen emotion
+  classifier of :mod:`emocore.training`.
+
+MUNIT gives each domain its own encoders and decoder. Here the domain-specific parts are the style encoder and
+the style MLP, and the content encoder and decoder convolutions are shared: both domains are the same speaker
+saying the same kind of words, and a shared decoder makes the style interpolation of
+:meth:`MunitMapper.convert_mcep` meaningful. Each domain's style codes still have their own N(0, I) prior, as in
+MUNIT, so the interpolation happens where the two domains meet: in the decoder's AdaIN parameters.
+
+Training (:class:`EmoMUNIT`) and conversion (:class:`MunitMapper`, used through
+:class:`emocore.conversion.ConversionModel`) follow the CycleGAN's: the same loop
+(:func:`emocore.training.train` with ``model_type="munit"``), checkpoints, features and F0/power/aperiodicity
+path. Only :meth:`EmoMUNIT.train_step` is TensorFlow code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from . import losses, models
+from .config import ModelConfig, MunitConfig, TrainConfig, from_dict
+from .conversion import ConversionModel, write_json_atomic
+from .exceptions import ParameterError
+from .models import GLU, InstanceNorm, ResidualBlock1D, scale_channels
+from .training import EMOTION_INDEX_A, EMOTION_INDEX_B, classifier_input, make_optimizers
+
+MODEL_TYPE = "munit"
+STYLES = ("mean", "reference", "random")
+STYLES_FILE = "styles.json"
+NETWORKS = ("content_encoder", "style_encoder_a", "style_encoder_b", "mlp_a", "mlp_b", "decoder")
+LOSS_NAMES = ("gen_total", "adversarial_a2b", "adversarial_b2a", "recon", "style_recon", "content_recon",
+              "cycle_recon", "classification", "disc_a", "disc_b")
+_DOMAINS = {"A2B": ("a", "b"), "B2A": ("b", "a")}
+
+
+# ---------------------------------------------------------------------- layers
+
+
+@keras.saving.register_keras_serializable(package="emocore")
+class AdaIN(layers.Layer):
+    """Adaptive instance normalization (Huang & Belongie 2017): instance-normalize, then apply a style's scale and bias.
+
+    ``y = scale * (x - mean(x)) / sqrt(var(x) + epsilon) + bias``, the statistics per example and channel over
+    time. ``params`` holds the scale first, then the bias: ``params[:, :C]`` and ``params[:, C:]``. The scale
+    is used as given (MUNIT's convention), so a style MLP that outputs 0 silences the channel.
+
+    Args:
+        epsilon (float): added to the variance.
+
+    Call args:
+        x: shape ``(B, T, C)``.
+        params: shape ``(B, 2 * C)``.
+
+    Returns:
+        shape ``(B, T, C)``.
+    """
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+        self.norm = InstanceNorm(epsilon, center=False, scale=False, name="norm")
+
+    def build(self, x_shape, params_shape):
+        if len(x_shape) != 3 or len(params_shape) != 2 or params_shape[-1] != 2 * x_shape[-1]:
+            raise ParameterError(f"AdaIN needs x (B, T, C) and params (B, 2C), got {x_shape} and {params_shape}")
+        self.norm.build(x_shape)
+
+    def call(self, x, params):
+        channels = x.shape[-1]
+        scale = ops.expand_dims(params[:, :channels], 1)
+        bias = ops.expand_dims(params[:, channels:], 1)
+        return self.norm(x) * scale + bias
+
+    def compute_output_shape(self, x_shape, params_shape):
+        return x_shape
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="emocore")
+class AdaptiveResidualBlock1D(layers.Layer):
+    """:class:`~emocore.models.ResidualBlock1D` with the style in its value normalizations (MUNIT's AdaIN resblock).
+
+    ``x + AdaIN(conv(h), p_out)`` with the gated hidden layer ``h = AdaIN(conv_v(x), p_hidden) *
+    sigmoid(IN(conv_g(x)))``. The gate keeps a plain (learned-affine) instance norm; the style modulates
+    what passes through it. ``params`` is ``[p_hidden, p_out]``, each an AdaIN's scale then bias, so
+    :attr:`n_params` ``= 2 * hidden_filters + 2 * filters``.
+
+    Args:
+        filters (int): input and output channels.
+        hidden_filters (int): channels inside the block.
+        kernel_size (int): the convolutions' kernel.
+        epsilon (float): normalization epsilon.
+
+    Call args:
+        x: shape ``(B, T, filters)``.
+        params: shape ``(B, n_params)``.
+
+    Returns:
+        shape ``(B, T, filters)``.
+    """
+
+    def __init__(self, filters: int, hidden_filters: int, kernel_size: int = 3, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.hidden_filters = filters, hidden_filters
+        self.kernel_size, self.epsilon = kernel_size, epsilon
+        conv = dict(kernel_size=kernel_size, padding="same", use_bias=False)
+        self.value_conv = layers.Conv1D(hidden_filters, name="value_conv", **conv)
+        self.gate_conv = layers.Conv1D(hidden_filters, name="gate_conv", **conv)
+        self.gate_norm = InstanceNorm(epsilon, name="gate_norm")
+        self.value_adain = AdaIN(epsilon, name="value_adain")
+        self.out_conv = layers.Conv1D(filters, name="out_conv", **conv)
+        self.out_adain = AdaIN(epsilon, name="out_adain")
+
+    @property
+    def n_params(self) -> int:
+        return 2 * self.hidden_filters + 2 * self.filters
+
+    def build(self, x_shape, params_shape):
+        if len(x_shape) != 3 or x_shape[-1] != self.filters:
+            raise ParameterError(f"AdaptiveResidualBlock1D({self.filters}) needs (B, T, {self.filters}), got {x_shape}")
+        if len(params_shape) != 2 or params_shape[-1] != self.n_params:
+            raise ParameterError(f"AdaptiveResidualBlock1D needs params (B, {self.n_params}), got {params_shape}")
+        self.value_conv.build(x_shape)
+        self.gate_conv.build(x_shape)
+        hidden_shape = self.value_conv.compute_output_shape(x_shape)
+        self.gate_norm.build(hidden_shape)
+        self.value_adain.build(hidden_shape, (params_shape[0], 2 * self.hidden_filters))
+        self.out_conv.build(hidden_shape)
+        self.out_adain.build(x_shape, (params_shape[0], 2 * self.filters))
+
+    def call(self, x, params):
+        split = 2 * self.hidden_filters
+        hidden = self.value_adain(self.value_conv(x), params[:, :split])
+        hidden = hidden * ops.sigmoid(self.gate_norm(self.gate_conv(x)))
+        return x + self.out_adain(self.out_conv(hidden), params[:, split:])
+
+    def compute_output_shape(self, x_shape, params_shape):
+        return x_shape
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "hidden_filters": self.hidden_filters,
+                "kernel_size": self.kernel_size, "epsilon": self.epsilon}
+
+
+# ---------------------------------------------------------------------- networks
+
+
+def _content_channels(model_cfg: ModelConfig, munit_cfg: MunitConfig, multiplier: int) -> int:
+    return scale_channels(multiplier * munit_cfg.content_base_channels, model_cfg.width)
+
+
+def content_channels(model_cfg: ModelConfig, munit_cfg: MunitConfig) -> int:
+    """Channels of the content code (``4c``)."""
+    return _content_channels(model_cfg, munit_cfg, 4)
+
+
+def n_adain_params(model_cfg: ModelConfig, munit_cfg: MunitConfig) -> int:
+    """Length of the decoder's AdaIN parameter vector, the style MLP's output."""
+    c4, c8 = _content_channels(model_cfg, munit_cfg, 4), _content_channels(model_cfg, munit_cfg, 8)
+    return munit_cfg.n_decoder_residual_blocks * 2 * (c8 + c4)
+
+
+def build_content_encoder(model_cfg: ModelConfig, munit_cfg: MunitConfig, name: str = "content_encoder") -> keras.Model:
+    """The content encoder: CycleGAN-VC's generator up to and including its residual blocks.
+
+    GLU (kernel 15, no norm, ``c``), two stride-2 GLU + IN blocks (kernel 5, ``2c``, ``4c``),
+    ``n_content_residual_blocks`` residual blocks (``4c``, ``8c`` inside), with ``c = content_base_channels``
+    scaled by ``model_cfg.width``.
+
+    Returns:
+        keras.Model: ``(B, T, mcep_dim) -> (B, ceil(T / 4), 4c)``.
+    """
+    eps = model_cfg.norm_epsilon
+
+    def ch(multiplier: int) -> int:
+        return _content_channels(model_cfg, munit_cfg, multiplier)
+
+    inputs = keras.Input(shape=(None, model_cfg.mcep_dim), name="mcep")
+    x = GLU(ch(1), 15, normalize=False, name="input_glu")(inputs)
+    x = GLU(ch(2), 5, strides=2, epsilon=eps, name="down1")(x)
+    x = GLU(ch(4), 5, strides=2, epsilon=eps, name="down2")(x)
+    for i in range(munit_cfg.n_content_residual_blocks):
+        x = ResidualBlock1D(ch(4), ch(8), 3, epsilon=eps, name=f"residual{i + 1}")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def build_style_encoder(model_cfg: ModelConfig, munit_cfg: MunitConfig, name: str = "style_encoder_a") -> keras.Model:
+    """A domain's style encoder: gated convolutions without normalization, downsampling, mean over time, dense.
+
+    GLU (kernel 15, ``s``), ``n_style_downsamples`` stride-2 GLUs (kernel 5; ``2s``, then ``4s`` from the
+    second on), the mean over time and a dense layer to ``style_dim``, with ``s = style_base_channels``
+    scaled by ``model_cfg.width``.
+
+    Returns:
+        keras.Model: ``(B, T, mcep_dim) -> (B, style_dim)``, any ``T``.
+    """
+
+    def ch(multiplier: int) -> int:
+        return scale_channels(multiplier * munit_cfg.style_base_channels, model_cfg.width)
+
+    inputs = keras.Input(shape=(None, model_cfg.mcep_dim), name="mcep")
+    x = GLU(ch(1), 15, normalize=False, name="input_glu")(inputs)
+    for i in range(munit_cfg.n_style_downsamples):
+        x = GLU(ch(min(2 ** (i + 1), 4)), 5, strides=2, normalize=False, name=f"down{i + 1}")(x)
+    x = layers.GlobalAveragePooling1D(name="time_mean")(x)
+    style = layers.Dense(munit_cfg.style_dim, name="style")(x)
+    return keras.Model(inputs, style, name=name)
+
+
+def build_style_mlp(model_cfg: ModelConfig, munit_cfg: MunitConfig, name: str = "mlp_a") -> keras.Model:
+    """A domain's MLP from style code to the decoder's AdaIN parameters.
+
+    ``mlp_layers - 1`` ReLU layers of ``mlp_hidden`` units (scaled by ``model_cfg.width``), then a linear layer.
+    The output is the concatenation, block by block of the decoder, of each AdaIN's ``[scale, bias]``
+    (see :class:`AdaptiveResidualBlock1D`).
+
+    Returns:
+        keras.Model: ``(B, style_dim) -> (B, n_adain_params)``.
+    """
+    inputs = keras.Input(shape=(munit_cfg.style_dim,), name="style")
+    x = inputs
+    hidden = scale_channels(munit_cfg.mlp_hidden, model_cfg.width)
+    for i in range(munit_cfg.mlp_layers - 1):
+        x = layers.Dense(hidden, activation="relu", name=f"dense{i + 1}")(x)
+    outputs = layers.Dense(n_adain_params(model_cfg, munit_cfg), name="adain_params")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_decoder(model_cfg: ModelConfig, munit_cfg: MunitConfig, name: str = "decoder") -> keras.Model:
+    """The decoder: adaptive residual blocks, then CycleGAN-VC's pixel-shuffle upsampling and output convolution.
+
+    ``n_decoder_residual_blocks`` :class:`AdaptiveResidualBlock1D` (``4c``, ``8c`` inside), two GLU + IN
+    upsampling blocks (kernel 5, pixel shuffler: ``4c``, ``2c``) and a kernel-15 convolution to ``mcep_dim``.
+
+    Returns:
+        keras.Model: ``[(B, T', 4c), (B, n_adain_params)] -> (B, 4 T', mcep_dim)``.
+    """
+    eps = model_cfg.norm_epsilon
+
+    def ch(multiplier: int) -> int:
+        return _content_channels(model_cfg, munit_cfg, multiplier)
+
+    content = keras.Input(shape=(None, ch(4)), name="content")
+    params = keras.Input(shape=(n_adain_params(model_cfg, munit_cfg),), name="adain_params")
+    x, offset = content, 0
+    for i in range(munit_cfg.n_decoder_residual_blocks):
+        block = AdaptiveResidualBlock1D(ch(4), ch(8), 3, epsilon=eps, name=f"adaptive_residual{i + 1}")
+        x = block(x, params[:, offset:offset + block.n_params])
+        offset += block.n_params
+    x = GLU(ch(4), 5, upsample=2, epsilon=eps, name="up1")(x)
+    x = GLU(ch(2), 5, upsample=2, epsilon=eps, name="up2")(x)
+    outputs = layers.Conv1D(model_cfg.mcep_dim, 15, padding="same", name="output_conv")(x)
+    return keras.Model([content, params], outputs, name=name)
+
+
+@dataclass
+class MunitNetworks:
+    """EmoMUNIT's generator side: the shared content encoder and decoder, each domain's style encoder and MLP."""
+
+    content_encoder: keras.Model
+    style_encoder_a: keras.Model
+    style_encoder_b: keras.Model
+    mlp_a: keras.Model
+    mlp_b: keras.Model
+    decoder: keras.Model
+
+    def as_dict(self) -> dict[str, keras.Model]:
+        """The networks by file-name stem (:data:`NETWORKS`)."""
+        return {name: getattr(self, name) for name in NETWORKS}
+
+    @property
+    def trainable_variables(self) -> list:
+        return [v for network in self.as_dict().values() for v in network.trainable_variables]
+
+    def encode_style(self, mcep, domain: str, training: bool = False):
+        """Style codes ``(B, style_dim)`` of normalized MCEPs ``(B, T, D)`` of ``domain`` (``"a"`` or ``"b"``)."""
+        return getattr(self, f"style_encoder_{domain}")(mcep, training=training)
+
+    def adain_params(self, style, domain: str, training: bool = False):
+        """The decoder's AdaIN parameters ``(B, P)`` for style codes ``(B, style_dim)`` of ``domain``."""
+        return getattr(self, f"mlp_{domain}")(style, training=training)
+
+    def decode(self, content, style, domain: str, training: bool = False):
+        """Normalized MCEPs of ``domain`` ``(B, 4 T', D)`` from a content code ``(B, T', C)`` and a style code."""
+        return self.decoder([content, self.adain_params(style, domain, training)], training=training)
+
+
+def build_munit_networks(model_cfg: ModelConfig, munit_cfg: MunitConfig) -> MunitNetworks:
+    """Build the six generator-side networks (weights from Keras' global random state)."""
+    return MunitNetworks(
+        build_content_encoder(model_cfg, munit_cfg),
+        build_style_encoder(model_cfg, munit_cfg, "style_encoder_a"),
+        build_style_encoder(model_cfg, munit_cfg, "style_encoder_b"),
+        build_style_mlp(model_cfg, munit_cfg, "mlp_a"),
+        build_style_mlp(model_cfg, munit_cfg, "mlp_b"),
+        build_decoder(model_cfg, munit_cfg))
+
+
+# ---------------------------------------------------------------------- conversion
+
+
+def mean_style_code(style_encoder: keras.Model, mceps) -> np.ndarray:
+    """The average style code of whole utterances.
+
+    Args:
+        style_encoder: a domain's style encoder.
+        mceps: normalized MCEP arrays ``(T_i, D)`` of that domain, one per utterance.
+
+    Returns:
+        ndarray: shape ``(style_dim,)``, float64; each utterance counts once, whatever its length.
+    """
+    codes = [ops.convert_to_numpy(style_encoder(np.asarray(m, dtype=np.float32)[None], training=False))[0]
+             for m in mceps]
+    if not codes:
+        raise ParameterError("no utterances to average a style code over")
+    return np.mean(np.asarray(codes, dtype=np.float64), axis=0)
+
+
+class MunitMapper:
+    """EmoMUNIT's MCEP mapping for :class:`emocore.conversion.ConversionModel`, with deterministic styles.
+
+    Converting ``src -> tgt`` decodes the source's content code with a target style, chosen by ``style``:
+
+    - ``"mean"``: the mean style code of the target domain's training utterances (:meth:`fit`, saved with
+      the model as ``styles.json``);
+    - ``"reference"``: the style code of a target-domain recording (``reference``: its MCEPs);
+    - ``"random"``: a draw from the target's N(0, I) prior with ``numpy.random.default_rng(seed)``.
+
+    ``intensity`` in ``[0, 1]`` interpolates linearly between the source utterance's own style and the target
+    style, in the decoder's AdaIN parameters (each domain's style codes have their own prior, so their MLPs
+    meet only there), and likewise between the source and target MCEP normalizations: 0 reconstructs the
+    source utterance through the autoencoder, 1 is the full conversion. The same input and options always
+    give the same output.
+
+    Args:
+        networks (MunitNetworks): trained (or live, during training) networks.
+        mean_styles (dict | None): ``{"a": (style_dim,), "b": (style_dim,)}`` mean style codes, if known.
+    """
+
+    model_type = MODEL_TYPE
+
+    def __init__(self, networks: MunitNetworks, mean_styles: dict | None = None):
+        self.nets = networks
+        self.style_dim = int(networks.mlp_a.input_shape[-1])
+        self.mean_styles = None if mean_styles is None else {k: np.asarray(v, dtype=np.float64)
+                                                            for k, v in mean_styles.items()}
+
+    def networks(self) -> dict[str, keras.Model]:
+        return self.nets.as_dict()
+
+    def fit(self, feats_a, feats_b, stats_a, stats_b) -> None:
+        """Set each domain's mean style code from its training utterances (``WorldFeatures`` lists)."""
+        self.mean_styles = {
+            domain: mean_style_code(self.nets.style_encoder_a if domain == "a" else self.nets.style_encoder_b,
+                                    [stats.mcep.normalize(f.mcep) for f in feats])
+            for domain, feats, stats in (("a", feats_a, stats_a), ("b", feats_b, stats_b))}
+
+    def save_extra(self, model_dir: str | Path) -> None:
+        """Write ``styles.json`` (the mean style codes), when they are known."""
+        if self.mean_styles is not None:
+            write_json_atomic(Path(model_dir) / STYLES_FILE,
+                              {"style_dim": self.style_dim, **{k: v.tolist() for k, v in self.mean_styles.items()}})
+
+    def load_extra(self, model_dir: str | Path) -> None:
+        """Read ``styles.json`` if the folder has one (a run still training has none: only ``"mean"`` needs it)."""
+        path = Path(model_dir) / STYLES_FILE
+        if path.is_file():
+            values = json.loads(path.read_text())
+            self.mean_styles = {k: np.asarray(values[k], dtype=np.float64) for k in ("a", "b")}
+
+    def target_style(self, direction: str, style: str = "mean", reference=None, seed: int = 0) -> np.ndarray:
+        """The target style code, shape ``(style_dim,)``, float32.
+
+        Args:
+            direction (str): ``"A2B"`` or ``"B2A"``.
+            style (str): one of :data:`STYLES`.
+            reference (ndarray | None): with ``style="reference"``: normalized MCEPs ``(T, D)`` of a
+                target-domain recording.
+            seed (int): with ``style="random"``.
+        """
+        _, tgt = _DOMAINS[direction]
+        if style not in STYLES:
+            raise ParameterError(f"style must be one of {STYLES}, got {style!r}")
+        if (reference is not None) != (style == "reference"):
+            raise ParameterError('give reference= exactly when style="reference"')
+        if style == "mean":
+            if self.mean_styles is None:
+                raise ParameterError("this model has no mean style codes (styles.json is written when training "
+                                     'ends); use style="reference" or style="random"')
+            code = self.mean_styles[tgt]
+        elif style == "reference":
+            code = mean_style_code(self.nets.style_encoder_a if tgt == "a" else self.nets.style_encoder_b, [reference])
+        else:
+            code = np.random.default_rng(seed).standard_normal(self.style_dim)
+        code = np.asarray(code, dtype=np.float32)
+        if code.shape != (self.style_dim,):
+            raise ParameterError(f"style code has shape {code.shape}, expected ({self.style_dim},)")
+        return code
+
+    def convert_mcep(self, mcep: np.ndarray, src, tgt, direction: str, *, style: str = "mean", reference=None,
+                     seed: int = 0, intensity: float = 1.0) -> np.ndarray:
+        """Convert an MCEP sequence: normalize, pad, encode content, decode with the chosen style, crop, denormalize.
+
+        Args:
+            mcep (ndarray): shape ``(T, D)``, unnormalized, of the source domain.
+            src, tgt (DomainStats): source and target statistics.
+            direction (str): ``"A2B"`` or ``"B2A"`` (the domains ``src`` and ``tgt`` belong to).
+            style, seed: see :meth:`target_style`.
+            reference (ndarray | None): unnormalized MCEPs ``(T_ref, D)`` of a target-domain recording.
+            intensity (float): in ``[0, 1]``; see the class docstring.
+
+        Returns:
+            ndarray: shape ``(T, D)``, float64.
+        """
+        if not 0.0 <= float(intensity) <= 1.0:
+            raise ParameterError(f"intensity must be in [0, 1], got {intensity}")
+        alpha = float(intensity)
+        src_domain, tgt_domain = _DOMAINS[direction]
+        if reference is not None:
+            reference = tgt.mcep.normalize(np.asarray(reference, dtype=np.float64))
+        target_code = self.target_style(direction, style, reference, seed)
+        padded, n_frames = models.pad_to_multiple(src.mcep.normalize(mcep).astype(np.float32))
+        x = padded[None]
+        content = ops.convert_to_numpy(self.nets.content_encoder(x, training=False))
+        params = ops.convert_to_numpy(self.nets.adain_params(target_code[None], tgt_domain))
+        mean, std = tgt.mcep.mean, tgt.mcep.std
+        if alpha < 1.0:
+            own = self.nets.encode_style(x, src_domain)
+            own_params = ops.convert_to_numpy(self.nets.adain_params(own, src_domain))
+            params = (1.0 - alpha) * own_params + alpha * params
+            mean = (1.0 - alpha) * src.mcep.mean + alpha * tgt.mcep.mean
+            std = (1.0 - alpha) * src.mcep.std + alpha * tgt.mcep.std
+        converted = ops.convert_to_numpy(self.nets.decoder([content, params.astype(np.float32)], training=False))
+        return converted[0, :n_frames].astype(np.float64) * std + mean
+
+
+def build_mapper(config: dict) -> MunitMapper:
+    """A :class:`MunitMapper` with freshly built (untrained) networks, from a model folder's ``config.json``."""
+    if "munit" not in config:
+        raise ParameterError("model_type 'munit' needs the 'munit' entry of config.json (the MunitConfig)")
+    model_cfg = from_dict(ModelConfig, config["model"])
+    return MunitMapper(build_munit_networks(model_cfg, from_dict(MunitConfig, config["munit"])))
+
+
+# ---------------------------------------------------------------------- training
+
+
+class EmoMUNIT(keras.Model):
+    """MUNIT on MCEPs with an optional frozen emotion classifier, trained by :meth:`train_step`.
+
+    One step takes a batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops
+    (:func:`emocore.training.sample_segments`), draws a style code per crop from each domain's N(0, I) prior
+    (``keras.random`` with a seed generator that checkpoints save), and minimizes
+
+    ``adversarial_a2b + adversarial_b2a + lambda_recon * recon + lambda_style * style_recon +
+    lambda_content * content_recon + lambda_cycle_recon * cycle_recon + lambda_class * classification``
+
+    over the generator side, where ``recon`` is the L1 within-domain reconstruction (each crop decoded from
+    its own content and style), ``style_recon`` / ``content_recon`` the L1 distances between the sampled
+    styles / the source contents and those re-encoded from the translations, ``cycle_recon`` the L1
+    distance after translating back with the source's own style (computed only when its weight is > 0),
+    and ``classification`` the frozen classifier's cross-entropy on the translations (their log-F0
+    channel being the source crop's, as for the CycleGAN). The discriminators minimize the LSGAN loss.
+
+    Args:
+        networks (MunitNetworks): the generator side.
+        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.models.build_discriminator`).
+        train_cfg (TrainConfig): ``lambda_class``, schedule; ``seed`` seeds the style draws.
+        munit_cfg (MunitConfig): the other loss weights.
+        classifier (keras.Model | None): a pre-trained emotion classifier; frozen here.
+    """
+
+    def __init__(self, networks: MunitNetworks, disc_a, disc_b, train_cfg: TrainConfig, munit_cfg: MunitConfig,
+                 classifier=None, **kwargs):
+        super().__init__(**kwargs)
+        self.content_encoder, self.decoder = networks.content_encoder, networks.decoder
+        self.style_encoder_a, self.style_encoder_b = networks.style_encoder_a, networks.style_encoder_b
+        self.mlp_a, self.mlp_b = networks.mlp_a, networks.mlp_b
+        self.nets = networks
+        self.disc_a, self.disc_b = disc_a, disc_b
+        self.classifier = classifier
+        if classifier is not None:
+            classifier.trainable = False
+        self.cfg, self.munit_cfg = train_cfg, munit_cfg
+        self.lambda_class = train_cfg.lambda_class
+        self.use_classifier = classifier is not None and train_cfg.lambda_class > 0
+        self.style_dim = munit_cfg.style_dim
+        self.style_seed = keras.random.SeedGenerator(train_cfg.seed, name="style_seed")
+        self.trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
+        self.gen_optimizer = self.disc_optimizer = None
+
+    @property
+    def metrics(self):
+        return list(self.trackers)
+
+    def compile(self, gen_optimizer, disc_optimizer, **kwargs):
+        """Set the two optimizers; other keyword arguments (``run_eagerly``, ``jit_compile``) go to Keras."""
+        kwargs.setdefault("jit_compile", False)
+        super().compile(optimizer=None, **kwargs)
+        self.gen_optimizer, self.disc_optimizer = gen_optimizer, disc_optimizer
+
+    @property
+    def generator_variables(self) -> list:
+        return self.nets.trainable_variables
+
+    @property
+    def discriminator_variables(self) -> list:
+        return self.disc_a.trainable_variables + self.disc_b.trainable_variables
+
+    @property
+    def checkpoint_variables(self) -> list:
+        """State beyond networks and optimizers that a checkpoint must keep: the style-sampling seed."""
+        return [self.style_seed.state]
+
+    def build_optimizers(self) -> None:
+        """Create both optimizers' slot variables (needed before restoring them from a checkpoint)."""
+        if not self.gen_optimizer.built:
+            self.gen_optimizer.build(self.generator_variables)
+        if not self.disc_optimizer.built:
+            self.disc_optimizer.build(self.discriminator_variables)
+
+    @property
+    def step(self):
+        """The generator optimizer's step counter (0-based number of updates applied)."""
+        return self.gen_optimizer.iterations
+
+    def call(self, mcep, training=False):
+        """``a -> b`` translation with the prior's mean style (zeros), for Keras' summary and tracing."""
+        style = ops.zeros((ops.shape(mcep)[0], self.style_dim), dtype=mcep.dtype)
+        return self.nets.decode(self.content_encoder(mcep, training=training), style, "b", training)
+
+    def sample_styles(self, batch_size):
+        """Style codes ``(batch_size, style_dim)`` for domains ``a`` and ``b`` from N(0, I) (advances the seed)."""
+        shape = (batch_size, self.style_dim)
+        return (keras.random.normal(shape, seed=self.style_seed), keras.random.normal(shape, seed=self.style_seed))
+
+    def compute_generator_losses(self, real_a, real_b, log_f0_a, log_f0_b, style_a, style_b, training=True):
+        """The generator objective for one batch (backend-neutral).
+
+        Args:
+            real_a, real_b: normalized MCEP crops, shape ``(B, T, D)``, ``T`` a multiple of 4.
+            log_f0_a, log_f0_b: their normalized log-F0 channels, shape ``(B, T)``.
+            style_a, style_b: sampled style codes, shape ``(B, style_dim)``.
+
+        Returns:
+            tuple: ``(terms, fake_a_scores, fake_b_scores)``: the loss terms of :data:`LOSS_NAMES` (without
+            the discriminators'; ``total`` for ``gen_total``) and the discriminator scores of the translations.
+        """
+        nets, cfg = self.nets, self.munit_cfg
+        content_a = self.content_encoder(real_a, training=training)
+        content_b = self.content_encoder(real_b, training=training)
+        own_a = nets.encode_style(real_a, "a", training)
+        own_b = nets.encode_style(real_b, "b", training)
+        recon_a = nets.decode(content_a, own_a, "a", training)
+        recon_b = nets.decode(content_b, own_b, "b", training)
+        fake_b = nets.decode(content_a, style_b, "b", training)
+        fake_a = nets.decode(content_b, style_a, "a", training)
+        content_a_back = self.content_encoder(fake_b, training=training)
+        content_b_back = self.content_encoder(fake_a, training=training)
+        style_b_back = nets.encode_style(fake_b, "b", training)
+        style_a_back = nets.encode_style(fake_a, "a", training)
+        fake_a_scores = self.disc_a(fake_a, training=training)
+        fake_b_scores = self.disc_b(fake_b, training=training)
+        terms = {
+            "adversarial_a2b": losses.lsgan_generator_loss(fake_b_scores),
+            "adversarial_b2a": losses.lsgan_generator_loss(fake_a_scores),
+            "recon": losses.l1_loss(real_a, recon_a) + losses.l1_loss(real_b, recon_b),
+            "style_recon": losses.l1_loss(style_a, style_a_back) + losses.l1_loss(style_b, style_b_back),
+            "content_recon": losses.l1_loss(content_a, content_a_back) + losses.l1_loss(content_b, content_b_back),
+        }
+        zero = ops.zeros((), dtype="float32")
+        terms["cycle_recon"] = zero
+        if cfg.lambda_cycle_recon > 0:  # a config constant: decided when the step is traced, on purpose
+            cycle_a = nets.decode(content_a_back, own_a, "a", training)
+            cycle_b = nets.decode(content_b_back, own_b, "b", training)
+            terms["cycle_recon"] = losses.l1_loss(real_a, cycle_a) + losses.l1_loss(real_b, cycle_b)
+        classification = zero
+        if self.use_classifier:
+            # log-F0 channel of a translated crop: the source crop's (see emocore.training's docstring)
+            fake_b_logits = self.classifier(classifier_input(fake_b, log_f0_a), training=False)
+            fake_a_logits = self.classifier(classifier_input(fake_a, log_f0_b), training=False)
+            classification = (losses.emotion_classification_loss(fake_b_logits, EMOTION_INDEX_B)
+                              + losses.emotion_classification_loss(fake_a_logits, EMOTION_INDEX_A))
+        terms["classification"] = classification
+        terms["total"] = (terms["adversarial_a2b"] + terms["adversarial_b2a"]
+                          + cfg.lambda_recon * terms["recon"] + cfg.lambda_style * terms["style_recon"]
+                          + cfg.lambda_content * terms["content_recon"]
+                          + cfg.lambda_cycle_recon * terms["cycle_recon"]
+                          + (self.lambda_class if self.use_classifier else 0.0) * classification)
+        return terms, fake_a_scores, fake_b_scores
+
+    def train_step(self, data):
+        """One update of the generator side and both discriminators; the only TensorFlow-specific code."""
+        import tensorflow as tf
+
+        real_a, real_b, log_f0_a, log_f0_b = data
+        style_a, style_b = self.sample_styles(ops.shape(real_a)[0])
+        with tf.GradientTape(persistent=True) as tape:
+            terms, fake_a_scores, fake_b_scores = self.compute_generator_losses(
+                real_a, real_b, log_f0_a, log_f0_b, style_a, style_b, training=True)
+            disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
+            disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
+            disc_total = disc_a_loss + disc_b_loss
+        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
+        gen_grads = tape.gradient(terms["total"], gen_vars)
+        disc_grads = tape.gradient(disc_total, disc_vars)
+        del tape
+        self.gen_optimizer.apply(gen_grads, gen_vars)
+        self.disc_optimizer.apply(disc_grads, disc_vars)
+        values = {**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss}
+        for tracker in self.trackers:
+            tracker.update_state(values[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def train_on_segments(self, real_a, real_b, log_f0_a, log_f0_b) -> dict[str, float]:
+        """Run :meth:`train_step` on one batch (compiled unless ``run_eagerly``); the running loss means."""
+        self.make_train_function()
+        logs = self.train_function(iter([(real_a, real_b, log_f0_a, log_f0_b)]))
+        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
+
+    def networks(self) -> dict[str, keras.Model]:
+        """The networks a checkpoint holds, by file name stem."""
+        nets = {**self.nets.as_dict(), "disc_a": self.disc_a, "disc_b": self.disc_b}
+        if self.classifier is not None:
+            nets["classifier"] = self.classifier
+        return nets
+
+    def conversion_model(self, feature_cfg, stats_a, stats_b) -> ConversionModel:
+        """A :class:`~emocore.conversion.ConversionModel` on the live networks (mean styles: ``fit_styles``)."""
+        return ConversionModel(feature_cfg, stats_a, stats_b, model_type=MODEL_TYPE, mapper=MunitMapper(self.nets))
+
+
+def build_munit(model_cfg: ModelConfig, munit_cfg: MunitConfig, train_cfg: TrainConfig, *, run_eagerly: bool = False,
+                jit_compile: bool = False) -> EmoMUNIT:
+    """Build, compile and build the optimizers of an :class:`EmoMUNIT` (classifier when ``lambda_class > 0``).
+
+    Weights are initialized from ``keras.utils.set_random_seed(train_cfg.seed)``, so equal configs give equal
+    initial networks; the optimizers are the CycleGAN's (:func:`emocore.training.make_optimizers`).
+    """
+    keras.utils.set_random_seed(train_cfg.seed)
+    classifier = models.build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
+    model = EmoMUNIT(build_munit_networks(model_cfg, munit_cfg), models.build_discriminator(model_cfg, "disc_a"),
+                     models.build_discriminator(model_cfg, "disc_b"), train_cfg, munit_cfg, classifier=classifier,
+                     name="emo_munit")
+    gen_optimizer, disc_optimizer = make_optimizers(train_cfg)
+    model.compile(gen_optimizer=gen_optimizer, disc_optimizer=disc_optimizer, run_eagerly=run_eagerly,
+                  jit_compile=jit_compile)
+    model.build_optimizers()
+    return model
+
+
+__all__ = [
+    "AdaIN", "AdaptiveResidualBlock1D", "EmoMUNIT", "MunitMapper", "MunitNetworks", "build_content_encoder",
+    "build_decoder", "build_mapper", "build_munit", "build_munit_networks", "build_style_encoder",
+    "build_style_mlp", "content_channels", "mean_style_code", "n_adain_params",
+]
