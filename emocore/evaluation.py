@@ -1235,11 +1235,11 @@ def convert_prosody_only(wav: np.ndarray, src_stats: prosody.DomainStats, tgt_st
         ndarray: converted waveform, shape ``(n_samples,)``.
     """
     feats = features.extract_features(audio.validate_wav(wav, cfg.sr), cfg)
-    return _synthesize_prosody_only(feats, src_stats, tgt_stats, cfg, power=power)
+    return _synthesize_prosody_only(feats, src_stats=src_stats, tgt_stats=tgt_stats, cfg=cfg, power=power)
 
 
-def _synthesize_prosody_only(feats: features.WorldFeatures, src_stats: prosody.DomainStats,
-                             tgt_stats: prosody.DomainStats, cfg: FeatureConfig, *, power: bool) -> np.ndarray:
+def _synthesize_prosody_only(feats: features.WorldFeatures, *, src_stats: prosody.DomainStats,
+                             tgt_stats: prosody.DomainStats, cfg: FeatureConfig, power: bool) -> np.ndarray:
     converted = prosody.convert_prosody(feats, src_stats, tgt_stats, f0=True, power=power)
     return features.synthesize_features(converted, cfg, apply_log_power=power)
 
@@ -1267,20 +1267,78 @@ def write_prosody_references(corpus: str, speaker: str, source_emotion: str, tar
                                seed=seed, max_utterances=max_utterances, n_jobs=n_jobs, corpora_root=root,
                                progress=progress)
     src, tgt = (prepared[d.name] for d in domains)
+    systems = {system: functools.partial(_synthesize_prosody_only, src_stats=src.stats, tgt_stats=tgt.stats, cfg=cfg,
+                                         power=power)
+               for system, power in (("f0-only", False), ("f0+power", True))}
+    return _write_held_out_conversions(src, tgt, systems, out_dir, cfg.sr, progress=progress)
+
+
+def _write_held_out_conversions(src, tgt, systems: Mapping[str, Callable], out_dir: str | Path, sr: int, *,
+                                progress: bool = False) -> list[EvalItem]:
+    """Convert each held-out source utterance with every system and write it with its :class:`EvalItem`.
+
+    Args:
+        src, tgt (DomainData): the prepared source and target domains; their ``validation`` splits are used.
+        systems: ``system name -> convert(features) -> waveform (n_samples,)``.
+
+    Returns:
+        list[EvalItem]: files at ``<out_dir>/<system>/<speaker>_<text>_<source>2<target>.wav``; a file that would
+        clip is scaled to a peak of 0.99.
+    """
     targets = [u for u, _ in tgt.validation]
     items = []
-    for utt, feats in tqdm(src.validation, desc=f"{speaker} {source_emotion}->{target_emotion}", disable=not progress):
+    for utt, feats in tqdm(src.validation, desc=f"{src.name} -> {tgt.domain.emotion}", disable=not progress):
         ref = _pair_reference(utt, targets)
-        for system, power in (("f0-only", False), ("f0+power", True)):
-            # the cached features of the held-out file: what convert_prosody_only(load_wav(utt.path), ...) would analyse
-            out = _synthesize_prosody_only(feats, src.stats, tgt.stats, cfg, power=power)
+        for system, convert in systems.items():
+            out = convert(feats)
             peak = float(np.max(np.abs(out)))
-            path = audio.save_wav(Path(out_dir) / system / f"{speaker}_{utt.text_id}_{source_emotion}2{target_emotion}.wav",
-                                  out * (0.99 / peak) if peak > 0.99 else out, cfg.sr)
-            items.append(EvalItem(system=system, path=path, speaker=speaker, source_emotion=source_emotion,
-                                  target_emotion=target_emotion, text_id=utt.text_id, source_path=utt.path,
+            name = f"{utt.speaker}_{utt.text_id}_{utt.emotion}2{tgt.domain.emotion}.wav"
+            path = audio.save_wav(Path(out_dir) / system / name, out * (0.99 / peak) if peak > 0.99 else out, sr)
+            items.append(EvalItem(system=system, path=path, speaker=utt.speaker, source_emotion=utt.emotion,
+                                  target_emotion=tgt.domain.emotion, text_id=utt.text_id, source_path=utt.path,
                                   reference_path=None if ref is None else ref.path))
     return items
+
+
+def write_model_conversions(model_dir: str | Path, out_dir: str | Path, *, system: str | None = None,
+                            direction: str = "A2B", checkpoint: str | Path | None = None,
+                            processed_dir: str | Path | None = None, max_utterances: int | None = None,
+                            root: str | Path | None = None, progress: bool = False, **switches) -> list[EvalItem]:
+    """Convert the held-out words of a trained model's source domain and return their items.
+
+    The domains, their split and the feature settings come from the model folder's ``config.json``, so the
+    words converted are exactly the ones the model never saw.
+
+    Args:
+        model_dir: a folder written by :func:`emocore.training.train`.
+        system: the name in the tables (default: ``"emo" + model_type``, e.g. ``"emocyclegan"``).
+        direction: ``"A2B"`` (source = domain A) or ``"B2A"``.
+        checkpoint: convert with a training checkpoint instead of the final weights.
+        switches: ``f0``, ``power``, ``mcep`` (and style options), passed to ``convert_features``.
+    """
+    from . import paths
+    from .conversion import ConversionModel, parse_direction
+    from .extraction import prepare_domains
+
+    model = ConversionModel.load(model_dir, checkpoint=checkpoint)
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    domains = [Domain(**{k: config["domains"][side][k] for k in ("corpus", "speaker", "emotion")}) for side in "ab"]
+    if parse_direction(direction) == "B2A":
+        domains.reverse()
+    prepared = prepare_domains(domains, model.feature_cfg, processed_dir or paths.processed_dir(),
+                               max_utterances=max_utterances, corpora_root=root, progress=progress)
+    src, tgt = (prepared[d.name] for d in domains)
+    recorded = config["domains"]["a"].get("validation_text_ids")  # written by training since it was added
+    if recorded is not None and max_utterances is None and {u.text_id for u, _ in src.validation} != set(recorded):
+        raise ParameterError(f"{model_dir} was trained with other held-out words than the default split; "
+                             "evaluate it with the split it was trained with")
+    power = switches.get("power", True)
+
+    def convert(feats):
+        return model.synthesize(model.convert_features(feats, direction, **switches), power=power)
+
+    name = system or f"emo{config.get('model_type', 'cyclegan')}"
+    return _write_held_out_conversions(src, tgt, {name: convert}, out_dir, model.feature_cfg.sr, progress=progress)
 
 
 def parse_reference_spec(spec: str) -> list[tuple[str, str, str, str]]:

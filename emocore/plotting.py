@@ -93,3 +93,16 @@ def plot_loss_curves(history: list[dict] | pd.DataFrame, losses: list[str] | Non
     ax.set(xlabel="iteration", ylabel="loss")
     ax.legend(frameon=False, fontsize="small", ncol=2)
     return ax
+
+
+def plot_metric_by_system(table: pd.DataFrame, metric: str, ax=None, hue: str = "target_emotion"):
+    """Bars of one evaluation metric per system (x) and target emotion (colour), mean with 95% CI."""
+    import seaborn as sns
+
+    ax = ax or plt.gca()
+    data = table.dropna(subset=[metric])
+    palette = {k: v for k, v in EMOTION_COLORS.items() if k in set(data[hue])}
+    sns.barplot(data=data, x="system", y=metric, hue=hue, palette=palette, errorbar=("ci", 95), ax=ax)
+    ax.set(xlabel="")
+    ax.tick_params(axis="x", rotation=20)
+    return ax

@@ -839,7 +839,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
 def _domain_dict(data) -> dict:
     domain = getattr(data, "domain", None)
     values = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(domain).items()} if domain else {}
-    return {**values, "name": data.name, "n_train": len(data.train), "n_validation": len(data.validation)}
+    return {**values, "name": data.name, "n_train": len(data.train), "n_validation": len(data.validation),
+            "validation_text_ids": sorted({utt.text_id for utt, _ in data.validation})}
 
 
 def load_model_config(model_dir: str | Path) -> tuple[FeatureConfig, ModelConfig, TrainConfig]:

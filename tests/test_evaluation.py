@@ -397,3 +397,32 @@ def test_evaluate_pairs_without_models_keeps_every_column(tmp_path, tone):
     assert table["error"].tolist() == ["", f"{tmp_path / 'missing.wav'}: no such file"]
     assert table[list(evaluation.TABLE_METRIC_COLUMNS)].isna().all().all()
     assert list(evaluation.evaluate_pairs([]).columns) == list(evaluation.TABLE_COLUMNS)
+
+
+@pytest.mark.real_data
+def test_write_model_conversions_converts_the_models_held_out_words(corpora_root, tmp_path):
+    import soundfile as sf
+
+    from emocore import training
+    from emocore.config import ModelConfig, TrainConfig
+    from emocore.datasets import Domain
+    from emocore.extraction import prepare_domains
+
+    cfg = FeatureConfig().smoke()
+    domains = [Domain("tess", "OAF", "neutral"), Domain("tess", "OAF", "angry")]
+    a, b = prepare_domains(domains, cfg, tmp_path / "processed", max_utterances=2, n_jobs=1, progress=False,
+                           corpora_root=corpora_root).values()
+    train_cfg = TrainConfig().smoke()
+    training.train(a, b, cfg, ModelConfig().smoke(), train_cfg, tmp_path / "model", run_eagerly=True, progress=False)
+    recorded = json.loads((tmp_path / "model" / "config.json").read_text())["domains"]["a"]["validation_text_ids"]
+    assert recorded == sorted(u.text_id for u, _ in a.validation)
+    items = evaluation.write_model_conversions(tmp_path / "model", tmp_path / "out", processed_dir=tmp_path / "processed",
+                                               max_utterances=2, root=corpora_root)
+    assert [i.system for i in items] == ["emocyclegan"] * 2
+    for item in items:
+        assert item.text_id in recorded and item.reference_path.parent.name == "angry"
+        assert sf.info(str(item.path)).frames == len(audio.load_wav(item.source_path, cfg.sr))
+    f0_only = evaluation.write_model_conversions(tmp_path / "model", tmp_path / "out", system="f0-via-model",
+                                                 processed_dir=tmp_path / "processed", max_utterances=2,
+                                                 root=corpora_root, mcep=False, power=False)
+    assert {i.path.parent.name for i in f0_only} == {"f0-via-model"}

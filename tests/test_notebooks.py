@@ -80,6 +80,23 @@ def test_03_train(workdir, corpora_root):
     assert (workdir / "figures" / "03_losses.png").is_file()
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_04_evaluate(workdir, corpora_root):
+    model_dir = workdir / "models" / "tess-oaf-neutral-angry-cyclegan"
+    if not model_dir.is_dir():  # pytest-xdist may have run notebook 03 in another worker
+        execute("03_train.ipynb", workdir, OUTPUT_DIR=str(workdir / "models"), RESUME=False)
+    execute("04_evaluate.ipynb", workdir, MODEL_DIRS=[str(model_dir)])
+    report = json.loads((workdir / "data" / "results" / "04_evaluate" / "summary.json").read_text())
+    rows = {row["system"]: row for row in report["summary"]}
+    assert list(rows) == ["source", "f0-only", "f0+power", "emocyclegan", "target"]
+    assert all(row["n"] == 2 for row in rows.values())
+    assert rows["target"]["emotion_accuracy_pct"] == 100.0  # the judge hears real anger in held-out words
+    assert rows["source"]["emotion_accuracy_pct"] == 0.0
+    assert 0 < rows["source"]["speaker_similarity"] <= 1 and rows["source"]["mcd_db"] > 0
+    assert (workdir / "figures" / "04_evaluation.png").is_file()
+
+
 def test_every_notebook_is_tested_here():
-    tested = {"01_preprocess.ipynb", "02_vocoder_comparison.ipynb", "03_train.ipynb"}
+    tested = {"01_preprocess.ipynb", "02_vocoder_comparison.ipynb", "03_train.ipynb", "04_evaluate.ipynb"}
     assert {nb.name for nb in NOTEBOOKS} == tested, "add a papermill test for each new notebook"

@@ -38,3 +38,13 @@ def test_plot_mcep_and_distributions():
     plotting.plot_distributions(frames, "log_f0", ax=axes[1])
     assert len(axes[1].collections) >= 2
     plt.close(fig)
+
+
+def test_plot_metric_by_system_groups_by_emotion():
+    table = pd.DataFrame({"system": ["source", "source", "f0-only", "f0-only"],
+                          "target_emotion": ["angry", "sad", "angry", "sad"], "mcd_db": [7.0, 6.0, 7.5, np.nan]})
+    fig, ax = plt.subplots()
+    plotting.plot_metric_by_system(table, "mcd_db", ax=ax)
+    heights = sorted(round(p.get_height(), 3) for p in ax.patches if p.get_height() > 0)
+    assert heights == [6.0, 7.0, 7.5]
+    plt.close(fig)
