@@ -509,3 +509,21 @@ def feature_shift_table(model: ConversionModel, source_pairs, target_pairs, dire
     if not rows:
         raise ParameterError("no source utterance shares a text with the targets")
     return pd.DataFrame(rows)
+
+
+STREAMS = ("f0", "power", "mcep")
+
+
+def parse_streams(variant: str) -> dict[str, bool]:
+    """Stream switches from an ablation variant name, e.g. ``"f0+power"`` -> ``{"f0": True, "power": True, "mcep": False}``.
+
+    ``"none"`` switches every stream off (the re-synthesized source).
+
+    Raises:
+        ParameterError: an unknown stream name.
+    """
+    names = [] if variant.strip().lower() == "none" else [part.strip().lower() for part in variant.split("+")]
+    unknown = [name for name in names if name not in STREAMS]
+    if unknown or not variant.strip():
+        raise ParameterError(f"unknown stream(s) {unknown or [variant]} in {variant!r}; use {', '.join(STREAMS)} joined by '+'")
+    return {stream: stream in names for stream in STREAMS}

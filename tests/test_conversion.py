@@ -159,3 +159,19 @@ def test_feature_shift_table_measures_source_converted_target(model):
     assert by_version.loc["converted", "log_f0_mean"] == pytest.approx(model.stats_b.log_f0.mean, abs=0.03)
     with pytest.raises(ParameterError):
         conversion.feature_shift_table(model, low[1:], high, "A2B")
+
+
+@pytest.mark.parametrize("variant,expected", [
+    ("f0", {"f0": True, "power": False, "mcep": False}),
+    ("mcep+f0", {"f0": True, "power": False, "mcep": True}),
+    ("F0 + power + mcep", {"f0": True, "power": True, "mcep": True}),
+    ("none", {"f0": False, "power": False, "mcep": False}),
+])
+def test_parse_streams(variant, expected):
+    assert conversion.parse_streams(variant) == expected
+
+
+@pytest.mark.parametrize("variant", ["", "pitch", "f0+ap"])
+def test_parse_streams_rejects_unknown(variant):
+    with pytest.raises(ParameterError):
+        conversion.parse_streams(variant)

@@ -97,6 +97,21 @@ def test_04_evaluate(workdir, corpora_root):
     assert (workdir / "figures" / "04_evaluation.png").is_file()
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_05_f0_ablation(workdir, corpora_root):
+    # a model folder of its own: the notebook trains a 4-iteration model when SMOKE finds none
+    execute("05_f0_ablation.ipynb", workdir, MODEL_DIR=str(workdir / "models" / "ablation"),
+            VARIANTS=["none", "f0", "f0+power+mcep"])
+    report = json.loads((workdir / "data" / "results" / "05_f0_ablation" / "summary.json").read_text())
+    rows = {row["system"]: row for row in report["summary"]}
+    assert set(rows) == {"none", "f0", "f0+power+mcep"}
+    # F0 conversion brings the contour closer to the real angry one than the re-synthesized source
+    assert rows["f0"]["f0_rmse_hz"] < rows["none"]["f0_rmse_hz"]
+    assert (workdir / "figures" / "05_f0_contours.png").is_file()
+
+
 def test_every_notebook_is_tested_here():
-    tested = {"01_preprocess.ipynb", "02_vocoder_comparison.ipynb", "03_train.ipynb", "04_evaluate.ipynb"}
+    tested = {"01_preprocess.ipynb", "02_vocoder_comparison.ipynb", "03_train.ipynb", "04_evaluate.ipynb",
+              "05_f0_ablation.ipynb"}
     assert {nb.name for nb in NOTEBOOKS} == tested, "add a papermill test for each new notebook"
