@@ -273,6 +273,9 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                              "and F0 + power ('f0+power') transforms, written under <out>/prosody/")
     parser.add_argument("--jobs", type=int, default=None,
                         help="feature-extraction processes for --with-prosody (default: all cores)")
+    parser.add_argument("--model", action="append", default=[], type=Path, metavar="MODEL_DIR[/checkpoints/step-N]",
+                        help="a trained model folder (or one of its checkpoints): convert its held-out words and "
+                             "score them (repeatable); files go under <out>/<system>/")
     parser.add_argument("--out", type=Path, default=None,
                         help="where the reports go (default: the folder, else data/results/evaluation)")
     judge = parser.add_argument_group("emotion judge")
@@ -296,8 +299,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     _feature_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    if args.folder is None and not args.reference:
-        parser.error("nothing to evaluate: give a folder with a manifest and/or --reference")
+    if args.folder is None and not args.reference and not args.model:
+        parser.error("nothing to evaluate: give a folder with a manifest, --reference and/or --model")
     if args.with_prosody and not args.reference:
         parser.error("--with-prosody needs --reference")
     emotions = [e for e in args.emotions.split(",") if e]
@@ -316,6 +319,11 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                                                         cfg=_feature_config(args), processed_dir=cache,
                                                         n_jobs=args.jobs, progress=progress, **split)
                 items += refs
+        for model in args.model:
+            is_checkpoint = model.parent.name == "checkpoints"
+            items += ev.write_model_conversions(model.parent.parent if is_checkpoint else model, out,
+                                                checkpoint=model if is_checkpoint else None, processed_dir=cache,
+                                                progress=progress)
         if not items:
             raise ParameterError("no items to evaluate: the manifest and references list no files")
         judge_path = args.judge or ev.default_judge_path(args.corpus, emotions, **split)
@@ -331,7 +339,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         return _fail("emocore-evaluate", error)
     written = ev.write_report(table, out, judge=judge_model, verifier=verifier,
                               extra={"judge_path": str(judge_path), "verifier_path": str(verifier_path),
-                                     "references": args.reference})
+                                     "references": args.reference, "models": [str(m) for m in args.model]})
     print(ev.format_summary(ev.summarize(table)))
     ceiling = judge_model.ceiling
     if ceiling is not None:

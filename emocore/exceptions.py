@@ -54,3 +54,7 @@ class TrainingDivergedError(EmocoreError):
 
     def __reduce__(self):
         return (type(self), (self.iteration, self.losses, self.checkpoint))
+
+
+class DuplicateAnswerError(EmocoreError):
+    """A listener answered a listening-test trial they had already answered; the first answer stands."""

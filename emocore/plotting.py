@@ -106,3 +106,65 @@ def plot_metric_by_system(table: pd.DataFrame, metric: str, ax=None, hue: str = 
     ax.set(xlabel="")
     ax.tick_params(axis="x", rotation=20)
     return ax
+
+
+def plot_mos(mos: pd.DataFrame, question: str, ax=None, hue: str = "target_emotion"):
+    """MOS bars per system (x) and target emotion (colour), confidence intervals as error bars (cut at 1 and 5).
+
+    Args:
+        mos: a table of ``listening.analyze_mos`` (``system``, ``question``, ``target_emotion``, ``mean``,
+            ``ci_low``, ``ci_high``); pooled ``"all"`` rows are drawn only when there is nothing else.
+        question: ``"naturalness"``, ``"emotion"`` or ``"speaker"``.
+    """
+    ax = ax or plt.gca()
+    data = mos[mos["question"] == question]
+    if (data[hue] != "all").any():
+        data = data[data[hue] != "all"]
+    ax.set(title=f"MOS: {question}", ylim=(1, 5.2), ylabel="mean opinion score (1-5)")
+    if data.empty:
+        ax.text(0.5, 0.5, "no ratings yet", ha="center", va="center", transform=ax.transAxes)
+        return ax
+    systems = list(dict.fromkeys(data["system"]))
+    groups = sorted(dict.fromkeys(data[hue]), key=lambda g: "+" in str(g))  # pooled "angry+happy" clips last
+    width = 0.8 / len(groups)
+    for k, group in enumerate(groups):
+        rows = data[data[hue] == group].set_index("system").reindex(systems)
+        x = (np.arange(len(systems)) + (k - (len(groups) - 1) / 2) * width)[rows["mean"].notna().to_numpy()]
+        rows = rows.dropna(subset=["mean"])
+        low, high = rows["ci_low"].clip(1, 5), rows["ci_high"].clip(1, 5)  # drawn within the scale
+        err = np.vstack([rows["mean"] - low, high - rows["mean"]])
+        ax.bar(x, rows["mean"], width, yerr=np.nan_to_num(err), capsize=3, label=group,
+               color=EMOTION_COLORS.get(group))
+    ax.set_xticks(np.arange(len(systems)), systems, rotation=20)
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_preference(ab: pd.DataFrame, ax=None, target_emotion: str | None = "all"):
+    """Stacked A/B preference bars (``system_1`` | no preference | ``system_2``), one per pair and question.
+
+    Args:
+        ab: a table of ``listening.analyze_ab``.
+        target_emotion: which rows to draw (``"all"``: pooled over emotions, when the table has them);
+            ``None`` draws one bar per target emotion too.
+    """
+    ax = ax or plt.gca()
+    if target_emotion is not None and (ab["target_emotion"] == target_emotion).any():
+        ab = ab[ab["target_emotion"] == target_emotion]
+    groups = list(ab.groupby(["system_1", "system_2", "question", "target_emotion"], sort=False))
+    if not groups:
+        ax.text(0.5, 0.5, "no answers yet", ha="center", va="center", transform=ax.transAxes)
+        return ax
+    for y, ((s1, s2, question, emotion), rows) in enumerate(groups):
+        pct = rows.set_index("preferred")["pct"]
+        left = 0.0
+        for name, color in ((s1, "#4c72b0"), ("none", "#c7c7c7"), (s2, "#dd8452")):
+            share = float(pct.get(name, 0.0))
+            ax.barh(y, share, left=left, color=color)
+            if share >= 8:
+                ax.text(left + share / 2, y, f"{share:.0f}%", ha="center", va="center", fontsize="small")
+            left += share
+        ax.text(-1, y, f"{s1} vs {s2}\n{question}, {emotion}", ha="right", va="center", fontsize="small")
+    ax.set(xlim=(0, 100), yticks=[], xlabel="preference (%): left system | no preference | right system")
+    ax.invert_yaxis()
+    return ax

@@ -400,7 +400,7 @@ def test_evaluate_pairs_without_models_keeps_every_column(tmp_path, tone):
 
 
 @pytest.mark.real_data
-def test_write_model_conversions_converts_the_models_held_out_words(corpora_root, tmp_path):
+def test_write_model_conversions_converts_the_models_held_out_words(corpora_root, tmp_path, judge, verifier, cache):
     import soundfile as sf
 
     from emocore import training
@@ -426,3 +426,10 @@ def test_write_model_conversions_converts_the_models_held_out_words(corpora_root
                                                  processed_dir=tmp_path / "processed", max_utterances=2,
                                                  root=corpora_root, mcep=False, power=False)
     assert {i.path.parent.name for i in f0_only} == {"f0-via-model"}
+    # the CLI converts and scores a model's (or a checkpoint's) held-out words
+    checkpoint = sorted((tmp_path / "model" / "checkpoints").glob("step-*"))[0]
+    common = ["--judge", str(judge.save(tmp_path / "j.joblib")), "--verifier", str(verifier.save(tmp_path / "v.joblib")),
+              "--cache-dir", str(tmp_path / "processed"), "--no-dnsmos", "--quiet", "--out", str(tmp_path / "report")]
+    assert cli.evaluate_main(["--model", str(checkpoint), *common]) == 0
+    report = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert [row["system"] for row in report["summary"]] == ["emocyclegan"] and report["models"] == [str(checkpoint)]

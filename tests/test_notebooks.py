@@ -111,7 +111,32 @@ def test_05_f0_ablation(workdir, corpora_root):
     assert (workdir / "figures" / "05_f0_contours.png").is_file()
 
 
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_06_listening_test(workdir, corpora_root):
+    execute("06_listening_test.ipynb", workdir)  # a simulated listener answers every trial
+    results = json.loads((workdir / "data" / "results" / "06_listening.json").read_text())
+    assert results["n_answered"] == results["n_trials"] and results["n_trials"]["ab"] > 0
+    assert all(math.isfinite(x) for x in _finite_numbers(results))
+    for group in _groups(results["ab"], ("system_1", "system_2", "question", "target_emotion")).values():
+        assert sum(row["pct"] for row in group) == pytest.approx(100.0)
+    assert {row["question"] for row in results["mos"]} == {"naturalness", "emotion", "speaker"}
+    assert all(1 <= row["mean"] <= 5 for row in results["mos"])
+    out = workdir / "data" / "results" / "06_listening"
+    assert "source" not in (out / "results_ab.csv").read_text()  # the key alone names the systems
+    assert "source" in (out / "key_ab.csv").read_text()
+    for figure in ("06_mos", "06_preference"):
+        assert (workdir / "figures" / f"{figure}.png").is_file()
+
+
+def _groups(rows, keys):
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    return groups
+
+
 def test_every_notebook_is_tested_here():
     tested = {"01_preprocess.ipynb", "02_vocoder_comparison.ipynb", "03_train.ipynb", "04_evaluate.ipynb",
-              "05_f0_ablation.ipynb"}
+              "05_f0_ablation.ipynb", "06_listening_test.ipynb"}
     assert {nb.name for nb in NOTEBOOKS} == tested, "add a papermill test for each new notebook"
