@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   extract features for the demo domains and execute the notebooks into build/
+#   make demo   extract features for the demo domains, execute notebooks 01, 02, 04, 06 into build/
 #   make test   run the test suite (unit tests, real-data tests, notebooks at smoke size)
 # Each creates .venv with everything it needs on first use.
 
@@ -7,7 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-NOTEBOOKS := notebooks/01_preprocess.ipynb notebooks/02_vocoder_comparison.ipynb
+# 03_train and 05_f0_ablation need hours of training on a CPU: run them with papermill on a trained model
+NOTEBOOKS := notebooks/01_preprocess.ipynb notebooks/02_vocoder_comparison.ipynb notebooks/04_evaluate.ipynb \
+             notebooks/06_listening_test.ipynb
 
 .PHONY: demo test test-fast bench install clean-build strip
 
