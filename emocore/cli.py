@@ -146,6 +146,11 @@ def train_main(argv: list[str] | None = None) -> int:
     run.add_argument("--batch-size", type=int, default=None)
     run.add_argument("--width", type=float, default=None, help="channel multiplier (1.0 = published sizes)")
     run.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --model_dir")
+    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                     help="stop once this much training time is spent (the model is saved as at the end; the "
+                          "learning-rate schedule stays that of --iterations): equal-wall-clock comparisons")
+    run.add_argument("--threads", type=int, default=None,
+                     help="CPU threads for TensorFlow's ops (default: all cores)")
     run.add_argument("--smoke", action="store_true", help="tiny CI sizes (the configs' smoke() variants)")
     run.add_argument("--eager", action="store_true", help="run the training step eagerly (debugging)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -168,9 +173,13 @@ def train_main(argv: list[str] | None = None) -> int:
     train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
     munit_cfg = None if args.model != "munit" else MunitConfig().smoke() if args.smoke else MunitConfig()
 
+    if args.time_budget is not None and not args.time_budget > 0:
+        parser.error(f"--time-budget must be positive, got {args.time_budget}")
     from .extraction import prepare_domains
-    from .training import train
+    from .training import limit_cpu_threads, train
 
+    if args.threads is not None:
+        limit_cpu_threads(args.threads)
     processed = args.processed_dir or paths.processed_dir()
     both_val_dirs = args.validation_A_dir is not None and args.validation_B_dir is not None
     try:
@@ -186,14 +195,15 @@ def train_main(argv: list[str] | None = None) -> int:
         history = train(domain_a, domain_b, feature_cfg, model_cfg, train_cfg, model_dir, resume=args.resume,
                         tensorboard_log_dir=args.tensorboard_log_dir, output_dir=args.output_dir,
                         progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name,
-                        model_type=args.model, munit_cfg=munit_cfg)
+                        model_type=args.model, munit_cfg=munit_cfg,
+                        max_wall_time_s=None if args.time_budget is None else 60.0 * args.time_budget)
     except TrainingDivergedError as error:
         print(f"emocore-train: {error}", file=sys.stderr)
         return 1
     except EmocoreError as error:
         return _fail("emocore-train", error)
     last = history[-1] if history else {}
-    print(f"trained {domain_a.name} <-> {domain_b.name} for {train_cfg.iterations} iterations "
+    print(f"trained {domain_a.name} <-> {domain_b.name} for {last.get('iteration', 0)} iterations "
           f"(generator loss {last.get('gen_total', float('nan')):.4f}); model: {model_dir}")
     return 0
 

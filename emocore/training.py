@@ -643,7 +643,7 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
           model_dir: str | Path, *, resume: bool = False, tensorboard_log_dir: str | Path | None = None,
           output_dir: str | Path | None = None, progress: bool = True, callbacks: Sequence[Callback] = (),
           run_eagerly: bool = False, model_name: str | None = None, model_type: str = MODEL_TYPE,
-          munit_cfg: MunitConfig | None = None) -> list[dict]:
+          munit_cfg: MunitConfig | None = None, max_wall_time_s: float | None = None) -> list[dict]:
     """Train EmoCycleGAN (or EmoMUNIT) between two prepared domains and write a model folder that conversion can load.
 
     Order of work: write ``stats_a.json``, ``stats_b.json`` and ``config.json`` (status ``"training"``);
@@ -668,6 +668,13 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     counters, moments), data RNG state, history and wall time, so it ends with the same weights as an
     uninterrupted run. Without a checkpoint it starts from scratch.
 
+    With ``max_wall_time_s`` the run stops after the first iteration at which its training time (classifier
+    pre-training included; checkpoints and validation excluded, as ``wall_time_s``) reaches the budget: a
+    checkpoint, a validation and the final model are written as at the last iteration, and
+    ``config.json["training"]`` records ``stopped_by: "time budget"``. The learning-rate schedule stays the
+    one of ``train_cfg.iterations``, so two models given the same budget and iterations are trained alike
+    (an equal-wall-clock comparison); ``resume=True`` with a larger budget continues the run.
+
     Args:
         domain_a, domain_b (DomainData): from :func:`emocore.extraction.prepare_domains`; their ``train``
             pairs are the training data, ``validation`` pairs the validation conversions, ``stats`` the
@@ -687,6 +694,7 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         model_type: ``"cyclegan"`` or ``"munit"``.
         munit_cfg: EmoMUNIT's :class:`~emocore.config.MunitConfig` (``model_type="munit"`` only; ``None``:
             the defaults).
+        max_wall_time_s: training-time budget in seconds (``None``: run all ``train_cfg.iterations``).
 
     Returns:
         list[dict]: the history, one row per logged iteration: ``iteration``, each loss of
@@ -705,6 +713,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         raise ParameterError(f"unknown model type {model_type!r}; known: {TRAINING_MODEL_TYPES}")
     if model_type == "munit" and munit_cfg is None:
         munit_cfg = MunitConfig()
+    if max_wall_time_s is not None and not max_wall_time_s > 0:
+        raise ParameterError(f"max_wall_time_s must be positive, got {max_wall_time_s}")
     if model_cfg.mcep_dim != feature_cfg.mcep_dim:
         raise ParameterError(f"model_cfg.mcep_dim={model_cfg.mcep_dim} but feature_cfg.mcep_dim={feature_cfg.mcep_dim}")
     for data in (domain_a, domain_b):
@@ -746,7 +756,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         return {"model": asdict(model_cfg), **extra, "train": asdict(train_cfg), "model_name": model_name,
                 "domains": {"a": _domain_dict(domain_a), "b": _domain_dict(domain_b)},
                 "training": {**training_info, "status": status, "iterations_done": iteration,
-                             "wall_time_s": round(wall_time_s, 3), "updated": _now()}}
+                             "wall_time_s": round(wall_time_s, 3), "max_wall_time_s": max_wall_time_s,
+                             "updated": _now()}}
 
     iteration = start_iteration
     conv.save(model_dir, run_config("training"), weights=False)
@@ -794,7 +805,9 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
             bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
             if bad:
                 raise TrainingDivergedError(iteration, bad, last_checkpoint)
-            is_checkpoint = iteration % train_cfg.checkpoint_every == 0 or iteration == train_cfg.iterations
+            out_of_time = max_wall_time_s is not None and wall_time_s >= max_wall_time_s
+            last = iteration == train_cfg.iterations or out_of_time
+            is_checkpoint = iteration % train_cfg.checkpoint_every == 0 or last
             if iteration % train_cfg.log_every == 0 or is_checkpoint:
                 step = iteration - 1  # the optimizers' step counter during this iteration
                 row = {"iteration": iteration, **logs,
@@ -814,13 +827,18 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
                 state = {"rng_state": data_rng.bit_generator.state, "wall_time_s": wall_time_s, "history": history,
                          "training_info": training_info}
                 last_checkpoint = save_checkpoint(model, model_dir, iteration, state, keep=train_cfg.keep_checkpoints)
-            if validate and (iteration % train_cfg.validate_every == 0 or iteration == train_cfg.iterations):
+            if validate and (iteration % train_cfg.validate_every == 0 or last):
                 conv.fit_styles(feats_a, feats_b)
                 _validate(conv, validation, iteration, train_cfg.n_validation_files, output_dir, tensorboard)
             for callback in callbacks:
                 callback(iteration, logs, model)
             bar.update()
             t_last = time.perf_counter()  # checkpoints, validation and callbacks are not training time
+            if out_of_time:
+                training_info["stopped_by"] = "time budget"
+                if progress:
+                    tqdm.write(f"time budget of {max_wall_time_s:.0f} s reached at iteration {iteration}")
+                break
     except TrainingDivergedError:
         conv.save(model_dir, run_config("diverged"), weights=False)
         write_history_csv(history, model_dir / "history.csv")
@@ -834,6 +852,16 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     conv.save(model_dir, run_config("complete"))
     write_history_csv(history, model_dir / "history.csv")
     return history
+
+
+def limit_cpu_threads(n_threads: int) -> None:
+    """Run TensorFlow's ops on at most ``n_threads`` CPU threads (call before the first TensorFlow op)."""
+    if n_threads < 1:
+        raise ParameterError(f"n_threads must be at least 1, got {n_threads}")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(n_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(n_threads)
 
 
 def _domain_dict(data) -> dict:
@@ -852,7 +880,8 @@ def load_model_config(model_dir: str | Path) -> tuple[FeatureConfig, ModelConfig
 
 __all__ = [
     "CycleGANVC", "ConstantThenLinearDecay", "build_cyclegan", "build_training_model", "classifier_accuracy",
-    "classifier_features", "classifier_input", "latest_checkpoint", "learning_rate_schedules", "load_checkpoint",
+    "classifier_features", "classifier_input", "latest_checkpoint", "learning_rate_schedules", "limit_cpu_threads",
+    "load_checkpoint",
     "load_model_config", "make_optimizers",
     "normalized_log_f0", "pretrain_classifier", "sample_segments", "save_checkpoint",
     "spectrogram_image", "train", "write_history_csv",

@@ -321,6 +321,28 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(do
     assert all(np.all(np.isfinite(w)) for w in model.gen_a2b.get_weights())
 
 
+def test_time_budget_stops_early_with_a_usable_model_and_resume_finishes_the_run(domains, tmp_path):
+    history = training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
+                             max_wall_time_s=1e-6)  # spent by the classifier pre-training: one iteration runs
+    assert [row["iteration"] for row in history] == [1]
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["training"]["stopped_by"] == "time budget" and config["training"]["iterations_done"] == 1
+    assert config["training"]["status"] == "complete" and config["training"]["max_wall_time_s"] == 1e-6
+    assert (tmp_path / "gen_a2b.weights.h5").is_file()
+    assert training.latest_checkpoint(tmp_path).name == "step-00000001"
+    # the schedule is that of all TRAIN_CFG.iterations, not of the budget
+    assert history[0]["gen_lr"] == pytest.approx(TRAIN_CFG.gen_lr)
+
+    resumed = training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False,
+                             run_eagerly=True)
+    assert [row["iteration"] for row in resumed] == [1, 2, 3, 4]
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["training"]["iterations_done"] == 4 and "stopped_by" not in config["training"]
+    with pytest.raises(ParameterError, match="max_wall_time_s"):
+        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path / "other", progress=False,
+                       max_wall_time_s=0)
+
+
 def test_train_rejects_inconsistent_configs(domains, tmp_path):
     with pytest.raises(ParameterError, match="mcep_dim"):
         training.train(*domains, FEATURE_CFG, replace(MODEL_CFG, mcep_dim=36), TRAIN_CFG, tmp_path, progress=False)
@@ -341,5 +363,5 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
                  and "tensorflow" in ast.dump(n)]
     assert not top_level
     # accelerator_summary asks TensorFlow which devices the step will run on
-    assert users == {"CycleGANVC", "train_step", "_TensorBoard", "__init__", "accelerator_summary"}
+    assert users == {"CycleGANVC", "train_step", "_TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}
     assert "tensorflow" not in Path(training.__file__).with_name("conversion.py").read_text()
