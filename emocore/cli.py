@@ -232,11 +232,21 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-f0", action="store_true", help="keep the source F0 (ablation)")
     parser.add_argument("--no-power", action="store_true", help="keep the source power envelope (ablation)")
     parser.add_argument("--no-mcep", action="store_true", help="keep the source MCEPs (ablation)")
+    styles = parser.add_argument_group("EmoMUNIT style (MUNIT models only)")
+    styles.add_argument("--style", choices=("mean", "reference", "random"), default=None,
+                        help="target style: the target emotion's mean style code (default), a reference "
+                             "recording's (--reference), or a random draw (--seed)")
+    styles.add_argument("--reference", type=Path, default=None,
+                        help="a recording of the target emotion: convert 'like this' (implies --style reference)")
+    styles.add_argument("--seed", type=int, default=None, help="seed of --style random (default 0)")
+    styles.add_argument("--intensity", type=float, default=None,
+                        help="emotion intensity in [0, 1]: 0 keeps the source style, 1 (default) the target's")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if not args.inputs and not args.data_dir:
         parser.error("nothing to convert: give files, folders or globs, or --data_dir")
+    style = _style_options(parser, args)
     from .conversion import ConversionModel, convert_files, expand_inputs  # loads TensorFlow: after parsing
 
     try:
@@ -247,15 +257,41 @@ def convert_main(argv: list[str] | None = None) -> int:
     if args.model_name is not None and trained_name is not None and args.model_name != trained_name:
         print(f"emocore-convert: note: --model_name {args.model_name!r} differs from the name recorded at "
               f"training ({trained_name!r}); converting with the model in {args.model_dir}", file=sys.stderr)
+    if style and model.model_type != "munit":
+        return _fail("emocore-convert", EmocoreError(
+            f"--style/--reference/--seed/--intensity apply to MUNIT models; {args.model_dir} holds a "
+            f"{model.model_type!r} model"))
+    if style.get("reference") is not None:
+        try:
+            style["reference"] = model.reference_mcep(style["reference"])  # analysed once, not per file
+        except EmocoreError as error:
+            return _fail("emocore-convert", error)
     files = expand_inputs([*args.inputs, *args.data_dir])
     source, target = model.domain_stats(args.conversion_direction)
     report = convert_files(model, files, args.conversion_direction, args.output_dir, f0=not args.no_f0,
-                           power=not args.no_power, mcep=not args.no_mcep, progress=not args.quiet)
+                           power=not args.no_power, mcep=not args.no_mcep, progress=not args.quiet, **style)
     print(f"{source.name} -> {target.name}: converted {len(report.converted)} of {len(files)} files "
           f"into {args.output_dir}")
     for path, reason in report.failed:
         print(f"  failed: {path}: {reason}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _style_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
+    """The MUNIT style keyword arguments of ``emocore-convert``'s flags (empty when none was given)."""
+    style = args.style
+    if args.reference is not None:
+        if style not in (None, "reference"):
+            parser.error(f"--reference goes with --style reference, not --style {style}")
+        style = "reference"
+    if style == "reference" and args.reference is None:
+        parser.error("--style reference needs --reference <target-emotion recording>")
+    if args.seed is not None and style != "random":
+        parser.error("--seed goes with --style random")
+    if args.intensity is not None and not 0.0 <= args.intensity <= 1.0:
+        parser.error(f"--intensity must be in [0, 1], got {args.intensity}")
+    options = {"style": style, "reference": args.reference, "seed": args.seed, "intensity": args.intensity}
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,18 @@ def test_train_cli_needs_each_domain_once(capsys):
         cli.train_main(["--domain-a", NEUTRAL, "--train_A_dir", ".", "--domain-b", ANGRY])
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--style", "reference"], "needs --reference"),
+    (["--style", "mean", "--reference", "x.wav"], "--reference goes with"),
+    (["--seed", "3"], "--seed goes with --style random"),
+    (["--intensity", "1.5"], "--intensity must be in"),
+])
+def test_convert_cli_rejects_inconsistent_style_flags(flags, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.convert_main(["some.wav", "--model_dir", str(tmp_path), *flags])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_convert_cli_needs_inputs_and_a_model(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.convert_main(["--model_dir", str(tmp_path)])
@@ -71,6 +83,11 @@ def test_train_then_convert_a_held_out_word(prepared, tmp_path, capsys):
     f0_out, _ = features.extract_f0(converted, FeatureConfig().smoke())
     target = angry.stats.log_f0.mean
     assert abs(np.log(f0_out[f0_out > 0]).mean() - target) < abs(np.log(f0_in[f0_in > 0]).mean() - target)
+
+    # MUNIT style flags are refused for a CycleGAN, with a message naming them
+    assert cli.convert_main([str(held_out.path), "--model_dir", str(model_dir), "--style", "random", "-o",
+                             str(tmp_path / "styled"), "--quiet"]) == 2
+    assert "MUNIT" in capsys.readouterr().err and not (tmp_path / "styled").exists()
 
     # globs and --data_dir with only good files: exit status 0
     pattern = str(held_out.path.parent / f"OAF_{held_out.text_id}_*")

@@ -326,3 +326,22 @@ def test_cli_train_munit_then_convert_a_held_out_word(prepared, tmp_path, capsys
     assert rc == 0, capsys.readouterr().err
     wav_out = audio.load_wav(out_dir / f"{utt.path.stem}.wav", 16000)
     assert len(wav_out) == len(audio.load_wav(utt.path, 16000)) and np.all(np.isfinite(wav_out))
+
+    def convert_with(name, *flags):
+        rc = cli.convert_main([str(utt.path), "--model_dir", str(model_dir), "-o", str(tmp_path / name), "--quiet",
+                               *flags])
+        assert rc == 0, capsys.readouterr().err
+        return audio.load_wav(tmp_path / name / f"{utt.path.stem}.wav", 16000)
+
+    # the flags reach the style: a reference recording or a seeded random code changes the output,
+    # the same seed gives the same output, and intensity 0 differs from the full conversion
+    reference_path = angry.train[0][0].path
+    by_reference = convert_with("reference", "--reference", str(reference_path))
+    assert not np.allclose(by_reference, wav_out, atol=1e-4)
+    random_3 = convert_with("random-3", "--style", "random", "--seed", "3")
+    np.testing.assert_array_equal(random_3, convert_with("random-3-again", "--style", "random", "--seed", "3"))
+    assert not np.allclose(random_3, convert_with("random-4", "--style", "random", "--seed", "4"), atol=1e-4)
+    assert not np.allclose(convert_with("intensity-0", "--intensity", "0"), wav_out, atol=1e-4)
+    assert cli.convert_main([str(utt.path), "--model_dir", str(model_dir), "--reference",
+                             str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "missing.wav" in capsys.readouterr().err
