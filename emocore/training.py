@@ -65,6 +65,12 @@ CHECKPOINTS = "checkpoints"
 NETWORKS = ("gen_a2b", "gen_b2a", "disc_a", "disc_b", "classifier")
 LOSS_NAMES = ("gen_total", "adversarial_a2b", "adversarial_b2a", "cycle", "identity", "identity_weight",
               "classification", "disc_a", "disc_b")
+# the loss curves worth plotting side by side, per model type: (adversarial game, reconstruction terms)
+LOSS_PANELS = {
+    "cyclegan": (("adversarial_a2b", "adversarial_b2a", "disc_a", "disc_b"), ("cycle", "identity", "classification")),
+    "munit": (("adversarial_a2b", "adversarial_b2a", "disc_a", "disc_b"),
+              ("recon", "style_recon", "content_recon", "cycle_recon", "classification")),
+}
 
 
 # ---------------------------------------------------------------------- data

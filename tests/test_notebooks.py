@@ -101,7 +101,7 @@ def test_04_evaluate(workdir, corpora_root):
 @pytest.mark.real_data
 def test_05_f0_ablation(workdir, corpora_root):
     # a model folder of its own: the notebook trains a 4-iteration model when SMOKE finds none
-    execute("05_f0_ablation.ipynb", workdir, MODEL_DIR=str(workdir / "models" / "ablation"),
+    execute("05_f0_ablation.ipynb", workdir, MODEL_DIRS=[str(workdir / "models" / "ablation")],
             VARIANTS=["none", "f0", "f0+power+mcep"])
     report = json.loads((workdir / "data" / "results" / "05_f0_ablation" / "summary.json").read_text())
     rows = {row["system"]: row for row in report["summary"]}
@@ -109,6 +109,26 @@ def test_05_f0_ablation(workdir, corpora_root):
     # F0 conversion brings the contour closer to the real angry one than the re-synthesized source
     assert rows["f0"]["f0_rmse_hz"] < rows["none"]["f0_rmse_hz"]
     assert (workdir / "figures" / "05_f0_contours.png").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_03_trains_munit_and_05_compares_it_with_the_cyclegan(workdir, corpora_root):
+    execute("03_train.ipynb", workdir, OUTPUT_DIR=str(workdir / "models"), RESUME=False, MODEL="munit")
+    results = json.loads((workdir / "data" / "results" / "03_train.json").read_text())
+    munit_dir = Path(results["model_dir"])
+    assert results["model"] == "munit" and munit_dir.name == "tess-oaf-neutral-angry-munit"
+    assert json.loads((munit_dir / "config.json").read_text())["model_type"] == "munit"
+    assert {"recon", "style_recon", "content_recon"} <= set(results["history_last"])
+    cyclegan_dir = workdir / "models" / "comparison-cyclegan"  # 05 trains a smoke EmoCycleGAN into it
+    execute("05_f0_ablation.ipynb", workdir, MODEL_DIRS=[str(cyclegan_dir), str(munit_dir)],
+            VARIANTS=["f0", "f0+mcep"])
+    report = json.loads((workdir / "data" / "results" / "05_f0_ablation" / "summary.json").read_text())
+    rows = {row["system"]: row for row in report["summary"]}
+    assert set(rows) == {"f0", "f0+mcep (cyclegan)", "f0+mcep (munit)"}
+    assert all(row["n"] == 2 for row in rows.values())  # the same two held-out words for every system
+    # same F0 transform, different MCEP mappings: different spectra
+    assert rows["f0+mcep (cyclegan)"]["mcd_db"] != rows["f0+mcep (munit)"]["mcd_db"]
 
 
 @pytest.mark.slow

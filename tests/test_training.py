@@ -365,3 +365,14 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
     # accelerator_summary asks TensorFlow which devices the step will run on
     assert users == {"CycleGANVC", "train_step", "_TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}
     assert "tensorflow" not in Path(training.__file__).with_name("conversion.py").read_text()
+
+
+def test_loss_panels_name_only_losses_each_model_logs():
+    from emocore import munit
+
+    logged = {"cyclegan": training.LOSS_NAMES, "munit": munit.LOSS_NAMES}
+    assert set(training.LOSS_PANELS) == set(training.TRAINING_MODEL_TYPES)
+    for model_type, panels in training.LOSS_PANELS.items():
+        plotted = [name for panel in panels for name in panel]
+        assert set(plotted) <= set(logged[model_type]), model_type
+        assert "classification" in plotted
