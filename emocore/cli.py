@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -219,14 +221,19 @@ def convert_main(argv: list[str] | None = None) -> int:
         description="Convert the emotion of audio files with a model trained by emocore-train. Files that "
                     "cannot be read are reported and skipped; the exit status is 1 if any failed.")
     parser.add_argument("inputs", nargs="*", help="audio files, folders or glob patterns (quote the patterns)")
-    parser.add_argument("--model_dir", type=Path, required=True, help="model folder written by emocore-train")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--model_dir", type=Path, default=None, help="model folder written by emocore-train")
+    which.add_argument("--pretrained", metavar="NAME", default=None,
+                       help="a model shipped in data/pretrained (see --list-pretrained)")
+    which.add_argument("--list-pretrained", action="store_true", help="list the pretrained models and exit")
     parser.add_argument("--model_name", default=None,
                         help="expected model name (checked against the one recorded at training; a mismatch warns)")
     parser.add_argument("--data_dir", type=Path, action="append", default=[],
                         help="a folder whose audio files are converted (repeatable)")
     parser.add_argument("--conversion_direction", type=str.upper, choices=("A2B", "B2A"), default="A2B")
     parser.add_argument("--output_dir", "-o", type=Path, default=Path("converted_voices"),
-                        help="where <stem>.wav files are written (default %(default)s)")
+                        help="where <stem>.wav files are written (default %(default)s); a path ending in .wav "
+                             "names the output of a single input file")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="take the generators from this checkpoint folder instead (while training runs)")
     parser.add_argument("--no-f0", action="store_true", help="keep the source F0 (ablation)")
@@ -244,12 +251,25 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    from . import pretrained
+
+    if args.list_pretrained:
+        models = pretrained.list_pretrained()
+        for entry in models:
+            print(entry.describe())
+        if not models:
+            print(f"no pretrained models in {pretrained.pretrained_dir()}")
+        return 0
+    if args.model_dir is None and args.pretrained is None:
+        parser.error("give --model_dir or --pretrained (names: --list-pretrained)")
     if not args.inputs and not args.data_dir:
         parser.error("nothing to convert: give files, folders or globs, or --data_dir")
     style = _style_options(parser, args)
     from .conversion import ConversionModel, convert_files, expand_inputs  # loads TensorFlow: after parsing
 
     try:
+        if args.pretrained is not None:
+            args.model_dir = pretrained.resolve(args.pretrained)
         model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint)
     except (EmocoreError, OSError, json.JSONDecodeError) as error:
         return _fail("emocore-convert", error)
@@ -267,14 +287,52 @@ def convert_main(argv: list[str] | None = None) -> int:
         except EmocoreError as error:
             return _fail("emocore-convert", error)
     files = expand_inputs([*args.inputs, *args.data_dir])
+    output_file = args.output_dir if args.output_dir.suffix.lower() == ".wav" else None
+    if output_file is not None and len(files) != 1:
+        return _fail("emocore-convert", EmocoreError(
+            f"-o {output_file} names one output file, but {len(files)} inputs were given; use an output folder"))
+    output_dir = output_file.with_name(f".{output_file.name}.tmp") if output_file is not None else args.output_dir
     source, target = model.domain_stats(args.conversion_direction)
-    report = convert_files(model, files, args.conversion_direction, args.output_dir, f0=not args.no_f0,
+    report = convert_files(model, files, args.conversion_direction, output_dir, f0=not args.no_f0,
                            power=not args.no_power, mcep=not args.no_mcep, progress=not args.quiet, **style)
+    if output_file is not None:
+        if report.converted:
+            os.replace(report.converted[0][1], output_file)
+        shutil.rmtree(output_dir, ignore_errors=True)
     print(f"{source.name} -> {target.name}: converted {len(report.converted)} of {len(files)} files "
-          f"into {args.output_dir}")
+          f"into {output_file or args.output_dir}")
+    for path, note in report.unfamiliar:
+        print(f"  note: {path} is {note}; converted anyway, expect lower quality", file=sys.stderr)
     for path, reason in report.failed:
         print(f"  failed: {path}: {reason}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def export_main(argv: list[str] | None = None) -> int:
+    """``emocore-export``: write a trained model folder as a small pretrained model (float16 conversion networks)."""
+    from .exceptions import EmocoreError
+
+    parser = argparse.ArgumentParser(
+        prog="emocore-export",
+        description="Copy what conversion needs from a trained model folder into data/pretrained/<name>/, "
+                    "with the conversion networks' weights as float16 (discriminators, classifier and "
+                    "checkpoints stay behind). emocore-convert --pretrained <name> then uses it.")
+    parser.add_argument("model_dir", type=Path, help="model folder written by emocore-train")
+    parser.add_argument("name", help="pretrained model name, e.g. tess-oaf-neutral-angry")
+    parser.add_argument("--root", type=Path, default=None, help="default data/pretrained ($EMOCORE_PRETRAINED_DIR)")
+    parser.add_argument("--trained-with", default=None, help="the training command, recorded in config.json")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing model of that name")
+    args = parser.parse_args(argv)
+    from . import pretrained
+
+    try:
+        out = pretrained.export_pretrained(args.model_dir, args.name, args.root, overwrite=args.overwrite,
+                                           trained_with=args.trained_with)
+    except (EmocoreError, OSError) as error:
+        return _fail("emocore-export", error)
+    size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
+    print(f"{args.model_dir} -> {out} ({size:.1f} MB)")
+    return 0
 
 
 def _style_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict:

@@ -340,15 +340,24 @@ class ConversionModel:
         converted = self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, **style)
         return self.synthesize(converted, power=power)
 
-    def convert_file(self, path: str | Path, direction: str = "A2B", **switches) -> np.ndarray:
-        """Load ``path`` at ``feature_cfg.sr`` and :meth:`convert_wav` it.
+    def analyze_file(self, path: str | Path) -> WorldFeatures:
+        """Load ``path`` at ``feature_cfg.sr`` (any rate, any channel count) and extract its WORLD features.
 
         Raises:
             AudioError: the file cannot be used (see :func:`emocore.audio.load_wav`).
         """
         cfg = self.feature_cfg
         wav = audio.load_wav(path, cfg.sr, min_duration_s=cfg.min_duration_s, silence_peak=cfg.silence_peak)
-        return self.convert_wav(wav, direction, **switches)
+        return features.extract_features(wav, cfg)
+
+    def convert_file(self, path: str | Path, direction: str = "A2B", **switches) -> np.ndarray:
+        """:meth:`analyze_file`, :meth:`convert_features` (``switches``), :meth:`synthesize`: shape ``(n_samples,)``.
+
+        Raises:
+            AudioError: the file cannot be used (see :func:`emocore.audio.load_wav`).
+        """
+        power = switches.get("power", True)
+        return self.synthesize(self.convert_features(self.analyze_file(path), direction, **switches), power=power)
 
 
 def _build_cyclegan_mapper(config: dict) -> GeneratorPair:
@@ -376,10 +385,13 @@ class ConversionReport:
     Attributes:
         converted: ``(input path, output path)`` of each converted file.
         failed: ``(input path, reason)`` of each skipped file.
+        unfamiliar: ``(input path, what is far)`` of converted files unlike the model's source domain
+            (see :func:`input_familiarity`): converted anyway.
     """
 
     converted: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    unfamiliar: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -419,7 +431,9 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     """Convert audio files to ``<output_dir>/<stem>.wav`` at the model's sample rate, skipping bad ones.
 
     A file that cannot be read or analysed (:class:`~emocore.exceptions.AudioError`: missing, corrupt,
-    empty, silent, too short, ...) is logged, listed in the report and skipped; the others convert. Two
+    empty, silent, too short, ...) is logged, listed in the report and skipped; the others convert. A file
+    far from the model's source domain (another speaker's pitch range, synthetic or foreign speech; see
+    :func:`input_familiarity`) is converted anyway and listed in ``report.unfamiliar``. Two
     inputs with the same stem get ``<stem>_1.wav``, ``<stem>_2.wav``, ... A converted file whose peak
     exceeds 1 is scaled down to :data:`OUTPUT_PEAK` instead of being clipped (logged).
 
@@ -440,9 +454,13 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     report = ConversionReport()
     used: set[str] = set()
     paths = list(paths)
+    source_stats = model.domain_stats(direction)[0]
     for path in tqdm(paths, desc=f"convert {direction}", unit="file", disable=not progress):
         try:
-            wav = model.convert_file(path, direction, f0=f0, power=power, mcep=mcep, **style)
+            feats = model.analyze_file(path)
+            familiarity = input_familiarity(feats, source_stats)
+            converted = model.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, **style)
+            wav = model.synthesize(converted, power=power)
         except EmocoreError as error:
             reason = str(getattr(error, "reason", error))
         except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
@@ -461,10 +479,77 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
             used.add(name)
             out = audio.save_wav(output_dir / f"{name}.wav", wav, model.feature_cfg.sr)
             report.converted.append((str(path), str(out)))
+            if familiarity.far:
+                log.info("%s: %s; converted anyway", path, familiarity.describe())
+                report.unfamiliar.append((str(path), familiarity.describe()))
             continue
         log.warning("skipping %s: %s", path, reason)
         report.failed.append((str(path), reason))
     return report
+
+
+# ---------------------------------------------------------------------- is the input like the training data?
+
+# Thresholds of InputFamiliarity.far, measured on TESS/RAVDESS with the tess-OAF-neutral statistics:
+# held-out OAF neutral words |z| <= 0.4 and distance 0.98-1.06; OAF angry z 2.2-3.2 (distance 1.2);
+# YAF and a RAVDESS actress z -0.3-2.0 (distance 1.1-1.2); a RAVDESS actor z -5.6; espeak-ng German z -6.1
+# and distance 1.95.
+FAR_PITCH_Z = 3.5
+FAR_SPECTRAL_DISTANCE = 1.5
+
+
+@dataclass(frozen=True)
+class InputFamiliarity:
+    """How far one utterance lies from the statistics of the domain a model converts from.
+
+    Attributes:
+        pitch_offset_semitones: mean log F0 of the utterance's voiced frames minus the domain's, in semitones.
+        pitch_z: the same offset in units of the domain's frame-level log-F0 standard deviation.
+        spectral_distance: RMS over voiced frames and c1.. of the MCEPs z-normalized by the domain's
+            statistics: about 1 for the training speaker's own words.
+    """
+
+    pitch_offset_semitones: float
+    pitch_z: float
+    spectral_distance: float
+
+    @property
+    def far(self) -> bool:
+        """Pitch or spectrum outside what the model was trained on (thresholds :data:`FAR_PITCH_Z`, :data:`FAR_SPECTRAL_DISTANCE`)."""
+        return abs(self.pitch_z) > FAR_PITCH_Z or self.spectral_distance > FAR_SPECTRAL_DISTANCE
+
+    def describe(self) -> str:
+        """One line for users, e.g. ``"far from the training speaker: pitch 11.8 semitones lower (z -5.6)"``."""
+        parts = []
+        if abs(self.pitch_z) > FAR_PITCH_Z:
+            side = "lower" if self.pitch_offset_semitones < 0 else "higher"
+            parts.append(f"pitch {abs(self.pitch_offset_semitones):.1f} semitones {side} (z {self.pitch_z:+.1f})")
+        if self.spectral_distance > FAR_SPECTRAL_DISTANCE:
+            parts.append(f"spectrum {self.spectral_distance:.2f} standard deviations from it (about 1 for its own words)")
+        where = "; ".join(parts) or f"pitch z {self.pitch_z:+.1f}, spectral distance {self.spectral_distance:.2f}"
+        return f"{'far from' if parts else 'close to'} the training speaker: {where}"
+
+
+def input_familiarity(feats: WorldFeatures, stats: DomainStats) -> InputFamiliarity:
+    """Compare one utterance's pitch and MCEPs with a domain's statistics (another speaker, language, synthetic voice?).
+
+    Args:
+        feats (WorldFeatures): the utterance, ``T`` frames.
+        stats (DomainStats): the domain the model converts from (``model.domain_stats(direction)[0]``).
+
+    Returns:
+        InputFamiliarity: NaN pitch fields when no frame is voiced (then only the spectrum counts).
+    """
+    voiced = feats.f0_hz > 0
+    if voiced.any():
+        offset = float(np.log(feats.f0_hz[voiced]).mean() - stats.log_f0.mean)
+        semitones, z = 12.0 * offset / np.log(2.0), offset / stats.log_f0.std
+    else:
+        semitones = z = float("nan")
+    frames = feats.mcep[voiced] if voiced.any() else feats.mcep
+    normalized = (frames - stats.mcep.mean) / stats.mcep.std
+    distance = float(np.sqrt(np.mean(normalized[:, 1:] ** 2)))
+    return InputFamiliarity(float(semitones), float(z), distance)
 
 
 # ---------------------------------------------------------------------- did it move toward the target?

@@ -58,3 +58,39 @@ def ravdess_file(corpora_root):
     if not files:
         pytest.skip("RAVDESS Actor_01 not found")
     return files[0]
+
+
+def espeak_wav(text: str, path, voice: str = "en") -> np.ndarray:
+    """Synthesize ``text`` with espeak-ng (the library bundled by ``espeakng-loader``), write a 22,050 Hz WAV.
+
+    A voice that is in neither corpus, e.g. for out-of-domain conversion tests. Returns the int16 samples.
+    """
+    import ctypes
+
+    import soundfile as sf
+
+    espeakng_loader = pytest.importorskip("espeakng_loader")
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
+                                 ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    synchronous = 2  # AUDIO_OUTPUT_SYNCHRONOUS: samples arrive through the callback before espeak_Synth returns
+    rate = lib.espeak_Initialize(synchronous, 0, espeakng_loader.get_data_path().encode(), 0)
+    chunks = []
+
+    def on_samples(samples, n, events):
+        if n > 0:
+            chunks.append(np.ctypeslib.as_array(samples, shape=(n,)).copy())
+        return 0
+
+    callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)(on_samples)
+    lib.espeak_SetSynthCallback(callback)
+    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        pytest.skip(f"espeak-ng has no voice {voice!r}")
+    encoded = text.encode()
+    position_character = 1
+    assert lib.espeak_Synth(encoded, len(encoded) + 1, 0, position_character, 0, 0, None, None) == 0
+    lib.espeak_Synchronize()
+    samples = np.concatenate(chunks)
+    sf.write(str(path), samples, rate)
+    return samples

@@ -1,0 +1,158 @@
+"""Pretrained models shipped with the repository: export a trained model folder small, list and find them.
+
+A pretrained model is an ordinary model folder (:meth:`emocore.conversion.ConversionModel.load` reads it)
+stripped to what conversion needs: ``config.json``, both domains' statistics, the mapper's extra files
+(EmoMUNIT's ``styles.json``), ``history.csv`` and the conversion networks' weights stored as float16 with
+gzip (discriminators, classifier, checkpoints and TensorBoard logs stay behind). Loading casts the weights
+back to float32. ``config.json`` keeps the training record and gains a ``pretrained`` entry saying where it
+came from.
+
+They live in ``data/pretrained/<name>/`` (``$EMOCORE_PRETRAINED_DIR`` overrides) and are used with
+``emocore-convert --pretrained <name>``; ``emocore-convert --list-pretrained`` lists them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import ParameterError
+
+PRETRAINED_ENV_VAR = "EMOCORE_PRETRAINED_DIR"
+KEPT_FILES = ("config.json", "stats_a.json", "stats_b.json", "styles.json", "history.csv")
+
+
+def pretrained_dir() -> Path:
+    """``$EMOCORE_PRETRAINED_DIR`` when set, else ``data/pretrained`` in the checkout this package lives in."""
+    env = os.environ.get(PRETRAINED_ENV_VAR)
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "data" / "pretrained"
+
+
+@dataclass(frozen=True)
+class PretrainedModel:
+    """One shipped model, as listed by :func:`list_pretrained`."""
+
+    name: str
+    path: Path
+    model_type: str
+    domain_a: str
+    domain_b: str
+    iterations: int
+    wall_time_s: float
+    size_mb: float
+
+    def describe(self) -> str:
+        hours = self.wall_time_s / 3600
+        return (f"{self.name:34s} {self.model_type:8s} {self.domain_a} <-> {self.domain_b}  "
+                f"({self.iterations} iterations, {hours:.1f} h on CPU, {self.size_mb:.1f} MB)")
+
+
+def _read(path: Path) -> PretrainedModel:
+    config = json.loads((path / "config.json").read_text())
+    training = config.get("training", {})
+    size = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 1e6
+    return PretrainedModel(name=path.name, path=path, model_type=config.get("model_type", "cyclegan"),
+                           domain_a=config["domains"]["a"]["name"], domain_b=config["domains"]["b"]["name"],
+                           iterations=int(training.get("iterations_done", training.get("iterations", 0))),
+                           wall_time_s=float(training.get("wall_time_s", 0.0)), size_mb=size)
+
+
+def list_pretrained(root: str | Path | None = None) -> list[PretrainedModel]:
+    """Every model folder under ``root`` (default :func:`pretrained_dir`), sorted by name."""
+    root = Path(root) if root is not None else pretrained_dir()
+    if not root.is_dir():
+        return []
+    return [_read(p) for p in sorted(root.iterdir()) if (p / "config.json").is_file()]
+
+
+def resolve(name: str, root: str | Path | None = None) -> Path:
+    """The folder of the pretrained model ``name``.
+
+    Raises:
+        ParameterError: no such model; the message lists the ones there are.
+    """
+    available = {m.name: m.path for m in list_pretrained(root)}
+    if name not in available:
+        where = Path(root) if root is not None else pretrained_dir()
+        listing = ", ".join(available) or f"none in {where}"
+        raise ParameterError(f"no pretrained model {name!r}; available: {listing}")
+    return available[name]
+
+
+def write_float16_weights(source: str | Path, destination: str | Path) -> Path:
+    """Copy a Keras ``.weights.h5`` file with every float32 array stored as gzip-compressed float16.
+
+    Keras loads such a file into float32 variables unchanged (``load_weights`` casts on assignment).
+    Float16 keeps about 3 significant digits, far below what changes a converted MCEP audibly.
+    """
+    import h5py
+
+    destination = Path(destination)
+    tmp = destination.with_name(destination.name + ".tmp")
+    with h5py.File(source, "r") as src, h5py.File(tmp, "w") as dst:
+        def copy(group_src, group_dst):
+            group_dst.attrs.update(dict(group_src.attrs))
+            for key, item in group_src.items():
+                if isinstance(item, h5py.Group):
+                    copy(item, group_dst.create_group(key))
+                    continue
+                data = item[()]
+                if isinstance(data, np.ndarray) and data.dtype == np.float32 and data.size > 1:
+                    dataset = group_dst.create_dataset(key, data=data.astype(np.float16), compression="gzip")
+                else:
+                    dataset = group_dst.create_dataset(key, data=data)
+                dataset.attrs.update(dict(item.attrs))
+
+        copy(src, dst)
+    os.replace(tmp, destination)
+    return destination
+
+
+def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None = None, *,
+                      overwrite: bool = False, trained_with: str | None = None) -> Path:
+    """Write a trained model folder as the pretrained model ``name`` (float16 conversion networks only).
+
+    Args:
+        model_dir: a folder written by :func:`emocore.training.train`.
+        name: the folder name under ``root``, e.g. ``"tess-oaf-neutral-angry"``.
+        root: default :func:`pretrained_dir`.
+        overwrite: replace an existing model of that name.
+        trained_with: the command that trained it, recorded in ``config.json["pretrained"]``.
+
+    Returns:
+        Path: the new folder.
+
+    Raises:
+        ParameterError: ``model_dir`` is not a trained model, or ``name`` exists and not ``overwrite``.
+    """
+    from .conversion import ConversionModel
+
+    model_dir = Path(model_dir)
+    model = ConversionModel.load(model_dir)  # checks the folder is complete and loadable
+    out = (Path(root) if root is not None else pretrained_dir()) / name
+    if out.exists() and not overwrite:
+        raise ParameterError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for file in KEPT_FILES:
+        if (model_dir / file).is_file():
+            shutil.copy2(model_dir / file, tmp / file)
+    for network in model.mapper.networks():
+        write_float16_weights(model_dir / f"{network}.weights.h5", tmp / f"{network}.weights.h5")
+    config = json.loads((tmp / "config.json").read_text())
+    config["model_name"] = name
+    config["pretrained"] = {"exported_from": str(model_dir.resolve()), "weights_dtype": "float16",
+                            "trained_with": trained_with,
+                            "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,152 @@
+"""Pretrained models: float16 export, listing, ``emocore-convert --pretrained`` on a voice in neither corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import espeak_wav
+
+from emocore import audio, cli, conversion, extraction, pretrained, training
+from emocore.config import FeatureConfig, ModelConfig, TrainConfig
+from emocore.datasets import Domain
+from emocore.exceptions import ParameterError
+
+SHIPPED_BUDGET_MB = 100
+
+
+def test_float16_weights_load_into_the_float32_model_almost_unchanged(tmp_path):
+    from emocore.models import build_generator
+
+    generator = build_generator(ModelConfig().smoke())
+    generator.save_weights(tmp_path / "g.weights.h5")
+    pretrained.write_float16_weights(tmp_path / "g.weights.h5", tmp_path / "g16.weights.h5")
+    assert (tmp_path / "g16.weights.h5").stat().st_size < 0.6 * (tmp_path / "g.weights.h5").stat().st_size
+    reloaded = build_generator(ModelConfig().smoke())
+    reloaded.load_weights(tmp_path / "g16.weights.h5")
+    assert reloaded.weights[0].dtype == "float32"
+    x = np.random.default_rng(0).standard_normal((1, 64, 24)).astype("float32")
+    y, y16 = np.asarray(generator(x)), np.asarray(reloaded(x))
+    assert np.abs(y - y16).max() < 1e-2 * np.abs(y).max()
+    assert not np.array_equal(y, y16)  # the weights really went through float16
+
+
+@pytest.fixture(scope="module")
+def smoke_model(corpora_root, tmp_path_factory):
+    """A 4-iteration EmoCycleGAN on 3 words per emotion of TESS OAF neutral/angry, and its prepared domains."""
+    root = tmp_path_factory.mktemp("pretrained")
+    domains = [Domain("tess", "OAF", "neutral"), Domain("tess", "OAF", "angry")]
+    data = extraction.prepare_domains(domains, FeatureConfig().smoke(), root / "processed", max_utterances=3,
+                                      corpora_root=corpora_root, n_jobs=2, progress=False)
+    model_dir = root / "model"
+    training.train(*data.values(), FeatureConfig().smoke(), ModelConfig().smoke(), TrainConfig().smoke(), model_dir,
+                   run_eagerly=True, progress=False)
+    return model_dir, data
+
+
+@pytest.mark.real_data
+def test_export_lists_resolves_and_converts_like_the_original(smoke_model, tmp_path):
+    model_dir, data = smoke_model
+    out = pretrained.export_pretrained(model_dir, "tess-oaf-neutral-angry", tmp_path, trained_with="pytest smoke")
+    assert {p.name for p in out.iterdir()} == {"config.json", "stats_a.json", "stats_b.json", "history.csv",
+                                               "gen_a2b.weights.h5", "gen_b2a.weights.h5"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["pretrained"]["weights_dtype"] == "float16" and config["pretrained"]["trained_with"] == "pytest smoke"
+    assert config["training"]["status"] == "complete"  # how it was trained travels with it
+    [listed] = pretrained.list_pretrained(tmp_path)
+    assert (listed.name, listed.model_type, listed.domain_b) == ("tess-oaf-neutral-angry", "cyclegan", "tess-OAF-angry")
+    assert pretrained.resolve("tess-oaf-neutral-angry", tmp_path) == out
+    with pytest.raises(ParameterError, match="available: tess-oaf-neutral-angry"):
+        pretrained.resolve("tess-oaf-neutral-happy", tmp_path)
+    with pytest.raises(ParameterError, match="exists"):
+        pretrained.export_pretrained(model_dir, "tess-oaf-neutral-angry", tmp_path)
+
+    word = data["tess-OAF-neutral"].validation[0][0].path
+    original = conversion.ConversionModel.load(model_dir).convert_file(word)
+    shipped = conversion.ConversionModel.load(out).convert_file(word)
+    assert shipped.shape == original.shape
+    assert np.sqrt(np.mean((shipped - original) ** 2)) < 0.05 * np.sqrt(np.mean(original ** 2))
+
+
+@pytest.mark.real_data
+def test_input_familiarity_separates_the_training_speaker_from_far_voices(smoke_model, corpora_root, tmp_path):
+    _, data = smoke_model
+    neutral = data["tess-OAF-neutral"]
+    cfg = FeatureConfig().smoke()
+    own = conversion.input_familiarity(neutral.validation[0][1], neutral.stats)
+    assert not own.far and abs(own.pitch_z) < 1.5 and own.spectral_distance < 1.3
+    assert own.describe().startswith("close to")
+    actor = sorted((corpora_root / "ravdess" / "Actor_01" / "neutral").glob("*.flac"))[0]  # a man
+    male = conversion.input_familiarity(conversion.features.extract_features(audio.load_wav(actor, cfg.sr), cfg),
+                                        neutral.stats)
+    assert male.far and male.pitch_offset_semitones < -6 and "semitones lower" in male.describe()
+    espeak_wav("Good morning, how are you today?", tmp_path / "espeak.wav")
+    synthetic = conversion.input_familiarity(
+        conversion.features.extract_features(audio.load_wav(tmp_path / "espeak.wav", cfg.sr), cfg), neutral.stats)
+    assert synthetic.far
+
+
+@pytest.mark.real_data
+def test_convert_cli_pretrained_converts_a_file_in_neither_corpus_and_says_it_is_far(
+        smoke_model, tmp_path, monkeypatch, capsys):
+    model_dir, data = smoke_model
+    monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "pretrained"))
+    assert cli.export_main([str(model_dir), "tess-oaf-neutral-angry", "--trained-with", "smoke"]) == 0
+    assert cli.convert_main(["--list-pretrained"]) == 0
+    assert "tess-oaf-neutral-angry" in capsys.readouterr().out
+
+    # German espeak-ng speech: another voice and another language, at 22,050 Hz
+    samples = espeak_wav("Guten Morgen, wie geht es dir heute?", tmp_path / "guten_morgen.wav", voice="de")
+    out = tmp_path / "out.wav"
+    rc = cli.convert_main(["--pretrained", "tess-oaf-neutral-angry", str(tmp_path / "guten_morgen.wav"),
+                           "-o", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "converted 1 of 1" in captured.out and "far from the training speaker" in captured.err
+    converted = audio.load_wav(out, 16000)
+    assert abs(len(converted) - len(samples) * 16000 / 22050) <= 2 and np.isfinite(converted).all()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+    # the speaker's own held-out word: converted without a note
+    word = data["tess-OAF-neutral"].validation[0][0].path
+    assert cli.convert_main(["--pretrained", "tess-oaf-neutral-angry", str(word), "-o", str(tmp_path / "w.wav"),
+                             "--quiet"]) == 0
+    assert "far from" not in capsys.readouterr().err
+
+    assert cli.convert_main(["--pretrained", "no-such-model", str(word), "-o", str(tmp_path / "x.wav")]) == 2
+    assert "available: tess-oaf-neutral-angry" in capsys.readouterr().err
+    other_word = data["tess-OAF-neutral"].train[0][0].path
+    assert cli.convert_main(["--pretrained", "tess-oaf-neutral-angry", str(word), str(other_word), "-o",
+                             str(tmp_path / "two.wav"), "--quiet"]) == 2
+    assert "names one output file" in capsys.readouterr().err
+
+
+def test_convert_cli_needs_a_model_or_a_pretrained_name(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.convert_main(["some.wav"])
+    assert exit_info.value.code == 2 and "--pretrained" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.convert_main(["some.wav", "--model_dir", "m", "--pretrained", "x"])
+
+
+SHIPPED = pretrained.list_pretrained()
+
+
+def test_shipped_weights_stay_small():
+    total = sum(model.size_mb for model in SHIPPED)
+    assert total < SHIPPED_BUDGET_MB, f"pretrained models take {total:.1f} MB"
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+def test_each_shipped_model_converts_a_word_it_never_saw(model, corpora_root):
+    config = json.loads((model.path / "config.json").read_text())
+    assert config["pretrained"]["weights_dtype"] == "float16" and config["training"]["iterations_done"] > 0
+    loaded = conversion.ConversionModel.load(model.path)
+    held_out = config["domains"]["a"]["validation_text_ids"][0]
+    domain = config["domains"]["a"]
+    word = next(Path(corpora_root, domain["corpus"], domain["speaker"], domain["emotion"]).glob(f"*_{held_out}_*"))
+    wav = loaded.convert_file(word)
+    assert wav.shape == audio.load_wav(word, loaded.feature_cfg.sr).shape and np.isfinite(wav).all()
