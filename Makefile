@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   extract features for the demo domains, execute notebooks 01, 02, 04, 06 into build/
+#   make demo   with the pretrained models: evaluate them on held-out words, execute notebooks 01, 02, 04, 05,
+#               06 into build/, write figures/results.csv (emocore/demo.py; 03_train is the one that trains)
 #   make test   run the test suite (unit tests, real-data tests, notebooks at smoke size)
 # Each creates .venv with everything it needs on first use.
 
@@ -7,9 +8,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# 03_train and 05_f0_ablation need hours of training on a CPU: run them with papermill on a trained model
-NOTEBOOKS := notebooks/01_preprocess.ipynb notebooks/02_vocoder_comparison.ipynb notebooks/04_evaluate.ipynb \
-             notebooks/06_listening_test.ipynb
 
 .PHONY: demo test test-fast bench install clean-build strip
 
@@ -28,14 +26,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"
 
+# make demo FILES="my.wav other.wav" also converts your own files with every pretrained model
 demo: $(STAMP)
-	$(VENV)/bin/emocore-extract tess:OAF:neutral tess:OAF:angry tess:OAF:happy tess:OAF:sad
-	mkdir -p build
-	for nb in $(NOTEBOOKS); do \
-	  $(VENV)/bin/papermill $$nb build/$$(basename $$nb) --cwd notebooks --progress-bar || exit 1; \
-	done
-	@echo
-	@echo "Features and statistics: data/processed/   Figures: figures/   Executed notebooks: build/"
+	$(PY) -m emocore.demo $(FILES)
 
 bench: $(STAMP)
 	$(VENV)/bin/emocore-bench extraction

@@ -46,6 +46,23 @@ def corpora_root():
 
 
 @pytest.fixture(scope="session")
+def smoke_model(corpora_root, tmp_path_factory):
+    """A 4-iteration EmoCycleGAN on 3 words per emotion of TESS OAF neutral/angry, and its prepared domains."""
+    from emocore import extraction, training
+    from emocore.config import FeatureConfig, ModelConfig, TrainConfig
+    from emocore.datasets import Domain
+
+    root = tmp_path_factory.mktemp("smoke_model")
+    domains = [Domain("tess", "OAF", "neutral"), Domain("tess", "OAF", "angry")]
+    data = extraction.prepare_domains(domains, FeatureConfig().smoke(), root / "processed", max_utterances=3,
+                                      corpora_root=corpora_root, n_jobs=2, progress=False)
+    model_dir = root / "model"
+    training.train(*data.values(), FeatureConfig().smoke(), ModelConfig().smoke(), TrainConfig().smoke(), model_dir,
+                   run_eagerly=True, progress=False)
+    return model_dir, data
+
+
+@pytest.fixture(scope="session")
 def tess_file(corpora_root):
     """One real TESS recording (24,414 Hz FLAC): OAF saying "bar", angry."""
     return corpora_root / "tess" / "OAF" / "angry" / "OAF_bar_angry.flac"

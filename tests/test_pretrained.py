@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from conftest import espeak_wav
 
-from emocore import audio, cli, conversion, extraction, pretrained, training
-from emocore.config import FeatureConfig, ModelConfig, TrainConfig
-from emocore.datasets import Domain
+from emocore import audio, cli, conversion, pretrained
+from emocore.config import FeatureConfig, ModelConfig
 from emocore.exceptions import ParameterError
 
 SHIPPED_BUDGET_MB = 100
@@ -31,19 +30,6 @@ def test_float16_weights_load_into_the_float32_model_almost_unchanged(tmp_path):
     y, y16 = np.asarray(generator(x)), np.asarray(reloaded(x))
     assert np.abs(y - y16).max() < 1e-2 * np.abs(y).max()
     assert not np.array_equal(y, y16)  # the weights really went through float16
-
-
-@pytest.fixture(scope="module")
-def smoke_model(corpora_root, tmp_path_factory):
-    """A 4-iteration EmoCycleGAN on 3 words per emotion of TESS OAF neutral/angry, and its prepared domains."""
-    root = tmp_path_factory.mktemp("pretrained")
-    domains = [Domain("tess", "OAF", "neutral"), Domain("tess", "OAF", "angry")]
-    data = extraction.prepare_domains(domains, FeatureConfig().smoke(), root / "processed", max_utterances=3,
-                                      corpora_root=corpora_root, n_jobs=2, progress=False)
-    model_dir = root / "model"
-    training.train(*data.values(), FeatureConfig().smoke(), ModelConfig().smoke(), TrainConfig().smoke(), model_dir,
-                   run_eagerly=True, progress=False)
-    return model_dir, data
 
 
 @pytest.mark.real_data

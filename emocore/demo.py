@@ -1,0 +1,139 @@
+"""``make demo``: the main job on the pretrained models, from a fresh clone.
+
+1. Convert any audio files given on the command line with every pretrained model (``build/demo/converted/``).
+2. Without the corpora: say how to get them and stop there.
+3. With them: execute the notebooks headless into ``build/`` on the pretrained models (01 preprocessing,
+   02 vocoders, 04 evaluation of the reference systems and every pretrained model on its held-out words,
+   05 the stream ablation of the models of the first domain pair, 06 the listening test's analysis), then
+   write the results table (``figures/results.csv``, printed as Markdown for the README) from notebook
+   04's summary, and print where the audio, tables and figures are.
+
+Run it as ``make demo`` or ``python -m emocore.demo [FILES...] [--smoke]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths, pretrained
+
+NOTEBOOKS = ("01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation", "06_listening_test")
+#: the results table: (summary column, README header, decimals)
+RESULTS_COLUMNS = (("emotion_accuracy_pct", "emotion judge %", 0), ("judge_ceiling_pct", "judge ceiling %", 0),
+                   ("speaker_similarity", "speaker sim.", 3), ("nearest_speaker_correct_pct", "nearest speaker %", 0),
+                   ("dnsmos_ovrl", "DNSMOS", 2), ("mcd_db", "MCD dB", 2), ("f0_rmse_hz", "F0 RMSE Hz", 1))
+RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "target")
+
+
+def results_table(summary: pd.DataFrame, systems: tuple[str, ...] = RESULTS_SYSTEMS) -> pd.DataFrame:
+    """The README's table from an :func:`emocore.evaluation.summarize` frame (one row per system and emotion).
+
+    Args:
+        summary: notebook 04's ``summary.csv`` (columns ``system``, ``target_emotion``, ``n`` and the metrics).
+        systems: the systems kept, in this order within each target emotion (absent ones are skipped).
+
+    Returns:
+        DataFrame: ``target_emotion``, ``system``, ``n``, then the :data:`RESULTS_COLUMNS` under their
+        README headers, rounded; sorted by target emotion, then system as in ``systems``.
+    """
+    rows = summary[summary["system"].isin(systems)].copy()
+    rows["_order"] = rows["system"].map({s: k for k, s in enumerate(systems)})
+    rows = rows.sort_values(["target_emotion", "_order"], kind="stable")
+    table = rows[["target_emotion", "system", "n"]].reset_index(drop=True)
+    for column, header, decimals in RESULTS_COLUMNS:
+        values = rows[column] if column in rows else pd.Series(float("nan"), index=rows.index)
+        table[header] = values.astype(float).round(decimals).to_numpy()
+    return table
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A GitHub Markdown table (``nan`` shown as an em dash)."""
+    header = "| " + " | ".join(table.columns) + " |"
+    rule = "|" + "|".join("---" if k < 2 else "---:" for k in range(len(table.columns))) + "|"
+    lines = [header, rule]
+    for row in table.itertuples(index=False):
+        cells = ["—" if isinstance(v, float) and v != v else (f"{v:g}" if isinstance(v, float) else str(v)) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def convert_given_files(files: list[str], models: list[pretrained.PretrainedModel], out_dir: Path) -> int:
+    """Convert ``files`` with every model into ``out_dir/<model>/``; the number of failed conversions."""
+    from .conversion import ConversionModel, convert_files, expand_inputs
+
+    inputs = expand_inputs(files)
+    failures = 0
+    for entry in models:
+        model = ConversionModel.load(entry.path)
+        report = convert_files(model, inputs, "A2B", out_dir / entry.name, progress=False)
+        print(f"{entry.name}: converted {len(report.converted)} of {len(inputs)} files into {out_dir / entry.name}")
+        for path, note in report.unfamiliar:
+            print(f"  note: {path} is {note}; converted anyway")
+        for path, reason in report.failed:
+            print(f"  failed: {path}: {reason}")
+        failures += len(report.failed)
+    return failures
+
+
+def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, *, smoke: bool = False) -> None:
+    """Execute the demo notebooks headless into ``build_dir`` on the pretrained models."""
+    import papermill
+
+    model_dirs = [str(m.path) for m in models]
+    first_pair = [str(m.path) for m in models if (m.domain_a, m.domain_b) == (models[0].domain_a, models[0].domain_b)]
+    parameters = {"04_evaluate": {"MODEL_DIRS": model_dirs}, "05_f0_ablation": {"MODEL_DIRS": first_pair},
+                  "06_listening_test": {"SYSTEMS": sorted({f"emo{m.model_type}" for m in models}) + ["f0-only"]}}
+    build_dir.mkdir(parents=True, exist_ok=True)
+    notebooks_dir = paths.repo_root() / "notebooks"
+    for name in NOTEBOOKS:
+        if name == "05_f0_ablation" and not first_pair:
+            continue
+        print(f"executing notebooks/{name}.ipynb -> {build_dir / name}.ipynb", flush=True)
+        papermill.execute_notebook(str(notebooks_dir / f"{name}.ipynb"), str(build_dir / f"{name}.ipynb"),
+                                   cwd=str(notebooks_dir), progress_bar=True,
+                                   parameters={**parameters.get(name, {}), **({"SMOKE": True} if smoke else {})})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emocore.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="*", help="your own audio files to convert with every pretrained model")
+    parser.add_argument("--build-dir", type=Path, default=None, help="default build/ in the checkout")
+    parser.add_argument("--smoke", action="store_true", help="notebooks at smoke size (a quick check)")
+    args = parser.parse_args(argv)
+    root = paths.repo_root()
+    build_dir = args.build_dir or root / "build"
+    models = pretrained.list_pretrained()
+    if not models:
+        print(f"no pretrained models in {pretrained.pretrained_dir()}: train one with emocore-train and "
+              "write it there with emocore-export", file=sys.stderr)
+        return 1
+    print("pretrained models:")
+    for entry in models:
+        print("  " + entry.describe())
+    failures = convert_given_files(args.files, models, build_dir / "demo" / "converted") if args.files else 0
+    corpora = paths.corpora_dir()
+    if not (corpora / "tess").is_dir():
+        print(f"\nno corpora at {corpora}: the evaluation and the notebooks need them. Get TESS (and RAVDESS) "
+              "from the official hosts with `.venv/bin/emocore-download tess ravdess` (non-commercial "
+              "licenses, see data/README.md) or point EMOCORE_DATA_DIR at a copy; then run `make demo` again.")
+        return 1 if failures else 0
+    run_notebooks(models, build_dir, smoke=args.smoke)
+    summary_csv = root / "data" / "results" / "04_evaluate" / "summary.csv"
+    table = results_table(pd.read_csv(summary_csv))
+    fig_dir = root / "figures"
+    table.to_csv(fig_dir / "results.csv", index=False)
+    print("\nResults on held-out words (notebook 04; emotion judge, speaker verifier, DNSMOS, distances to "
+          "the real target word):\n")
+    print(to_markdown(table))
+    print(f"\naudio: {root / 'data' / 'results'}/*/ and {build_dir / 'demo' / 'converted'}/"
+          f"\ntables: {summary_csv.parent}/ (evaluation.csv, summary.csv, summary.json) and {fig_dir / 'results.csv'}"
+          f"\nfigures: {fig_dir}/\nexecuted notebooks: {build_dir}/")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

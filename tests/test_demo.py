@@ -1,0 +1,62 @@
+"""``make demo``'s logic: the README results table, and the path without corpora (convert the user's files)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import espeak_wav
+
+from emocore import audio, demo, pretrained
+
+
+def _summary() -> pd.DataFrame:
+    rows = []
+    for emotion in ("sad", "angry"):
+        for k, system in enumerate(("target", "f0+power", "emocyclegan", "source", "f0-only")):
+            rows.append({"system": system, "target_emotion": emotion, "n": 16, "emotion_accuracy_pct": 10.0 * k,
+                         "judge_ceiling_pct": 93.75, "speaker_similarity": 0.81234, "nearest_speaker_correct_pct": 100.0,
+                         "dnsmos_ovrl": 2.8461, "mcd_db": 5.0 + k, "f0_rmse_hz": 40.04 + k})
+    return pd.DataFrame(rows)
+
+
+def test_results_table_orders_systems_per_emotion_and_rounds():
+    table = demo.results_table(_summary())
+    assert list(table["target_emotion"]) == ["angry"] * 4 + ["sad"] * 4
+    assert list(table["system"][:4]) == ["source", "f0-only", "emocyclegan", "target"]  # no f0+power, no MUNIT
+    angry_cyclegan = table.iloc[2]
+    assert angry_cyclegan["emotion judge %"] == 20.0 and angry_cyclegan["MCD dB"] == 7.0
+    assert angry_cyclegan["speaker sim."] == 0.812 and angry_cyclegan["DNSMOS"] == 2.85
+    assert list(table.columns[:3]) == ["target_emotion", "system", "n"]
+
+
+def test_results_table_markdown_shows_missing_metrics_as_a_dash():
+    summary = _summary().drop(columns=["dnsmos_ovrl"])
+    markdown = demo.to_markdown(demo.results_table(summary)).splitlines()
+    assert markdown[0].startswith("| target_emotion | system | n | emotion judge %")
+    assert markdown[1].startswith("|---|---|---:")
+    assert len(markdown) == 2 + 8 and all(line.count("|") == markdown[0].count("|") for line in markdown)
+    assert markdown[4] == "| angry | emocyclegan | 16 | 20 | 94 | 0.812 | 100 | — | 7 | 42 |"
+
+
+@pytest.mark.real_data
+def test_demo_without_corpora_converts_the_given_file_and_says_how_to_get_data(
+        smoke_model, tmp_path, monkeypatch, capsys):
+    model_dir, _ = smoke_model
+    monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "pretrained"))
+    pretrained.export_pretrained(model_dir, "tess-oaf-neutral-angry")
+    monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
+    espeak_wav("Hello there, this is my own recording.", tmp_path / "mine.wav")
+    rc = demo.main([str(tmp_path / "mine.wav"), "--build-dir", str(tmp_path / "build")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "tess-oaf-neutral-angry" in out and "emocore-download" in out and "note:" in out
+    converted = tmp_path / "build" / "demo" / "converted" / "tess-oaf-neutral-angry" / "mine.wav"
+    assert np.isfinite(audio.load_wav(converted, 16000)).all()
+    assert not (tmp_path / "build" / "04_evaluate.ipynb").exists()  # no notebooks without data
+
+
+def test_demo_without_pretrained_models_says_how_to_make_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "empty"))
+    assert demo.main([]) == 1
+    assert "emocore-export" in capsys.readouterr().err
