@@ -79,8 +79,9 @@ def convert_given_files(files: list[str], models: list[pretrained.PretrainedMode
     return failures
 
 
-def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, *, smoke: bool = False) -> None:
-    """Execute the demo notebooks headless into ``build_dir`` on the pretrained models."""
+def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, data_dir: Path, fig_dir: Path, *,
+                  smoke: bool = False) -> None:
+    """Execute the demo notebooks headless into ``build_dir`` on the pretrained models (outputs in ``data_dir``, ``fig_dir``)."""
     import papermill
 
     model_dirs = [str(m.path) for m in models]
@@ -95,14 +96,16 @@ def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, *, 
         print(f"executing notebooks/{name}.ipynb -> {build_dir / name}.ipynb", flush=True)
         papermill.execute_notebook(str(notebooks_dir / f"{name}.ipynb"), str(build_dir / f"{name}.ipynb"),
                                    cwd=str(notebooks_dir), progress_bar=True,
-                                   parameters={**parameters.get(name, {}), **({"SMOKE": True} if smoke else {})})
+                                   parameters={**parameters.get(name, {}), "DATA_DIR": str(data_dir),
+                                               "FIG_DIR": str(fig_dir), **({"SMOKE": True} if smoke else {})})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emocore.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="your own audio files to convert with every pretrained model")
     parser.add_argument("--build-dir", type=Path, default=None, help="default build/ in the checkout")
-    parser.add_argument("--smoke", action="store_true", help="notebooks at smoke size (a quick check)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="notebooks at smoke size, outputs under <build-dir>/smoke/ (a quick check)")
     args = parser.parse_args(argv)
     root = paths.repo_root()
     build_dir = args.build_dir or root / "build"
@@ -121,15 +124,16 @@ def main(argv: list[str] | None = None) -> int:
               "from the official hosts with `.venv/bin/emocore-download tess ravdess` (non-commercial "
               "licenses, see data/README.md) or point EMOCORE_DATA_DIR at a copy; then run `make demo` again.")
         return 1 if failures else 0
-    run_notebooks(models, build_dir, smoke=args.smoke)
-    summary_csv = root / "data" / "results" / "04_evaluate" / "summary.csv"
+    data_dir, fig_dir = (build_dir / "smoke" / "data", build_dir / "smoke" / "figures") if args.smoke else (
+        root / "data", root / "figures")
+    run_notebooks(models, build_dir, data_dir, fig_dir, smoke=args.smoke)
+    summary_csv = data_dir / "results" / "04_evaluate" / "summary.csv"
     table = results_table(pd.read_csv(summary_csv))
-    fig_dir = root / "figures"
     table.to_csv(fig_dir / "results.csv", index=False)
     print("\nResults on held-out words (notebook 04; emotion judge, speaker verifier, DNSMOS, distances to "
           "the real target word):\n")
     print(to_markdown(table))
-    print(f"\naudio: {root / 'data' / 'results'}/*/ and {build_dir / 'demo' / 'converted'}/"
+    print(f"\naudio: {data_dir / 'results'}/*/ and {build_dir / 'demo' / 'converted'}/"
           f"\ntables: {summary_csv.parent}/ (evaluation.csv, summary.csv, summary.json) and {fig_dir / 'results.csv'}"
           f"\nfigures: {fig_dir}/\nexecuted notebooks: {build_dir}/")
     return 1 if failures else 0
