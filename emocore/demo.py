@@ -30,20 +30,23 @@ RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "target")
 
 
 def results_table(summary: pd.DataFrame, systems: tuple[str, ...] = RESULTS_SYSTEMS) -> pd.DataFrame:
-    """The README's table from an :func:`emocore.evaluation.summarize` frame (one row per system and emotion).
+    """The README's table from an :func:`emocore.evaluation.summarize` frame.
 
     Args:
-        summary: notebook 04's ``summary.csv`` (columns ``system``, ``target_emotion``, ``n`` and the metrics).
-        systems: the systems kept, in this order within each target emotion (absent ones are skipped).
+        summary: a summary with columns ``system``, ``target_emotion``, ``n``, the metrics and optionally
+            ``speaker`` (``summarize(table, by=("system", "speaker", "target_emotion"))``: models are trained
+            per speaker, so their rows are compared with the same speaker's reference rows).
+        systems: the systems kept, in this order within each group (absent ones are skipped).
 
     Returns:
-        DataFrame: ``target_emotion``, ``system``, ``n``, then the :data:`RESULTS_COLUMNS` under their
-        README headers, rounded; sorted by target emotion, then system as in ``systems``.
+        DataFrame: ``target_emotion`` (and ``speaker``), ``system``, ``n``, then the :data:`RESULTS_COLUMNS`
+        under their README headers, rounded; sorted by target emotion, speaker, then system as in ``systems``.
     """
+    keys = ["target_emotion", "speaker"] if "speaker" in summary else ["target_emotion"]
     rows = summary[summary["system"].isin(systems)].copy()
     rows["_order"] = rows["system"].map({s: k for k, s in enumerate(systems)})
-    rows = rows.sort_values(["target_emotion", "_order"], kind="stable")
-    table = rows[["target_emotion", "system", "n"]].reset_index(drop=True)
+    rows = rows.sort_values([*keys, "_order"], kind="stable")
+    table = rows[[*keys, "system", "n"]].reset_index(drop=True)
     for column, header, decimals in RESULTS_COLUMNS:
         values = rows[column] if column in rows else pd.Series(float("nan"), index=rows.index)
         table[header] = values.astype(float).round(decimals).to_numpy()
@@ -53,7 +56,8 @@ def results_table(summary: pd.DataFrame, systems: tuple[str, ...] = RESULTS_SYST
 def to_markdown(table: pd.DataFrame) -> str:
     """A GitHub Markdown table (``nan`` shown as an em dash)."""
     header = "| " + " | ".join(table.columns) + " |"
-    rule = "|" + "|".join("---" if k < 2 else "---:" for k in range(len(table.columns))) + "|"
+    numeric = [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
+    rule = "|" + "|".join("---:" if is_number else "---" for is_number in numeric) + "|"
     lines = [header, rule]
     for row in table.itertuples(index=False):
         cells = ["—" if isinstance(v, float) and v != v else (f"{v:g}" if isinstance(v, float) else str(v)) for v in row]
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emocore.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="your own audio files to convert with every pretrained model")
     parser.add_argument("--build-dir", type=Path, default=None, help="default build/ in the checkout")
+    parser.add_argument("--table-only", action="store_true",
+                        help="only rebuild the results table from notebook 04's evaluation.csv (no conversion, no notebooks)")
     parser.add_argument("--smoke", action="store_true",
                         help="notebooks at smoke size, outputs under <build-dir>/smoke/ (a quick check)")
     args = parser.parse_args(argv)
@@ -120,16 +126,20 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + entry.describe())
     failures = convert_given_files(args.files, models, build_dir / "demo" / "converted") if args.files else 0
     corpora = paths.corpora_dir()
-    if not (corpora / "tess").is_dir():
+    if not (corpora / "tess").is_dir() and not args.table_only:
         print(f"\nno corpora at {corpora}: the evaluation and the notebooks need them. Get TESS (and RAVDESS) "
               "from the official hosts with `.venv/bin/emocore-download tess ravdess` (non-commercial "
               "licenses, see data/README.md) or point EMOCORE_DATA_DIR at a copy; then run `make demo` again.")
         return 1 if failures else 0
     data_dir, fig_dir = (build_dir / "smoke" / "data", build_dir / "smoke" / "figures") if args.smoke else (
         root / "data", root / "figures")
-    run_notebooks(models, build_dir, data_dir, fig_dir, smoke=args.smoke)
+    if not args.table_only:
+        run_notebooks(models, build_dir, data_dir, fig_dir, smoke=args.smoke)
     summary_csv = data_dir / "results" / "04_evaluate" / "summary.csv"
-    table = results_table(pd.read_csv(summary_csv))
+    from .evaluation import summarize
+
+    evaluated = pd.read_csv(summary_csv.with_name("evaluation.csv"), keep_default_na=True)
+    table = results_table(summarize(evaluated, by=("system", "speaker", "target_emotion")))
     table.to_csv(fig_dir / "results.csv", index=False)
     print("\nResults on held-out words (notebook 04; emotion judge, speaker verifier, DNSMOS, distances to "
           "the real target word):\n")

@@ -60,3 +60,11 @@ def test_demo_without_pretrained_models_says_how_to_make_one(tmp_path, monkeypat
     monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "empty"))
     assert demo.main([]) == 1
     assert "emocore-export" in capsys.readouterr().err
+
+
+def test_results_table_keeps_speakers_apart_when_the_summary_has_them():
+    per_speaker = pd.concat([_summary().assign(speaker="YAF"), _summary().assign(speaker="OAF")])
+    table = demo.results_table(per_speaker)
+    assert list(table.columns[:4]) == ["target_emotion", "speaker", "system", "n"]
+    assert list(table["speaker"][:8]) == ["OAF"] * 4 + ["YAF"] * 4 and list(table["target_emotion"][:8]) == ["angry"] * 8
+    assert demo.to_markdown(table).splitlines()[1].startswith("|---|---|---|---:|")
