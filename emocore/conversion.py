@@ -337,6 +337,11 @@ class ConversionModel:
             ndarray: converted waveform, shape ``(n_samples,)`` (not clipped or normalized).
         """
         feats = features.extract_features(audio.validate_wav(wav, self.feature_cfg.sr), self.feature_cfg)
+        return self.convert_analyzed(feats, direction, f0=f0, power=power, mcep=mcep, **style)
+
+    def convert_analyzed(self, feats: WorldFeatures, direction: str = "A2B", *, f0: bool = True,
+                         power: bool = True, mcep: bool = True, **style) -> np.ndarray:
+        """:meth:`convert_features` then :meth:`synthesize` (same ``power``): shape ``(feats.n_samples,)``."""
         converted = self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, **style)
         return self.synthesize(converted, power=power)
 
@@ -351,13 +356,12 @@ class ConversionModel:
         return features.extract_features(wav, cfg)
 
     def convert_file(self, path: str | Path, direction: str = "A2B", **switches) -> np.ndarray:
-        """:meth:`analyze_file`, :meth:`convert_features` (``switches``), :meth:`synthesize`: shape ``(n_samples,)``.
+        """:meth:`analyze_file` then :meth:`convert_analyzed` (``switches``): shape ``(n_samples,)``.
 
         Raises:
             AudioError: the file cannot be used (see :func:`emocore.audio.load_wav`).
         """
-        power = switches.get("power", True)
-        return self.synthesize(self.convert_features(self.analyze_file(path), direction, **switches), power=power)
+        return self.convert_analyzed(self.analyze_file(path), direction, **switches)
 
 
 def _build_cyclegan_mapper(config: dict) -> GeneratorPair:
@@ -459,8 +463,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
         try:
             feats = model.analyze_file(path)
             familiarity = input_familiarity(feats, source_stats)
-            converted = model.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, **style)
-            wav = model.synthesize(converted, power=power)
+            wav = model.convert_analyzed(feats, direction, f0=f0, power=power, mcep=mcep, **style)
         except EmocoreError as error:
             reason = str(getattr(error, "reason", error))
         except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch

@@ -1335,10 +1335,8 @@ def write_model_conversions(model_dir: str | Path, out_dir: str | Path, *, syste
             raise ParameterError(f"{model_dir} held out words outside the default split ({sorted(missing)[:5]}); "
                                  "evaluate it with the split it was trained with")
         src.validation = [(u, f) for u, f in src.validation if u.text_id in set(recorded)]
-    power = switches.get("power", True)
-
     def convert(feats):
-        return model.synthesize(model.convert_features(feats, direction, **switches), power=power)
+        return model.convert_analyzed(feats, direction, **switches)
 
     name = system or f"emo{config.get('model_type', 'cyclegan')}"
     return _write_held_out_conversions(src, tgt, {name: convert}, out_dir, model.feature_cfg.sr, progress=progress)
