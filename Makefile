@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
+	rm -rf build/nbmake  # nbmake's smoke runs write here; a fresh folder makes a second run pass too
 	$(PY) -m pytest -n 2 --durations=15 tests notebooks --nbmake
 
 test-fast: $(STAMP)
