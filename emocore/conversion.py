@@ -183,8 +183,9 @@ class ConversionModel:
         Args:
             model_dir: folder written by :meth:`save` / :func:`emocore.training.train`.
             checkpoint: take the network weights from this checkpoint folder instead (e.g. one in
-                ``model_dir/checkpoints/`` while training is still running; a MUNIT model then has mean
-                style codes only if ``model_dir`` has a ``styles.json``).
+                ``model_dir/checkpoints/`` while training is still running). A MUNIT model then takes its
+                mean style codes from the checkpoint too (training writes each checkpoint's, computed with
+                that checkpoint's style encoders), never the final ``styles.json`` of ``model_dir``.
 
         Raises:
             ParameterError: the folder is not a model folder, or its model type is unknown.
@@ -210,7 +211,7 @@ class ConversionModel:
         stats_b = DomainStats.load(model_dir / STATS_FILES["b"])
         for name, network in mapper.networks().items():
             network.load_weights(weights_dir / files[name])
-        mapper.load_extra(model_dir)
+        mapper.load_extra(weights_dir)
         return cls(feature_cfg, stats_a, stats_b, model_type=model_type, config=config, mapper=mapper)
 
     def save(self, model_dir: str | Path, config: dict | None = None, *, weights: bool = True) -> Path:

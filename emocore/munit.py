@@ -408,8 +408,9 @@ class MunitMapper:
             raise ParameterError('give reference= exactly when style="reference"')
         if style == "mean":
             if self.mean_styles is None:
-                raise ParameterError("this model has no mean style codes (styles.json is written when training "
-                                     'ends); use style="reference" or style="random"')
+                raise ParameterError("this model has no mean style codes (styles.json: written into every "
+                                     "checkpoint and when training ends; older checkpoints lack it); "
+                                     'use style="reference" or style="random"')
             code = self.mean_styles[tgt]
         elif style == "reference":
             code = mean_style_code(self.nets.style_encoder_a if tgt == "a" else self.nets.style_encoder_b, [reference])

@@ -833,6 +833,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
                 state = {"rng_state": data_rng.bit_generator.state, "wall_time_s": wall_time_s, "history": history,
                          "training_info": training_info}
                 last_checkpoint = save_checkpoint(model, model_dir, iteration, state, keep=train_cfg.keep_checkpoints)
+                conv.fit_styles(feats_a, feats_b)  # MUNIT: this checkpoint's mean styles, from its own encoders
+                conv.mapper.save_extra(last_checkpoint)
             if validate and (iteration % train_cfg.validate_every == 0 or last):
                 conv.fit_styles(feats_a, feats_b)
                 _validate(conv, validation, iteration, train_cfg.n_validation_files, output_dir, tensorboard)

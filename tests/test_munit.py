@@ -285,6 +285,24 @@ def test_resume_after_a_kill_matches_the_uninterrupted_run(domains, tmp_path):
     np.testing.assert_allclose(resumed_styles["b"], styles["b"], rtol=1e-4, atol=1e-5)
 
 
+def test_a_checkpoint_carries_mean_styles_from_its_own_encoders(domains, tmp_path):
+    _train(domains, tmp_path)
+    first = tmp_path / training.CHECKPOINTS / "step-00000001"
+    stored = json.loads((first / munit.STYLES_FILE).read_text())
+    final = json.loads((tmp_path / munit.STYLES_FILE).read_text())
+    assert not np.allclose(stored["b"], final["b"])  # iteration 2 moved the style encoders
+
+    conv = conversion.ConversionModel.load(tmp_path, checkpoint=first)
+    np.testing.assert_allclose(conv.mapper.mean_styles["b"], stored["b"])
+    conv.fit_styles(*([f for _, f in data.train] for data in domains))  # what the checkpoint's encoders give
+    np.testing.assert_allclose(conv.mapper.mean_styles["b"], stored["b"], rtol=1e-5, atol=1e-6)
+
+    (first / munit.STYLES_FILE).unlink()  # a checkpoint from before checkpoints had styles
+    older = conversion.ConversionModel.load(tmp_path, checkpoint=first)
+    with pytest.raises(ParameterError, match="no mean style codes"):
+        older.convert_mcep(domains[0].train[0][1].mcep, "A2B")
+
+
 # ---------------------------------------------------------------------- end to end on real TESS data
 
 
