@@ -43,7 +43,7 @@ from .config import ModelConfig, MunitConfig, TrainConfig, from_dict
 from .conversion import ConversionModel, write_json_atomic
 from .exceptions import ParameterError
 from .models import GLU, InstanceNorm, ResidualBlock1D, scale_channels
-from .training import EMOTION_INDEX_A, EMOTION_INDEX_B, classifier_input, make_optimizers
+from .training import EMOTION_INDEX_A, EMOTION_INDEX_B, TwoDomainGAN, classifier_input, make_optimizers
 
 MODEL_TYPE = "munit"
 STYLES = ("mean", "reference", "random")
@@ -469,8 +469,8 @@ def build_mapper(config: dict) -> MunitMapper:
 # ---------------------------------------------------------------------- training
 
 
-class EmoMUNIT(keras.Model):
-    """MUNIT on MCEPs with an optional frozen emotion classifier, trained by :meth:`train_step`.
+class EmoMUNIT(TwoDomainGAN):
+    """MUNIT on MCEPs with an optional frozen emotion classifier, trained by :meth:`TwoDomainGAN.train_step`.
 
     One step takes a batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops
     (:func:`emocore.training.sample_segments`), draws a style code per crop from each domain's N(0, I) prior
@@ -494,59 +494,27 @@ class EmoMUNIT(keras.Model):
         classifier (keras.Model | None): a pre-trained emotion classifier; frozen here.
     """
 
+    loss_names = LOSS_NAMES
+
     def __init__(self, networks: MunitNetworks, disc_a, disc_b, train_cfg: TrainConfig, munit_cfg: MunitConfig,
                  classifier=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(disc_a, disc_b, classifier, train_cfg.lambda_class, **kwargs)
         self.content_encoder, self.decoder = networks.content_encoder, networks.decoder
         self.style_encoder_a, self.style_encoder_b = networks.style_encoder_a, networks.style_encoder_b
         self.mlp_a, self.mlp_b = networks.mlp_a, networks.mlp_b
         self.nets = networks
-        self.disc_a, self.disc_b = disc_a, disc_b
-        self.classifier = classifier
-        if classifier is not None:
-            classifier.trainable = False
         self.cfg, self.munit_cfg = train_cfg, munit_cfg
-        self.lambda_class = train_cfg.lambda_class
-        self.use_classifier = classifier is not None and train_cfg.lambda_class > 0
         self.style_dim = munit_cfg.style_dim
         self.style_seed = keras.random.SeedGenerator(train_cfg.seed, name="style_seed")
-        self.trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
-        self.gen_optimizer = self.disc_optimizer = None
-
-    @property
-    def metrics(self):
-        return list(self.trackers)
-
-    def compile(self, gen_optimizer, disc_optimizer, **kwargs):
-        """Set the two optimizers; other keyword arguments (``run_eagerly``, ``jit_compile``) go to Keras."""
-        kwargs.setdefault("jit_compile", False)
-        super().compile(optimizer=None, **kwargs)
-        self.gen_optimizer, self.disc_optimizer = gen_optimizer, disc_optimizer
 
     @property
     def generator_variables(self) -> list:
         return self.nets.trainable_variables
 
     @property
-    def discriminator_variables(self) -> list:
-        return self.disc_a.trainable_variables + self.disc_b.trainable_variables
-
-    @property
     def checkpoint_variables(self) -> list:
         """State beyond networks and optimizers that a checkpoint must keep: the style-sampling seed."""
         return [self.style_seed.state]
-
-    def build_optimizers(self) -> None:
-        """Create both optimizers' slot variables (needed before restoring them from a checkpoint)."""
-        if not self.gen_optimizer.built:
-            self.gen_optimizer.build(self.generator_variables)
-        if not self.disc_optimizer.built:
-            self.disc_optimizer.build(self.discriminator_variables)
-
-    @property
-    def step(self):
-        """The generator optimizer's step counter (0-based number of updates applied)."""
-        return self.gen_optimizer.iterations
 
     def call(self, mcep, training=False):
         """``a -> b`` translation with the prior's mean style (zeros), for Keras' summary and tracing."""
@@ -613,41 +581,13 @@ class EmoMUNIT(keras.Model):
                           + (self.lambda_class if self.use_classifier else 0.0) * classification)
         return terms, fake_a_scores, fake_b_scores
 
-    def train_step(self, data):
-        """One update of the generator side and both discriminators; the only TensorFlow-specific code."""
-        import tensorflow as tf
-
-        real_a, real_b, log_f0_a, log_f0_b = data
+    def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
+        """:meth:`compute_generator_losses` with a fresh style draw per crop."""
         style_a, style_b = self.sample_styles(ops.shape(real_a)[0])
-        with tf.GradientTape(persistent=True) as tape:
-            terms, fake_a_scores, fake_b_scores = self.compute_generator_losses(
-                real_a, real_b, log_f0_a, log_f0_b, style_a, style_b, training=True)
-            disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
-            disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
-            disc_total = disc_a_loss + disc_b_loss
-        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
-        gen_grads = tape.gradient(terms["total"], gen_vars)
-        disc_grads = tape.gradient(disc_total, disc_vars)
-        del tape
-        self.gen_optimizer.apply(gen_grads, gen_vars)
-        self.disc_optimizer.apply(disc_grads, disc_vars)
-        values = {**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss}
-        for tracker in self.trackers:
-            tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
+        return self.compute_generator_losses(real_a, real_b, log_f0_a, log_f0_b, style_a, style_b, training=True)
 
-    def train_on_segments(self, real_a, real_b, log_f0_a, log_f0_b) -> dict[str, float]:
-        """Run :meth:`train_step` on one batch (compiled unless ``run_eagerly``); the running loss means."""
-        self.make_train_function()
-        logs = self.train_function(iter([(real_a, real_b, log_f0_a, log_f0_b)]))
-        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
-
-    def networks(self) -> dict[str, keras.Model]:
-        """The networks a checkpoint holds, by file name stem."""
-        nets = {**self.nets.as_dict(), "disc_a": self.disc_a, "disc_b": self.disc_b}
-        if self.classifier is not None:
-            nets["classifier"] = self.classifier
-        return nets
+    def generator_networks(self) -> dict[str, keras.Model]:
+        return self.nets.as_dict()
 
     def conversion_model(self, feature_cfg, stats_a, stats_b) -> ConversionModel:
         """A :class:`~emocore.conversion.ConversionModel` on the live networks (mean styles: ``fit_styles``)."""

@@ -254,38 +254,34 @@ def learning_rate_schedules(cfg: TrainConfig) -> tuple[ConstantThenLinearDecay, 
             ConstantThenLinearDecay(cfg.disc_lr, cfg.iterations, decay_start))
 
 
-class CycleGANVC(keras.Model):
-    """CycleGAN-VC with an optional frozen emotion classifier, trained by :meth:`train_step`.
+class TwoDomainGAN(keras.Model):
+    """What EmoCycleGAN and EmoMUNIT share: two LSGAN discriminators, an optional frozen emotion classifier,
+    a generator and a discriminator optimizer, loss trackers, and the one TensorFlow training step.
 
-    The networks and loss weights go to ``__init__``, the two optimizers to :meth:`compile`. One step
-    feeds a batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`sample_segments`)
-    through both generators, computes the generator objective (:func:`emocore.losses.generator_total_loss`)
-    and both LSGAN discriminator losses in one forward pass, and updates generators and discriminators.
-
-    The identity weight is :func:`emocore.losses.identity_weight` of the generator optimizer's step
-    counter, a tensor, so it switches to exactly 0 at ``cfg.identity_switch_off_step`` inside a compiled
-    step too. From then on the identity mappings are not computed at all (``keras.ops.cond``): ``same_a``
-    is ``real_a``, so the logged ``identity`` term reads 0 and the generator pass is saved.
+    A subclass sets :attr:`loss_names` and defines :attr:`generator_variables`, :meth:`generator_networks`
+    and :meth:`generator_pass` (its generator objective, backend-neutral). One :meth:`train_step` feeds a
+    batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`sample_segments`) through
+    :meth:`generator_pass`, adds both discriminators' LSGAN losses on the same forward pass, and updates the
+    generator side and the discriminators with their own optimizers.
 
     Args:
-        gen_a2b, gen_b2a (keras.Model): generators (:func:`emocore.models.build_generator`).
         disc_a, disc_b (keras.Model): discriminators (:func:`emocore.models.build_discriminator`).
-        cfg (TrainConfig): loss weights and schedule.
-        classifier (keras.Model | None): a pre-trained emotion classifier; frozen here. With ``None`` or
-            ``cfg.lambda_class == 0`` the classification term is left out.
+        classifier (keras.Model | None): a pre-trained emotion classifier; frozen here.
+        lambda_class (float): its loss weight; with ``classifier=None`` or 0 the term is left out.
     """
 
-    def __init__(self, gen_a2b, gen_b2a, disc_a, disc_b, cfg: TrainConfig, classifier=None, **kwargs):
+    #: the logged losses, in order; ``gen_total``, ``disc_a`` and ``disc_b`` among them
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(self, disc_a, disc_b, classifier=None, lambda_class: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        self.gen_a2b, self.gen_b2a, self.disc_a, self.disc_b = gen_a2b, gen_b2a, disc_a, disc_b
+        self.disc_a, self.disc_b = disc_a, disc_b
         self.classifier = classifier
         if classifier is not None:
             classifier.trainable = False
-        self.cfg = cfg
-        self.lambda_cycle, self.lambda_identity, self.lambda_class = cfg.lambda_cycle, cfg.lambda_identity, cfg.lambda_class
-        self.identity_switch_off_step = cfg.identity_switch_off_step
-        self.use_classifier = classifier is not None and cfg.lambda_class > 0
-        self.trackers = [keras.metrics.Mean(name=name) for name in LOSS_NAMES]
+        self.lambda_class = lambda_class
+        self.use_classifier = classifier is not None and lambda_class > 0
+        self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_names]
         self.gen_optimizer = self.disc_optimizer = None
 
     @property
@@ -300,7 +296,7 @@ class CycleGANVC(keras.Model):
 
     @property
     def generator_variables(self) -> list:
-        return self.gen_a2b.trainable_variables + self.gen_b2a.trainable_variables
+        raise NotImplementedError
 
     @property
     def discriminator_variables(self) -> list:
@@ -317,6 +313,86 @@ class CycleGANVC(keras.Model):
     def step(self):
         """The generator optimizer's step counter (0-based number of updates applied)."""
         return self.gen_optimizer.iterations
+
+    def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
+        """``(terms, fake_a_scores, fake_b_scores)`` of one training batch; ``terms["total"]`` is minimized."""
+        raise NotImplementedError
+
+    def train_step(self, data):
+        """One update of the generator side and both discriminators; the only TensorFlow-specific code."""
+        import tensorflow as tf
+
+        real_a, real_b, log_f0_a, log_f0_b = data
+        with tf.GradientTape(persistent=True) as tape:
+            terms, fake_a_scores, fake_b_scores = self.generator_pass(real_a, real_b, log_f0_a, log_f0_b)
+            disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
+            disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
+            disc_total = disc_a_loss + disc_b_loss
+        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
+        gen_grads = tape.gradient(terms["total"], gen_vars)
+        disc_grads = tape.gradient(disc_total, disc_vars)
+        del tape
+        self.gen_optimizer.apply(gen_grads, gen_vars)
+        self.disc_optimizer.apply(disc_grads, disc_vars)
+        values = {**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss}
+        for tracker in self.trackers:
+            tracker.update_state(values[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def train_on_segments(self, real_a, real_b, log_f0_a, log_f0_b) -> dict[str, float]:
+        """Run :meth:`train_step` on one batch (compiled unless ``run_eagerly``).
+
+        Returns:
+            dict[str, float]: each tracker's mean since the last ``reset_metrics()``.
+        """
+        self.make_train_function()
+        logs = self.train_function(iter([(real_a, real_b, log_f0_a, log_f0_b)]))
+        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
+
+    def generator_networks(self) -> dict[str, keras.Model]:
+        """The generator side's networks, by file name stem."""
+        raise NotImplementedError
+
+    def networks(self) -> dict[str, keras.Model]:
+        """The networks a checkpoint holds, by file name stem (:data:`NETWORKS` for the CycleGAN)."""
+        nets = {**self.generator_networks(), "disc_a": self.disc_a, "disc_b": self.disc_b}
+        if self.classifier is not None:
+            nets["classifier"] = self.classifier
+        return nets
+
+
+class CycleGANVC(TwoDomainGAN):
+    """CycleGAN-VC with an optional frozen emotion classifier, trained by :meth:`TwoDomainGAN.train_step`.
+
+    One step feeds a batch through both generators, computes the generator objective
+    (:func:`emocore.losses.generator_total_loss`) and both LSGAN discriminator losses in one forward pass,
+    and updates generators and discriminators.
+
+    The identity weight is :func:`emocore.losses.identity_weight` of the generator optimizer's step
+    counter, a tensor, so it switches to exactly 0 at ``cfg.identity_switch_off_step`` inside a compiled
+    step too. From then on the identity mappings are not computed at all (``keras.ops.cond``): ``same_a``
+    is ``real_a``, so the logged ``identity`` term reads 0 and the generator pass is saved.
+
+    Args:
+        gen_a2b, gen_b2a (keras.Model): generators (:func:`emocore.models.build_generator`).
+        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.models.build_discriminator`).
+        cfg (TrainConfig): loss weights and schedule.
+        classifier (keras.Model | None): a pre-trained emotion classifier; frozen here. With ``None`` or
+            ``cfg.lambda_class == 0`` the classification term is left out.
+    """
+
+    loss_names = LOSS_NAMES
+
+    def __init__(self, gen_a2b, gen_b2a, disc_a, disc_b, cfg: TrainConfig, classifier=None, **kwargs):
+        super().__init__(disc_a, disc_b, classifier, cfg.lambda_class, **kwargs)
+        self.gen_a2b, self.gen_b2a = gen_a2b, gen_b2a
+        self.cfg = cfg
+        self.lambda_cycle, self.lambda_identity = cfg.lambda_cycle, cfg.lambda_identity
+        self.identity_switch_off_step = cfg.identity_switch_off_step
+
+    @property
+    def generator_variables(self) -> list:
+        return self.gen_a2b.trainable_variables + self.gen_b2a.trainable_variables
 
     def call(self, mcep, training=False):
         return self.gen_a2b(mcep, training=training)
@@ -358,44 +434,11 @@ class CycleGANVC(keras.Model):
         terms["identity_weight"] = ops.convert_to_tensor(id_weight, dtype="float32")
         return terms, fake_a_scores, fake_b_scores
 
-    def train_step(self, data):
-        """One update of both generators and both discriminators; the only TensorFlow-specific code."""
-        import tensorflow as tf
+    def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
+        return self.compute_generator_losses(real_a, real_b, log_f0_a, log_f0_b, self.step, training=True)
 
-        real_a, real_b, log_f0_a, log_f0_b = data
-        with tf.GradientTape(persistent=True) as tape:
-            terms, fake_a_scores, fake_b_scores = self.compute_generator_losses(
-                real_a, real_b, log_f0_a, log_f0_b, self.step, training=True)
-            disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
-            disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
-            disc_total = disc_a_loss + disc_b_loss
-        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
-        gen_grads = tape.gradient(terms["total"], gen_vars)
-        disc_grads = tape.gradient(disc_total, disc_vars)
-        del tape
-        self.gen_optimizer.apply(gen_grads, gen_vars)
-        self.disc_optimizer.apply(disc_grads, disc_vars)
-        values = {**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss}
-        for tracker in self.trackers:
-            tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
-
-    def train_on_segments(self, real_a, real_b, log_f0_a, log_f0_b) -> dict[str, float]:
-        """Run :meth:`train_step` on one batch (compiled unless ``run_eagerly``).
-
-        Returns:
-            dict[str, float]: each tracker's mean since the last ``reset_metrics()``.
-        """
-        self.make_train_function()
-        logs = self.train_function(iter([(real_a, real_b, log_f0_a, log_f0_b)]))
-        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
-
-    def networks(self) -> dict[str, keras.Model]:
-        """The networks a checkpoint holds, by file name stem (:data:`NETWORKS`)."""
-        nets = {"gen_a2b": self.gen_a2b, "gen_b2a": self.gen_b2a, "disc_a": self.disc_a, "disc_b": self.disc_b}
-        if self.classifier is not None:
-            nets["classifier"] = self.classifier
-        return nets
+    def generator_networks(self) -> dict[str, keras.Model]:
+        return {"gen_a2b": self.gen_a2b, "gen_b2a": self.gen_b2a}
 
     def conversion_model(self, feature_cfg: FeatureConfig, stats_a: DomainStats, stats_b: DomainStats
                          ) -> ConversionModel:

@@ -363,7 +363,7 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
                  and "tensorflow" in ast.dump(n)]
     assert not top_level
     # accelerator_summary asks TensorFlow which devices the step will run on
-    assert users == {"CycleGANVC", "train_step", "_TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}
+    assert users == {"TwoDomainGAN", "train_step", "_TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}
     assert "tensorflow" not in Path(training.__file__).with_name("conversion.py").read_text()
 
 
