@@ -399,6 +399,7 @@ def test_evaluate_pairs_without_models_keeps_every_column(tmp_path, tone):
     assert list(evaluation.evaluate_pairs([]).columns) == list(evaluation.TABLE_COLUMNS)
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_write_model_conversions_converts_the_models_held_out_words(corpora_root, tmp_path, judge, verifier, cache):
     import soundfile as sf
