@@ -25,7 +25,7 @@ MUNIT, so the interpolation happens where the two domains meet: in the decoder's
 Training (:class:`EmoMUNIT`) and conversion (:class:`MunitMapper`, used through
 :class:`emocore.conversion.ConversionModel`) follow the CycleGAN's: the same loop
 (:func:`emocore.training.train` with ``model_type="munit"``), checkpoints, features and F0/power/aperiodicity
-path. Only :meth:`EmoMUNIT.train_step` is TensorFlow code.
+path. Its TensorFlow step is the shared :meth:`emocore.training.TwoDomainGAN.train_step`; this module has no backend code.
 """
 
 from __future__ import annotations

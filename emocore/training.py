@@ -2,8 +2,8 @@
 
 The networks come from :mod:`emocore.models`, the losses from :mod:`emocore.losses` and every hyperparameter from
 :class:`~emocore.config.TrainConfig`. Everything here is backend-neutral Keras 3 except
-:meth:`CycleGANVC.train_step` (a ``tf.GradientTape``) and the TensorBoard writer (``tf.summary``); a JAX
-training step would replace only those.
+:meth:`TwoDomainGAN.train_step` (a ``tf.GradientTape``, shared by EmoCycleGAN and EmoMUNIT) and the
+TensorBoard writer (``tf.summary``); a JAX training step would replace only those.
 
 Features reach the networks normalized per domain: a domain's MCEPs with its own per-dimension mean and std,
 its log F0 (interpolated over unvoiced frames) with its own log-F0 mean and std. The generators therefore map
