@@ -49,3 +49,14 @@ def models_dir() -> Path:
 def results_dir() -> Path:
     """Metrics JSON/CSV written by notebooks and CLIs (git-ignored)."""
     return repo_root() / "data" / "results"
+
+
+def repo_paths(values: str | Path | list | tuple) -> list[Path]:
+    """Folders given as a notebook parameter, resolved against the repository root (an absolute path wins).
+
+    ``papermill -y "MODEL_DIRS: [a, b]"`` passes a list; ``papermill -p MODEL_DIRS a`` passes a string,
+    taken as one folder or a comma-separated list of them (not as a sequence of characters).
+    """
+    if isinstance(values, str | Path):
+        values = [v for v in str(values).split(",") if v.strip()]
+    return [repo_root() / str(v).strip() for v in values]
