@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     summary_csv = data_dir / "results" / "04_evaluate" / "summary.csv"
     from .evaluation import summarize
 
-    evaluated = pd.read_csv(summary_csv.with_name("evaluation.csv"), keep_default_na=True)
+    evaluated = pd.read_csv(summary_csv.with_name("evaluation.csv"))
     table = results_table(summarize(evaluated, by=("system", "speaker", "target_emotion")))
     table.to_csv(fig_dir / "results.csv", index=False)
     print("\nResults on held-out words (notebook 04; emotion judge, speaker verifier, DNSMOS, distances to "

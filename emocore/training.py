@@ -709,9 +709,10 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     completed ``config.json`` are written.
 
     With ``model_type="munit"`` the same loop trains :class:`emocore.munit.EmoMUNIT` (sizes and loss weights from
-    ``munit_cfg``, stored as ``config.json["munit"]``); before each validation and at the end each domain's
-    mean style code is computed from its training utterances (:meth:`ConversionModel.fit_styles`), and the
-    model folder holds the MUNIT networks and ``styles.json`` instead of the generators.
+    ``munit_cfg``, stored as ``config.json["munit"]``); at each checkpoint and validation and at the end each
+    domain's mean style code is computed from its training utterances (:meth:`ConversionModel.fit_styles`; a
+    checkpoint keeps its own as ``styles.json``), and the model folder holds the MUNIT networks and
+    ``styles.json`` instead of the generators.
 
     With ``resume=True`` the run continues from the newest checkpoint: weights, optimizer state (step
     counters, moments), data RNG state, history and wall time, so it ends with the same weights as an
@@ -857,6 +858,7 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
             out_of_time = max_wall_time_s is not None and wall_time_s >= max_wall_time_s
             last = iteration == train_cfg.iterations or out_of_time
             is_checkpoint = iteration % train_cfg.checkpoint_every == 0 or last
+            validating = validate and (iteration % train_cfg.validate_every == 0 or last)
             if iteration % train_cfg.log_every == 0 or is_checkpoint:
                 step = iteration - 1  # the optimizers' step counter during this iteration
                 row = {"iteration": iteration, **logs,
@@ -869,6 +871,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
                                         | {"lr/gen": row["gen_lr"], "lr/disc": row["disc_lr"]})
                 bar.set_postfix(g=f"{logs['gen_total']:.3f}", d=f"{logs['disc_a'] + logs['disc_b']:.3f}")
                 model.reset_metrics()
+            if is_checkpoint or validating:
+                conv.fit_styles(feats_a, feats_b)  # MUNIT: mean styles from the current encoders (CycleGAN: none)
             if is_checkpoint:
                 weights = model.generator_variables + model.discriminator_variables
                 if not all(np.all(np.isfinite(ops.convert_to_numpy(w))) for w in weights):
@@ -876,10 +880,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
                 state = {"rng_state": data_rng.bit_generator.state, "wall_time_s": wall_time_s, "history": history,
                          "training_info": training_info}
                 last_checkpoint = save_checkpoint(model, model_dir, iteration, state, keep=train_cfg.keep_checkpoints)
-                conv.fit_styles(feats_a, feats_b)  # MUNIT: this checkpoint's mean styles, from its own encoders
-                conv.mapper.save_extra(last_checkpoint)
-            if validate and (iteration % train_cfg.validate_every == 0 or last):
-                conv.fit_styles(feats_a, feats_b)
+                conv.mapper.save_extra(last_checkpoint)  # the checkpoint's own mean styles
+            if validating:
                 _validate(conv, validation, iteration, train_cfg.n_validation_files, output_dir, tensorboard)
             for callback in callbacks:
                 callback(iteration, logs, model)
