@@ -125,6 +125,10 @@ def train_main(argv: list[str] | None = None) -> int:
     data.add_argument("--validation_A_dir", type=Path,
                       help="domain-A audio to convert during validation (default: the held-out texts of A)")
     data.add_argument("--validation_B_dir", type=Path, help="likewise for B")
+    data.add_argument("--contrast-domains", nargs="+", default=[], metavar="DOMAIN",
+                      help="further emotions of the speaker the emotion classifier also learns (e.g. "
+                           "tess:OAF:angry tess:OAF:sad for neutral -> happy), so conversions are asked to sound "
+                           "like B rather than like any other emotion")
     data.add_argument("--processed-dir", type=Path, default=None, help="feature cache (default data/processed)")
     data.add_argument("--val-fraction", type=float, default=0.1,
                       help="share of texts held out (0 when both validation folders are given)")
@@ -148,6 +152,9 @@ def train_main(argv: list[str] | None = None) -> int:
     run.add_argument("--batch-size", type=int, default=None)
     run.add_argument("--width", type=float, default=None, help="channel multiplier (1.0 = published sizes)")
     run.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --model_dir")
+    run.add_argument("--init-from", type=Path, default=None, metavar="FOLDER",
+                     help="fine-tune: start a new run from this run's (or checkpoint's) networks, with a fresh "
+                          "emotion classifier, optimizers and learning-rate schedule")
     run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
                      help="stop once this much training time is spent (the model is saved as at the end; the "
                           "learning-rate schedule stays that of --iterations): equal-wall-clock comparisons")
@@ -165,12 +172,14 @@ def train_main(argv: list[str] | None = None) -> int:
         if (spec is None) == (folder is None):
             parser.error(f"give domain {name} by exactly one of --domain-{name.lower()} and --train_{name}_dir")
         sides.append(parse_domain(spec) if spec is not None else Domain(directory=folder))
+    contrast = [parse_domain(spec) for spec in args.contrast_domains]
     feature_cfg = _feature_config(args)
     model_cfg, train_cfg = ModelConfig(mcep_dim=feature_cfg.mcep_dim), TrainConfig()
     if args.smoke:
         feature_cfg, model_cfg, train_cfg = feature_cfg.smoke(), model_cfg.smoke(), train_cfg.smoke()
     if args.width is not None:
         model_cfg = replace(model_cfg, width=args.width)
+    model_cfg = replace(model_cfg, n_emotions=2 + len(contrast))
     overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
     train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
     munit_cfg = None if args.model != "munit" else MunitConfig().smoke() if args.smoke else MunitConfig()
@@ -185,7 +194,7 @@ def train_main(argv: list[str] | None = None) -> int:
     processed = args.processed_dir or paths.processed_dir()
     both_val_dirs = args.validation_A_dir is not None and args.validation_B_dir is not None
     try:
-        prepared = prepare_domains(sides, feature_cfg, processed, val_fraction=0.0 if both_val_dirs else args.val_fraction,
+        prepared = prepare_domains(sides + contrast, feature_cfg, processed, val_fraction=0.0 if both_val_dirs else args.val_fraction,
                                    seed=args.split_seed, max_utterances=args.max_utterances, n_jobs=args.jobs,
                                    progress=not args.quiet)
         domain_a, domain_b = (prepared[d.name] for d in sides)
@@ -198,7 +207,8 @@ def train_main(argv: list[str] | None = None) -> int:
                         tensorboard_log_dir=args.tensorboard_log_dir, output_dir=args.output_dir,
                         progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name,
                         model_type=args.model, munit_cfg=munit_cfg,
-                        max_wall_time_s=None if args.time_budget is None else 60.0 * args.time_budget)
+                        max_wall_time_s=None if args.time_budget is None else 60.0 * args.time_budget,
+                        contrast_domains=[prepared[d.name] for d in contrast], init_from=args.init_from)
     except TrainingDivergedError as error:
         print(f"emocore-train: {error}", file=sys.stderr)
         return 1

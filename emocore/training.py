@@ -168,11 +168,20 @@ def sample_segments(feats_list: Sequence[WorldFeatures], n_frames: int, batch_si
 # ---------------------------------------------------------------------- emotion classifier
 
 
-def classifier_accuracy(classifier: keras.Model, feats_a: Sequence[WorldFeatures], feats_b: Sequence[WorldFeatures],
-                        stats_a: DomainStats, stats_b: DomainStats) -> float | None:
-    """Share of whole utterances the classifier assigns to their own domain (A = 0, B = 1); ``None`` if none."""
+EmotionClass = tuple[Sequence[WorldFeatures], Sequence[WorldFeatures], DomainStats]
+"""One class of the emotion classifier: its training utterances, validation utterances and statistics."""
+
+
+def classifier_accuracy(classifier: keras.Model, classes: Sequence[tuple[Sequence[WorldFeatures], DomainStats]]
+                        ) -> float | None:
+    """Share of whole utterances the classifier assigns to their own class; ``None`` if there are none.
+
+    Args:
+        classifier: ``(B, T, D + 1) -> (B, len(classes))`` logits.
+        classes: ``(utterances, statistics)`` of class 0, 1, ... (A, B, then any contrast emotions).
+    """
     correct = total = 0
-    for label, feats_list, stats in ((EMOTION_INDEX_A, feats_a, stats_a), (EMOTION_INDEX_B, feats_b, stats_b)):
+    for label, (feats_list, stats) in enumerate(classes):
         for feats in feats_list:
             logits = ops.convert_to_numpy(classifier(classifier_features(feats, stats)[None], training=False))
             correct += int(np.argmax(logits[0]) == label)
@@ -183,36 +192,46 @@ def classifier_accuracy(classifier: keras.Model, feats_a: Sequence[WorldFeatures
 def pretrain_classifier(classifier: keras.Model, feats_a: Sequence[WorldFeatures], feats_b: Sequence[WorldFeatures],
                         stats_a: DomainStats, stats_b: DomainStats, cfg: TrainConfig, rng: np.random.Generator, *,
                         val_a: Sequence[WorldFeatures] = (), val_b: Sequence[WorldFeatures] = (),
-                        run_eagerly: bool = False, progress: bool = False) -> dict:
-    """Train the emotion classifier on real crops of both domains (label 0 = A, 1 = B), then freeze it.
+                        contrast: Sequence[EmotionClass] = (), run_eagerly: bool = False,
+                        progress: bool = False) -> dict:
+    """Train the emotion classifier on real crops of every class (0 = A, 1 = B, 2... = contrast), then freeze it.
 
     Each of ``cfg.classifier_pretrain_steps`` Adam steps sees ``cfg.classifier_batch_size`` crops of
-    ``cfg.n_frames`` frames from each domain (:func:`sample_segments`).
+    ``cfg.n_frames`` frames from each class (:func:`sample_segments`), each normalized with its own class's
+    statistics. Contrast classes are further emotions of the speaker (e.g. angry and sad for a
+    neutral -> happy model): the classification loss then asks a conversion to sound like B rather than like
+    any emotion other than A, which a two-class classifier cannot tell apart. With none, the random draws are
+    those of the two-class classifier.
 
     Returns:
         dict: ``train_loss`` and ``train_accuracy`` (on the last batch), ``val_accuracy`` on the whole
-        validation utterances (``None`` without any), ``n_val``, ``steps``.
+        validation utterances of every class (``None`` without any), ``n_val``, ``n_classes``, ``steps``.
     """
+    classes = [(feats_a, val_a, stats_a), (feats_b, val_b, stats_b), *contrast]
+    n_outputs = int(classifier.outputs[0].shape[-1])
+    if n_outputs != len(classes):
+        raise ParameterError(f"the classifier has {n_outputs} outputs for {len(classes)} emotion "
+                             "classes; set ModelConfig.n_emotions to 2 + the number of contrast emotions")
     classifier.trainable = True
     classifier.compile(optimizer=keras.optimizers.Adam(cfg.classifier_lr),
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                        metrics=["accuracy"], run_eagerly=run_eagerly, jit_compile=False)
-    labels = np.repeat(np.array([EMOTION_INDEX_A, EMOTION_INDEX_B], dtype=np.int32), cfg.classifier_batch_size)
+    labels = np.repeat(np.arange(len(classes), dtype=np.int32), cfg.classifier_batch_size)
     logs: dict = {}
     for _ in tqdm(range(cfg.classifier_pretrain_steps), desc="emotion classifier", unit="step",
                   disable=not progress, leave=False):
-        mcep_a, log_f0_a = sample_segments(feats_a, cfg.n_frames, cfg.classifier_batch_size, rng, stats_a,
+        crops = []
+        for train_feats, _, stats in classes:
+            mcep, log_f0 = sample_segments(train_feats, cfg.n_frames, cfg.classifier_batch_size, rng, stats,
                                            cfg.min_voiced_fraction)
-        mcep_b, log_f0_b = sample_segments(feats_b, cfg.n_frames, cfg.classifier_batch_size, rng, stats_b,
-                                           cfg.min_voiced_fraction)
-        x = np.concatenate([np.concatenate([mcep_a, log_f0_a[..., None]], -1),
-                            np.concatenate([mcep_b, log_f0_b[..., None]], -1)])
-        logs = classifier.train_on_batch(x, labels, return_dict=True)
+            crops.append(np.concatenate([mcep, log_f0[..., None]], -1))
+        logs = classifier.train_on_batch(np.concatenate(crops), labels, return_dict=True)
     classifier.trainable = False
     return {"train_loss": float(logs.get("loss", float("nan"))),
             "train_accuracy": float(logs.get("accuracy", float("nan"))),
-            "val_accuracy": classifier_accuracy(classifier, val_a, val_b, stats_a, stats_b),
-            "n_val": len(val_a) + len(val_b), "steps": cfg.classifier_pretrain_steps}
+            "val_accuracy": classifier_accuracy(classifier, [(val, stats) for _, val, stats in classes]),
+            "n_val": sum(len(val) for _, val, _ in classes), "n_classes": len(classes),
+            "steps": cfg.classifier_pretrain_steps}
 
 
 # ---------------------------------------------------------------------- model
@@ -585,6 +604,38 @@ def load_checkpoint(model: CycleGANVC, checkpoint: str | Path) -> dict:
     return state
 
 
+def warm_start(model: TwoDomainGAN, source: str | Path) -> dict:
+    """Start a new run from another run's converters and discriminators (fine-tuning); returns where from.
+
+    Loads every network of ``model`` except the emotion classifier from ``source``: a checkpoint folder, or a
+    run folder (its newest checkpoint). Optimizers, step counter and classifier start fresh, so the new run
+    may use another learning-rate schedule, loss weights or classifier (e.g. one with contrast emotions).
+
+    Returns:
+        dict: ``checkpoint`` (the folder read) and ``iteration`` (its step in the source run).
+
+    Raises:
+        ParameterError: no checkpoint there, a network missing, or weights of another shape (width, model type).
+    """
+    source = Path(source)
+    checkpoint = source if (source / "state.json").is_file() else latest_checkpoint(source)
+    if checkpoint is None:
+        raise ParameterError(f"warm start: {source} is neither a checkpoint folder nor a run with checkpoints")
+    for name, network in model.networks().items():
+        if name == "classifier":
+            continue
+        path = checkpoint / f"{name}.weights.h5"
+        if not path.is_file():
+            raise ParameterError(f"warm start: {checkpoint} has no {path.name}; was it trained as another model type?")
+        try:
+            network.load_weights(path)
+        except ValueError as error:
+            raise ParameterError(f"warm start: {path} does not fit this model's {name} (another width or "
+                                 f"mcep_dim?): {error}") from error
+    state = json.loads((checkpoint / "state.json").read_text())
+    return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"])}
+
+
 # ---------------------------------------------------------------------- logging helpers
 
 
@@ -668,7 +719,10 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def _check_resume_config(config: dict, feature_cfg, model_cfg, train_cfg, names) -> None:
+def _check_resume_config(config: dict, feature_cfg, model_cfg, train_cfg, names, classes) -> None:
+    if config.get("classifier_classes", list(names)) != list(classes):
+        raise ParameterError(f"resume: this run's emotion classifier tells {config.get('classifier_classes')} apart, "
+                             f"not {list(classes)}; start a new model_dir instead")
     if config.get("feature") != asdict(feature_cfg) or config.get("model") != asdict(model_cfg):
         raise ParameterError("resume: the feature or model config differs from the one this run was started with "
                              "(see config.json); start a new model_dir instead")
@@ -692,7 +746,8 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
           model_dir: str | Path, *, resume: bool = False, tensorboard_log_dir: str | Path | None = None,
           output_dir: str | Path | None = None, progress: bool = True, callbacks: Sequence[Callback] = (),
           run_eagerly: bool = False, model_name: str | None = None, model_type: str = MODEL_TYPE,
-          munit_cfg: MunitConfig | None = None, max_wall_time_s: float | None = None) -> list[dict]:
+          munit_cfg: MunitConfig | None = None, max_wall_time_s: float | None = None,
+          contrast_domains: Sequence = (), init_from: str | Path | None = None) -> list[dict]:
     """Train EmoCycleGAN (or EmoMUNIT) between two prepared domains and write a model folder that conversion can load.
 
     Order of work: write ``stats_a.json``, ``stats_b.json`` and ``config.json`` (status ``"training"``);
@@ -717,6 +772,15 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     With ``resume=True`` the run continues from the newest checkpoint: weights, optimizer state (step
     counters, moments), data RNG state, history and wall time, so it ends with the same weights as an
     uninterrupted run. Without a checkpoint it starts from scratch.
+
+    With ``contrast_domains`` (further emotions of the speaker, e.g. angry and sad for neutral -> happy) the
+    emotion classifier learns ``2 + len(contrast_domains)`` classes (A, B, then those; ``model_cfg.n_emotions``
+    must say so), so the classification loss asks ``a -> b`` conversions to sound like B rather than like any
+    other emotion (:func:`pretrain_classifier`); ``config.json["classifier_classes"]`` names them.
+
+    With ``init_from`` (a checkpoint or run folder of the same model type and sizes) a new run starts from
+    that run's networks, its classifier excepted (:func:`warm_start`); ``config.json["training"]
+    ["initialized_from"]`` records where from. A resumed run continues its own checkpoints instead.
 
     With ``max_wall_time_s`` the run stops after the first iteration at which its training time (classifier
     pre-training included; checkpoints and validation excluded, as ``wall_time_s``) reaches the budget: a
@@ -745,6 +809,9 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         munit_cfg: EmoMUNIT's :class:`~emocore.config.MunitConfig` (``model_type="munit"`` only; ``None``:
             the defaults).
         max_wall_time_s: training-time budget in seconds (``None``: run all ``train_cfg.iterations``).
+        contrast_domains (Sequence[DomainData]): further emotion classes for the classifier (their ``train``
+            and ``validation`` utterances, their own ``stats``).
+        init_from: warm-start a new run from this checkpoint or run folder.
 
     Returns:
         list[dict]: the history, one row per logged iteration: ``iteration``, each loss of
@@ -771,6 +838,17 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         if not data.train:
             raise ParameterError(f"domain {data.name!r} has no training utterances")
     names = (domain_a.stats.name, domain_b.stats.name)
+    contrast_domains = list(contrast_domains)
+    classes = [*names, *(d.stats.name for d in contrast_domains)]
+    if len(set(classes)) != len(classes):
+        raise ParameterError(f"the emotion classes must differ, got {classes}")
+    if contrast_domains and train_cfg.lambda_class <= 0:
+        raise ParameterError("contrast_domains train the emotion classifier, which lambda_class=0 leaves out")
+    if train_cfg.lambda_class > 0 and model_cfg.n_emotions != len(classes):
+        raise ParameterError(f"model_cfg.n_emotions={model_cfg.n_emotions} but the classifier has {len(classes)} "
+                             f"classes ({', '.join(classes)})")
+    if train_cfg.lambda_class <= 0:
+        classes = list(names)
     feats_a, feats_b = [f for _, f in domain_a.train], [f for _, f in domain_b.train]
     checkpoint = latest_checkpoint(model_dir) if resume else None
     if not resume and _checkpoint_steps(model_dir):
@@ -779,7 +857,7 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
     config_path = model_dir / "config.json"
     if checkpoint is not None and config_path.is_file():
         previous = json.loads(config_path.read_text())
-        _check_resume_config(previous, feature_cfg, model_cfg, train_cfg, names)
+        _check_resume_config(previous, feature_cfg, model_cfg, train_cfg, names, classes)
         if (previous.get("model_type"), previous.get("munit")) != (model_type, munit_cfg and asdict(munit_cfg)):
             raise ParameterError(f"resume: this run trains a {previous.get('model_type')!r} model "
                                  f"(munit config {previous.get('munit')}); start a new model_dir instead")
@@ -800,11 +878,17 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
             tqdm.write(f"resuming {model_dir} at iteration {start_iteration} from {checkpoint.name}")
     elif resume:
         log.info("resume: no checkpoint in %s; starting from scratch", model_dir)
+    if init_from is not None and checkpoint is None:
+        training_info["initialized_from"] = warm_start(model, init_from)
+        if progress:
+            tqdm.write(f"warm start from {training_info['initialized_from']['checkpoint']}")
 
     def run_config(status: str) -> dict:
         extra = {"munit": asdict(munit_cfg)} if munit_cfg is not None else {}
+        contrast = {"contrast": [_domain_dict(d) for d in contrast_domains]} if contrast_domains else {}
         return {"model": asdict(model_cfg), **extra, "train": asdict(train_cfg), "model_name": model_name,
-                "domains": {"a": _domain_dict(domain_a), "b": _domain_dict(domain_b)},
+                "classifier_classes": classes,
+                "domains": {"a": _domain_dict(domain_a), "b": _domain_dict(domain_b), **contrast},
                 "training": {**training_info, "status": status, "iterations_done": iteration,
                              "wall_time_s": round(wall_time_s, 3), "max_wall_time_s": max_wall_time_s,
                              "updated": _now()}}
@@ -817,11 +901,14 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         result = pretrain_classifier(model.classifier, feats_a, feats_b, domain_a.stats, domain_b.stats, train_cfg,
                                      np.random.default_rng([train_cfg.seed, 1]),
                                      val_a=[f for _, f in domain_a.validation], val_b=[f for _, f in domain_b.validation],
+                                     contrast=[([f for _, f in d.train], [f for _, f in d.validation], d.stats)
+                                               for d in contrast_domains],
                                      run_eagerly=run_eagerly, progress=progress)
         wall_time_s += time.perf_counter() - t0
         training_info["classifier"] = result
         acc = result["val_accuracy"]
-        summary = (f"emotion classifier ({names[0]}=0, {names[1]}=1) after {result['steps']} steps: "
+        labels = ", ".join(f"{name}={i}" for i, name in enumerate(classes))
+        summary = (f"emotion classifier ({labels}) after {result['steps']} steps: "
                    + (f"validation accuracy {acc:.3f} on {result['n_val']} utterances" if acc is not None
                       else "no validation utterances") + f", last batch accuracy {result['train_accuracy']:.3f}")
         log.info(summary)
@@ -934,7 +1021,7 @@ def load_model_config(model_dir: str | Path) -> tuple[FeatureConfig, ModelConfig
 __all__ = [
     "CycleGANVC", "ConstantThenLinearDecay", "build_cyclegan", "build_training_model", "classifier_accuracy",
     "classifier_features", "classifier_input", "latest_checkpoint", "learning_rate_schedules", "limit_cpu_threads",
-    "load_checkpoint",
+    "load_checkpoint", "warm_start",
     "load_model_config", "make_optimizers",
     "normalized_log_f0", "pretrain_classifier", "sample_segments", "save_checkpoint",
     "spectrogram_image", "train", "write_history_csv",

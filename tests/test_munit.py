@@ -343,6 +343,19 @@ def test_cli_train_munit_then_convert_a_held_out_word(prepared, tmp_path, capsys
     wav_out = audio.load_wav(out_dir / f"{utt.path.stem}.wav", 16000)
     assert len(wav_out) == len(audio.load_wav(utt.path, 16000)) and np.all(np.isfinite(wav_out))
 
+    # fine-tune it with a sad contrast class: a new run from its networks, a three-class classifier
+    tuned_dir = tmp_path / "tuned"
+    rc = cli.train_main(["--model", "munit", "--domain-a", "tess:OAF:neutral", "--domain-b", "tess:OAF:angry",
+                         "--contrast-domains", "tess:OAF:sad", "--init-from", str(model_dir), "--smoke", "--eager",
+                         "--quiet", "--processed-dir", str(processed), "--max-utterances", "3",
+                         "--model_dir", str(tuned_dir)])
+    assert rc == 0, capsys.readouterr().err
+    tuned = json.loads((tuned_dir / "config.json").read_text())
+    assert tuned["classifier_classes"] == ["tess-OAF-neutral", "tess-OAF-angry", "tess-OAF-sad"]
+    assert tuned["model"]["n_emotions"] == 3 and tuned["training"]["classifier"]["n_classes"] == 3
+    assert tuned["training"]["initialized_from"]["iteration"] == config["training"]["iterations_done"]
+    assert conversion.ConversionModel.load(tuned_dir).convert_features(feats, "A2B").mcep.shape == feats.mcep.shape
+
     def convert_with(name, *flags):
         rc = cli.convert_main([str(utt.path), "--model_dir", str(model_dir), "-o", str(tmp_path / name), "--quiet",
                                *flags])

@@ -376,3 +376,79 @@ def test_loss_panels_name_only_losses_each_model_logs():
         plotted = [name for panel in panels for name in panel]
         assert set(plotted) <= set(logged[model_type]), model_type
         assert "classification" in plotted
+
+
+# ---------------------------------------------------------------------- contrast emotions and warm starts
+
+
+def test_contrast_emotions_make_a_classifier_that_tells_every_class_apart(domains):
+    extra = _domain("shrill", 330.0, seed=20)
+    cfg = replace(TRAIN_CFG, classifier_pretrain_steps=150, classifier_batch_size=4, n_frames=32)
+    three = training.models.build_emotion_classifier(replace(MODEL_CFG, n_emotions=3))
+    (calm, loud) = domains
+    classes = dict(contrast=[([f for _, f in extra.train], [f for _, f in extra.validation], extra.stats)])
+    result = training.pretrain_classifier(
+        three, [f for _, f in calm.train], [f for _, f in loud.train], calm.stats, loud.stats, cfg,
+        np.random.default_rng(0), val_a=[f for _, f in calm.train], val_b=[f for _, f in loud.train],
+        run_eagerly=True, **classes)
+    assert result["n_classes"] == 3 and result["n_val"] == 3 + 3 + 1
+    # each class is normalized by its own statistics, so only the tones' shapes tell them apart; the training
+    # utterances at least must be learnt
+    assert result["val_accuracy"] > 0.5
+    assert not three.trainable
+    two = training.models.build_emotion_classifier(MODEL_CFG)
+    with pytest.raises(ParameterError, match="n_emotions"):
+        training.pretrain_classifier(two, [f for _, f in calm.train], [f for _, f in loud.train], calm.stats,
+                                     loud.stats, cfg, np.random.default_rng(0), **classes)
+
+
+def test_train_with_a_contrast_emotion_records_its_classes_and_resume_checks_them(domains, tmp_path):
+    extra = _domain("shrill", 330.0, seed=20)
+    three = replace(MODEL_CFG, n_emotions=3)
+    with pytest.raises(ParameterError, match="n_emotions=2"):
+        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
+                       contrast_domains=[extra])
+    with pytest.raises(ParameterError, match="lambda_class=0"):
+        training.train(*domains, FEATURE_CFG, three, replace(TRAIN_CFG, lambda_class=0.0), tmp_path, progress=False,
+                       contrast_domains=[extra])
+    with pytest.raises(ParameterError, match="differ"):
+        training.train(*domains, FEATURE_CFG, three, TRAIN_CFG, tmp_path, progress=False, contrast_domains=[domains[0]])
+    history = training.train(*domains, FEATURE_CFG, three, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
+                             contrast_domains=[extra])
+    assert all(np.isfinite(row["classification"]) for row in history)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["classifier_classes"] == ["calm", "loud", "shrill"]
+    assert config["domains"]["contrast"][0]["name"] == "shrill"
+    assert config["training"]["classifier"]["n_classes"] == 3
+    model = training.build_cyclegan(three, TRAIN_CFG, run_eagerly=True)
+    training.load_checkpoint(model, training.latest_checkpoint(tmp_path))
+    assert model.classifier.outputs[0].shape[-1] == 3
+    with pytest.raises(ParameterError, match="classifier tells"):
+        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False)
+
+
+def test_a_warm_start_begins_from_the_source_networks_with_a_fresh_classifier(domains, uninterrupted, tmp_path):
+    source = uninterrupted[0] / "model"
+    model = training.build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    fresh_classifier = [w.copy() for w in model.classifier.get_weights()]
+    info = training.warm_start(model, source)
+    assert info == {"checkpoint": str(source / "checkpoints" / "step-00000004"), "iteration": 4}
+    stored = training.build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    training.load_checkpoint(stored, source / "checkpoints" / "step-00000004")
+    for name in ("gen_a2b", "gen_b2a", "disc_a", "disc_b"):
+        for a, b in zip(getattr(model, name).get_weights(), getattr(stored, name).get_weights()):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(model.classifier.get_weights(), fresh_classifier):
+        np.testing.assert_array_equal(a, b)
+    assert int(model.step.numpy()) == 0
+
+    wider = training.build_cyclegan(replace(MODEL_CFG, width=0.25), TRAIN_CFG, run_eagerly=True)
+    with pytest.raises(ParameterError, match="does not fit"):
+        training.warm_start(wider, source)
+    with pytest.raises(ParameterError, match="neither"):
+        training.warm_start(model, tmp_path)
+
+    training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path / "tuned", progress=False, run_eagerly=True,
+                   init_from=source)
+    config = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert config["training"]["initialized_from"] == info
