@@ -563,6 +563,48 @@ class EmotionJudge:
             scores[ok] = raw[:, order]
         return labels, scores
 
+    def explain_shift(self, x_from: np.ndarray, x_to: np.ndarray, emotion: str, versus: str,
+                      feature_names: Sequence[str] | None = None) -> pd.DataFrame:
+        """Which features move the judge from ``emotion`` toward ``versus`` between two sets of files.
+
+        For a logistic-regression judge the log-odds of ``emotion`` against ``versus`` are linear in the
+        standardized features ``z``, so the change of their mean from the ``x_from`` files (e.g. the F0-only
+        conversions) to the ``x_to`` files (e.g. a model's conversions of the same words) splits exactly into
+        one term per feature: ``(mean z_to - mean z_from) * (w_emotion - w_versus)``.
+
+        Args:
+            x_from, x_to: eGeMAPS rows, shapes ``(N, 88)`` and ``(M, 88)`` (:func:`extract_egemaps`).
+            emotion, versus: two of :attr:`emotions`.
+            feature_names: the 88 column names (default :func:`egemaps_feature_names`).
+
+        Returns:
+            DataFrame: ``feature``, ``z_from``, ``z_to`` (mean standardized values), ``logit_change``; sorted
+            with the features that push most toward ``versus`` (most negative change) first. The column sums
+            to the change of the mean log-odds.
+
+        Raises:
+            ParameterError: a non-linear (SVM) judge, an unknown emotion, or rows of the wrong width.
+        """
+        for name in (emotion, versus):
+            if name not in self.emotions:
+                raise ParameterError(f"{name!r} is not one of the judge's emotions {self.emotions}")
+        scaler, classifier = self.pipeline[:-1], self.pipeline[-1]
+        if not hasattr(classifier, "coef_") or getattr(classifier, "kernel", "linear") != "linear":
+            raise ParameterError(f"explain_shift needs a linear judge, this one is {type(classifier).__name__}")
+        z_from, z_to = (scaler.transform(np.atleast_2d(np.asarray(x, dtype=np.float64))) for x in (x_from, x_to))
+        if z_from.shape[1] != N_EGEMAPS:
+            raise ParameterError(f"expected eGeMAPS rows of {N_EGEMAPS} features, got {z_from.shape[1]}")
+        classes = list(classifier.classes_)
+        coef = classifier.coef_
+        if coef.shape[0] == 1:  # binary: one row, the log-odds of classes[1]
+            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        weight = coef[classes.index(emotion)] - coef[classes.index(versus)]
+        mean_from, mean_to = z_from.mean(0), z_to.mean(0)
+        names = list(feature_names) if feature_names is not None else egemaps_feature_names()
+        table = pd.DataFrame({"feature": names, "z_from": mean_from, "z_to": mean_to,
+                              "logit_change": (mean_to - mean_from) * weight})
+        return table.sort_values("logit_change", kind="stable").reset_index(drop=True)
+
     def predict(self, items: Sequence[Item], *, cache_dir: str | Path | None = None) -> list[str]:
         """The judged emotion of each item (paths, Utterances, ``(wav, sr)`` pairs, or 16 kHz waveforms).
 

@@ -171,6 +171,37 @@ def test_judge_predicts_and_round_trips(judge, corpora_root, tmp_path, cache):
     assert judge.accuracy_on(utts, cache_dir=cache) == np.mean([p == u.emotion for p, u in zip(predicted, utts)])
 
 
+@pytest.mark.parametrize("emotions", [("angry", "neutral"), ("angry", "happy", "neutral", "sad")])
+def test_explain_shift_splits_the_change_of_log_odds_into_feature_terms(emotions):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(emotions, 30)
+    x = rng.standard_normal((len(labels), evaluation.N_EGEMAPS))
+    x[:, 0] += 3 * (labels == emotions[-1])  # feature 0 tells the last emotion apart
+    judge = evaluation.EmotionJudge(evaluation._pipeline(LogisticRegression(C=1.0)).fit(x, labels), emotions)
+    names = [f"f{i}" for i in range(evaluation.N_EGEMAPS)]
+    x_from, x_to = x[labels == emotions[-1]][:10], x[labels == emotions[0]][:12]
+    table = judge.explain_shift(x_from, x_to, emotions[-1], emotions[0], feature_names=names)
+
+    def mean_log_odds(rows):
+        logits = judge.pipeline.decision_function(rows)
+        classes = list(judge.pipeline.classes_)
+        if logits.ndim == 1:  # binary: the log-odds of classes[1]
+            return np.mean(logits if classes.index(emotions[-1]) == 1 else -logits)
+        return np.mean(logits[:, classes.index(emotions[-1])] - logits[:, classes.index(emotions[0])])
+
+    assert table["logit_change"].sum() == pytest.approx(mean_log_odds(x_to) - mean_log_odds(x_from))
+    assert table["feature"].iloc[0] == "f0" and table["logit_change"].iloc[0] < 0  # the cue that was lost
+    assert list(table["logit_change"]) == sorted(table["logit_change"])
+    with pytest.raises(ParameterError, match="not one of"):
+        judge.explain_shift(x_from, x_to, "bored", emotions[0], feature_names=names)
+    svm = evaluation.EmotionJudge(evaluation._pipeline(SVC()).fit(x, labels), emotions)
+    with pytest.raises(ParameterError, match="linear judge"):
+        svm.explain_shift(x_from, x_to, emotions[-1], emotions[0], feature_names=names)
+
+
 def test_judge_refuses_a_single_emotion(tmp_path, tone):
     pytest.importorskip("opensmile")
     path = tmp_path / "x.wav"
