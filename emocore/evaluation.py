@@ -563,6 +563,12 @@ class EmotionJudge:
             scores[ok] = raw[:, order]
         return labels, scores
 
+    @property
+    def is_linear(self) -> bool:
+        """Whether the judge's log-odds are linear in the standardized features (logistic regression)."""
+        classifier = self.pipeline[-1]
+        return hasattr(classifier, "coef_") and getattr(classifier, "kernel", "linear") == "linear"
+
     def explain_shift(self, x_from: np.ndarray, x_to: np.ndarray, emotion: str, versus: str,
                       feature_names: Sequence[str] | None = None) -> pd.DataFrame:
         """Which features move the judge from ``emotion`` toward ``versus`` between two sets of files.
@@ -589,7 +595,7 @@ class EmotionJudge:
             if name not in self.emotions:
                 raise ParameterError(f"{name!r} is not one of the judge's emotions {self.emotions}")
         scaler, classifier = self.pipeline[:-1], self.pipeline[-1]
-        if not hasattr(classifier, "coef_") or getattr(classifier, "kernel", "linear") != "linear":
+        if not self.is_linear:
             raise ParameterError(f"explain_shift needs a linear judge, this one is {type(classifier).__name__}")
         z_from, z_to = (scaler.transform(np.atleast_2d(np.asarray(x, dtype=np.float64))) for x in (x_from, x_to))
         if z_from.shape[1] != N_EGEMAPS:
@@ -1197,6 +1203,53 @@ def write_report(table: pd.DataFrame, out_dir: str | Path, *, judge: EmotionJudg
     }
     written["summary_json"].write_text(json.dumps(report, indent=2) + "\n")
     return written
+
+
+def explain_judge_shifts(table: pd.DataFrame, judge: EmotionJudge, *, baseline: str = "f0-only",
+                         cache_dir: str | Path | None = None, feature_names: Sequence[str] | None = None,
+                         top: int | None = 8) -> pd.DataFrame:
+    """Why a model's conversions are judged as they are: its eGeMAPS cues against the baseline's, per group.
+
+    For each model system (not a reference system), speaker and target emotion with rows of ``baseline`` for
+    the same speaker and target, the change of the judge's log-odds of the target emotion against the emotion
+    the model's conversions are most often mistaken for (:meth:`EmotionJudge.explain_shift`), per feature.
+    Groups whose conversions are never mistaken are left out.
+
+    Args:
+        table: :func:`evaluate_pairs` output (``system``, ``speaker``, ``target_emotion``, ``path``,
+            ``judged_emotion`` columns).
+        judge: a linear judge (:attr:`EmotionJudge.is_linear`).
+        baseline: the system compared against, the published F0-only transform by default.
+        cache_dir: the eGeMAPS cache :func:`evaluate_pairs` used.
+        top: keep this many features per group, the ones that push most toward the mistaken emotion
+            (``None``: all 88).
+
+    Returns:
+        DataFrame: ``system``, ``speaker``, ``target_emotion``, ``versus``, ``n``, ``feature``, ``z_from``,
+        ``z_to``, ``logit_change``; empty when there is nothing to explain.
+
+    Raises:
+        ParameterError: the judge is not linear.
+    """
+    columns = ["system", "speaker", "target_emotion", "versus", "n", "feature", "z_from", "z_to", "logit_change"]
+    if not judge.is_linear:
+        raise ParameterError(f"explaining needs a linear judge, this one is {type(judge.pipeline[-1]).__name__}")
+    ok = table[~failed_rows(table)]
+    models = [s for s in ok["system"].unique() if s not in (*SYSTEM_ORDER, TARGET_SYSTEM)]
+    parts = []
+    for (system, speaker, target), rows in ok[ok["system"].isin(models)].groupby(
+            ["system", "speaker", "target_emotion"], sort=False):
+        base = ok[(ok["system"] == baseline) & (ok["speaker"] == speaker) & (ok["target_emotion"] == target)]
+        mistaken = rows.loc[rows["judged_emotion"] != target, "judged_emotion"]
+        if base.empty or mistaken.empty or target not in judge.emotions:
+            continue
+        versus = mistaken.value_counts().index[0]
+        x_from, x_to = (extract_egemaps([Path(p) for p in r["path"]], cache_dir=cache_dir) for r in (base, rows))
+        shift = judge.explain_shift(x_from, x_to, target, versus, feature_names=feature_names)
+        shift = shift if top is None else shift.head(top)
+        parts.append(shift.assign(system=system, speaker=speaker, target_emotion=target, versus=versus,
+                                  n=len(rows)))
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
 def format_summary(summary: pd.DataFrame) -> str:

@@ -168,3 +168,16 @@ def plot_preference(ab: pd.DataFrame, ax=None, target_emotion: str | None = "all
     ax.set(xlim=(0, 100), yticks=[], xlabel="preference (%): left system | no preference | right system")
     ax.invert_yaxis()
     return ax
+
+
+def plot_judge_shift(shift: pd.DataFrame, ax=None, title: str | None = None):
+    """Horizontal bars of one group of :func:`emocore.evaluation.explain_judge_shifts`: each feature's change
+    of the judge's log-odds (target against the mistaken emotion); bars left of 0 push toward the mistake."""
+    ax = ax or plt.gca()
+    shift = shift.iloc[::-1]
+    colors = ["#d62728" if v < 0 else "#2ca02c" for v in shift["logit_change"]]
+    ax.barh(shift["feature"], shift["logit_change"], color=colors)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set(xlabel="change of log-odds, target vs mistaken emotion", title=title)
+    ax.tick_params(axis="y", labelsize=8)
+    return ax

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -200,6 +201,37 @@ def test_explain_shift_splits_the_change_of_log_odds_into_feature_terms(emotions
     svm = evaluation.EmotionJudge(evaluation._pipeline(SVC()).fit(x, labels), emotions)
     with pytest.raises(ParameterError, match="linear judge"):
         svm.explain_shift(x_from, x_to, emotions[-1], emotions[0], feature_names=names)
+
+
+def test_explain_judge_shifts_compares_each_model_with_the_baseline_and_its_most_frequent_mistake(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    emotions = ("angry", "happy", "neutral", "sad")
+    rng = np.random.default_rng(1)
+    labels = np.repeat(emotions, 25)
+    x = rng.standard_normal((len(labels), evaluation.N_EGEMAPS))
+    for i, emotion in enumerate(emotions):
+        x[labels == emotion, i] += 3  # feature i is emotion i's cue
+    judge = evaluation.EmotionJudge(evaluation._pipeline(LogisticRegression()).fit(x, labels), emotions)
+    rows = {f"base{i}": x[labels == "happy"][i] for i in range(4)}
+    rows |= {f"model{i}": x[labels == "sad"][i] for i in range(4)}  # the model's happy sounds sad
+    monkeypatch.setattr(evaluation, "extract_egemaps",
+                        lambda paths, cache_dir=None: np.stack([rows[Path(p).name] for p in paths]))
+    table = pd.DataFrame(
+        [dict(system="f0-only", speaker="OAF", target_emotion="happy", path=f"base{i}", judged_emotion="happy",
+              error="") for i in range(4)]
+        + [dict(system="emomunit", speaker="OAF", target_emotion="happy", path=f"model{i}",
+                judged_emotion=["sad", "sad", "angry", "happy"][i], error="") for i in range(4)]
+        + [dict(system="emomunit", speaker="YAF", target_emotion="happy", path="model0", judged_emotion="sad",
+                error="")])  # no YAF baseline: left out
+    names = [f"f{i}" for i in range(evaluation.N_EGEMAPS)]
+    shifts = evaluation.explain_judge_shifts(table, judge, feature_names=names, top=3)
+    assert set(shifts[["system", "speaker", "target_emotion", "versus"]].itertuples(index=False, name=None)) == {
+        ("emomunit", "OAF", "happy", "sad")}
+    assert len(shifts) == 3 and shifts["n"].iloc[0] == 4
+    # losing the happy cue (feature 1) and gaining the sad one (feature 3) both push toward sad
+    assert set(shifts["feature"].iloc[:2]) == {"f1", "f3"} and (shifts["logit_change"].iloc[:2] < 0).all()
+    assert evaluation.explain_judge_shifts(table[table["system"] == "f0-only"], judge, feature_names=names).empty
 
 
 def test_judge_refuses_a_single_emotion(tmp_path, tone):

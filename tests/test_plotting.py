@@ -48,3 +48,14 @@ def test_plot_metric_by_system_groups_by_emotion():
     heights = sorted(round(p.get_height(), 3) for p in ax.patches if p.get_height() > 0)
     assert heights == [6.0, 7.0, 7.5]
     plt.close(fig)
+
+
+def test_plot_judge_shift_draws_one_bar_per_feature_red_where_it_pushes_toward_the_mistake():
+    shift = pd.DataFrame({"feature": ["slope", "flux", "loudness"], "logit_change": [-0.4, -0.1, 0.2]})
+    fig, ax = plt.subplots()
+    plotting.plot_judge_shift(shift, ax=ax, title="happy vs sad")
+    bars = ax.patches
+    assert [b.get_width() for b in bars] == [0.2, -0.1, -0.4]  # largest push drawn at the top
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["loudness", "flux", "slope"]
+    assert [b.get_facecolor()[0] > 0.5 for b in bars] == [False, True, True]  # red for negative
+    plt.close(fig)
