@@ -1,26 +1,135 @@
-"""Command-line entry points. Each parses flags into the same dataclasses the notebooks use."""
+"""Command-line entry points. Each parses flags into the same dataclasses the notebooks use.
+
+Every entry point behaves the same way on bad input: a flag out of range is an argparse error (exit status 2,
+before anything is read or written); one of emocore's own errors, or a file the operating system refuses,
+is one line naming the file and what to do (exit status 1). ``--debug`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import logging
+import math
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from . import paths
-from .config import FeatureConfig
+# TensorFlow is imported lazily by the commands that need it; these keep its C++ start-up lines (oneDNN
+# notices, absl's pre-initialization warning, CPU feature advice) off every command's terminal.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+
+from . import paths  # noqa: E402
+from .config import FeatureConfig  # noqa: E402
+
+# ---------------------------------------------------------------------- argument types (argparse errors, exit 2)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    value = _parse(text, int, "an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    value = _parse(text, int, "an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (``nan`` and ``inf`` are refused)."""
+    value = _parse(text, float, "a number")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number in ``[0, 1)`` (a share of the data held out)."""
+    value = _parse(text, float, "a number")
+    if not (math.isfinite(value) and 0.0 <= value < 1.0):
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def _parse(text: str, kind: type, what: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+
+# ---------------------------------------------------------------------- errors (one line, exit 1)
+
+
+def _add_debug_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+
+
+def _describe_os_error(error: OSError) -> str:
+    """``'<file>: <what the OS said>'`` for an OSError, naming both files of a failed rename."""
+    what = error.strerror or str(error)
+    files = [str(f) for f in (error.filename, getattr(error, "filename2", None)) if f]
+    return f"{' -> '.join(files)}: {what}" if files else what
+
+
+def guarded(prog: str):
+    """Decorate an entry point ``main(argv) -> int`` so that emocore's errors and OS errors end in one line.
+
+    :class:`~emocore.exceptions.EmocoreError` and :class:`OSError` print ``<prog>: error: <message>`` on
+    stderr and return 1; Ctrl-C prints ``<prog>: interrupted`` and returns 130. With ``--debug`` among the
+    arguments the exception propagates (traceback). Errors inside a batch are handled per file by the
+    commands themselves; this catches what stops the whole command.
+    """
+    def decorate(main):
+        @functools.wraps(main)
+        def wrapper(argv: list[str] | None = None) -> int:
+            from .exceptions import EmocoreError
+
+            args = sys.argv[1:] if argv is None else list(argv)
+            if "--debug" in args:
+                return main(argv)
+            try:
+                return main(argv)
+            except EmocoreError as error:
+                print(f"{prog}: error: {error}", file=sys.stderr)
+            except OSError as error:
+                print(f"{prog}: error: {_describe_os_error(error)}", file=sys.stderr)
+            except KeyboardInterrupt:
+                print(f"{prog}: interrupted", file=sys.stderr)
+                return 130
+            return 1
+        return wrapper
+    return decorate
 
 
 def _feature_args(parser: argparse.ArgumentParser) -> None:
     defaults = FeatureConfig()
     group = parser.add_argument_group("features")
-    group.add_argument("--sr", type=int, default=defaults.sr, help="sample rate in Hz (default %(default)s)")
-    group.add_argument("--frame-period-ms", type=float, default=defaults.frame_period_ms)
+    group.add_argument("--sr", type=positive_int, default=defaults.sr, help="sample rate in Hz (default %(default)s)")
+    group.add_argument("--frame-period-ms", type=positive_float, default=defaults.frame_period_ms)
     group.add_argument("--f0-method", choices=("harvest", "dio"), default=defaults.f0_method)
-    group.add_argument("--mcep-dim", type=int, default=defaults.mcep_dim)
+    group.add_argument("--mcep-dim", type=positive_int, default=defaults.mcep_dim)
     group.add_argument("--mcep-method", choices=("world", "sptk"), default=defaults.mcep_method)
+
+
+@contextlib.contextmanager
+def _flag_errors(parser: argparse.ArgumentParser):
+    """Turn a :class:`~emocore.exceptions.ParameterError` raised while the flags become objects (a config or
+    domain refusing a value) into an argparse error: exit status 2, before anything is read or written."""
+    from .exceptions import ParameterError
+
+    try:
+        yield
+    except ParameterError as error:
+        parser.error(str(error))
 
 
 def _feature_config(args: argparse.Namespace) -> FeatureConfig:
@@ -28,6 +137,7 @@ def _feature_config(args: argparse.Namespace) -> FeatureConfig:
                          mcep_dim=args.mcep_dim, mcep_method=args.mcep_method)
 
 
+@guarded("emocore-download")
 def download_main(argv: list[str] | None = None) -> int:
     """``emocore-download tess ravdess``: fetch corpora from their official hosts into the data folder."""
     from .datasets import CORPORA
@@ -41,6 +151,7 @@ def download_main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpora", nargs="+", choices=sorted(CORPORA), help="which corpora")
     parser.add_argument("--root", type=Path, default=None,
                         help=f"destination (default: ${paths.DATA_ENV_VAR}, else data/raw)")
+    _add_debug_flag(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for name in args.corpora:
@@ -50,6 +161,7 @@ def download_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+@guarded("emocore-extract")
 def extract_main(argv: list[str] | None = None) -> int:
     """``emocore-extract``: WORLD features, splits and per-domain statistics for conversion domains."""
     from .datasets import parse_domain
@@ -62,22 +174,23 @@ def extract_main(argv: list[str] | None = None) -> int:
     parser.add_argument("domains", nargs="+",
                         help="'corpus:speaker:emotion' (e.g. tess:OAF:neutral), 'dir:<folder>' or a folder")
     parser.add_argument("--out", type=Path, default=None, help="processed-data folder (default data/processed)")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    parser.add_argument("--val-fraction", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-utterances", type=int, default=None, help="per domain and split (smoke runs)")
+    parser.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--val-fraction", type=fraction, default=0.1)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser.add_argument("--max-utterances", type=positive_int, default=None, help="per domain and split (smoke runs)")
     _feature_args(parser)
+    _add_debug_flag(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    cfg = _feature_config(args)
+    with _flag_errors(parser):
+        cfg = _feature_config(args)
+        domains = [parse_domain(d) for d in args.domains]
     out = args.out or paths.processed_dir()
-    prepared = prepare_domains([parse_domain(d) for d in args.domains], cfg, out, val_fraction=args.val_fraction,
-                               seed=args.seed, max_utterances=args.max_utterances, n_jobs=args.jobs)
+    prepared = prepare_domains(domains, cfg, out, val_fraction=args.val_fraction, seed=args.seed,
+                               max_utterances=args.max_utterances, n_jobs=args.jobs)
     print(f"\n{'domain':<28}{'train':>6}{'val':>5}{'failed':>7}{'F0 (Hz)':>9}{'log-F0 std':>11}{'log-power':>10}")
     n_failed = 0
     for name, data in prepared.items():
-        import math
-
         n_failed += len(data.failures)
         print(f"{name:<28}{len(data.train):>6}{len(data.validation):>5}{len(data.failures):>7}"
               f"{math.exp(data.stats.log_f0.mean):>9.1f}{data.stats.log_f0.std:>11.3f}{data.stats.log_power.mean:>10.2f}")
@@ -87,11 +200,6 @@ def extract_main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(extract_main())
-
-
-def _fail(prog: str, error: Exception) -> int:
-    print(f"{prog}: error: {error}", file=sys.stderr)
-    return 2
 
 
 def _directory_pairs(folder: Path, cfg: FeatureConfig, processed_dir: Path, n_jobs: int | None):
@@ -104,13 +212,14 @@ def _directory_pairs(folder: Path, cfg: FeatureConfig, processed_dir: Path, n_jo
     return [(u, feats[str(u.path)]) for u in utts if str(u.path) in feats]
 
 
+@guarded("emocore-train")
 def train_main(argv: list[str] | None = None) -> int:
     """``emocore-train``: train EmoCycleGAN between two domains and write a model folder for ``emocore-convert``."""
     from dataclasses import replace
 
     from .config import ModelConfig, MunitConfig, TrainConfig
     from .datasets import Domain, parse_domain
-    from .exceptions import EmocoreError, TrainingDivergedError
+    from .exceptions import TrainingDivergedError
 
     parser = argparse.ArgumentParser(
         prog="emocore-train",
@@ -130,12 +239,12 @@ def train_main(argv: list[str] | None = None) -> int:
                            "tess:OAF:angry tess:OAF:sad for neutral -> happy), so conversions are asked to sound "
                            "like B rather than like any other emotion")
     data.add_argument("--processed-dir", type=Path, default=None, help="feature cache (default data/processed)")
-    data.add_argument("--val-fraction", type=float, default=0.1,
+    data.add_argument("--val-fraction", type=fraction, default=0.1,
                       help="share of texts held out (0 when both validation folders are given)")
-    data.add_argument("--split-seed", type=int, default=0,
+    data.add_argument("--split-seed", type=nonnegative_int, default=0,
                       help="which texts are held out (as emocore-extract --seed; independent of --random_seed)")
-    data.add_argument("--max-utterances", type=int, default=None, help="per domain and split (smoke runs)")
-    data.add_argument("--jobs", type=int, default=None, help="feature-extraction processes (default: all cores)")
+    data.add_argument("--max-utterances", type=positive_int, default=None, help="per domain and split (smoke runs)")
+    data.add_argument("--jobs", type=positive_int, default=None, help="feature-extraction processes (default: all cores)")
     out = parser.add_argument_group("outputs")
     out.add_argument("--model_dir", type=Path, default=None,
                      help="the model folder (default data/models/<model_name or A_to_B>); --resume continues it")
@@ -147,45 +256,45 @@ def train_main(argv: list[str] | None = None) -> int:
     run = parser.add_argument_group("training")
     run.add_argument("--model", choices=("cyclegan", "munit"), default="cyclegan",
                      help="EmoCycleGAN or the style-transfer autoencoder EmoMUNIT (default %(default)s)")
-    run.add_argument("--random_seed", type=int, default=None, help="seed of weights and data sampling")
-    run.add_argument("--iterations", type=int, default=None)
-    run.add_argument("--batch-size", type=int, default=None)
-    run.add_argument("--width", type=float, default=None, help="channel multiplier (1.0 = published sizes)")
+    run.add_argument("--random_seed", type=nonnegative_int, default=None, help="seed of weights and data sampling")
+    run.add_argument("--iterations", type=positive_int, default=None)
+    run.add_argument("--batch-size", type=positive_int, default=None)
+    run.add_argument("--width", type=positive_float, default=None, help="channel multiplier (1.0 = published sizes)")
     run.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --model_dir")
     run.add_argument("--init-from", type=Path, default=None, metavar="FOLDER",
                      help="fine-tune: start a new run from this run's (or checkpoint's) networks, with a fresh "
                           "emotion classifier, optimizers and learning-rate schedule")
-    run.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+    run.add_argument("--time-budget", type=positive_float, default=None, metavar="MINUTES",
                      help="stop once this much training time is spent (the model is saved as at the end; the "
                           "learning-rate schedule stays that of --iterations): equal-wall-clock comparisons")
-    run.add_argument("--threads", type=int, default=None,
+    run.add_argument("--threads", type=positive_int, default=None,
                      help="CPU threads for TensorFlow's ops (default: all cores)")
     run.add_argument("--smoke", action="store_true", help="tiny CI sizes (the configs' smoke() variants)")
     run.add_argument("--eager", action="store_true", help="run the training step eagerly (debugging)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     _feature_args(parser)
+    _add_debug_flag(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 
     sides = []
-    for name, spec, folder in (("A", args.domain_a, args.train_A_dir), ("B", args.domain_b, args.train_B_dir)):
-        if (spec is None) == (folder is None):
-            parser.error(f"give domain {name} by exactly one of --domain-{name.lower()} and --train_{name}_dir")
-        sides.append(parse_domain(spec) if spec is not None else Domain(directory=folder))
-    contrast = [parse_domain(spec) for spec in args.contrast_domains]
-    feature_cfg = _feature_config(args)
-    model_cfg, train_cfg = ModelConfig(mcep_dim=feature_cfg.mcep_dim), TrainConfig()
-    if args.smoke:
-        feature_cfg, model_cfg, train_cfg = feature_cfg.smoke(), model_cfg.smoke(), train_cfg.smoke()
-    if args.width is not None:
-        model_cfg = replace(model_cfg, width=args.width)
-    model_cfg = replace(model_cfg, n_emotions=2 + len(contrast))
-    overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
-    train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
-    munit_cfg = None if args.model != "munit" else MunitConfig().smoke() if args.smoke else MunitConfig()
+    with _flag_errors(parser):
+        for name, spec, folder in (("A", args.domain_a, args.train_A_dir), ("B", args.domain_b, args.train_B_dir)):
+            if (spec is None) == (folder is None):
+                parser.error(f"give domain {name} by exactly one of --domain-{name.lower()} and --train_{name}_dir")
+            sides.append(parse_domain(spec) if spec is not None else Domain(directory=folder))
+        contrast = [parse_domain(spec) for spec in args.contrast_domains]
+        feature_cfg = _feature_config(args)
+        model_cfg, train_cfg = ModelConfig(mcep_dim=feature_cfg.mcep_dim), TrainConfig()
+        if args.smoke:
+            feature_cfg, model_cfg, train_cfg = feature_cfg.smoke(), model_cfg.smoke(), train_cfg.smoke()
+        if args.width is not None:
+            model_cfg = replace(model_cfg, width=args.width)
+        model_cfg = replace(model_cfg, n_emotions=2 + len(contrast))
+        overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
+        train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
+        munit_cfg = None if args.model != "munit" else MunitConfig().smoke() if args.smoke else MunitConfig()
 
-    if args.time_budget is not None and not args.time_budget > 0:
-        parser.error(f"--time-budget must be positive, got {args.time_budget}")
     from .extraction import prepare_domains
     from .training import limit_cpu_threads, train
 
@@ -212,23 +321,22 @@ def train_main(argv: list[str] | None = None) -> int:
     except TrainingDivergedError as error:
         print(f"emocore-train: {error}", file=sys.stderr)
         return 1
-    except EmocoreError as error:
-        return _fail("emocore-train", error)
     last = history[-1] if history else {}
     print(f"trained {domain_a.name} <-> {domain_b.name} for {last.get('iteration', 0)} iterations "
           f"(generator loss {last.get('gen_total', float('nan')):.4f}); model: {model_dir}")
     return 0
 
 
+@guarded("emocore-convert")
 def convert_main(argv: list[str] | None = None) -> int:
     """``emocore-convert``: convert audio files with a trained model; exit status 1 if any file failed."""
-    import json
-
     from .exceptions import EmocoreError
 
     parser = argparse.ArgumentParser(
         prog="emocore-convert",
-        description="Convert the emotion of audio files with a model trained by emocore-train. Files that "
+        description="Convert the emotion of audio files with a model trained by emocore-train. Every output "
+                    "is named and the destination checked before anything is converted; inputs are never "
+                    "overwritten, and existing outputs are kept (skipped) unless --overwrite. Files that "
                     "cannot be read are reported and skipped; the exit status is 1 if any failed.")
     parser.add_argument("inputs", nargs="*", help="audio files, folders or glob patterns (quote the patterns)")
     which = parser.add_mutually_exclusive_group()
@@ -242,8 +350,11 @@ def convert_main(argv: list[str] | None = None) -> int:
                         help="a folder whose audio files are converted (repeatable)")
     parser.add_argument("--conversion_direction", type=str.upper, choices=("A2B", "B2A"), default="A2B")
     parser.add_argument("--output_dir", "-o", type=Path, default=Path("converted_voices"),
-                        help="where <stem>.wav files are written (default %(default)s); a path ending in .wav "
-                             "names the output of a single input file")
+                        help="where <stem>.wav files are written (default %(default)s); a path ending in .wav, "
+                             ".flac, .ogg or .aiff names the output of a single input file")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace outputs that already exist (default: keep them and skip their inputs, so "
+                             "a re-run continues an interrupted batch); inputs are never replaced")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="take the generators from this checkpoint folder instead (while training runs)")
     parser.add_argument("--no-f0", action="store_true", help="keep the source F0 (ablation)")
@@ -259,9 +370,11 @@ def convert_main(argv: list[str] | None = None) -> int:
     styles.add_argument("--intensity", type=float, default=None,
                         help="emotion intensity in [0, 1]: 0 keeps the source style, 1 (default) the target's")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_debug_flag(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     from . import pretrained
+    from .batch import expand_inputs, plan_outputs
 
     if args.list_pretrained:
         models = pretrained.list_pretrained()
@@ -275,53 +388,50 @@ def convert_main(argv: list[str] | None = None) -> int:
     if not args.inputs and not args.data_dir:
         parser.error("nothing to convert: give files, folders or globs, or --data_dir")
     style = _style_options(parser, args)
-    from .conversion import ConversionModel, convert_files, expand_inputs  # loads TensorFlow: after parsing
+    # Everything that can be refused without the model is refused before TensorFlow loads (seconds):
+    # the model name, the inputs and the destination.
+    if args.pretrained is not None:
+        args.model_dir = pretrained.resolve(args.pretrained)
+    files = expand_inputs([*args.inputs, *args.data_dir])
+    if not plan_outputs(files, args.output_dir, overwrite=args.overwrite).jobs:
+        print(f"nothing to convert: the outputs of all {len(files)} inputs exist in {args.output_dir} "
+              "(--overwrite replaces them)")
+        return 0
+    from .conversion import ConversionModel, convert_files  # loads TensorFlow
 
-    try:
-        if args.pretrained is not None:
-            args.model_dir = pretrained.resolve(args.pretrained)
-        model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint)
-    except (EmocoreError, OSError, json.JSONDecodeError) as error:
-        return _fail("emocore-convert", error)
+    model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint)
     trained_name = model.config.get("model_name")
     if args.model_name is not None and trained_name is not None and args.model_name != trained_name:
         print(f"emocore-convert: note: --model_name {args.model_name!r} differs from the name recorded at "
               f"training ({trained_name!r}); converting with the model in {args.model_dir}", file=sys.stderr)
     if style and model.model_type != "munit":
-        return _fail("emocore-convert", EmocoreError(
-            f"--style/--reference/--seed/--intensity apply to MUNIT models; {args.model_dir} holds a "
-            f"{model.model_type!r} model"))
-    if style.get("reference") is not None:
-        try:
-            style["reference"] = model.reference_mcep(style["reference"])  # analysed once, not per file
-        except EmocoreError as error:
-            return _fail("emocore-convert", error)
-    files = expand_inputs([*args.inputs, *args.data_dir])
-    output_file = args.output_dir if args.output_dir.suffix.lower() == ".wav" else None
-    if output_file is not None and len(files) != 1:
-        return _fail("emocore-convert", EmocoreError(
-            f"-o {output_file} names one output file, but {len(files)} inputs were given; use an output folder"))
-    output_dir = output_file.with_name(f".{output_file.name}.tmp") if output_file is not None else args.output_dir
+        raise EmocoreError(f"--style/--reference/--seed/--intensity apply to MUNIT models; {args.model_dir} "
+                           f"holds a {model.model_type!r} model")
     source, target = model.domain_stats(args.conversion_direction)
-    report = convert_files(model, files, args.conversion_direction, output_dir, f0=not args.no_f0,
-                           power=not args.no_power, mcep=not args.no_mcep, progress=not args.quiet, **style)
-    if output_file is not None:
-        if report.converted:
-            os.replace(report.converted[0][1], output_file)
-        shutil.rmtree(output_dir, ignore_errors=True)
+    report = convert_files(model, files, args.conversion_direction, args.output_dir, overwrite=args.overwrite,
+                           f0=not args.no_f0, power=not args.no_power, mcep=not args.no_mcep,
+                           progress=not args.quiet, **style)
+    for path, out, reason in report.skipped:
+        print(f"  skipped: {path}: its output {out} {reason}", file=sys.stderr)
+    kept = f"; kept {len(report.skipped)} existing output(s)" if report.skipped else ""
     print(f"{source.name} -> {target.name}: converted {len(report.converted)} of {len(files)} files "
-          f"into {output_file or args.output_dir}")
+          f"into {args.output_dir}{kept}")
     for path, note in report.unfamiliar:
         print(f"  note: {path} is {note}; converted anyway, expect lower quality", file=sys.stderr)
+    for path, note in report.notes:
+        print(f"  note: {path}: {note}", file=sys.stderr)
     for path, reason in report.failed:
         print(f"  failed: {path}: {reason}", file=sys.stderr)
+    if report.stopped:
+        print(f"emocore-convert: stopped: {report.stopped}", file=sys.stderr)
+        for path in report.not_attempted:
+            print(f"  not tried: {path}", file=sys.stderr)
     return 0 if report.ok else 1
 
 
+@guarded("emocore-export")
 def export_main(argv: list[str] | None = None) -> int:
     """``emocore-export``: write a trained model folder as a small pretrained model (float16 conversion networks)."""
-    from .exceptions import EmocoreError
-
     parser = argparse.ArgumentParser(
         prog="emocore-export",
         description="Copy what conversion needs from a trained model folder into data/pretrained/<name>/, "
@@ -332,14 +442,12 @@ def export_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="default data/pretrained ($EMOCORE_PRETRAINED_DIR)")
     parser.add_argument("--trained-with", default=None, help="the training command, recorded in config.json")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model of that name")
+    _add_debug_flag(parser)
     args = parser.parse_args(argv)
     from . import pretrained
 
-    try:
-        out = pretrained.export_pretrained(args.model_dir, args.name, args.root, overwrite=args.overwrite,
-                                           trained_with=args.trained_with)
-    except (EmocoreError, OSError) as error:
-        return _fail("emocore-export", error)
+    out = pretrained.export_pretrained(args.model_dir, args.name, args.root, overwrite=args.overwrite,
+                                       trained_with=args.trained_with)
     size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
     print(f"{args.model_dir} -> {out} ({size:.1f} MB)")
     return 0
@@ -362,13 +470,14 @@ def _style_options(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     return {k: v for k, v in options.items() if v is not None}
 
 
+@guarded("emocore-evaluate")
 def evaluate_main(argv: list[str] | None = None) -> int:
     """``emocore-evaluate``: score conversions (a folder with a manifest) and reference systems; CSV + JSON summaries.
 
-    Exit status: 0 when every file was scored, 1 when some could not be, 2 on bad arguments or a missing manifest.
+    Exit status: 0 when every file was scored, 1 when some could not be or on a missing manifest, 2 on bad arguments.
     """
     from . import evaluation as ev
-    from .exceptions import EmocoreError, ParameterError
+    from .exceptions import ParameterError
 
     parser = argparse.ArgumentParser(
         prog="emocore-evaluate",
@@ -385,7 +494,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-prosody", action="store_true",
                         help="with --reference: also convert the held-out words by the log-Gaussian F0 ('f0-only') "
                              "and F0 + power ('f0+power') transforms, written under <out>/prosody/")
-    parser.add_argument("--jobs", type=int, default=None,
+    parser.add_argument("--jobs", type=positive_int, default=None,
                         help="feature-extraction processes for --with-prosody (default: all cores)")
     parser.add_argument("--model", action="append", default=[], type=Path, metavar="MODEL_DIR[/checkpoints/step-N]",
                         help="a trained model folder (or one of its checkpoints): convert its held-out words and "
@@ -403,54 +512,54 @@ def evaluate_main(argv: list[str] | None = None) -> int:
                          help="a saved verifier; built and saved there when the file does not exist "
                               "(default data/models/verifiers/<corpora>-...joblib)")
     speaker.add_argument("--verifier-corpora", default="tess,ravdess", help="speakers to enroll (default %(default)s)")
-    speaker.add_argument("--max-per-speaker", type=int, default=30, help="enrollment recordings per speaker")
-    parser.add_argument("--val-fraction", type=float, default=0.1, help="share of words held out (as emocore-extract)")
-    parser.add_argument("--seed", type=int, default=0, help="which words are held out (as emocore-extract --seed)")
+    speaker.add_argument("--max-per-speaker", type=positive_int, default=30, help="enrollment recordings per speaker")
+    parser.add_argument("--val-fraction", type=fraction, default=0.1, help="share of words held out (as emocore-extract)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="which words are held out (as emocore-extract --seed)")
     parser.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (about a second per file)")
     parser.add_argument("--no-reference", action="store_true", help="skip the metrics against the real target")
     parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default data/processed)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     _feature_args(parser)
+    _add_debug_flag(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     if args.folder is None and not args.reference and not args.model:
         parser.error("nothing to evaluate: give a folder with a manifest, --reference and/or --model")
     if args.with_prosody and not args.reference:
         parser.error("--with-prosody needs --reference")
+    with _flag_errors(parser):
+        feature_cfg = _feature_config(args)
     emotions = [e for e in args.emotions.split(",") if e]
     corpora = [c for c in args.verifier_corpora.split(",") if c]
     out = args.out or args.folder or paths.results_dir() / "evaluation"
     cache = args.cache_dir or paths.processed_dir()
     progress = not args.quiet
     split = dict(val_fraction=args.val_fraction, seed=args.seed)
-    try:
-        items = ev.read_manifest(args.folder, args.manifest) if args.folder is not None else []
-        for spec in args.reference:
-            for corpus, speaker, source, target in ev.parse_reference_spec(spec):
-                refs = ev.reference_items(corpus, speaker, source, target, **split)
-                if args.with_prosody:
-                    refs += ev.write_prosody_references(corpus, speaker, source, target, Path(out) / "prosody",
-                                                        cfg=_feature_config(args), processed_dir=cache,
-                                                        n_jobs=args.jobs, progress=progress, **split)
-                items += refs
-        for model in args.model:
-            is_checkpoint = model.parent.name == "checkpoints"
-            items += ev.write_model_conversions(model.parent.parent if is_checkpoint else model, out,
-                                                checkpoint=model if is_checkpoint else None, processed_dir=cache,
-                                                progress=progress)
-        if not items:
-            raise ParameterError("no items to evaluate: the manifest and references list no files")
-        judge_path = args.judge or ev.default_judge_path(args.corpus, emotions, **split)
-        judge_model = ev.load_or_train_judge(judge_path, args.corpus, emotions, cache_dir=cache, progress=progress,
-                                             **split)
-        verifier_path = args.verifier or ev.default_verifier_path(corpora, max_per_speaker=args.max_per_speaker,
-                                                                  **split)
-        verifier = ev.load_or_build_verifier(verifier_path, corpora, max_per_speaker=args.max_per_speaker,
-                                             cache_dir=cache, progress=progress, **split)
-        table = ev.evaluate_pairs(items, judge_model, verifier, with_dnsmos=not args.no_dnsmos,
-                                  with_reference=not args.no_reference, cache_dir=cache, progress=progress)
-    except EmocoreError as error:
-        return _fail("emocore-evaluate", error)
+    items = ev.read_manifest(args.folder, args.manifest) if args.folder is not None else []
+    for spec in args.reference:
+        for corpus, speaker, source, target in ev.parse_reference_spec(spec):
+            refs = ev.reference_items(corpus, speaker, source, target, **split)
+            if args.with_prosody:
+                refs += ev.write_prosody_references(corpus, speaker, source, target, Path(out) / "prosody",
+                                                    cfg=feature_cfg, processed_dir=cache,
+                                                    n_jobs=args.jobs, progress=progress, **split)
+            items += refs
+    for model in args.model:
+        is_checkpoint = model.parent.name == "checkpoints"
+        items += ev.write_model_conversions(model.parent.parent if is_checkpoint else model, out,
+                                            checkpoint=model if is_checkpoint else None, processed_dir=cache,
+                                            progress=progress)
+    if not items:
+        raise ParameterError("no items to evaluate: the manifest and references list no files")
+    judge_path = args.judge or ev.default_judge_path(args.corpus, emotions, **split)
+    judge_model = ev.load_or_train_judge(judge_path, args.corpus, emotions, cache_dir=cache, progress=progress,
+                                         **split)
+    verifier_path = args.verifier or ev.default_verifier_path(corpora, max_per_speaker=args.max_per_speaker,
+                                                              **split)
+    verifier = ev.load_or_build_verifier(verifier_path, corpora, max_per_speaker=args.max_per_speaker,
+                                         cache_dir=cache, progress=progress, **split)
+    table = ev.evaluate_pairs(items, judge_model, verifier, with_dnsmos=not args.no_dnsmos,
+                              with_reference=not args.no_reference, cache_dir=cache, progress=progress)
     written = ev.write_report(table, out, judge=judge_model, verifier=verifier,
                               extra={"judge_path": str(judge_path), "verifier_path": str(verifier_path),
                                      "references": args.reference, "models": [str(m) for m in args.model]})

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .exceptions import ParameterError
+from .exceptions import ModelFolderError, ParameterError
 
 _C = TypeVar("_C")
 
@@ -77,6 +77,35 @@ def from_dict(cls: type[_C], values: dict) -> _C:
 def from_json(cls: type[_C], path: str | Path) -> _C:
     """Read a config written by :func:`to_json`."""
     return from_dict(cls, json.loads(Path(path).read_text()))
+
+
+def read_model_json(path: str | Path, required: tuple[str, ...] = ()) -> dict:
+    """The JSON object in ``path``, a file of a model folder (``config.json``, ``stats_a.json``, ...).
+
+    Args:
+        path: the file.
+        required: keys the object must have.
+
+    Raises:
+        ModelFolderError: naming ``path``: it is missing, unreadable, empty or not valid JSON, holds no
+            JSON object, or lacks one of ``required``.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        values = json.loads(data)
+    except FileNotFoundError:
+        raise ModelFolderError(path, "missing") from None
+    except OSError as error:
+        raise ModelFolderError(path, f"unreadable ({error.strerror or error})") from error
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        raise ModelFolderError(path, "empty" if not data.strip() else f"invalid JSON ({error})") from error
+    if not isinstance(values, dict):
+        raise ModelFolderError(path, f"holds a JSON {type(values).__name__}, not an object")
+    missing = [key for key in required if key not in values]
+    if missing:
+        raise ModelFolderError(path, f"lacks the key{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}")
+    return values
 
 
 @dataclass(frozen=True)
@@ -240,3 +269,39 @@ class TrainConfig:
         return replace(self, iterations=4, batch_size=2, n_frames=32, identity_switch_off_step=2,
                        classifier_pretrain_steps=4, classifier_batch_size=2, checkpoint_every=2,
                        validate_every=4, n_validation_files=1, log_every=1)
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """How :mod:`emocore.segments` cuts a long input so that conversion runs in bounded memory.
+
+    An input longer than ``max_segment_s`` is cut into segments of at most ``max_segment_s``, each cut at the
+    quietest ``cut_frame_ms`` frame within ``search_s`` around its nominal place (nominal cuts divide the
+    input evenly). Each segment is analysed and converted with ``context_s`` of audio on both sides and
+    the converted segments are joined by a complementary raised-cosine crossfade of ``crossfade_ms``
+    centred on each cut. An input of at most ``max_segment_s`` is one segment, converted exactly as a
+    whole; ``max_segment_s=math.inf`` turns segmenting off.
+    """
+
+    max_segment_s: float = 20.0
+    search_s: float = 2.0
+    context_s: float = 0.5
+    crossfade_ms: float = 20.0
+    cut_frame_ms: float = 10.0
+
+    def __post_init__(self):
+        for name in ("max_segment_s", "search_s", "context_s", "crossfade_ms", "cut_frame_ms"):
+            if not getattr(self, name) > 0:
+                raise ParameterError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_segment_s < 4 * self.search_s:  # keeps neighbouring search windows apart
+            raise ParameterError(f"max_segment_s must be at least 4 * search_s, got {self.max_segment_s} "
+                                 f"and {self.search_s}")
+        if self.crossfade_ms / 2000 > self.context_s:
+            raise ParameterError(f"crossfade_ms / 2 must fit in context_s, got {self.crossfade_ms} ms and "
+                                 f"{self.context_s} s")
+        if self.cut_frame_ms / 1000 > self.search_s:
+            raise ParameterError(f"cut_frame_ms must fit in search_s, got {self.cut_frame_ms} ms and {self.search_s} s")
+
+    def smoke(self) -> "SegmentConfig":
+        """The CI variant: segments of at most 2 s, so a few seconds of audio already make several."""
+        return replace(self, max_segment_s=2.0, search_s=0.4, context_s=0.25)

@@ -28,10 +28,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from . import paths
+from .audio import AUDIO_SUFFIXES
 from .exceptions import DatasetError, ParameterError
 
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
-AUDIO_SUFFIXES = (".wav", ".flac", ".aiff", ".aif", ".ogg")
 MANIFEST_NAME = "manifest.csv"
 DIRECTORY_CORPUS = "dir"  # Utterance.corpus of files listed by list_directory()
 DOWNLOAD_HINT = (

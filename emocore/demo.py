@@ -67,13 +67,14 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 def convert_given_files(files: list[str], models: list[pretrained.PretrainedModel], out_dir: Path) -> int:
     """Convert ``files`` with every model into ``out_dir/<model>/``; the number of failed conversions."""
-    from .conversion import ConversionModel, convert_files, expand_inputs
+    from .batch import expand_inputs
+    from .conversion import ConversionModel, convert_files
 
     inputs = expand_inputs(files)
     failures = 0
     for entry in models:
         model = ConversionModel.load(entry.path)
-        report = convert_files(model, inputs, "A2B", out_dir / entry.name, progress=False)
+        report = convert_files(model, inputs, "A2B", out_dir / entry.name, overwrite=True, progress=False)
         print(f"{entry.name}: converted {len(report.converted)} of {len(inputs)} files into {out_dir / entry.name}")
         for path, note in report.unfamiliar:
             print(f"  note: {path} is {note}; converted anyway")

@@ -27,6 +27,41 @@ class AudioError(EmocoreError):
         return (type(self), (self.path, self.reason))
 
 
+class OutputError(EmocoreError):
+    """An output cannot be written where asked: it would replace an input, the folder is a file or read-only, ...
+
+    Attributes:
+        path: the output file or folder in question.
+        reason: what is wrong and what to do.
+    """
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.reason))
+
+
+class ModelFolderError(EmocoreError):
+    """A file of a model folder is missing, damaged, or does not belong with the folder's other files.
+
+    Attributes:
+        path: the offending file.
+        reason: one short phrase, e.g. ``"invalid JSON (line 3, column 5: Expecting value)"``.
+        advice: what to do about it.
+    """
+
+    ADVICE = "restore the model folder from where it came from (a fresh copy, the training run or a re-export)"
+
+    def __init__(self, path, reason: str, advice: str = ADVICE):
+        self.path, self.reason, self.advice = str(path), reason, advice
+        super().__init__(f"{self.path}: {reason}; {advice}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.reason, self.advice))
+
+
 class DatasetError(EmocoreError):
     """A corpus, speaker, emotion or data directory could not be found or is malformed."""
 

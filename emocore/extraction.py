@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from . import audio, features
 from .config import FeatureConfig, to_json
 from .datasets import Domain, Utterance, validation_text_ids
-from .exceptions import AudioError, EmocoreError
+from .exceptions import AudioError, DatasetError, EmocoreError
 from .prosody import DomainStats
 
 if TYPE_CHECKING:
@@ -178,10 +178,14 @@ def prepare_domains(domains: list[Domain], cfg: FeatureConfig, processed_dir: st
 
     Returns:
         dict: ``domain name -> DomainData``, in the order given.
+
+    Raises:
+        DatasetError: a domain cannot be listed, or is left without one usable training utterance (every
+            file failed, e.g. not audio, or every text is held out); the message names its folder or domain.
     """
     root = Path(processed_dir) / config_key(cfg)
-    to_json(cfg, root / "feature_config.json")
     listed = {d.name: d.utterances(corpora_root) for d in domains}
+    to_json(cfg, root / "feature_config.json")
     held_out = validation_text_ids({u.text_id for utts in listed.values() for u in utts}, val_fraction, seed)
     prepared = {}
     for domain in domains:
@@ -192,6 +196,8 @@ def prepare_domains(domains: list[Domain], cfg: FeatureConfig, processed_dir: st
                                        desc=domain.name)
         train_pairs = [(u, feats[str(u.path)]) for u in train if str(u.path) in feats]
         val_pairs = [(u, feats[str(u.path)]) for u in validation if str(u.path) in feats]
+        if not train_pairs:
+            raise _no_training_data(domain, train, failures)
         stats = DomainStats.fit(domain.name, [f for _, f in train_pairs])
         stats.save(root / "stats" / f"{domain.name}.json")
         split = {"train": [str(u.path) for u, _ in train_pairs], "validation": [str(u.path) for u, _ in val_pairs],
@@ -200,6 +206,21 @@ def prepare_domains(domains: list[Domain], cfg: FeatureConfig, processed_dir: st
         (root / "splits" / f"{domain.name}.json").write_text(json.dumps(split, indent=1) + "\n")
         prepared[domain.name] = DomainData(domain, train_pairs, val_pairs, stats, failures)
     return prepared
+
+
+def _no_training_data(domain: Domain, train: list[Utterance], failures: list[ExtractionFailure],
+                      n_reasons: int = 3) -> DatasetError:
+    """The error of a domain without a usable training utterance: its folder (or name), and the first reasons."""
+    where = str(domain.directory) if domain.directory is not None else f"domain {domain.name}"
+    if not train:
+        return DatasetError(f"{where}: every text is held out for validation, none is left to train on; "
+                            "lower val_fraction (--val-fraction) or add recordings")
+    reason_of = {f.path: f.reason for f in failures}
+    bad = [(u.path, reason_of[str(u.path)]) for u in train if str(u.path) in reason_of]  # in file order
+    reasons = "; ".join(f"{Path(path).name}: {reason}" for path, reason in bad[:n_reasons])
+    more = f"; and {len(bad) - n_reasons} more" if len(bad) > n_reasons else ""
+    return DatasetError(f"{where}: none of its {len(train)} training files could be used ({reasons}{more}); "
+                        "give a folder of speech recordings")
 
 
 def summary_table(prepared: dict[str, DomainData]) -> "pd.DataFrame":

@@ -30,7 +30,6 @@ path. Its TensorFlow step is the shared :meth:`emocore.training.TwoDomainGAN.tra
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +38,9 @@ import numpy as np
 from keras import layers, ops
 
 from . import losses, models
-from .config import ModelConfig, MunitConfig, TrainConfig, from_dict
+from .config import ModelConfig, MunitConfig, TrainConfig, from_dict, read_model_json
 from .conversion import ConversionModel, write_json_atomic
-from .exceptions import ParameterError
+from .exceptions import ModelFolderError, ParameterError
 from .models import GLU, InstanceNorm, ResidualBlock1D, scale_channels
 from .training import EMOTION_INDEX_A, EMOTION_INDEX_B, TwoDomainGAN, classifier_input, make_optimizers
 
@@ -361,6 +360,7 @@ class MunitMapper:
     """
 
     model_type = MODEL_TYPE
+    extra_files = (STYLES_FILE,)
 
     def __init__(self, networks: MunitNetworks, mean_styles: dict | None = None):
         self.nets = networks
@@ -385,11 +385,23 @@ class MunitMapper:
                               {"style_dim": self.style_dim, **{k: v.tolist() for k, v in self.mean_styles.items()}})
 
     def load_extra(self, model_dir: str | Path) -> None:
-        """Read ``styles.json`` if the folder has one (a run still training has none: only ``"mean"`` needs it)."""
+        """Read ``styles.json`` if the folder has one (a run still training has none: only ``"mean"`` needs it).
+
+        Raises:
+            ModelFolderError: ``styles.json`` is not valid JSON, lacks a domain or holds codes of another size.
+        """
         path = Path(model_dir) / STYLES_FILE
         if path.is_file():
-            values = json.loads(path.read_text())
-            self.mean_styles = {k: np.asarray(values[k], dtype=np.float64) for k in ("a", "b")}
+            values = read_model_json(path, required=("a", "b"))
+            try:
+                styles = {k: np.asarray(values[k], dtype=np.float64) for k in ("a", "b")}
+            except (TypeError, ValueError) as error:
+                raise ModelFolderError(path, f"holds no style codes ({error})") from error
+            for domain, code in styles.items():
+                if code.shape != (self.style_dim,):
+                    raise ModelFolderError(path, f"the style code of domain {domain!r} has shape {code.shape}, the "
+                                                 f"networks' style_dim is {self.style_dim}")
+            self.mean_styles = styles
 
     def target_style(self, direction: str, style: str = "mean", reference=None, seed: int = 0) -> np.ndarray:
         """The target style code, shape ``(style_dim,)``, float32.

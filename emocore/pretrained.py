@@ -5,7 +5,8 @@ stripped to what conversion needs: ``config.json``, both domains' statistics, th
 (EmoMUNIT's ``styles.json``), ``history.csv`` and the conversion networks' weights stored as float16 with
 gzip (discriminators, classifier, checkpoints and TensorBoard logs stay behind). Loading casts the weights
 back to float32. ``config.json`` keeps the training record and gains a ``pretrained`` entry saying where it
-came from.
+came from and a ``fingerprint`` of the exported files, which loading checks
+(:func:`emocore.conversion.fingerprint`).
 
 They live in ``data/pretrained/<name>/`` (``$EMOCORE_PRETRAINED_DIR`` overrides) and are used with
 ``emocore-convert --pretrained <name>``; ``emocore-convert --list-pretrained`` lists them.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -22,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import ParameterError
+from .config import read_model_json
+from .exceptions import ModelFolderError, ParameterError
+
+log = logging.getLogger(__name__)
 
 PRETRAINED_ENV_VAR = "EMOCORE_PRETRAINED_DIR"
 KEPT_FILES = ("config.json", "stats_a.json", "stats_b.json", "styles.json", "history.csv")
@@ -54,21 +59,42 @@ class PretrainedModel:
 
 
 def _read(path: Path) -> PretrainedModel:
-    config = json.loads((path / "config.json").read_text())
-    training = config.get("training", {})
+    """Describe the model folder ``path`` from its ``config.json``.
+
+    Raises:
+        ModelFolderError: ``config.json`` is not valid JSON or lacks what the listing shows.
+    """
+    config_path = path / "config.json"
+    config = read_model_json(config_path, required=("domains",))
     size = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 1e6
-    return PretrainedModel(name=path.name, path=path, model_type=config.get("model_type", "cyclegan"),
-                           domain_a=config["domains"]["a"]["name"], domain_b=config["domains"]["b"]["name"],
-                           iterations=int(training.get("iterations_done", training.get("iterations", 0))),
-                           wall_time_s=float(training.get("wall_time_s", 0.0)), size_mb=size)
+    try:
+        training = config.get("training", {})
+        return PretrainedModel(name=path.name, path=path, model_type=config.get("model_type", "cyclegan"),
+                               domain_a=config["domains"]["a"]["name"], domain_b=config["domains"]["b"]["name"],
+                               iterations=int(training.get("iterations_done", training.get("iterations", 0))),
+                               wall_time_s=float(training.get("wall_time_s", 0.0)), size_mb=size)
+    except KeyError as error:
+        raise ModelFolderError(config_path, f"lacks the key {error.args[0]!r} of its 'domains' entry") from error
+    except (AttributeError, TypeError, ValueError) as error:
+        raise ModelFolderError(config_path, f"does not describe a pretrained model ({error})") from error
+
+
+def _model_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if (p / "config.json").is_file()) if root.is_dir() else []
 
 
 def list_pretrained(root: str | Path | None = None) -> list[PretrainedModel]:
-    """Every model folder under ``root`` (default :func:`pretrained_dir`), sorted by name."""
-    root = Path(root) if root is not None else pretrained_dir()
-    if not root.is_dir():
-        return []
-    return [_read(p) for p in sorted(root.iterdir()) if (p / "config.json").is_file()]
+    """Every model folder under ``root`` (default :func:`pretrained_dir`), sorted by name.
+
+    A folder whose ``config.json`` cannot be read is left out with a logged warning naming the file.
+    """
+    models = []
+    for path in _model_folders(Path(root) if root is not None else pretrained_dir()):
+        try:
+            models.append(_read(path))
+        except ModelFolderError as error:
+            log.warning("pretrained model %s left out: %s", path.name, error)
+    return models
 
 
 def resolve(name: str, root: str | Path | None = None) -> Path:
@@ -77,9 +103,9 @@ def resolve(name: str, root: str | Path | None = None) -> Path:
     Raises:
         ParameterError: no such model; the message lists the ones there are.
     """
-    available = {m.name: m.path for m in list_pretrained(root)}
+    where = Path(root) if root is not None else pretrained_dir()
+    available = {p.name: p for p in _model_folders(where)}  # a damaged one too: loading it names the damage
     if name not in available:
-        where = Path(root) if root is not None else pretrained_dir()
         listing = ", ".join(available) or f"none in {where}"
         raise ParameterError(f"no pretrained model {name!r}; available: {listing}")
     return available[name]
@@ -130,8 +156,10 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
 
     Raises:
         ParameterError: ``model_dir`` is not a trained model, or ``name`` exists and not ``overwrite``.
+        ModelFolderError: a file of ``model_dir`` is damaged or belongs to another model (see
+            :meth:`emocore.conversion.ConversionModel.load`).
     """
-    from .conversion import ConversionModel
+    from .conversion import FINGERPRINT_KEY, ConversionModel, fingerprint, model_files
 
     model_dir = Path(model_dir)
     model = ConversionModel.load(model_dir)  # checks the folder is complete and loadable
@@ -148,6 +176,7 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
         write_float16_weights(model_dir / f"{network}.weights.h5", tmp / f"{network}.weights.h5")
     config = json.loads((tmp / "config.json").read_text())
     config["model_name"] = name
+    config[FINGERPRINT_KEY] = fingerprint(tmp, model_files(model.mapper))  # of the float16 copies
     config["pretrained"] = {"exported_from": str(model_dir.resolve()), "weights_dtype": "float16",
                             "trained_with": trained_with,
                             "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}

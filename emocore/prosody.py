@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import ParameterError
+from .config import read_model_json
+from .exceptions import ModelFolderError, ParameterError
 from .features import MeanStd, WorldFeatures
 
 
@@ -156,7 +157,17 @@ class DomainStats:
 
     @classmethod
     def load(cls, path: str | Path) -> "DomainStats":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a file written by :meth:`save`.
+
+        Raises:
+            ModelFolderError: naming ``path``: missing, not valid JSON, or not domain statistics.
+        """
+        try:
+            return cls.from_dict(read_model_json(path))
+        except KeyError as error:
+            raise ModelFolderError(path, f"lacks the key {error.args[0]!r} of domain statistics") from error
+        except (TypeError, ValueError) as error:
+            raise ModelFolderError(path, f"not domain statistics ({error})") from error
 
 
 def convert_prosody(feats: WorldFeatures, src: DomainStats, tgt: DomainStats, *, f0: bool = True,

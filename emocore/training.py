@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 
 from . import audio, features, losses, models
 from .config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig, from_dict
-from .conversion import ConversionModel
+from .conversion import FINGERPRINT_KEY, ConversionModel, fingerprint
 from .exceptions import ParameterError, TrainingDivergedError
 from .features import WorldFeatures
 from .prosody import DomainStats, interpolate_over_unvoiced
@@ -552,7 +552,7 @@ def save_checkpoint(model: CycleGANVC, model_dir: str | Path, iteration: int, st
 
     It holds every network's weights (``<name>.weights.h5``), both optimizers' variables and the model's
     ``checkpoint_variables`` if it has any (``optimizers.npz``: step counters, Adam moments, e.g. a seed
-    generator's state) and ``state.json`` (``iteration`` plus whatever
+    generator's state) and ``state.json`` (``iteration``, the weights' ``fingerprint`` and whatever
     ``state`` holds: the data RNG state, history, wall time). A killed process leaves at worst a
     ``.tmp-*`` folder, which is ignored and removed by the next save. Only the ``keep`` newest checkpoints
     are kept.
@@ -573,7 +573,9 @@ def save_checkpoint(model: CycleGANVC, model_dir: str | Path, iteration: int, st
     arrays.update({f"extra_{i:04d}": ops.convert_to_numpy(v)
                    for i, v in enumerate(getattr(model, "checkpoint_variables", ()))})
     np.savez(tmp / "optimizers.npz", **arrays)
-    (tmp / "state.json").write_text(json.dumps({**state, "iteration": int(iteration)}, default=str) + "\n")
+    record = fingerprint(tmp, [f"{name}.weights.h5" for name in model.networks()])  # checked by ConversionModel.load
+    (tmp / "state.json").write_text(json.dumps({**state, "iteration": int(iteration), FINGERPRINT_KEY: record},
+                                               default=str) + "\n")
     final = root / _step_dir_name(iteration)
     if final.exists():  # a resumed run passing the same iteration again
         trash = root / f".tmp-old-{final.name}-{os.getpid()}"

@@ -111,3 +111,31 @@ def espeak_wav(text: str, path, voice: str = "en") -> np.ndarray:
     samples = np.concatenate(chunks)
     sf.write(str(path), samples, rate)
     return samples
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Mount a tmpfs of a given size (KiB) under ``tmp_path``: a real full disk, or a real read-only one.
+
+    ``small_disk(64)`` returns the mount point; ``small_disk(64, read_only=True)`` mounts it read-only. Needs
+    root and a kernel that lets this process mount (the project's machines and CI do); skips otherwise.
+    Unmounted at the end of the test.
+    """
+    import subprocess
+
+    mounted = []
+
+    def mount(size_kib: int, read_only: bool = False):
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        options = f"size={size_kib}k" + (",ro" if read_only else "")
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip() or result.returncode})")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)

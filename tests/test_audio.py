@@ -68,3 +68,61 @@ def test_save_roundtrip_and_errors(tmp_path, tone):
 def test_peak_normalize(tone):
     assert np.max(np.abs(audio.peak_normalize(tone, 0.9))) == pytest.approx(0.9)
     assert not np.any(audio.peak_normalize(np.zeros(5)))
+
+
+# ---------------------------------------------------------------------- constant input, truncated files (issue 12)
+
+
+@pytest.mark.parametrize("value", [0.3, -0.02])
+def test_a_constant_input_is_no_signal(tmp_path, value):
+    with pytest.raises(AudioError, match="no signal: the samples are constant"):
+        audio.validate_wav(np.full(16000, value), 16000)
+    path = write(tmp_path / "dc.wav", np.full(16000, value), 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="no signal") as info:
+        audio.load_wav(path)
+    assert str(path) in str(info.value)
+    audio.validate_wav(np.full(16000, value) + 1e-3 * np.sin(np.arange(16000)), 16000)  # a signal on an offset
+
+
+def truncate(path, keep_s, sr=16000, bytes_per_sample=2):
+    """Cut a WAV file to its header plus ``keep_s`` of audio; returns ``path``."""
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index(b"data") + 8 + int(keep_s * sr) * bytes_per_sample])
+    return path
+
+
+@pytest.mark.parametrize("file_format", ["WAV", "RF64"])
+def test_a_truncated_wav_is_noted_and_read_as_far_as_it_goes(tmp_path, tone, file_format):
+    path = write(tmp_path / "cut.wav", np.tile(tone, 4)[:51200], 16000, format=file_format, subtype="PCM_16")
+    assert audio.truncation_note(path) is None
+    truncate(path, 1.1)
+    assert audio.truncation_note(path) == "truncated: the header declares 3.20 s of audio but the file holds 1.10 s"
+    assert len(audio.load_wav(path)) == 17600  # libsndfile reads the samples that are there, without an error
+
+
+def test_truncation_note_walks_odd_sized_chunks_and_big_endian_headers(tmp_path):
+    import struct
+
+    def wav_bytes(endian, declared_bytes, present_bytes, extra=b"xyz"):
+        riff = b"RIFX" if endian == ">" else b"RIFF"
+        fmt = struct.pack(f"{endian}HHIIHH", 1, 1, 8000, 16000, 2, 16)
+        body = (b"WAVE" + b"fmt " + struct.pack(f"{endian}I", 16) + fmt
+                + b"LIST" + struct.pack(f"{endian}I", len(extra)) + extra + b"\0" * (len(extra) % 2)
+                + b"data" + struct.pack(f"{endian}I", declared_bytes) + b"\0" * present_bytes)
+        return riff + struct.pack(f"{endian}I", len(body)) + body
+
+    path = tmp_path / "x.wav"
+    for endian in "<>":
+        path.write_bytes(wav_bytes(endian, 32000, 8000))
+        assert audio.truncation_note(path) == "truncated: the header declares 2.00 s of audio but the file holds 0.50 s"
+        path.write_bytes(wav_bytes(endian, 8000, 8000))
+        assert audio.truncation_note(path) is None
+    path.write_bytes(wav_bytes("<", 0xFFFFFFFF, 8000))  # a stream's unknown length
+    assert audio.truncation_note(path) is None
+
+
+def test_truncation_note_is_none_for_other_files(tmp_path, tone):
+    assert audio.truncation_note(write(tmp_path / "x.flac", tone, 16000)) is None
+    (tmp_path / "short").write_bytes(b"RIFF")
+    assert audio.truncation_note(tmp_path / "short") is None
+    assert audio.truncation_note(tmp_path / "missing.wav") is None

@@ -30,3 +30,25 @@ def test_conversion_benchmark_prints_real_time_factor(corpora_root, capsys):
     assert "total" in capsys.readouterr().out
     assert result["audio_s"] > 0 and result["rtf_total"] == pytest.approx(
         sum(result[f"rtf_{k}"] for k in ("analysis", "prosody", "generator", "synthesis")))
+
+
+# ---------------------------------------------------------------------- long inputs (emocore-bench memory)
+
+
+def test_speech_like_input_without_corpora_is_synthetic_words_and_pauses(tmp_path):
+    import numpy as np
+
+    wav, what = bench.speech_like_input(5.0, 16000, root=tmp_path)
+    assert wav.shape == (80000,) and "synthetic" in what and np.max(np.abs(wav)) <= 1.0
+    frame_rms = np.sqrt(np.mean(wav[: 80000 // 160 * 160].reshape(-1, 160) ** 2, axis=1))
+    assert frame_rms.min() < 0.01 < frame_rms.max()  # pauses between the words
+
+
+def test_difference_of_identical_signals_is_infinite_snr():
+    import numpy as np
+
+    x = np.sin(np.arange(4000) / 7.0)
+    same = bench._difference(x, x.copy())
+    assert same == {"max_abs": 0.0, "snr_db": float("inf"), "spectral_snr_db": float("inf")}
+    shifted = bench._difference(np.roll(x, 3), x)  # a phase shift: the waveform differs, the spectrum hardly
+    assert shifted["snr_db"] < 10 < shifted["spectral_snr_db"]

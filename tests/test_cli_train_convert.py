@@ -38,7 +38,7 @@ def test_convert_cli_needs_inputs_and_a_model(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.convert_main(["--model_dir", str(tmp_path)])
     assert exit_info.value.code == 2
-    assert cli.convert_main(["some.wav", "--model_dir", str(tmp_path)]) == 2
+    assert cli.convert_main(["some.wav", "--model_dir", str(tmp_path), "-o", str(tmp_path / "out")]) == 1
     assert "not a model folder" in capsys.readouterr().err
 
 
@@ -86,10 +86,121 @@ def test_train_then_convert_a_held_out_word(prepared, tmp_path, capsys):
 
     # MUNIT style flags are refused for a CycleGAN, with a message naming them
     assert cli.convert_main([str(held_out.path), "--model_dir", str(model_dir), "--style", "random", "-o",
-                             str(tmp_path / "styled"), "--quiet"]) == 2
+                             str(tmp_path / "styled"), "--quiet"]) == 1
     assert "MUNIT" in capsys.readouterr().err and not (tmp_path / "styled").exists()
 
     # globs and --data_dir with only good files: exit status 0
     pattern = str(held_out.path.parent / f"OAF_{held_out.text_id}_*")
     assert cli.convert_main([pattern, "--model_dir", str(model_dir), "-o", str(tmp_path / "glob"), "--quiet"]) == 0
     assert [p.name for p in (tmp_path / "glob").iterdir()] == [f"{held_out.path.stem}.wav"]
+
+
+# ---------------------------------------------------------------------- emocore-convert never loses a user's file
+
+PRETRAINED = "tess-oaf-neutral-angry-munit"
+
+
+@pytest.fixture
+def recording(tmp_path):
+    """A user's recording in its own folder (a 0.8 s voiced tone at 22,050 Hz)."""
+    import soundfile as sf
+    from conftest import harmonic_tone
+
+    path = tmp_path / "same" / "rec.wav"
+    path.parent.mkdir()
+    sf.write(str(path), harmonic_tone(180, 0.8, sr=22050), 22050)
+    return path
+
+
+def _convert_in_subprocess(args: list[str]) -> tuple[int, str, str]:
+    """Run emocore-convert in a fresh interpreter; also report whether TensorFlow got imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from emocore import cli; rc = cli.convert_main(sys.argv[1:]); "
+            "print('TF-LOADED' if 'tensorflow' in sys.modules else 'TF-NOT-LOADED'); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("output", ["folder", "file"])
+def test_convert_cli_refuses_to_write_over_the_input(recording, output, capsys):
+    before = recording.read_bytes()
+    destination = recording.parent if output == "folder" else recording
+    rc = cli.convert_main(["--pretrained", PRETRAINED, str(recording), "-o", str(destination), "--overwrite",
+                           "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "would replace the input" in err and "Traceback" not in err
+    assert recording.read_bytes() == before and [p.name for p in recording.parent.iterdir()] == ["rec.wav"]
+
+
+def test_convert_cli_keeps_existing_outputs_unless_overwrite(recording, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "rec.wav").write_bytes(b"an older take")
+    assert cli.convert_main(["--pretrained", PRETRAINED, str(recording), "-o", str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "nothing to convert" in captured.out and (out / "rec.wav").read_bytes() == b"an older take"
+    assert cli.convert_main(["--pretrained", PRETRAINED, str(recording), "-o", str(out), "--overwrite",
+                             "--quiet"]) == 0
+    assert "converted 1 of 1" in capsys.readouterr().out and (out / "rec.wav").read_bytes()[:4] == b"RIFF"
+
+
+def test_convert_cli_writes_the_format_an_output_file_names(recording, tmp_path, capsys):
+    import soundfile as sf
+
+    out = tmp_path / "converted.flac"
+    assert cli.convert_main(["--pretrained", PRETRAINED, str(recording), "-o", str(out), "--quiet"]) == 0
+    assert out.is_file() and sf.info(str(out)).format == "FLAC" and sf.info(str(out)).samplerate == 16000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["converted.flac", "same"]  # no temporary left
+
+
+def test_convert_cli_refuses_bad_destinations_and_inputs_before_loading_tensorflow(recording, tmp_path):
+    regular = tmp_path / "notes.txt"
+    regular.write_text("keep me")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text("x")
+    cases = [
+        (["--pretrained", "no-such-model", str(recording)], "no pretrained model 'no-such-model'"),
+        (["--pretrained", PRETRAINED, str(recording), "-o", str(regular)], "is a file, not a folder"),
+        (["--pretrained", PRETRAINED, str(recording), "-o", str(regular / "sub")], "which is a file"),
+        (["--pretrained", PRETRAINED, str(tmp_path / "empty"), "-o", str(tmp_path / "o")], "it is empty"),
+        (["--pretrained", PRETRAINED, str(tmp_path / "texts"), "-o", str(tmp_path / "o")], "no audio files"),
+        (["--pretrained", PRETRAINED, str(recording), str(recording.parent / "x.wav"), "-o", str(tmp_path / "o.wav")],
+         "names one output file, but 2 inputs"),
+    ]
+    for args, message in cases:
+        rc, out, err = _convert_in_subprocess(args)
+        assert rc == 1 and message in err and "Traceback" not in err, (args, err)
+        assert len(err.strip().splitlines()) == 1 and "TF-NOT-LOADED" in out, (args, err, out)
+    assert regular.read_text() == "keep me" and not (tmp_path / "o").exists()
+
+
+def test_convert_cli_into_a_read_only_disk_is_one_line_and_writes_nothing(recording, small_disk, capsys):
+    disk = small_disk(64, read_only=True)
+    rc = cli.convert_main(["--pretrained", PRETRAINED, str(recording), "-o", str(disk / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "cannot write there" in err and "Traceback" not in err and not list(disk.iterdir())
+
+
+def test_convert_cli_full_disk_names_what_was_done_and_what_was_not(recording, small_disk, capsys):
+    import shutil
+
+    for name in ("b.wav", "c.wav", "d.wav"):
+        shutil.copy(recording, recording.parent / name)
+    disk = small_disk(64)  # two 25.6 kB outputs fit, the third does not
+    rc = cli.convert_main(["--pretrained", PRETRAINED, str(recording.parent), "-o", str(disk), "--quiet"])
+    captured = capsys.readouterr()
+    assert rc == 1 and "converted 2 of 4" in captured.out and "Traceback" not in captured.err
+    assert "disk is full" in captured.err and "not tried:" in captured.err and "d.wav" in captured.err
+    assert sorted(p.name for p in disk.iterdir()) == ["b.wav", "c.wav"]
+
+
+def test_convert_cli_prints_no_tensorflow_log_noise(recording, tmp_path):
+    rc, out, err = _convert_in_subprocess(["--pretrained", PRETRAINED, str(recording), "-o",
+                                           str(tmp_path / "out.wav"), "--quiet"])
+    assert rc == 0 and "converted 1 of 1" in out, err
+    noise = [line for line in err.splitlines() if any(word in line for word in ("oneDNN", "absl", "cpu_feature_guard",
+                                                                                "TensorFlow binary", "E0000", "W0000"))]
+    assert not noise, noise

@@ -10,9 +10,9 @@ import pytest
 import soundfile as sf
 from conftest import harmonic_tone
 
-from emocore import conversion, features, models
+from emocore import batch, conversion, features, models
 from emocore.config import FeatureConfig, ModelConfig
-from emocore.exceptions import ParameterError
+from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.prosody import DomainStats
 
 FEATURE_CFG = FeatureConfig().smoke()
@@ -121,7 +121,7 @@ def test_convert_files_skips_bad_files_and_reports_them(model, source, tmp_path,
     sf.write(str(inputs / "loud.flac"), wav * 0.9, 22050)  # another rate: resampled on loading
     (inputs / "broken.wav").write_bytes(b"RIFF not really")
     sf.write(str(inputs / "silent.wav"), np.zeros(sr), sr)
-    files = conversion.expand_inputs([inputs / "*.wav", inputs / "loud.flac", tmp_path / "missing.wav"])
+    files = batch.expand_inputs([inputs / "*.wav", inputs / "loud.flac", tmp_path / "missing.wav"])
     assert [f.name for f in files] == ["broken.wav", "good.wav", "silent.wav", "loud.flac", "missing.wav"]
     report = conversion.convert_files(model, files, "A2B", tmp_path / "out", progress=False)
     assert not report.ok
@@ -132,14 +132,6 @@ def test_convert_files_skips_bad_files_and_reports_them(model, source, tmp_path,
     assert set(outputs) == {"good.wav", "loud.flac"}
     good, out_sr = sf.read(outputs["good.wav"])
     assert out_sr == sr and len(good) == len(wav)
-
-
-def test_expand_inputs_reads_folders_and_keeps_unmatched_patterns(tmp_path, sr):
-    for name in ("b.wav", "a.flac", "notes.txt"):
-        (tmp_path / name).write_bytes(b"x")
-    assert [p.name for p in conversion.expand_inputs([tmp_path])] == ["a.flac", "b.wav"]
-    assert conversion.expand_inputs([tmp_path / "*.ogg"]) == [tmp_path / "*.ogg"]
-    assert len(conversion.expand_inputs([tmp_path / "b.wav", str(tmp_path / "b.wav")])) == 1
 
 
 def test_feature_shift_table_measures_source_converted_target(model):
@@ -175,3 +167,207 @@ def test_parse_streams(variant, expected):
 def test_parse_streams_rejects_unknown(variant):
     with pytest.raises(ParameterError):
         conversion.parse_streams(variant)
+
+
+# ---------------------------------------------------------------------- never lose a user's audio (issue 12)
+
+
+def _inputs(folder, wav, sr, names):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        sf.write(str(folder / name), wav, sr)
+    return [folder / name for name in names]
+
+
+def test_existing_outputs_are_kept_and_a_rerun_continues(model, source, tmp_path, sr):
+    wav, _ = source
+    files = _inputs(tmp_path / "in", wav, sr, ["a.wav", "b.wav", "c.wav"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.wav").write_bytes(b"my notes, not audio")
+    report = conversion.convert_files(model, files, "A2B", out, progress=False)
+    assert report.ok and [p.rsplit("/", 1)[-1] for p, _ in report.converted] == ["a.wav", "c.wav"]
+    assert [(p.rsplit("/", 1)[-1], why.split()[0]) for p, _, why in report.skipped] == [("b.wav", "exists")]
+    assert (out / "b.wav").read_bytes() == b"my notes, not audio"
+    again = conversion.convert_files(model, files, "A2B", out, progress=False)
+    assert not again.converted and len(again.skipped) == 3
+    replaced = conversion.convert_files(model, files, "A2B", out, overwrite=True, progress=False)
+    assert len(replaced.converted) == 3 and sf.info(str(out / "b.wav")).frames == len(wav)
+
+
+def test_converting_into_the_inputs_folder_never_touches_an_input(model, source, tmp_path, sr):
+    from emocore.exceptions import OutputError
+
+    wav, _ = source
+    [recording] = _inputs(tmp_path / "same", wav, sr, ["rec.wav"])
+    before = recording.read_bytes()
+    for destination in (recording.parent, recording):
+        with pytest.raises(OutputError, match="would replace the input"):
+            conversion.convert_files(model, [recording], "A2B", destination, overwrite=True, progress=False)
+    assert recording.read_bytes() == before and sorted(p.name for p in recording.parent.iterdir()) == ["rec.wav"]
+
+
+def test_a_failed_write_leaves_nothing_and_the_batch_goes_on(model, source, tmp_path, sr, monkeypatch):
+    import errno
+
+    from emocore import io
+
+    wav, _ = source
+    files = _inputs(tmp_path / "in", wav, sr, ["a.wav", "b.wav", "c.wav"])
+    real_write = io.write_bytes_atomic
+
+    def refuse_b(path, data):
+        if path.name == "b.wav":
+            with io.atomic_write(path) as handle:
+                handle.write(data[:100])
+                raise OSError(errno.EACCES, "Permission denied", str(path))
+        return real_write(path, data)
+
+    monkeypatch.setattr(io, "write_bytes_atomic", refuse_b)
+    out = tmp_path / "out"
+    report = conversion.convert_files(model, files, "A2B", out, progress=False)
+    assert [p.rsplit("/", 1)[-1] for p, _ in report.converted] == ["a.wav", "c.wav"]
+    assert [(p.rsplit("/", 1)[-1], "Permission denied" in why) for p, why in report.failed] == [("b.wav", True)]
+    assert sorted(p.name for p in out.iterdir()) == ["a.wav", "c.wav"]  # no partial b.wav, no temporary file
+
+
+def test_a_full_disk_stops_the_batch_says_what_was_done_and_leaves_no_partial_file(model, source, tmp_path, sr,
+                                                                                   small_disk):
+    wav, _ = source  # 12,345 samples: a 24.7 kB 16-bit wav
+    files = _inputs(tmp_path / "in", wav, sr, ["a.wav", "b.wav", "c.wav", "d.wav"])
+    disk = small_disk(64)  # room for two outputs, not three
+    report = conversion.convert_files(model, files, "A2B", disk, progress=False)
+    assert [p.rsplit("/", 1)[-1] for p, _ in report.converted] == ["a.wav", "b.wav"]
+    assert [p.rsplit("/", 1)[-1] for p, _ in report.failed] == ["c.wav"]
+    assert [p.rsplit("/", 1)[-1] for p in report.not_attempted] == ["d.wav"]
+    assert "disk is full" in report.stopped and not report.ok
+    assert sorted(p.name for p in disk.iterdir()) == ["a.wav", "b.wav"]
+    for name in ("a.wav", "b.wav"):
+        assert sf.info(str(disk / name)).frames == len(wav)
+
+
+def test_a_read_only_destination_is_refused_before_any_conversion(model, source, tmp_path, sr, small_disk):
+    from emocore.exceptions import OutputError
+
+    wav, _ = source
+    files = _inputs(tmp_path / "in", wav, sr, ["a.wav"])
+    with pytest.raises(OutputError, match="cannot write there"):
+        conversion.convert_files(model, files, "A2B", small_disk(64, read_only=True), progress=False)
+
+
+# ---------------------------------------------------------------------- damaged or mismatched model folders (issue 12)
+
+
+MODEL_ENTRY = {"model": {"width": MODEL_CFG.width, "n_residual_blocks": MODEL_CFG.n_residual_blocks}}
+
+
+@pytest.fixture
+def folder(model, tmp_path):
+    """An intact CycleGAN model folder, as :meth:`ConversionModel.save` writes it."""
+    return model.save(tmp_path / "model", MODEL_ENTRY)
+
+
+def _edit_config(folder, edit):
+    config = json.loads((folder / "config.json").read_text())
+    edit(config)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def _first_half(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _swap(a, b):
+    data = a.read_bytes()
+    a.write_bytes(b.read_bytes())
+    b.write_bytes(data)
+
+
+def test_save_records_a_fingerprint_of_every_file_conversion_reads(folder):
+    from emocore.extraction import file_digest
+
+    digests = json.loads((folder / "config.json").read_text())["fingerprint"]["sha256"]
+    assert set(digests) == {"gen_a2b.weights.h5", "gen_b2a.weights.h5", "stats_a.json", "stats_b.json"}
+    assert all(digests[name] == file_digest(folder / name) for name in digests)
+    assert conversion.ConversionModel.load(folder).config["fingerprint"] == {"sha256": digests}
+
+
+DAMAGES = {  # case: (damage done to the folder, the file the error names, what it says)
+    "config lacks a key": (lambda f: _edit_config(f, lambda c: c.pop("model")), "config.json",
+                           "lacks the key 'model'"),
+    "config invalid JSON": (lambda f: (f / "config.json").write_text('{"model_type": "cyclegan",'), "config.json",
+                            "invalid JSON"),
+    "config empty": (lambda f: (f / "config.json").write_text(""), "config.json", "empty"),
+    "stats invalid JSON": (lambda f: (f / "stats_b.json").write_text('{"name": '), "stats_b.json", "invalid JSON"),
+    "stats lack a key": (lambda f: (f / "stats_a.json").write_text('{"name": "calm"}'), "stats_a.json",
+                         "lacks the key"),
+    "empty weights": (lambda f: (f / "gen_a2b.weights.h5").write_bytes(b""), "gen_a2b.weights.h5", "damaged"),
+    "truncated weights": (lambda f: _first_half(f / "gen_b2a.weights.h5"), "gen_b2a.weights.h5", "damaged"),
+    "width mismatch": (lambda f: _edit_config(f, lambda c: c["model"].update(width=2 * MODEL_CFG.width)),
+                       "gen_a2b.weights.h5", "do not fit the network config.json describes"),
+    "weights of the other direction": (lambda f: _swap(f / "gen_a2b.weights.h5", f / "gen_b2a.weights.h5"),
+                                       "gen_a2b.weights.h5", "SHA-256 differs from the one config.json recorded"),
+    "statistics of the other domain": (lambda f: _swap(f / "stats_a.json", f / "stats_b.json"), "stats_a.json",
+                                       "SHA-256 differs"),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGES)
+def test_a_damaged_or_mismatched_file_is_named(folder, case):
+    damage, name, says = DAMAGES[case]
+    damage(folder)
+    with pytest.raises(ModelFolderError) as caught:
+        conversion.ConversionModel.load(folder)
+    assert caught.value.path == str(folder / name) and says in caught.value.reason
+    assert str(caught.value).startswith(f"{folder / name}: ") and "restore the model folder" in str(caught.value)
+    assert "Traceback" not in str(caught.value) and len(str(caught.value)) < 400
+
+
+def test_a_folder_without_fingerprint_loads_unchecked_and_save_without_weights_records_none(model, folder):
+    _edit_config(folder, lambda c: c.pop("fingerprint"))
+    _swap(folder / "gen_a2b.weights.h5", folder / "gen_b2a.weights.h5")
+    assert conversion.ConversionModel.load(folder).model_type == "cyclegan"  # as before fingerprints
+    model.save(folder, weights=False)  # as training does while it runs: it cannot vouch for the weights
+    assert "fingerprint" not in json.loads((folder / "config.json").read_text())
+
+
+def test_checkpoint_weights_are_checked_against_the_checkpoint_record(folder, tmp_path):
+    step = folder / "checkpoints" / "step-00000002"
+    step.mkdir(parents=True)
+    for name in ("gen_a2b.weights.h5", "gen_b2a.weights.h5"):  # weights other than the final ones: accepted
+        (step / name).write_bytes((folder / ("gen_b2a.weights.h5" if "a2b" in name else "gen_a2b.weights.h5"))
+                                  .read_bytes())
+    assert conversion.ConversionModel.load(folder, checkpoint=step).model_type == "cyclegan"
+    record = conversion.fingerprint(step, ["gen_a2b.weights.h5", "gen_b2a.weights.h5"])
+    (step / "state.json").write_text(json.dumps({"iteration": 2, "fingerprint": record}))
+    assert conversion.ConversionModel.load(folder, checkpoint=step).model_type == "cyclegan"
+    _swap(step / "gen_a2b.weights.h5", step / "gen_b2a.weights.h5")
+    with pytest.raises(ModelFolderError, match=r"step-00000002/gen_a2b.weights.h5: .*state.json recorded"):
+        conversion.ConversionModel.load(folder, checkpoint=step)
+
+
+def test_an_unfinished_model_names_its_newest_checkpoint_for_python_and_the_command_line(folder):
+    (folder / "gen_b2a.weights.h5").unlink()
+    for step in ("step-00000002", "step-00000004"):
+        (folder / "checkpoints" / step).mkdir(parents=True)
+    newest = folder / "checkpoints" / "step-00000004"
+    with pytest.raises(ParameterError, match="lacks gen_b2a.weights.h5") as caught:
+        conversion.ConversionModel.load(folder)
+    assert f"checkpoint={newest} in Python" in str(caught.value)
+    assert f"--checkpoint {newest} on the command line" in str(caught.value)
+
+
+def test_the_report_warns_of_a_truncated_file_and_fails_a_constant_one(model, source, tmp_path, sr):
+    wav, _ = source
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    sf.write(str(inputs / "cut.wav"), wav, sr, subtype="PCM_16")
+    data = (inputs / "cut.wav").read_bytes()
+    (inputs / "cut.wav").write_bytes(data[: len(data) // 2])  # the header still declares the whole length
+    sf.write(str(inputs / "dc.wav"), np.full(sr, 0.3), sr)
+    report = conversion.convert_files(model, sorted(inputs.iterdir()), "A2B", tmp_path / "out", progress=False)
+    assert [p.rsplit("/", 1)[-1] for p, _ in report.converted] == ["cut.wav"]
+    [(path, note)] = report.notes
+    assert path.endswith("cut.wav") and note.startswith("truncated: the header declares 0.77 s")
+    [(path, reason)] = report.failed
+    assert path.endswith("dc.wav") and "constant" in reason

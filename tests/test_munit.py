@@ -19,7 +19,7 @@ from conftest import harmonic_tone
 from emocore import audio, cli, conversion, extraction, features, models, munit, training
 from emocore.config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig
 from emocore.datasets import Domain, Utterance
-from emocore.exceptions import ParameterError
+from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.extraction import DomainData
 from emocore.prosody import DomainStats
 
@@ -154,7 +154,7 @@ def test_mean_style_conversion_is_deterministic_and_survives_save_and_load(conv,
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["model_type"] == "munit" and (tmp_path / munit.STYLES_FILE).is_file()
     (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "munit"}))
-    with pytest.raises(ParameterError, match="munit"):
+    with pytest.raises(ModelFolderError, match="config.json: .*'munit' entry"):
         conversion.ConversionModel.load(tmp_path)
     np.testing.assert_allclose(loaded.convert_mcep(source.mcep, "A2B"), first.mcep, rtol=1e-6, atol=1e-6)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ def test_export_lists_resolves_and_converts_like_the_original(smoke_model, tmp_p
                                                "gen_a2b.weights.h5", "gen_b2a.weights.h5"}
     config = json.loads((out / "config.json").read_text())
     assert config["pretrained"]["weights_dtype"] == "float16" and config["pretrained"]["trained_with"] == "pytest smoke"
+    assert set(config["fingerprint"]["sha256"]) == {p.name for p in out.iterdir()} - {"config.json", "history.csv"}
     assert config["training"]["status"] == "complete"  # how it was trained travels with it
     [listed] = pretrained.list_pretrained(tmp_path)
     assert (listed.name, listed.model_type, listed.domain_b) == ("tess-oaf-neutral-angry", "cyclegan", "tess-OAF-angry")
@@ -93,7 +95,7 @@ def test_convert_cli_pretrained_converts_a_file_in_neither_corpus_and_says_it_is
     assert "converted 1 of 1" in captured.out and "far from the training speaker" in captured.err
     converted = audio.load_wav(out, 16000)
     assert abs(len(converted) - len(samples) * 16000 / 22050) <= 2 and np.isfinite(converted).all()
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*"))  # no temporary file left beside the output
 
     # the speaker's own held-out word: converted without a note
     word = data["tess-OAF-neutral"].validation[0][0].path
@@ -101,11 +103,11 @@ def test_convert_cli_pretrained_converts_a_file_in_neither_corpus_and_says_it_is
                              "--quiet"]) == 0
     assert "far from" not in capsys.readouterr().err
 
-    assert cli.convert_main(["--pretrained", "no-such-model", str(word), "-o", str(tmp_path / "x.wav")]) == 2
+    assert cli.convert_main(["--pretrained", "no-such-model", str(word), "-o", str(tmp_path / "x.wav")]) == 1
     assert "available: tess-oaf-neutral-angry" in capsys.readouterr().err
     other_word = data["tess-OAF-neutral"].train[0][0].path
     assert cli.convert_main(["--pretrained", "tess-oaf-neutral-angry", str(word), str(other_word), "-o",
-                             str(tmp_path / "two.wav"), "--quiet"]) == 2
+                             str(tmp_path / "two.wav"), "--quiet"]) == 1
     assert "names one output file" in capsys.readouterr().err
 
 
@@ -148,3 +150,69 @@ def test_each_shipped_model_converts_a_voice_in_neither_corpus_from_the_command_
     assert "far from the training speaker" in captured.err  # a synthetic voice: converted, with a note
     converted = audio.load_wav(tmp_path / "out.wav", 16000)
     assert abs(len(converted) - len(samples) * 16000 / 22050) <= 2 and np.isfinite(converted).all()
+
+
+# ---------------------------------------------------------------------- fingerprints and damaged folders (issue 12)
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+def test_each_shipped_model_carries_a_fingerprint_of_its_files(model):
+    from emocore.extraction import file_digest
+
+    digests = json.loads((model.path / "config.json").read_text())["fingerprint"]["sha256"]
+    expected = {p.name for p in model.path.glob("*.weights.h5")} | {"stats_a.json", "stats_b.json"}
+    assert set(digests) == expected | ({"styles.json"} if model.model_type == "munit" else set())
+    assert all(digests[name] == file_digest(model.path / name) for name in digests)
+
+
+def test_a_munit_folder_with_another_munit_models_decoder_is_refused(tmp_path):
+    import h5py
+
+    from emocore.exceptions import ModelFolderError
+
+    angry, sad = pretrained.resolve("tess-oaf-neutral-angry-munit"), pretrained.resolve("tess-oaf-neutral-sad-munit")
+
+    def shapes(path):
+        with h5py.File(path) as handle:
+            found = {}
+            handle.visititems(lambda key, item: found.update({key: item.shape}) if hasattr(item, "shape") else None)
+            return found
+
+    assert shapes(angry / "decoder.weights.h5") == shapes(sad / "decoder.weights.h5")  # only the fingerprint tells
+    mixed = Path(shutil.copytree(angry, tmp_path / "mixed"))
+    shutil.copy(sad / "decoder.weights.h5", mixed / "decoder.weights.h5")
+    with pytest.raises(ModelFolderError) as caught:
+        conversion.ConversionModel.load(mixed)
+    assert caught.value.path == str(mixed / "decoder.weights.h5")
+    assert "differs from the one config.json recorded when the model was written" in str(caught.value)
+
+
+def test_export_writes_a_fingerprint_that_load_verifies(tmp_path):
+    from emocore.exceptions import ModelFolderError
+    from emocore.extraction import file_digest
+
+    run = Path(shutil.copytree(pretrained.resolve("tess-oaf-neutral-angry"), tmp_path / "run"))
+    config = json.loads((run / "config.json").read_text())
+    config.pop("fingerprint")  # like a model trained before fingerprints: still exported, and gains one
+    (run / "config.json").write_text(json.dumps(config))
+    out = pretrained.export_pretrained(run, "exported", tmp_path / "pretrained")
+    digests = json.loads((out / "config.json").read_text())["fingerprint"]["sha256"]
+    assert set(digests) == {"gen_a2b.weights.h5", "gen_b2a.weights.h5", "stats_a.json", "stats_b.json"}
+    assert all(digests[name] == file_digest(out / name) for name in digests)
+    assert conversion.ConversionModel.load(out).model_type == "cyclegan"
+    shutil.copy(run / "stats_b.json", out / "stats_a.json")
+    with pytest.raises(ModelFolderError, match=r"exported/stats_a.json: its SHA-256 differs"):
+        conversion.ConversionModel.load(out)
+
+
+def test_a_pretrained_model_with_a_damaged_config_is_listed_out_but_named_when_used(tmp_path, caplog):
+    from emocore.exceptions import ModelFolderError
+
+    root = tmp_path / "pretrained"
+    broken = Path(shutil.copytree(pretrained.resolve("tess-oaf-neutral-angry"), root / "broken"))
+    (broken / "config.json").write_text('{"model_type": "cyclegan", "domains": ')
+    assert pretrained.list_pretrained(root) == []
+    assert "broken/config.json: invalid JSON" in caplog.text
+    assert pretrained.resolve("broken", root) == broken
+    with pytest.raises(ModelFolderError, match=r"broken/config.json: invalid JSON"):
+        conversion.ConversionModel.load(broken)
