@@ -405,8 +405,8 @@ def test_cli_exit_status(conversion_folder, judge, verifier, cache, tmp_path, ca
     assert cli.evaluate_main([str(conversion_folder), *common, "--out", str(tmp_path / "out")]) == 1
     assert "failed" in capsys.readouterr().err
     assert pd.read_csv(tmp_path / "out" / "evaluation.csv")["error"].notna().sum() == 1
-    # no manifest: exit status 2
-    assert cli.evaluate_main([str(tmp_path / "nothing"), *common]) == 2
+    # no manifest: one line, exit status 1
+    assert cli.evaluate_main([str(tmp_path / "nothing"), *common]) == 1
     with pytest.raises(SystemExit) as exit_info:
         cli.evaluate_main([])
     assert exit_info.value.code == 2
