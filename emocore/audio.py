@@ -7,6 +7,7 @@ Stereo is mixed to mono and any sample rate is resampled: those are not errors.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 from pathlib import Path
@@ -18,29 +19,63 @@ from .exceptions import AudioError, ParameterError
 
 # Every suffix the loader reads (libsndfile; mp3 since libsndfile 1.1). Folders are listed by these.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".caf", ".w64")
-# Suffixes only libsndfile decodes: a failure there is final (no slow fallback to audioread)
-_LIBSNDFILE_SUFFIXES = (".wav", ".flac", ".aiff", ".aif", ".ogg")
+# Suffixes libsndfile decodes: a failure there is final (no slow, noisy fallback to audioread)
+_LIBSNDFILE_SUFFIXES = (".wav", ".flac", ".aiff", ".aif", ".aifc", ".ogg", ".oga", ".opus", ".au", ".caf", ".w64",
+                        *((".mp3",) if "MP3" in sf.available_formats() else ()))
 # Output formats by suffix: (libsndfile format, subtype)
 WRITABLE_SUFFIXES = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".aiff": ("AIFF", "PCM_16"),
                      ".aif": ("AIFF", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
 
 
+@contextlib.contextmanager
+def _c_stderr_silenced():
+    """Send what C libraries write to file descriptor 2 to /dev/null (mpg123 inside libsndfile prints
+    ``Note: Illegal Audio-MPEG-Header ...`` lines for a damaged MP3; the AudioError says it once)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable descriptor 2 (embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _decode_error(path: Path, error: Exception) -> AudioError:
+    """An AudioError for a file a decoder refused, without libsndfile's misleading 'does not exist'."""
+    detail = str(error).replace(f"Error opening {str(path)!r}: ", "").strip() or type(error).__name__
+    if "does not exist" in detail or "not a regular file" in detail:  # libsndfile's words for unreadable data
+        detail = "unrecognised or damaged data"
+    kind = path.suffix.lstrip(".").upper() or "audio"
+    return AudioError(path, f"cannot decode it as {kind} ({detail})")
+
+
 def _read_any(path: Path) -> tuple[np.ndarray, int]:
     """Read ``path`` as float32 ``(n_samples, n_channels)``; soundfile first, librosa/audioread for the rest."""
+    suffix = path.suffix.lower()
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with _c_stderr_silenced() if suffix == ".mp3" else contextlib.nullcontext():
+            data, sr = sf.read(str(path), dtype="float32", always_2d=True)
         return data, int(sr)
     except Exception as sf_error:  # noqa: BLE001 - any decoder failure becomes an AudioError below
-        if path.suffix.lower() in _LIBSNDFILE_SUFFIXES:
-            raise AudioError(path, f"cannot decode audio ({sf_error})") from sf_error
-    try:  # formats libsndfile lacks (mp3, m4a): audioread via librosa
+        if suffix in _LIBSNDFILE_SUFFIXES:
+            raise _decode_error(path, sf_error) from sf_error
+    try:  # formats libsndfile lacks (m4a, ...): audioread via librosa
+        import warnings
+
         import librosa
 
-        data, sr = librosa.load(str(path), sr=None, mono=False)
+        with warnings.catch_warnings():  # librosa warns that soundfile failed, then that audioread is deprecated
+            warnings.simplefilter("ignore")
+            data, sr = librosa.load(str(path), sr=None, mono=False)
         data = np.atleast_2d(data).T.astype(np.float32)
         return data, int(sr)
     except Exception as error:  # noqa: BLE001
-        raise AudioError(path, f"cannot decode audio ({error})") from error
+        raise _decode_error(path, error) from error
 
 
 def validate_wav(wav: np.ndarray, sr: int, *, path=None, min_duration_s: float = 0.0,

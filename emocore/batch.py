@@ -59,8 +59,8 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
         else:
             paths.append(Path(text))
     seen, unique = set(), []
-    for path in paths:
-        key = str(path.absolute())
+    for path in paths:  # the same file under two spellings (./a/../a/x.wav, a symlink) is converted once
+        key = str(path.resolve())
         if key not in seen:
             seen.add(key)
             unique.append(path)
@@ -86,7 +86,10 @@ class OutputPlan:
 
 def names_a_file(destination: str | Path) -> bool:
     """True when ``destination`` names one output file (an audio suffix we write, e.g. ``out.wav``, ``out.flac``)
-    rather than a folder; an existing folder is always a folder."""
+    rather than a folder. An existing folder, and a string ending in a path separator (``out.wav/``), name a
+    folder."""
+    if isinstance(destination, str) and destination.endswith(("/", os.sep)):
+        return False
     destination = Path(destination)
     return destination.suffix.lower() in WRITABLE_SUFFIXES and not destination.is_dir()
 
@@ -133,7 +136,7 @@ def plan_outputs(inputs: list[str | Path], destination: str | Path, *, overwrite
 
     Args:
         inputs: the input files, e.g. from :func:`expand_inputs`.
-        destination: an output folder, or one output file.
+        destination: an output folder, or one output file (a string ending in ``/`` is always a folder).
         overwrite: replace existing outputs (never an input).
         suffix: the outputs' format in a folder destination (one of :data:`emocore.audio.WRITABLE_SUFFIXES`).
 
@@ -145,14 +148,15 @@ def plan_outputs(inputs: list[str | Path], destination: str | Path, *, overwrite
             an output path that is a folder, or a destination that cannot be written.
     """
     inputs = [Path(p) for p in inputs]
+    single = names_a_file(destination)
+    as_folder = not single and (not Path(destination).suffix or str(destination).endswith(("/", os.sep)))
     destination = Path(destination)
     if not inputs:
         raise OutputError(destination, "no input files to convert")
     suffix_of_file = destination.suffix.lower()
-    if suffix_of_file in AUDIO_SUFFIXES and suffix_of_file not in WRITABLE_SUFFIXES and not destination.is_dir():
+    if suffix_of_file in AUDIO_SUFFIXES and not single and not as_folder and not destination.is_dir():
         raise OutputError(destination, f"cannot write {suffix_of_file} files; name a "
                                        f"{', '.join(WRITABLE_SUFFIXES)} file or a folder")
-    single = names_a_file(destination)
     if single:
         if len(inputs) != 1:
             raise OutputError(destination, f"names one output file, but {len(inputs)} inputs were given; "

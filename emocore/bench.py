@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from . import datasets, extraction
+from .cli import _add_debug_flag, guarded, nonnegative_int, positive_float, positive_int
 from .config import FeatureConfig
 
 
@@ -353,31 +354,33 @@ def long_input_memory(lengths_s=(10.0, 60.0, 600.0), *, model: str = MEMORY_MODE
     return rows
 
 
+@guarded("emocore-bench")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="emocore-bench", description=__doc__.splitlines()[0])
+    _add_debug_flag(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     extract = commands.add_parser("extraction", help="WORLD feature extraction throughput on real TESS files")
-    extract.add_argument("--n-files", type=int, default=40)
+    extract.add_argument("--n-files", type=positive_int, default=40)
     extract.add_argument("--speaker", default="OAF")
     train = commands.add_parser("training", help="EmoCycleGAN training iterations/s and first-step time")
-    train.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.5])
-    train.add_argument("--steps", type=int, default=20, help="timed iterations per phase")
-    train.add_argument("--warmup", type=int, default=2)
-    train.add_argument("--n-frames", type=int, default=128)
-    train.add_argument("--batch-size", type=int, default=1)
+    train.add_argument("--widths", type=positive_float, nargs="+", default=[1.0, 0.5])
+    train.add_argument("--steps", type=positive_int, default=20, help="timed iterations per phase")
+    train.add_argument("--warmup", type=nonnegative_int, default=2)
+    train.add_argument("--n-frames", type=positive_int, default=128)
+    train.add_argument("--batch-size", type=positive_int, default=1)
     convert = commands.add_parser("conversion", help="conversion real-time factor on real TESS files")
-    convert.add_argument("--width", type=float, default=1.0)
-    convert.add_argument("--n-files", type=int, default=5)
+    convert.add_argument("--width", type=positive_float, default=1.0)
+    convert.add_argument("--n-files", type=positive_int, default=5)
     convert.add_argument("--speaker", default="OAF")
     memory = commands.add_parser("memory", help="peak memory and RTF of converting long inputs (fresh process each)")
-    memory.add_argument("--lengths", type=float, nargs="+", default=[10.0, 60.0, 600.0],
+    memory.add_argument("--lengths", type=positive_float, nargs="+", default=[10.0, 60.0, 600.0],
                         help="input lengths in seconds, converted in segments")
-    memory.add_argument("--whole", type=float, nargs="*", default=[150.0],
+    memory.add_argument("--whole", type=positive_float, nargs="*", default=[150.0],
                         help="input lengths also converted unsegmented (the behaviour before segmenting)")
-    memory.add_argument("--compare", type=float, default=60.0,
+    memory.add_argument("--compare", type=positive_float, default=60.0,
                         help="the length whose segmented output is compared with its segments converted alone")
     memory.add_argument("--model", default=MEMORY_MODEL, help="pretrained model name or model folder")
-    memory.add_argument("--threads", type=int, default=1, help="TensorFlow threads per process; 0: all cores")
+    memory.add_argument("--threads", type=nonnegative_int, default=1, help="TensorFlow threads per process; 0: all cores")
     args = parser.parse_args(argv)
     if args.command == "extraction":
         extraction_throughput(args.n_files, args.speaker)

@@ -330,7 +330,7 @@ def train_main(argv: list[str] | None = None) -> int:
 @guarded("emocore-convert")
 def convert_main(argv: list[str] | None = None) -> int:
     """``emocore-convert``: convert audio files with a trained model; exit status 1 if any file failed."""
-    from .exceptions import EmocoreError
+    from .exceptions import AudioError, EmocoreError
 
     parser = argparse.ArgumentParser(
         prog="emocore-convert",
@@ -349,7 +349,7 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data_dir", type=Path, action="append", default=[],
                         help="a folder whose audio files are converted (repeatable)")
     parser.add_argument("--conversion_direction", type=str.upper, choices=("A2B", "B2A"), default="A2B")
-    parser.add_argument("--output_dir", "-o", type=Path, default=Path("converted_voices"),
+    parser.add_argument("--output_dir", "-o", default="converted_voices",  # a string: keeps a trailing "/"
                         help="where <stem>.wav files are written (default %(default)s); a path ending in .wav, "
                              ".flac, .ogg or .aiff names the output of a single input file")
     parser.add_argument("--overwrite", action="store_true",
@@ -393,6 +393,11 @@ def convert_main(argv: list[str] | None = None) -> int:
     if args.pretrained is not None:
         args.model_dir = pretrained.resolve(args.pretrained)
     files = expand_inputs([*args.inputs, *args.data_dir])
+    if not any(path.is_file() for path in files):  # else the missing ones are reported among the batch's failures
+        raise AudioError(files[0], "no such file" + (f" (nor any of the other {len(files) - 1} inputs)"
+                                                     if len(files) > 1 else ""))
+    if style.get("reference") is not None and not Path(style["reference"]).is_file():
+        raise AudioError(style["reference"], "no such file (the --reference recording)")
     if not plan_outputs(files, args.output_dir, overwrite=args.overwrite).jobs:
         print(f"nothing to convert: the outputs of all {len(files)} inputs exist in {args.output_dir} "
               "(--overwrite replaces them)")

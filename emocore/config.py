@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +52,16 @@ class FeatureConfig:
             raise ParameterError("need 0 < f0_floor_hz < f0_ceil_hz")
         if self.mcep_dim < 2:
             raise ParameterError(f"mcep_dim must be at least 2, got {self.mcep_dim}")
+        n_bins = self.fft_size // 2 + 1
+        if self.mcep_dim > n_bins:
+            raise ParameterError(f"mcep_dim must be at most {n_bins} (the spectral envelope's bins at sr={self.sr} "
+                                 f"and f0_floor_hz={self.f0_floor_hz:g}), got {self.mcep_dim}")
+
+    @property
+    def fft_size(self) -> int:
+        """CheapTrick's FFT length for ``sr`` and ``f0_floor_hz``: WORLD's ``GetFFTSizeForCheapTrick``, 1024 at
+        16 kHz and 71 Hz (``pyworld.get_cheaptrick_fft_size`` computes the same)."""
+        return 2 ** (1 + int(math.log2(3.0 * self.sr / self.f0_floor_hz + 1.0)))
 
     @property
     def hop_length(self) -> int:

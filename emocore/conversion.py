@@ -685,12 +685,12 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
             reason = str(getattr(error, "reason", error))
         except OSError as error:
             if is_disk_full(error):
-                report.stopped = (f"the disk is full: writing {out} failed ({error.strerror}); nothing was left "
-                                  "there, and no further file was tried. Free some space and run the same "
-                                  "command again: converted files are kept and skipped")
+                again = ("run the same command again with --overwrite" if overwrite else
+                         "run the same command again: the files converted so far are kept and skipped")
+                report.stopped = (f"the disk is full: writing {out} failed ({error.strerror}) and left no partial "
+                                  f"file; no further file was tried. Free some space and {again}")
                 report.failed.append((str(path), f"not written: {error.strerror}"))
                 report.not_attempted = [str(p) for p, _ in plan.jobs[index + 1:]]
-                log.error("%s", report.stopped)
                 break
             reason = f"{error.strerror or error} ({error.filename or out})"
         except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
@@ -703,7 +703,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
                 log.info("%s: %s; converted anyway", path, familiarity.describe())
                 report.unfamiliar.append((str(path), familiarity.describe()))
             continue
-        log.warning("skipping %s: %s", path, reason)
+        log.info("skipping %s: %s", path, reason)  # the report lists it; emocore-convert prints it once
         report.failed.append((str(path), reason))
     return report
 

@@ -80,6 +80,8 @@ def convert_given_files(files: list[str], models: list[pretrained.PretrainedMode
             print(f"  note: {path} is {note}; converted anyway")
         for path, reason in report.failed:
             print(f"  failed: {path}: {reason}")
+        if report.stopped:
+            print(f"  stopped: {report.stopped}")
         failures += len(report.failed)
     return failures
 

@@ -219,7 +219,7 @@ def _no_training_data(domain: Domain, train: list[Utterance], failures: list[Ext
     bad = [(u.path, reason_of[str(u.path)]) for u in train if str(u.path) in reason_of]  # in file order
     reasons = "; ".join(f"{Path(path).name}: {reason}" for path, reason in bad[:n_reasons])
     more = f"; and {len(bad) - n_reasons} more" if len(bad) > n_reasons else ""
-    return DatasetError(f"{where}: none of its {len(train)} training files could be used ({reasons}{more}); "
+    return DatasetError(f"{where}: none of the {len(train)} files it would train on could be used ({reasons}{more}); "
                         "give a folder of speech recordings")
 
 

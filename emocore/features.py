@@ -85,8 +85,8 @@ class WorldFeatures:
 
 
 def fft_size(cfg: FeatureConfig) -> int:
-    """CheapTrick's FFT length for ``cfg.sr`` and ``cfg.f0_floor_hz`` (1024 at 16 kHz, 71 Hz)."""
-    return pyworld.get_cheaptrick_fft_size(cfg.sr, cfg.f0_floor_hz)
+    """CheapTrick's FFT length for ``cfg.sr`` and ``cfg.f0_floor_hz`` (1024 at 16 kHz, 71 Hz): ``cfg.fft_size``."""
+    return cfg.fft_size
 
 
 def extract_f0(wav: np.ndarray, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -126,3 +126,12 @@ def test_truncation_note_is_none_for_other_files(tmp_path, tone):
     (tmp_path / "short").write_bytes(b"RIFF")
     assert audio.truncation_note(tmp_path / "short") is None
     assert audio.truncation_note(tmp_path / "missing.wav") is None
+
+
+def test_a_damaged_mp3_is_one_clear_error_and_nothing_on_stderr(tmp_path, capfd):
+    fake = tmp_path / "fake.mp3"
+    fake.write_bytes(b"junk that is not an MPEG stream\n" * 4)
+    with pytest.raises(AudioError, match=r"fake.mp3: cannot decode it as MP3 \(unrecognised or damaged data\)"):
+        audio.load_wav(fake)
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""  # mpg123's 'Illegal Audio-MPEG-Header' notes are silenced

@@ -119,3 +119,18 @@ def test_a_read_only_file_system_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
     with pytest.raises(OutputError, match="cannot write there \\(Read-only file system\\)"):
         batch.plan_outputs([a], tmp_path / "out")
+
+
+def test_a_trailing_slash_names_a_folder_even_with_an_audio_suffix(tmp_path):
+    a, b = _touch(tmp_path / "a.wav"), _touch(tmp_path / "b.wav")
+    plan = batch.plan_outputs([a, b], f"{tmp_path / 'out.wav'}/")
+    assert not plan.single_file and [out for _, out in plan.jobs] == [tmp_path / "out.wav" / "a.wav",
+                                                                      tmp_path / "out.wav" / "b.wav"]
+    assert not batch.plan_outputs([a], f"{tmp_path / 'songs.mp3'}/").single_file
+
+
+def test_the_same_file_under_two_spellings_is_one_input(tmp_path):
+    recording = _touch(tmp_path / "same" / "rec.wav")
+    (tmp_path / "link.wav").symlink_to(recording)
+    spellings = [recording, tmp_path / "same" / ".." / "same" / "rec.wav", tmp_path / "link.wav"]
+    assert batch.expand_inputs(spellings) == [recording]

@@ -17,7 +17,7 @@ NEUTRAL, ANGRY = "tess:OAF:neutral", "tess:OAF:angry"
 COMMON_BAD_FLAGS = [
     ("--sr", "0", "--sr"), ("--sr", "4000", "sr must be at least 8000"),
     ("--frame-period-ms", "0", "--frame-period-ms"), ("--frame-period-ms", "100", "frame_period_ms"),
-    ("--mcep-dim", "0", "--mcep-dim"), ("--mcep-dim", "1", "mcep_dim"),
+    ("--mcep-dim", "0", "--mcep-dim"), ("--mcep-dim", "1", "mcep_dim"), ("--mcep-dim", "100000", "at most 513"),
     ("--jobs", "0", "--jobs"), ("--val-fraction", "1", "--val-fraction"),
     ("--val-fraction", "-0.1", "--val-fraction"), ("--val-fraction", "nan", "--val-fraction"),
 ]
@@ -101,8 +101,8 @@ def test_extract_of_a_folder_of_bad_files_names_the_folder_and_why(tmp_path):
                              "--jobs", "1", "--val-fraction", "0"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr
     line = _one_error_line(result.stderr, "emocore-extract")
-    assert str(folder) in line and "none of its 3 training files could be used" in line
-    assert "(broken.wav: cannot decode audio" in line and "empty.wav: file is empty" in line
+    assert str(folder) in line and "none of the 3 files it would train on could be used" in line
+    assert "(broken.wav: cannot decode it as WAV" in line and "empty.wav: file is empty" in line
 
 
 @pytest.mark.real_data
@@ -127,9 +127,12 @@ def test_evaluate_without_a_manifest_is_one_line(tmp_path, capsys):
     assert not missing.exists()
 
 
-@pytest.mark.parametrize("name", ["download_main", "extract_main", "train_main", "export_main", "evaluate_main"])
+@pytest.mark.parametrize("name", ["download_main", "extract_main", "train_main", "convert_main", "export_main",
+                                  "evaluate_main", "bench"])
 def test_entry_point_is_guarded_and_has_debug(name, capsys):
-    main = getattr(cli, name)
+    from emocore import bench
+
+    main = bench.main if name == "bench" else getattr(cli, name)
     assert hasattr(main, "__wrapped__"), f"{name} lacks @guarded"
     assert _exit_code(main, ["--help"]) == 0 and "--debug" in capsys.readouterr().out
 

@@ -108,3 +108,15 @@ def test_real_ravdess_male_actor_features(ravdess_file):
     assert 70 < np.median(feats.f0_hz[feats.voiced]) < 250
     assert 0.2 < feats.voiced.mean() < 0.9  # RAVDESS clips have silence around the sentence
     assert features.synthesize_features(feats, cfg).shape == wav.shape
+
+
+@pytest.mark.parametrize("sr, f0_floor_hz", [(8000, 40.0), (16000, 71.0), (22050, 71.0), (24000, 100.0), (48000, 40.0)])
+def test_fft_size_is_worlds_and_bounds_the_mcep_order(sr, f0_floor_hz):
+    import pyworld
+
+    cfg = config.FeatureConfig(sr=sr, f0_floor_hz=f0_floor_hz)
+    assert features.fft_size(cfg) == pyworld.get_cheaptrick_fft_size(sr, f0_floor_hz)
+    n_bins = features.fft_size(cfg) // 2 + 1
+    assert config.FeatureConfig(sr=sr, f0_floor_hz=f0_floor_hz, mcep_dim=n_bins).mcep_dim == n_bins
+    with pytest.raises(ParameterError, match=f"mcep_dim must be at most {n_bins}"):
+        config.FeatureConfig(sr=sr, f0_floor_hz=f0_floor_hz, mcep_dim=n_bins + 1)
