@@ -36,9 +36,7 @@ an *MCEP mapper* (:class:`GeneratorPair` for the CycleGAN, :class:`emocore.munit
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import warnings
 from collections.abc import Iterable
@@ -52,8 +50,8 @@ from tqdm.auto import tqdm
 from . import audio, features, models, prosody, segments
 from .config import FeatureConfig, ModelConfig, SegmentConfig, from_dict, read_model_json
 from .exceptions import AudioError, EmocoreError, ModelFolderError, ParameterError
-from .extraction import file_digest
 from .features import WorldFeatures
+from .io import atomic_path, file_digest, write_json_atomic
 from .prosody import DomainStats
 
 log = logging.getLogger(__name__)
@@ -81,23 +79,11 @@ def parse_direction(direction: str) -> str:
     return value
 
 
-def write_json_atomic(path: str | Path, values: dict) -> Path:
-    """Write ``values`` as indented JSON through a temporary file, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(values, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(path)
-    return path
-
-
 def save_weights_atomic(network: keras.Model, path: str | Path) -> Path:
-    """``network.save_weights(path)`` through a temporary file (``path`` must end in ``.weights.h5``)."""
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    network.save_weights(tmp)
-    tmp.replace(path)
-    return path
+    """``network.save_weights(path)`` through :func:`emocore.io.atomic_path` (``path`` ends in ``.weights.h5``)."""
+    with atomic_path(path) as tmp:
+        network.save_weights(tmp)
+    return Path(path)
 
 
 def load_weights(network: keras.Model, path: str | Path) -> None:

@@ -34,13 +34,13 @@ from tqdm.auto import tqdm
 from . import datasets, paths
 from .datasets import AUDIO_SUFFIXES, MANIFEST_NAME, DownloadSource
 from .exceptions import DatasetError, DownloadError, ParameterError
+from .io import atomic_write, file_digest
 
 logger = logging.getLogger(__name__)
 
 PART_SUFFIX = ".part"
 DOWNLOADS_DIR = "_downloads"
 DIGEST_ALGORITHMS = ("md5", "sha256")
-HASH_CHUNK_BYTES = 1 << 20
 DURATION_DECIMALS = 3
 HTTP_OK, HTTP_PARTIAL, HTTP_RANGE_NOT_SATISFIABLE = 200, 206, 416
 IGNORED_ARCHIVE_DIRS = ("__MACOSX",)
@@ -97,13 +97,9 @@ def parse_digest(digest: str) -> tuple[str, str]:
     return algorithm, hexdigest
 
 
-def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
-    """The digest of a file as ``"<algorithm>:<hex>"``."""
-    hasher = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(HASH_CHUNK_BYTES), b""):
-            hasher.update(block)
-    return f"{algorithm}:{hasher.hexdigest()}"
+def labelled_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """The digest of a file as ``"<algorithm>:<hex>"``, the form the corpus specs publish."""
+    return f"{algorithm}:{file_digest(path, algorithm)}"
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -198,7 +194,7 @@ def download_file(
         if expected is None:
             logger.info("%s exists; not downloading it again (no checksum to compare)", dest)
             return dest
-        if file_digest(dest, expected[0]) == f"{expected[0]}:{expected[1]}":
+        if labelled_digest(dest, expected[0]) == f"{expected[0]}:{expected[1]}":
             return dest
         logger.warning("%s exists but its %s does not match; downloading it again", dest, expected[0])
 
@@ -237,7 +233,7 @@ def download_file(
     if total is not None and size != total:
         raise DownloadError(f"{url}: got {size} of {total} bytes (run again to resume from {part})")
     if expected is not None:
-        actual = file_digest(part, expected[0])
+        actual = labelled_digest(part, expected[0])
         if actual != f"{expected[0]}:{expected[1]}":
             part.unlink()
             raise DownloadError(
@@ -245,7 +241,7 @@ def download_file(
                 "the partial file was deleted"
             )
     else:
-        logger.warning("no checksum known for %s; its %s is %s", url, "sha256", file_digest(part))
+        logger.warning("no checksum known for %s; its %s is %s", url, "sha256", labelled_digest(part))
     os.replace(part, dest)
     return dest
 
@@ -451,12 +447,10 @@ def _prepare(
         )
     if not rows:
         raise DatasetError(f"no {corpus} audio files found under {extracted_dir}")
-    tmp = corpus_dir / (MANIFEST_NAME + PART_SUFFIX)
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_write(corpus_dir / MANIFEST_NAME, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows[key] for key in sorted(rows))
-    os.replace(tmp, corpus_dir / MANIFEST_NAME)
     return corpus_dir
 
 

@@ -59,7 +59,8 @@ from . import audio, features, metrics, prosody
 from .config import FeatureConfig
 from .datasets import Domain, Utterance, list_utterances, validation_text_ids
 from .exceptions import AudioError, DatasetError, EmocoreError, ParameterError
-from .extraction import extract_file, file_digest
+from .extraction import extract_file
+from .io import atomic_path, file_digest
 from .vocoders import MEASURE_CONFIG
 
 log = logging.getLogger(__name__)
@@ -287,10 +288,8 @@ def _cached_vectors(items: Sequence[Item], kind: str, dim: int, compute: Callabl
                 if not np.all(np.isfinite(value)):
                     errors[index] = f"{kind}: non-finite result"
                 elif cached is not None:
-                    cached.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = cached.with_name(cached.stem + ".tmp.npy")
-                    np.save(tmp, value)
-                    tmp.replace(cached)
+                    with atomic_path(cached) as tmp:
+                        np.save(tmp, value)
             bar.update(len(wavs))
     bar.close()
     for index, first in copies:
@@ -666,13 +665,10 @@ class EmotionJudge:
         """Write the pipeline and metadata with joblib (atomically); returns ``path``."""
         import joblib
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        joblib.dump({"format": JUDGE_FORMAT, "pipeline": self.pipeline, "emotions": list(self.emotions),
-                     "metadata": self.metadata}, tmp)
-        tmp.replace(path)
-        return path
+        with atomic_path(path) as tmp:
+            joblib.dump({"format": JUDGE_FORMAT, "pipeline": self.pipeline, "emotions": list(self.emotions),
+                         "metadata": self.metadata}, tmp)
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path) -> "EmotionJudge":
@@ -931,13 +927,10 @@ class SpeakerVerifier:
         """Write speakers, centroids and metadata with joblib (atomically); returns ``path``."""
         import joblib
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        joblib.dump({"format": VERIFIER_FORMAT, "speakers": list(self.speakers), "centroids": self.centroids,
-                     "metadata": self.metadata}, tmp)
-        tmp.replace(path)
-        return path
+        with atomic_path(path) as tmp:
+            joblib.dump({"format": VERIFIER_FORMAT, "speakers": list(self.speakers), "centroids": self.centroids,
+                         "metadata": self.metadata}, tmp)
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path) -> "SpeakerVerifier":

@@ -25,6 +25,7 @@ from . import audio, features
 from .config import FeatureConfig, to_json
 from .datasets import Domain, Utterance, validation_text_ids
 from .exceptions import AudioError, DatasetError, EmocoreError
+from .io import file_digest
 from .prosody import DomainStats
 
 if TYPE_CHECKING:
@@ -47,15 +48,6 @@ def config_key(cfg: FeatureConfig) -> str:
     """Readable, collision-safe folder name for a feature config, e.g. ``harvest-world24-16k-3f2a9c1e``."""
     digest = hashlib.sha256(json.dumps({**asdict(cfg), "version": FEATURE_VERSION}, sort_keys=True).encode())
     return f"{cfg.f0_method}-{cfg.mcep_method}{cfg.mcep_dim}-{cfg.sr // 1000}k-{digest.hexdigest()[:8]}"
-
-
-def file_digest(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """sha256 of a file's bytes."""
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk_size), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def _as_path(item) -> Path:

@@ -71,11 +71,10 @@ class WorldFeatures:
 
     def save(self, path: str | Path) -> None:
         """Write to ``path`` (``.npz``) atomically: a crash never leaves a half-written file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
-        tmp.replace(path)
+        from .io import atomic_path
+
+        with atomic_path(path) as tmp:  # keeps the .npz suffix, so numpy adds none
+            np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def load(cls, path: str | Path) -> "WorldFeatures":

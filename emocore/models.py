@@ -1,4 +1,4 @@
-"""CycleGAN-VC networks for MCEP conversion: gated 1-D generator, 2-D patch discriminator, emotion classifier.
+"""Shared network parts and EmoCycleGAN's networks: gated 1-D generator, 2-D patch discriminator, emotion classifier.
 
 The architecture is CycleGAN-VC (Kaneko & Kameoka 2017) as used by Gao et al. (2019). Every network takes
 time-major, channels-last batches ``(batch, frames, mcep_dim)`` of normalized MCEPs and is fully

@@ -39,8 +39,9 @@ from keras import layers, ops
 
 from . import losses, models
 from .config import ModelConfig, MunitConfig, TrainConfig, from_dict, read_model_json
-from .conversion import ConversionModel, write_json_atomic
+from .conversion import ConversionModel
 from .exceptions import ModelFolderError, ParameterError
+from .io import write_json_atomic
 from .models import GLU, InstanceNorm, ResidualBlock1D, scale_channels
 from .training import EMOTION_INDEX_A, EMOTION_INDEX_B, TwoDomainGAN, classifier_input, make_optimizers
 

@@ -119,9 +119,10 @@ def write_float16_weights(source: str | Path, destination: str | Path) -> Path:
     """
     import h5py
 
+    from .io import atomic_path
+
     destination = Path(destination)
-    tmp = destination.with_name(destination.name + ".tmp")
-    with h5py.File(source, "r") as src, h5py.File(tmp, "w") as dst:
+    with atomic_path(destination) as tmp, h5py.File(source, "r") as src, h5py.File(tmp, "w") as dst:
         def copy(group_src, group_dst):
             group_dst.attrs.update(dict(group_src.attrs))
             for key, item in group_src.items():
@@ -136,7 +137,6 @@ def write_float16_weights(source: str | Path, destination: str | Path) -> Path:
                 dataset.attrs.update(dict(item.attrs))
 
         copy(src, dst)
-    os.replace(tmp, destination)
     return destination
 
 

@@ -14,7 +14,6 @@ silence itself would amplify background noise whenever ``std_tgt < std_src``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,11 +148,9 @@ class DomainStats:
 
     def save(self, path: str | Path) -> None:
         """Write as JSON (atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        tmp.replace(path)
+        from .io import write_json_atomic
+
+        write_json_atomic(path, self.to_dict(), sort_keys=False)
 
     @classmethod
     def load(cls, path: str | Path) -> "DomainStats":

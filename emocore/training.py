@@ -1,4 +1,4 @@
-"""EmoCycleGAN training: segment sampling, emotion-classifier pre-training, the CycleGAN-VC model and its loop.
+"""Training of every model type: segment sampling, emotion-classifier pre-training, the shared GAN step, the loop.
 
 The networks come from :mod:`emocore.models`, the losses from :mod:`emocore.losses` and every hyperparameter from
 :class:`~emocore.config.TrainConfig`. Everything here is backend-neutral Keras 3 except
@@ -53,6 +53,7 @@ from .config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig, from_d
 from .conversion import FINGERPRINT_KEY, ConversionModel, fingerprint
 from .exceptions import ParameterError, TrainingDivergedError
 from .features import WorldFeatures
+from .io import atomic_write
 from .prosody import DomainStats, interpolate_over_unvoiced
 
 log = logging.getLogger(__name__)
@@ -706,15 +707,12 @@ def _validate(conv: ConversionModel, pairs: dict, iteration: int, n_files: int, 
 
 def write_history_csv(history: list[dict], path: str | Path) -> Path:
     """Write the training history (one dict per logged iteration) as CSV, atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fields = list(dict.fromkeys(k for row in history for k in row))
-    with open(tmp, "w", newline="") as handle:
+    with atomic_write(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(history)
-    tmp.replace(path)
-    return path
+    return Path(path)
 
 
 def _now() -> str:

@@ -284,7 +284,7 @@ def _swap(a, b):
 
 
 def test_save_records_a_fingerprint_of_every_file_conversion_reads(folder):
-    from emocore.extraction import file_digest
+    from emocore.io import file_digest
 
     digests = json.loads((folder / "config.json").read_text())["fingerprint"]["sha256"]
     assert set(digests) == {"gen_a2b.weights.h5", "gen_b2a.weights.h5", "stats_a.json", "stats_b.json"}

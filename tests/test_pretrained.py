@@ -138,6 +138,14 @@ def test_each_shipped_model_converts_a_word_it_never_saw(model, corpora_root):
     word = next(Path(corpora_root, domain["corpus"], domain["speaker"], domain["emotion"]).glob(f"*_{held_out}_*"))
     wav = loaded.convert_file(word)
     assert wav.shape == audio.load_wav(word, loaded.feature_cfg.sr).shape and np.isfinite(wav).all()
+    # the same samples as when the model shipped: the middle 0.5 s of this conversion, recorded in
+    # tests/data/shipped_outputs.npz (bit-identical at 28d8404, before the issue-12 changes, and after them);
+    # a change that means to alter the shipped models' output must say so and record the new samples
+    golden = np.load(Path(__file__).parent / "data" / "shipped_outputs.npz")
+    middle = len(wav) // 2
+    assert len(wav) == int(golden[f"{model.name}.n_samples"])
+    np.testing.assert_allclose(wav[middle - 4000: middle + 4000], golden[model.name], rtol=1e-4,
+                               atol=1e-5 * float(np.max(np.abs(golden[model.name]))))
 
 
 @pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
@@ -157,7 +165,7 @@ def test_each_shipped_model_converts_a_voice_in_neither_corpus_from_the_command_
 
 @pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
 def test_each_shipped_model_carries_a_fingerprint_of_its_files(model):
-    from emocore.extraction import file_digest
+    from emocore.io import file_digest
 
     digests = json.loads((model.path / "config.json").read_text())["fingerprint"]["sha256"]
     expected = {p.name for p in model.path.glob("*.weights.h5")} | {"stats_a.json", "stats_b.json"}
@@ -189,7 +197,7 @@ def test_a_munit_folder_with_another_munit_models_decoder_is_refused(tmp_path):
 
 def test_export_writes_a_fingerprint_that_load_verifies(tmp_path):
     from emocore.exceptions import ModelFolderError
-    from emocore.extraction import file_digest
+    from emocore.io import file_digest
 
     run = Path(shutil.copytree(pretrained.resolve("tess-oaf-neutral-angry"), tmp_path / "run"))
     config = json.loads((run / "config.json").read_text())
