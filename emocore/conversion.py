@@ -47,7 +47,7 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import audio, features, models, prosody, segments
+from . import audio, features, models, munit, prosody, segments
 from .config import FeatureConfig, ModelConfig, SegmentConfig, from_dict, read_model_json
 from .exceptions import AudioError, EmocoreError, ModelFolderError, ParameterError
 from .features import WorldFeatures
@@ -574,8 +574,6 @@ def _build_cyclegan_mapper(config: dict) -> GeneratorPair:
 
 
 def _build_munit_mapper(config: dict):
-    from . import munit  # imported here: emocore.munit imports this module
-
     return munit.build_mapper(config)
 
 

@@ -25,7 +25,7 @@ MUNIT, so the interpolation happens where the two domains meet: in the decoder's
 Training (:class:`EmoMUNIT`) and conversion (:class:`MunitMapper`, used through
 :class:`emocore.conversion.ConversionModel`) follow the CycleGAN's: the same loop
 (:func:`emocore.training.train` with ``model_type="munit"``), checkpoints, features and F0/power/aperiodicity
-path. Its TensorFlow step is the shared :meth:`emocore.training.TwoDomainGAN.train_step`; this module has no backend code.
+path. Its TensorFlow step is the shared :meth:`emocore.gan.TwoDomainGAN.train_step`; this module has no backend code.
 """
 
 from __future__ import annotations
@@ -39,11 +39,10 @@ from keras import layers, ops
 
 from . import losses, models
 from .config import ModelConfig, MunitConfig, TrainConfig, from_dict, read_model_json
-from .conversion import ConversionModel
 from .exceptions import ModelFolderError, ParameterError
+from .gan import EMOTION_INDEX_A, EMOTION_INDEX_B, TwoDomainGAN, classifier_input, make_optimizers
 from .io import write_json_atomic
 from .models import GLU, InstanceNorm, ResidualBlock1D, scale_channels
-from .training import EMOTION_INDEX_A, EMOTION_INDEX_B, TwoDomainGAN, classifier_input, make_optimizers
 
 MODEL_TYPE = "munit"
 STYLES = ("mean", "reference", "random")
@@ -602,9 +601,10 @@ class EmoMUNIT(TwoDomainGAN):
     def generator_networks(self) -> dict[str, keras.Model]:
         return self.nets.as_dict()
 
-    def conversion_model(self, feature_cfg, stats_a, stats_b) -> ConversionModel:
-        """A :class:`~emocore.conversion.ConversionModel` on the live networks (mean styles: ``fit_styles``)."""
-        return ConversionModel(feature_cfg, stats_a, stats_b, model_type=MODEL_TYPE, mapper=MunitMapper(self.nets))
+    def mapper(self) -> MunitMapper:
+        """The MCEP mapper of :class:`~emocore.conversion.ConversionModel` on the live networks (mean styles:
+        ``fit_styles``)."""
+        return MunitMapper(self.nets)
 
 
 def build_munit(model_cfg: ModelConfig, munit_cfg: MunitConfig, train_cfg: TrainConfig, *, run_eagerly: bool = False,
@@ -612,7 +612,7 @@ def build_munit(model_cfg: ModelConfig, munit_cfg: MunitConfig, train_cfg: Train
     """Build, compile and build the optimizers of an :class:`EmoMUNIT` (classifier when ``lambda_class > 0``).
 
     Weights are initialized from ``keras.utils.set_random_seed(train_cfg.seed)``, so equal configs give equal
-    initial networks; the optimizers are the CycleGAN's (:func:`emocore.training.make_optimizers`).
+    initial networks; the optimizers are the CycleGAN's (:func:`emocore.gan.make_optimizers`).
     """
     keras.utils.set_random_seed(train_cfg.seed)
     classifier = models.build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None

@@ -25,7 +25,7 @@ A model folder holds ``config.json``, ``stats_a.json``, ``stats_b.json``, ``gen_
 The loop (:func:`train`) also trains EmoMUNIT (``model_type="munit"``, :class:`emocore.munit.EmoMUNIT`). It
 needs from a training model: ``train_on_segments``, ``networks()``, ``generator_variables`` /
 ``discriminator_variables``, ``gen_optimizer`` / ``disc_optimizer`` / ``build_optimizers()``, ``classifier``,
-``conversion_model(feature_cfg, stats_a, stats_b)`` and, optionally, ``checkpoint_variables`` (extra state
+``mapper()`` (the live networks as a :class:`~emocore.conversion.ConversionModel`'s MCEP mapper) and, optionally, ``checkpoint_variables`` (extra state
 a checkpoint keeps, e.g. a random seed generator's).
 """
 
@@ -48,18 +48,24 @@ import numpy as np
 from keras import ops
 from tqdm.auto import tqdm
 
-from . import audio, features, losses, models
+from . import audio, features, losses, models, munit
 from .config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig, from_dict
-from .conversion import FINGERPRINT_KEY, ConversionModel, fingerprint
+from .conversion import FINGERPRINT_KEY, ConversionModel, GeneratorPair, fingerprint
 from .exceptions import ParameterError, TrainingDivergedError
 from .features import WorldFeatures
+from .gan import (
+    EMOTION_INDEX_A,
+    EMOTION_INDEX_B,
+    TwoDomainGAN,
+    classifier_input,
+    learning_rate_schedules,
+    make_optimizers,
+)
 from .io import atomic_write
 from .prosody import DomainStats, interpolate_over_unvoiced
 
 log = logging.getLogger(__name__)
 
-EMOTION_INDEX_A = 0
-EMOTION_INDEX_B = 1
 MODEL_TYPE = "cyclegan"
 TRAINING_MODEL_TYPES = ("cyclegan", "munit")
 CHECKPOINTS = "checkpoints"
@@ -100,11 +106,6 @@ def classifier_features(feats: WorldFeatures, stats: DomainStats) -> np.ndarray:
     """Emotion-classifier input of a whole utterance: normalized MCEPs and log F0, shape ``(T, D + 1)``, float32."""
     return np.concatenate([stats.mcep.normalize(feats.mcep), normalized_log_f0(feats.f0_hz, stats)[:, None]],
                           axis=1).astype(np.float32)
-
-
-def classifier_input(mcep, log_f0):
-    """Join normalized MCEPs ``(B, T, D)`` and a log-F0 channel ``(B, T)`` into ``(B, T, D + 1)`` (keras.ops)."""
-    return ops.concatenate([mcep, ops.expand_dims(ops.cast(log_f0, mcep.dtype), -1)], axis=-1)
 
 
 def _crop_starts(voiced: np.ndarray, n_frames: int, min_voiced: int) -> np.ndarray:
@@ -238,149 +239,6 @@ def pretrain_classifier(classifier: keras.Model, feats_a: Sequence[WorldFeatures
 # ---------------------------------------------------------------------- model
 
 
-@keras.saving.register_keras_serializable(package="emocore")
-class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Constant learning rate until ``decay_start_step``, then linear decay to 0 at ``total_steps``.
-
-    CycleGAN-VC's schedule (constant for 2e5 iterations, linear to 0 over the next 2e5) is
-    ``ConstantThenLinearDecay(lr, 400_000, 200_000)``. Steps count from 0 (``optimizer.iterations``).
-
-    Args:
-        initial_learning_rate (float): the constant rate.
-        total_steps (int): step at which the rate reaches 0.
-        decay_start_step (int): last step with the full rate.
-    """
-
-    def __init__(self, initial_learning_rate: float, total_steps: int, decay_start_step: int):
-        if not 0 <= decay_start_step <= total_steps:
-            raise ParameterError(f"need 0 <= decay_start_step <= total_steps, got {decay_start_step}, {total_steps}")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.total_steps, self.decay_start_step = int(total_steps), int(decay_start_step)
-
-    def __call__(self, step):
-        span = float(max(self.total_steps - self.decay_start_step, 1))
-        remaining = (float(self.total_steps) - ops.cast(step, "float32")) / span
-        return self.initial_learning_rate * ops.clip(remaining, 0.0, 1.0)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "total_steps": self.total_steps,
-                "decay_start_step": self.decay_start_step}
-
-
-def learning_rate_schedules(cfg: TrainConfig) -> tuple[ConstantThenLinearDecay, ConstantThenLinearDecay]:
-    """Generator and discriminator schedules: the published one, scaled to ``cfg.iterations``."""
-    decay_start = int(round(cfg.lr_decay_start_fraction * cfg.iterations))
-    return (ConstantThenLinearDecay(cfg.gen_lr, cfg.iterations, decay_start),
-            ConstantThenLinearDecay(cfg.disc_lr, cfg.iterations, decay_start))
-
-
-class TwoDomainGAN(keras.Model):
-    """What EmoCycleGAN and EmoMUNIT share: two LSGAN discriminators, an optional frozen emotion classifier,
-    a generator and a discriminator optimizer, loss trackers, and the one TensorFlow training step.
-
-    A subclass sets :attr:`loss_names` and defines :attr:`generator_variables`, :meth:`generator_networks`
-    and :meth:`generator_pass` (its generator objective, backend-neutral). One :meth:`train_step` feeds a
-    batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`sample_segments`) through
-    :meth:`generator_pass`, adds both discriminators' LSGAN losses on the same forward pass, and updates the
-    generator side and the discriminators with their own optimizers.
-
-    Args:
-        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.models.build_discriminator`).
-        classifier (keras.Model | None): a pre-trained emotion classifier; frozen here.
-        lambda_class (float): its loss weight; with ``classifier=None`` or 0 the term is left out.
-    """
-
-    #: the logged losses, in order; ``gen_total``, ``disc_a`` and ``disc_b`` among them
-    loss_names: tuple[str, ...] = ()
-
-    def __init__(self, disc_a, disc_b, classifier=None, lambda_class: float = 0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.disc_a, self.disc_b = disc_a, disc_b
-        self.classifier = classifier
-        if classifier is not None:
-            classifier.trainable = False
-        self.lambda_class = lambda_class
-        self.use_classifier = classifier is not None and lambda_class > 0
-        self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_names]
-        self.gen_optimizer = self.disc_optimizer = None
-
-    @property
-    def metrics(self):
-        return list(self.trackers)
-
-    def compile(self, gen_optimizer, disc_optimizer, **kwargs):
-        """Set the two optimizers; other keyword arguments (``run_eagerly``, ``jit_compile``) go to Keras."""
-        kwargs.setdefault("jit_compile", False)
-        super().compile(optimizer=None, **kwargs)
-        self.gen_optimizer, self.disc_optimizer = gen_optimizer, disc_optimizer
-
-    @property
-    def generator_variables(self) -> list:
-        raise NotImplementedError
-
-    @property
-    def discriminator_variables(self) -> list:
-        return self.disc_a.trainable_variables + self.disc_b.trainable_variables
-
-    def build_optimizers(self) -> None:
-        """Create both optimizers' slot variables (needed before restoring them from a checkpoint)."""
-        if not self.gen_optimizer.built:
-            self.gen_optimizer.build(self.generator_variables)
-        if not self.disc_optimizer.built:
-            self.disc_optimizer.build(self.discriminator_variables)
-
-    @property
-    def step(self):
-        """The generator optimizer's step counter (0-based number of updates applied)."""
-        return self.gen_optimizer.iterations
-
-    def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
-        """``(terms, fake_a_scores, fake_b_scores)`` of one training batch; ``terms["total"]`` is minimized."""
-        raise NotImplementedError
-
-    def train_step(self, data):
-        """One update of the generator side and both discriminators; the only TensorFlow-specific code."""
-        import tensorflow as tf
-
-        real_a, real_b, log_f0_a, log_f0_b = data
-        with tf.GradientTape(persistent=True) as tape:
-            terms, fake_a_scores, fake_b_scores = self.generator_pass(real_a, real_b, log_f0_a, log_f0_b)
-            disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
-            disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
-            disc_total = disc_a_loss + disc_b_loss
-        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
-        gen_grads = tape.gradient(terms["total"], gen_vars)
-        disc_grads = tape.gradient(disc_total, disc_vars)
-        del tape
-        self.gen_optimizer.apply(gen_grads, gen_vars)
-        self.disc_optimizer.apply(disc_grads, disc_vars)
-        values = {**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss}
-        for tracker in self.trackers:
-            tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
-
-    def train_on_segments(self, real_a, real_b, log_f0_a, log_f0_b) -> dict[str, float]:
-        """Run :meth:`train_step` on one batch (compiled unless ``run_eagerly``).
-
-        Returns:
-            dict[str, float]: each tracker's mean since the last ``reset_metrics()``.
-        """
-        self.make_train_function()
-        logs = self.train_function(iter([(real_a, real_b, log_f0_a, log_f0_b)]))
-        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
-
-    def generator_networks(self) -> dict[str, keras.Model]:
-        """The generator side's networks, by file name stem."""
-        raise NotImplementedError
-
-    def networks(self) -> dict[str, keras.Model]:
-        """The networks a checkpoint holds, by file name stem (:data:`NETWORKS` for the CycleGAN)."""
-        nets = {**self.generator_networks(), "disc_a": self.disc_a, "disc_b": self.disc_b}
-        if self.classifier is not None:
-            nets["classifier"] = self.classifier
-        return nets
-
-
 class CycleGANVC(TwoDomainGAN):
     """CycleGAN-VC with an optional frozen emotion classifier, trained by :meth:`TwoDomainGAN.train_step`.
 
@@ -460,10 +318,9 @@ class CycleGANVC(TwoDomainGAN):
     def generator_networks(self) -> dict[str, keras.Model]:
         return {"gen_a2b": self.gen_a2b, "gen_b2a": self.gen_b2a}
 
-    def conversion_model(self, feature_cfg: FeatureConfig, stats_a: DomainStats, stats_b: DomainStats
-                         ) -> ConversionModel:
-        """A :class:`~emocore.conversion.ConversionModel` on the live generators."""
-        return ConversionModel(feature_cfg, stats_a, stats_b, self.gen_a2b, self.gen_b2a, model_type=MODEL_TYPE)
+    def mapper(self) -> GeneratorPair:
+        """The MCEP mapper of :class:`~emocore.conversion.ConversionModel` on the live generators."""
+        return GeneratorPair(self.gen_a2b, self.gen_b2a)
 
 
 def accelerator_summary() -> str:
@@ -498,14 +355,6 @@ def build_cyclegan(model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_eagerl
     return model
 
 
-def make_optimizers(train_cfg: TrainConfig) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
-    """The generator and discriminator Adam optimizers with :func:`learning_rate_schedules`."""
-    gen_schedule, disc_schedule = learning_rate_schedules(train_cfg)
-    adam = dict(beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
-    return (keras.optimizers.Adam(gen_schedule, name="gen_adam", **adam),
-            keras.optimizers.Adam(disc_schedule, name="disc_adam", **adam))
-
-
 def build_training_model(model_type: str, model_cfg: ModelConfig, train_cfg: TrainConfig, *,
                          munit_cfg: MunitConfig | None = None, run_eagerly: bool = False):
     """The training model of a model type: :func:`build_cyclegan` or :func:`emocore.munit.build_munit`.
@@ -519,8 +368,6 @@ def build_training_model(model_type: str, model_cfg: ModelConfig, train_cfg: Tra
             raise ParameterError("munit_cfg is for model_type='munit'")
         return build_cyclegan(model_cfg, train_cfg, run_eagerly=run_eagerly)
     if model_type == "munit":
-        from . import munit  # imported here: emocore.munit imports this module
-
         return munit.build_munit(model_cfg, munit_cfg or MunitConfig(), train_cfg, run_eagerly=run_eagerly)
     raise ParameterError(f"unknown model type {model_type!r}; known: {TRAINING_MODEL_TYPES}")
 
@@ -864,7 +711,7 @@ def train(domain_a, domain_b, feature_cfg: FeatureConfig, model_cfg: ModelConfig
         model_name = model_name if model_name is not None else previous.get("model_name")
 
     model = build_training_model(model_type, model_cfg, train_cfg, munit_cfg=munit_cfg, run_eagerly=run_eagerly)
-    conv = model.conversion_model(feature_cfg, domain_a.stats, domain_b.stats)
+    conv = ConversionModel(feature_cfg, domain_a.stats, domain_b.stats, mapper=model.mapper())
     data_rng = np.random.default_rng(train_cfg.seed)
     history: list[dict] = []
     start_iteration, wall_time_s = 0, 0.0
@@ -1019,10 +866,8 @@ def load_model_config(model_dir: str | Path) -> tuple[FeatureConfig, ModelConfig
 
 
 __all__ = [
-    "CycleGANVC", "ConstantThenLinearDecay", "build_cyclegan", "build_training_model", "classifier_accuracy",
-    "classifier_features", "classifier_input", "latest_checkpoint", "learning_rate_schedules", "limit_cpu_threads",
-    "load_checkpoint", "warm_start",
-    "load_model_config", "make_optimizers",
-    "normalized_log_f0", "pretrain_classifier", "sample_segments", "save_checkpoint",
-    "spectrogram_image", "train", "write_history_csv",
+    "CycleGANVC", "build_cyclegan", "build_training_model", "classifier_accuracy", "classifier_features",
+    "latest_checkpoint", "limit_cpu_threads", "load_checkpoint", "warm_start", "load_model_config",
+    "normalized_log_f0", "pretrain_classifier", "sample_segments", "save_checkpoint", "spectrogram_image",
+    "train", "write_history_csv"
 ]

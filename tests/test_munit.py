@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import harmonic_tone
 
-from emocore import audio, cli, conversion, extraction, features, models, munit, training
+from emocore import audio, cli, conversion, extraction, features, gan, models, munit, training
 from emocore.config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig
 from emocore.datasets import Domain, Utterance
 from emocore.exceptions import ModelFolderError, ParameterError
@@ -33,7 +33,7 @@ TRAIN_CFG = TrainConfig().smoke()
 
 
 def test_munit_is_backend_neutral():
-    """No backend import at all: EmoMUNIT's TensorFlow step is the shared ``training.TwoDomainGAN.train_step``."""
+    """No backend import at all: EmoMUNIT's TensorFlow step is the shared ``gan.TwoDomainGAN.train_step``."""
     tree = ast.parse(Path(munit.__file__).read_text())
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "train_step"]
     for node in ast.walk(tree):
@@ -41,7 +41,7 @@ def test_munit_is_backend_neutral():
                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
         assert not any(name.split(".")[0] in ("tensorflow", "jax", "torch") for name in imported), ast.dump(node)
         assert not (isinstance(node, ast.Name) and node.id == "tf"), node.lineno
-    assert issubclass(munit.EmoMUNIT, training.TwoDomainGAN)
+    assert issubclass(munit.EmoMUNIT, gan.TwoDomainGAN)
 
 
 def test_munit_config_defaults_smoke_and_validation():
