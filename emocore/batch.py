@@ -94,13 +94,15 @@ def names_a_file(destination: str | Path) -> bool:
     return destination.suffix.lower() in WRITABLE_SUFFIXES and not destination.is_dir()
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if a.exists() and b.exists():
-        try:
-            return os.path.samefile(a, b)
-        except OSError:
-            return False
-    return a.resolve() == b.resolve()
+def _identities(path: Path) -> set:
+    """What makes two paths the same file: the resolved path and, for an existing file, (device, inode)."""
+    ids = {str(path.resolve())}
+    try:
+        stat = path.stat()
+        ids.add((stat.st_dev, stat.st_ino))
+    except OSError:
+        pass
+    return ids
 
 
 def check_writable_folder(folder: str | Path) -> Path:
@@ -176,8 +178,9 @@ def plan_outputs(inputs: list[str | Path], destination: str | Path, *, overwrite
             used.add(name.lower())
             outputs.append(destination / f"{name}{suffix}")
     plan = OutputPlan(single_file=single)
+    owner = {identity: path for path in inputs for identity in _identities(path)}  # one pass: linear in inputs
     for path, out in zip(inputs, outputs):
-        clash = next((p for p in inputs if _same_file(out, p)), None)
+        clash = next((owner[i] for i in _identities(out) if i in owner), None)
         if clash is not None:
             raise OutputError(out, f"would replace the input {clash}; choose another output "
                                    f"{'file' if single else 'folder'} (inputs are never overwritten)")

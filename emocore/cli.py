@@ -366,7 +366,7 @@ def convert_main(argv: list[str] | None = None) -> int:
                              "recording's (--reference), or a random draw (--seed)")
     styles.add_argument("--reference", type=Path, default=None,
                         help="a recording of the target emotion: convert 'like this' (implies --style reference)")
-    styles.add_argument("--seed", type=int, default=None, help="seed of --style random (default 0)")
+    styles.add_argument("--seed", type=nonnegative_int, default=None, help="seed of --style random (default 0)")
     styles.add_argument("--intensity", type=float, default=None,
                         help="emotion intensity in [0, 1]: 0 keeps the source style, 1 (default) the target's")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

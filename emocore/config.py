@@ -48,6 +48,8 @@ class FeatureConfig:
             raise ParameterError(f"sr must be at least 8000 Hz, got {self.sr}")
         if not 0 < self.frame_period_ms <= 50:
             raise ParameterError(f"frame_period_ms must be in (0, 50], got {self.frame_period_ms}")
+        if self.hop_length < 1:
+            raise ParameterError(f"frame_period_ms={self.frame_period_ms} is less than one sample at sr={self.sr}")
         if not 0 < self.f0_floor_hz < self.f0_ceil_hz:
             raise ParameterError("need 0 < f0_floor_hz < f0_ceil_hz")
         if self.mcep_dim < 2:
@@ -75,8 +77,9 @@ class FeatureConfig:
 
 def to_json(cfg: Any, path: str | Path) -> None:
     """Write a dataclass config (nested ones too) as indented JSON."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")
+    from .io import write_text_atomic
+
+    write_text_atomic(path, json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")
 
 
 def from_dict(cls: type[_C], values: dict) -> _C:

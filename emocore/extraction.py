@@ -25,7 +25,7 @@ from . import audio, features
 from .config import FeatureConfig, to_json
 from .datasets import Domain, Utterance, validation_text_ids
 from .exceptions import AudioError, DatasetError, EmocoreError
-from .io import file_digest
+from .io import file_digest, write_text_atomic
 from .prosody import DomainStats
 
 if TYPE_CHECKING:
@@ -194,8 +194,7 @@ def prepare_domains(domains: list[Domain], cfg: FeatureConfig, processed_dir: st
         stats.save(root / "stats" / f"{domain.name}.json")
         split = {"train": [str(u.path) for u, _ in train_pairs], "validation": [str(u.path) for u, _ in val_pairs],
                  "failed": [asdict(f) for f in failures]}
-        (root / "splits").mkdir(parents=True, exist_ok=True)
-        (root / "splits" / f"{domain.name}.json").write_text(json.dumps(split, indent=1) + "\n")
+        write_text_atomic(root / "splits" / f"{domain.name}.json", json.dumps(split, indent=1) + "\n")
         prepared[domain.name] = DomainData(domain, train_pairs, val_pairs, stats, failures)
     return prepared
 

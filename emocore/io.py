@@ -1,10 +1,13 @@
 """Files written so that a reader never sees half of one and a failure leaves nothing behind; file digests.
 
-Every file emocore writes goes through :func:`atomic_path` (writers that take a file name) or
-:func:`atomic_write` (an open file): the bytes go to a hidden temporary file in the destination folder (same
-file system, so the final rename is atomic), and only a complete file replaces the destination. A write that
-fails (disk full, permission, interrupted) removes the temporary file and leaves the destination as it was:
-absent, or the previous complete version.
+The files a user keeps (conversions, model folders and their weights, statistics, configs, feature caches,
+judges, training histories, corpus manifests) go through :func:`atomic_path` (writers that take a file name)
+or :func:`atomic_write` (an open file): the bytes go to a hidden temporary file ``.partial-<pid>-<name>`` in
+the destination folder (same file system, so the final rename is atomic), and only a complete file replaces
+the destination. A write that fails (disk full, permission, interrupted) removes the temporary file and leaves
+the destination as it was: absent, or the previous complete version. A process killed outright (SIGKILL) can
+leave a hidden ``.partial-*`` file behind, never a half-written file under the real name. Reports that are
+rewritten on every run (evaluation and listening-test CSVs, benchmark output) are still written directly.
 """
 
 from __future__ import annotations

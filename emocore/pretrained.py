@@ -80,7 +80,8 @@ def _read(path: Path) -> PretrainedModel:
 
 
 def _model_folders(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if (p / "config.json").is_file()) if root.is_dir() else []
+    return sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / "config.json").is_file()
+                  ) if root.is_dir() else []
 
 
 def list_pretrained(root: str | Path | None = None) -> list[PretrainedModel]:
@@ -166,22 +167,26 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
     out = (Path(root) if root is not None else pretrained_dir()) / name
     if out.exists() and not overwrite:
         raise ParameterError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f".partial-{out.name}")  # hidden: never listed as a model while it is written
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for file in KEPT_FILES:
-        if (model_dir / file).is_file():
-            shutil.copy2(model_dir / file, tmp / file)
-    for network in model.mapper.networks():
-        write_float16_weights(model_dir / f"{network}.weights.h5", tmp / f"{network}.weights.h5")
-    config = json.loads((tmp / "config.json").read_text())
-    config["model_name"] = name
-    config[FINGERPRINT_KEY] = fingerprint(tmp, model_files(model.mapper))  # of the float16 copies
-    config["pretrained"] = {"exported_from": str(model_dir.resolve()), "weights_dtype": "float16",
-                            "trained_with": trained_with,
-                            "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    try:
+        for file in KEPT_FILES:
+            if (model_dir / file).is_file():
+                shutil.copy2(model_dir / file, tmp / file)
+        for network in model.mapper.networks():
+            write_float16_weights(model_dir / f"{network}.weights.h5", tmp / f"{network}.weights.h5")
+        config = json.loads((tmp / "config.json").read_text())
+        config["model_name"] = name
+        config[FINGERPRINT_KEY] = fingerprint(tmp, model_files(model.mapper))  # of the float16 copies
+        config["pretrained"] = {"exported_from": str(model_dir.resolve()), "weights_dtype": "float16",
+                                "trained_with": trained_with,
+                                "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:  # a failed export (disk full, say) leaves no half model behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return out

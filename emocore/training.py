@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 
 from . import audio, features, losses, models, munit
 from .config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig, from_dict
-from .conversion import FINGERPRINT_KEY, ConversionModel, GeneratorPair, fingerprint
+from .conversion import CHECKPOINT_STATE, FINGERPRINT_KEY, ConversionModel, GeneratorPair, fingerprint
 from .exceptions import ParameterError, TrainingDivergedError
 from .features import WorldFeatures
 from .gan import (
@@ -384,7 +384,7 @@ def _checkpoint_steps(model_dir: Path) -> list[tuple[int, Path]]:
     found = []
     if root.is_dir():
         for path in root.glob("step-*"):
-            if path.is_dir() and (path / "state.json").is_file() and path.name[5:].isdigit():
+            if path.is_dir() and (path / CHECKPOINT_STATE).is_file() and path.name[5:].isdigit():
                 found.append((int(path.name[5:]), path))
     return sorted(found)
 
@@ -422,7 +422,7 @@ def save_checkpoint(model: CycleGANVC, model_dir: str | Path, iteration: int, st
                    for i, v in enumerate(getattr(model, "checkpoint_variables", ()))})
     np.savez(tmp / "optimizers.npz", **arrays)
     record = fingerprint(tmp, [f"{name}.weights.h5" for name in model.networks()])  # checked by ConversionModel.load
-    (tmp / "state.json").write_text(json.dumps({**state, "iteration": int(iteration), FINGERPRINT_KEY: record},
+    (tmp / CHECKPOINT_STATE).write_text(json.dumps({**state, "iteration": int(iteration), FINGERPRINT_KEY: record},
                                                default=str) + "\n")
     final = root / _step_dir_name(iteration)
     if final.exists():  # a resumed run passing the same iteration again
@@ -438,7 +438,7 @@ def save_checkpoint(model: CycleGANVC, model_dir: str | Path, iteration: int, st
 def load_checkpoint(model: CycleGANVC, checkpoint: str | Path) -> dict:
     """Restore networks, optimizer and checkpoint variables from a checkpoint folder; returns its ``state.json``."""
     checkpoint = Path(checkpoint)
-    state = json.loads((checkpoint / "state.json").read_text())
+    state = json.loads((checkpoint / CHECKPOINT_STATE).read_text())
     for name, network in model.networks().items():
         network.load_weights(checkpoint / f"{name}.weights.h5")
     model.build_optimizers()
@@ -468,7 +468,7 @@ def warm_start(model: TwoDomainGAN, source: str | Path) -> dict:
         ParameterError: no checkpoint there, a network missing, or weights of another shape (width, model type).
     """
     source = Path(source)
-    checkpoint = source if (source / "state.json").is_file() else latest_checkpoint(source)
+    checkpoint = source if (source / CHECKPOINT_STATE).is_file() else latest_checkpoint(source)
     if checkpoint is None:
         raise ParameterError(f"warm start: {source} is neither a checkpoint folder nor a run with checkpoints")
     for name, network in model.networks().items():
@@ -482,7 +482,7 @@ def warm_start(model: TwoDomainGAN, source: str | Path) -> dict:
         except ValueError as error:
             raise ParameterError(f"warm start: {path} does not fit this model's {name} (another width or "
                                  f"mcep_dim?): {error}") from error
-    state = json.loads((checkpoint / "state.json").read_text())
+    state = json.loads((checkpoint / CHECKPOINT_STATE).read_text())
     return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"])}
 
 

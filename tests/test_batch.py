@@ -134,3 +134,13 @@ def test_the_same_file_under_two_spellings_is_one_input(tmp_path):
     (tmp_path / "link.wav").symlink_to(recording)
     spellings = [recording, tmp_path / "same" / ".." / "same" / "rec.wav", tmp_path / "link.wav"]
     assert batch.expand_inputs(spellings) == [recording]
+
+
+def test_a_hard_link_to_an_input_is_that_input(tmp_path):
+    import os
+
+    recording = _touch(tmp_path / "in" / "rec.wav", b"take")
+    (tmp_path / "out").mkdir()
+    os.link(recording, tmp_path / "out" / "rec.wav")
+    with pytest.raises(OutputError, match="would replace the input"):
+        batch.plan_outputs([recording], tmp_path / "out", overwrite=True)

@@ -26,6 +26,7 @@ def test_train_cli_needs_each_domain_once(capsys):
     (["--style", "reference"], "needs --reference"),
     (["--style", "mean", "--reference", "x.wav"], "--reference goes with"),
     (["--seed", "3"], "--seed goes with --style random"),
+    (["--style", "random", "--seed", "-1"], "--seed: must be 0 or more"),
     (["--intensity", "1.5"], "--intensity must be in"),
 ])
 def test_convert_cli_rejects_inconsistent_style_flags(flags, message, tmp_path, capsys):

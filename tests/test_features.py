@@ -120,3 +120,8 @@ def test_fft_size_is_worlds_and_bounds_the_mcep_order(sr, f0_floor_hz):
     assert config.FeatureConfig(sr=sr, f0_floor_hz=f0_floor_hz, mcep_dim=n_bins).mcep_dim == n_bins
     with pytest.raises(ParameterError, match=f"mcep_dim must be at most {n_bins}"):
         config.FeatureConfig(sr=sr, f0_floor_hz=f0_floor_hz, mcep_dim=n_bins + 1)
+
+
+def test_a_frame_period_below_one_sample_is_refused():
+    with pytest.raises(ParameterError, match="less than one sample"):
+        config.FeatureConfig(frame_period_ms=0.01)

@@ -224,3 +224,17 @@ def test_a_pretrained_model_with_a_damaged_config_is_listed_out_but_named_when_u
     assert pretrained.resolve("broken", root) == broken
     with pytest.raises(ModelFolderError, match=r"broken/config.json: invalid JSON"):
         conversion.ConversionModel.load(broken)
+
+
+def test_a_failed_export_leaves_no_model_behind(tmp_path, monkeypatch):
+    import errno
+
+    def disk_full(source, destination):
+        destination.write_bytes(b"half a weights file")
+        raise OSError(errno.ENOSPC, "No space left on device", str(destination))
+
+    monkeypatch.setattr(pretrained, "write_float16_weights", disk_full)
+    source = pretrained.resolve("tess-oaf-neutral-angry-munit")
+    with pytest.raises(OSError, match="No space left"):
+        pretrained.export_pretrained(source, "copy", tmp_path)
+    assert list(tmp_path.iterdir()) == [] and pretrained.list_pretrained(tmp_path) == []
