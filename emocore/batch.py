@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .audio import AUDIO_SUFFIXES, WRITABLE_SUFFIXES
-from .exceptions import OutputError, ParameterError
+from emocore.dsp.audio import AUDIO_SUFFIXES, WRITABLE_SUFFIXES
+from emocore.exceptions import OutputError, ParameterError
 
 log = logging.getLogger(__name__)
 

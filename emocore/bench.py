@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from . import datasets, extraction
-from .cli import _add_debug_flag, guarded, nonnegative_int, positive_float, positive_int
-from .config import FeatureConfig
+from emocore.cli import _add_debug_flag, guarded, nonnegative_int, positive_float, positive_int
+from emocore.config import FeatureConfig
+from emocore.data import datasets, extraction
+from emocore.models.cyclegan import build_generator
 
 
 def extraction_throughput(n_files: int = 40, speaker: str = "OAF", root=None) -> list[dict]:
@@ -73,8 +74,8 @@ def training_speed(widths=(1.0, 0.5), steps: int = 20, warmup: int = 2, n_frames
     """
     import numpy as np
 
-    from .config import ModelConfig, TrainConfig
-    from .training import build_cyclegan
+    from emocore.config import ModelConfig, TrainConfig
+    from emocore.training import build_cyclegan
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -121,9 +122,9 @@ def conversion_rtf(width: float = 1.0, n_files: int = 5, speaker: str = "OAF", r
     weights do not change the cost). Reading the files is excluded; analysis, both prosody transforms, the
     generator and WORLD synthesis are included. Returns ``audio_s`` and the RTF of each stage and in total.
     """
-    from . import audio, features, models, prosody
-    from .config import ModelConfig
-    from .conversion import ConversionModel
+    from emocore.config import ModelConfig
+    from emocore.conversion import ConversionModel
+    from emocore.dsp import audio, features, prosody
 
     cfg = FeatureConfig()
     all_utts = datasets.list_utterances("tess", speaker=speaker, root=root)
@@ -137,7 +138,7 @@ def conversion_rtf(width: float = 1.0, n_files: int = 5, speaker: str = "OAF", r
         times["analysis"] += time.perf_counter() - start
     stats = prosody.DomainStats.fit("bench", feats)
     model_cfg = ModelConfig(width=width)
-    model = ConversionModel(cfg, stats, stats, models.build_generator(model_cfg), models.build_generator(model_cfg))
+    model = ConversionModel(cfg, stats, stats, build_generator(model_cfg), build_generator(model_cfg))
     model.convert_mcep(feats[0].mcep)  # the first call builds the eager kernels; not counted
     for f in feats:
         start = time.perf_counter()
@@ -177,8 +178,8 @@ def speech_like_input(duration_s: float, sr: int = 16000, *, speaker: str = "OAF
     Returns:
         tuple: the waveform ``(round(duration_s * sr),)`` in [-1, 1] and a description of what it is made of.
     """
-    from . import audio
-    from .exceptions import DatasetError
+    from emocore.dsp import audio
+    from emocore.exceptions import DatasetError
 
     rng = np.random.default_rng(seed)
     n_samples = int(round(duration_s * sr))
@@ -230,9 +231,9 @@ def memory_child(spec: dict) -> dict:
     if spec.get("threads"):
         tf.config.threading.set_intra_op_parallelism_threads(spec["threads"])
         tf.config.threading.set_inter_op_parallelism_threads(spec["threads"])
-    from . import audio, features, segments
-    from .config import SegmentConfig
-    from .conversion import ConversionModel
+    from emocore.config import SegmentConfig
+    from emocore.conversion import ConversionModel
+    from emocore.dsp import audio, features, segments
 
     def peak_rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
@@ -319,7 +320,8 @@ def long_input_memory(lengths_s=(10.0, 60.0, 600.0), *, model: str = MEMORY_MODE
     import json
     import subprocess
 
-    from . import audio, pretrained
+    from emocore import pretrained
+    from emocore.dsp import audio
 
     model_dir = Path(model) if Path(model).is_dir() else pretrained.resolve(model)
     runs = [(s, False) for s in lengths_s] + [(s, True) for s in whole_s]

@@ -21,8 +21,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
 
-from . import paths  # noqa: E402
-from .config import FeatureConfig  # noqa: E402
+from emocore import paths  # noqa: E402
+from emocore.config import FeatureConfig  # noqa: E402
 
 # ---------------------------------------------------------------------- argument types (argparse errors, exit 2)
 
@@ -91,7 +91,7 @@ def guarded(prog: str):
     def decorate(main):
         @functools.wraps(main)
         def wrapper(argv: list[str] | None = None) -> int:
-            from .exceptions import EmocoreError
+            from emocore.exceptions import EmocoreError
 
             args = sys.argv[1:] if argv is None else list(argv)
             if "--debug" in args:
@@ -124,7 +124,7 @@ def _feature_args(parser: argparse.ArgumentParser) -> None:
 def _flag_errors(parser: argparse.ArgumentParser):
     """Turn a :class:`~emocore.exceptions.ParameterError` raised while the flags become objects (a config or
     domain refusing a value) into an argparse error: exit status 2, before anything is read or written."""
-    from .exceptions import ParameterError
+    from emocore.exceptions import ParameterError
 
     try:
         yield
@@ -140,8 +140,8 @@ def _feature_config(args: argparse.Namespace) -> FeatureConfig:
 @guarded("emocore-download")
 def download_main(argv: list[str] | None = None) -> int:
     """``emocore-download tess ravdess``: fetch corpora from their official hosts into the data folder."""
-    from .datasets import CORPORA
-    from .download import download_corpus
+    from emocore.data.datasets import CORPORA
+    from emocore.data.download import download_corpus
 
     parser = argparse.ArgumentParser(
         prog="emocore-download", description=(
@@ -164,8 +164,8 @@ def download_main(argv: list[str] | None = None) -> int:
 @guarded("emocore-extract")
 def extract_main(argv: list[str] | None = None) -> int:
     """``emocore-extract``: WORLD features, splits and per-domain statistics for conversion domains."""
-    from .datasets import parse_domain
-    from .extraction import config_key, prepare_domains
+    from emocore.data.datasets import parse_domain
+    from emocore.data.extraction import config_key, prepare_domains
 
     parser = argparse.ArgumentParser(
         prog="emocore-extract",
@@ -204,8 +204,8 @@ if __name__ == "__main__":  # pragma: no cover
 
 def _directory_pairs(folder: Path, cfg: FeatureConfig, processed_dir: Path, n_jobs: int | None):
     """``(Utterance, WorldFeatures)`` pairs of every usable audio file in a flat folder (bad files skipped)."""
-    from .datasets import list_directory
-    from .extraction import extract_many
+    from emocore.data.datasets import list_directory
+    from emocore.data.extraction import extract_many
 
     utts = list_directory(folder)
     feats, _failures = extract_many(utts, cfg, processed_dir, n_jobs=n_jobs, desc=folder.name)
@@ -217,9 +217,9 @@ def train_main(argv: list[str] | None = None) -> int:
     """``emocore-train``: train EmoCycleGAN between two domains and write a model folder for ``emocore-convert``."""
     from dataclasses import replace
 
-    from .config import ModelConfig, MunitConfig, TrainConfig
-    from .datasets import Domain, parse_domain
-    from .exceptions import TrainingDivergedError
+    from emocore.config import ModelConfig, MunitConfig, TrainConfig
+    from emocore.data.datasets import Domain, parse_domain
+    from emocore.exceptions import TrainingDivergedError
 
     parser = argparse.ArgumentParser(
         prog="emocore-train",
@@ -295,8 +295,8 @@ def train_main(argv: list[str] | None = None) -> int:
         train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
         munit_cfg = None if args.model != "munit" else MunitConfig().smoke() if args.smoke else MunitConfig()
 
-    from .extraction import prepare_domains
-    from .training import limit_cpu_threads, train
+    from emocore.data.extraction import prepare_domains
+    from emocore.training import limit_cpu_threads, train
 
     if args.threads is not None:
         limit_cpu_threads(args.threads)
@@ -330,7 +330,7 @@ def train_main(argv: list[str] | None = None) -> int:
 @guarded("emocore-convert")
 def convert_main(argv: list[str] | None = None) -> int:
     """``emocore-convert``: convert audio files with a trained model; exit status 1 if any file failed."""
-    from .exceptions import AudioError, EmocoreError
+    from emocore.exceptions import AudioError, EmocoreError
 
     parser = argparse.ArgumentParser(
         prog="emocore-convert",
@@ -373,8 +373,8 @@ def convert_main(argv: list[str] | None = None) -> int:
     _add_debug_flag(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    from . import pretrained
-    from .batch import expand_inputs, plan_outputs
+    from emocore import pretrained
+    from emocore.batch import expand_inputs, plan_outputs
 
     if args.list_pretrained:
         models = pretrained.list_pretrained()
@@ -402,7 +402,7 @@ def convert_main(argv: list[str] | None = None) -> int:
         print(f"nothing to convert: the outputs of all {len(files)} inputs exist in {args.output_dir} "
               "(--overwrite replaces them)")
         return 0
-    from .conversion import ConversionModel, convert_files  # loads TensorFlow
+    from emocore.conversion import ConversionModel, convert_files  # loads TensorFlow
 
     model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint)
     trained_name = model.config.get("model_name")
@@ -449,7 +449,7 @@ def export_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model of that name")
     _add_debug_flag(parser)
     args = parser.parse_args(argv)
-    from . import pretrained
+    from emocore import pretrained
 
     out = pretrained.export_pretrained(args.model_dir, args.name, args.root, overwrite=args.overwrite,
                                        trained_with=args.trained_with)
@@ -481,8 +481,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
 
     Exit status: 0 when every file was scored, 1 when some could not be or on a missing manifest, 2 on bad arguments.
     """
-    from . import evaluation as ev
-    from .exceptions import ParameterError
+    from emocore import evaluation as ev
+    from emocore.exceptions import ParameterError
 
     parser = argparse.ArgumentParser(
         prog="emocore-evaluate",

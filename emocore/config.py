@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .exceptions import ModelFolderError, ParameterError
+from emocore.exceptions import ModelFolderError, ParameterError
 
 _C = TypeVar("_C")
 
@@ -77,7 +77,7 @@ class FeatureConfig:
 
 def to_json(cfg: Any, path: str | Path) -> None:
     """Write a dataclass config (nested ones too) as indented JSON."""
-    from .io import write_text_atomic
+    from emocore.io import write_text_atomic
 
     write_text_atomic(path, json.dumps(asdict(cfg), indent=2, sort_keys=True) + "\n")
 

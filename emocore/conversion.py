@@ -47,12 +47,15 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import audio, features, models, munit, prosody, segments
-from .config import FeatureConfig, ModelConfig, SegmentConfig, from_dict, read_model_json
-from .exceptions import AudioError, EmocoreError, ModelFolderError, ParameterError
-from .features import WorldFeatures
-from .io import atomic_path, file_digest, write_json_atomic
-from .prosody import DomainStats
+from emocore.config import FeatureConfig, ModelConfig, SegmentConfig, from_dict, read_model_json
+from emocore.dsp import audio, features, prosody, segments
+from emocore.dsp.features import WorldFeatures
+from emocore.dsp.prosody import DomainStats
+from emocore.exceptions import AudioError, EmocoreError, ModelFolderError, ParameterError
+from emocore.io import atomic_path, file_digest, write_json_atomic
+from emocore.models import layers as models
+from emocore.models import munit
+from emocore.models.cyclegan import build_generator
 
 log = logging.getLogger(__name__)
 
@@ -570,7 +573,7 @@ class ConversionModel:
 
 def _build_cyclegan_mapper(config: dict) -> GeneratorPair:
     model_cfg = from_dict(ModelConfig, config["model"])
-    return GeneratorPair(models.build_generator(model_cfg, "gen_a2b"), models.build_generator(model_cfg, "gen_b2a"))
+    return GeneratorPair(build_generator(model_cfg, "gen_a2b"), build_generator(model_cfg, "gen_b2a"))
 
 
 def _build_munit_mapper(config: dict):
@@ -647,8 +650,8 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     Raises:
         OutputError: the plan is refused (see :func:`emocore.batch.plan_outputs`); nothing was converted.
     """
-    from .batch import plan_outputs
-    from .io import is_disk_full
+    from emocore.batch import plan_outputs
+    from emocore.io import is_disk_full
 
     direction = parse_direction(direction)
     plan = plan_outputs(list(paths), destination, overwrite=overwrite)
@@ -790,7 +793,7 @@ def feature_shift_table(model: ConversionModel, source_pairs, target_pairs, dire
     """
     import pandas as pd
 
-    from . import metrics
+    from emocore.dsp import metrics
 
     targets = {}
     for utt, feats in target_pairs:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths, pretrained
+from emocore import paths, pretrained
 
 NOTEBOOKS = ("01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation", "06_listening_test")
 #: the results table: (summary column, README header, decimals)
@@ -67,8 +67,8 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 def convert_given_files(files: list[str], models: list[pretrained.PretrainedModel], out_dir: Path) -> int:
     """Convert ``files`` with every model into ``out_dir/<model>/``; the number of failed conversions."""
-    from .batch import expand_inputs
-    from .conversion import ConversionModel, convert_files
+    from emocore.batch import expand_inputs
+    from emocore.conversion import ConversionModel, convert_files
 
     inputs = expand_inputs(files)
     failures = 0
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.table_only:
         run_notebooks(models, build_dir, data_dir, fig_dir, smoke=args.smoke)
     summary_csv = data_dir / "results" / "04_evaluate" / "summary.csv"
-    from .evaluation import summarize
+    from emocore.evaluation import summarize
 
     evaluated = pd.read_csv(summary_csv.with_name("evaluation.csv"))
     table = results_table(summarize(evaluated, by=("system", "speaker", "target_emotion")))

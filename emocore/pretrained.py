@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import read_model_json
-from .exceptions import ModelFolderError, ParameterError
+from emocore.config import read_model_json
+from emocore.exceptions import ModelFolderError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def write_float16_weights(source: str | Path, destination: str | Path) -> Path:
     """
     import h5py
 
-    from .io import atomic_path
+    from emocore.io import atomic_path
 
     destination = Path(destination)
     with atomic_path(destination) as tmp, h5py.File(source, "r") as src, h5py.File(tmp, "w") as dst:
@@ -160,7 +160,7 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
         ModelFolderError: a file of ``model_dir`` is damaged or belongs to another model (see
             :meth:`emocore.conversion.ConversionModel.load`).
     """
-    from .conversion import FINGERPRINT_KEY, ConversionModel, fingerprint, model_files
+    from emocore.conversion import FINGERPRINT_KEY, ConversionModel, fingerprint, model_files
 
     model_dir = Path(model_dir)
     model = ConversionModel.load(model_dir)  # checks the folder is complete and loadable

@@ -48,9 +48,10 @@ def corpora_root():
 @pytest.fixture(scope="session")
 def smoke_model(corpora_root, tmp_path_factory):
     """A 4-iteration EmoCycleGAN on 3 words per emotion of TESS OAF neutral/angry, and its prepared domains."""
-    from emocore import extraction, training
+    from emocore import training
     from emocore.config import FeatureConfig, ModelConfig, TrainConfig
-    from emocore.datasets import Domain
+    from emocore.data import extraction
+    from emocore.data.datasets import Domain
 
     root = tmp_path_factory.mktemp("smoke_model")
     domains = [Domain("tess", "OAF", "neutral"), Domain("tess", "OAF", "angry")]

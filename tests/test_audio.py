@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emocore import audio
+from emocore.dsp import audio
 from emocore.exceptions import AudioError, ParameterError
 
 

@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from emocore import audio, cli, extraction, features
+from emocore import cli
 from emocore.config import FeatureConfig
-from emocore.datasets import Domain
+from emocore.data import extraction
+from emocore.data.datasets import Domain
+from emocore.dsp import audio, features
 
 NEUTRAL, ANGRY = "tess:OAF:neutral", "tess:OAF:angry"
 

@@ -10,10 +10,13 @@ import pytest
 import soundfile as sf
 from conftest import harmonic_tone
 
-from emocore import batch, conversion, features, models
+from emocore import batch, conversion
 from emocore.config import FeatureConfig, ModelConfig
+from emocore.dsp import features
+from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ModelFolderError, ParameterError
-from emocore.prosody import DomainStats
+from emocore.models import layers as models
+from emocore.models.cyclegan import build_generator
 
 FEATURE_CFG = FeatureConfig().smoke()
 MODEL_CFG = ModelConfig().smoke()
@@ -25,8 +28,8 @@ def model() -> conversion.ConversionModel:
     feats_b = [features.extract_features(harmonic_tone(230, 0.5) * g, FEATURE_CFG) for g in (0.5, 0.9)]
     keras.utils.set_random_seed(0)
     return conversion.ConversionModel(FEATURE_CFG, DomainStats.fit("calm", feats_a), DomainStats.fit("loud", feats_b),
-                                      models.build_generator(MODEL_CFG, "gen_a2b"),
-                                      models.build_generator(MODEL_CFG, "gen_b2a"),
+                                      build_generator(MODEL_CFG, "gen_a2b"),
+                                      build_generator(MODEL_CFG, "gen_b2a"),
                                       config={"model": {"width": MODEL_CFG.width,
                                                         "n_residual_blocks": MODEL_CFG.n_residual_blocks}})
 
@@ -135,7 +138,7 @@ def test_convert_files_skips_bad_files_and_reports_them(model, source, tmp_path,
 
 
 def test_feature_shift_table_measures_source_converted_target(model):
-    from emocore.datasets import Utterance
+    from emocore.data.datasets import Utterance
 
     def utt(text_id, emotion):
         return Utterance(path=f"/x/{emotion}/{text_id}.wav", corpus="dir", speaker="s", emotion=emotion, text_id=text_id)

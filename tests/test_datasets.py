@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from emocore import datasets, paths
-from emocore.datasets import Domain, Utterance
+from emocore import paths
+from emocore.data import datasets
+from emocore.data.datasets import Domain, Utterance
 from emocore.exceptions import DatasetError, ParameterError
 
 TESS_EMOTIONS = {"neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"}

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from conftest import espeak_wav
 
-from emocore import audio, demo, pretrained
+from emocore import demo, pretrained
+from emocore.dsp import audio
 
 
 def _summary() -> pd.DataFrame:

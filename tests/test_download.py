@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emocore import datasets, download
-from emocore.datasets import DownloadSource
+from emocore.data import datasets, download
+from emocore.data.datasets import DownloadSource
 from emocore.exceptions import DatasetError, DownloadError, ParameterError
 
 TESS_SR = 24414
@@ -218,7 +218,7 @@ def test_existing_wrong_file_is_downloaded_again(server, tmp_path):
 
 def test_without_digest_logs_the_sha256(server, tmp_path, caplog):
     server.routes["/data.bin"] = PAYLOAD
-    with caplog.at_level("WARNING", logger="emocore.download"):
+    with caplog.at_level("WARNING", logger="emocore.data.download"):
         download.download_file(server.url("/data.bin"), tmp_path / "data.bin", progress=False)
     assert digest_of(PAYLOAD) in caplog.text
 

@@ -21,12 +21,14 @@ import pytest
 import soundfile as sf
 from conftest import SR, harmonic_tone
 
-from emocore import audio, cli, datasets, evaluation, features
+from emocore import cli, evaluation
 from emocore.config import FeatureConfig
+from emocore.data import datasets
+from emocore.dsp import audio, features
+from emocore.dsp.features import MeanStd
+from emocore.dsp.prosody import DomainStats, LogGaussian
+from emocore.dsp.vocoders import MEASURE_CONFIG
 from emocore.exceptions import DatasetError, ParameterError
-from emocore.features import MeanStd
-from emocore.prosody import DomainStats, LogGaussian
-from emocore.vocoders import MEASURE_CONFIG
 
 SEMITONE = 2.0 ** (1.0 / 12.0)
 
@@ -469,8 +471,8 @@ def test_write_model_conversions_converts_the_models_held_out_words(corpora_root
 
     from emocore import training
     from emocore.config import ModelConfig, TrainConfig
-    from emocore.datasets import Domain
-    from emocore.extraction import prepare_domains
+    from emocore.data.datasets import Domain
+    from emocore.data.extraction import prepare_domains
 
     cfg = FeatureConfig().smoke()
     domains = [Domain("tess", "OAF", "neutral"), Domain("tess", "OAF", "angry")]

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emocore import config, extraction
-from emocore.datasets import Domain
+from emocore import config
+from emocore.data import extraction
+from emocore.data.datasets import Domain
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from emocore import audio, config, features, metrics
+from emocore import config
+from emocore.dsp import audio, features, metrics
 from emocore.exceptions import ParameterError
 
 

@@ -15,8 +15,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from conftest import SR, harmonic_tone  # noqa: E402
 
-from emocore import audio, listening, plotting  # noqa: E402
-from emocore.evaluation import EvalItem, write_manifest  # noqa: E402
+from emocore import plotting  # noqa: E402
+from emocore.dsp import audio
+from emocore.evaluation import EvalItem, listening, write_manifest  # noqa: E402
 from emocore.exceptions import DatasetError, DuplicateAnswerError, ParameterError  # noqa: E402
 
 SYSTEMS = ("sysalpha", "sysbeta")

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from emocore import losses, models
 from emocore.config import ModelConfig
 from emocore.exceptions import ParameterError
+from emocore.models import losses
+from emocore.models.classifier import build_emotion_classifier
+from emocore.models.cyclegan import build_generator
 
 
 def _value(x):
@@ -146,7 +148,7 @@ def test_generator_total_loss_without_classifier_and_identity_switched_off(rng):
 def test_classification_loss_trains_generator_through_frozen_classifier(rng):
     cfg = ModelConfig().smoke()
     keras.utils.set_random_seed(0)
-    gen_a2b, classifier = models.build_generator(cfg), models.build_emotion_classifier(cfg)
+    gen_a2b, classifier = build_generator(cfg), build_emotion_classifier(cfg)
     classifier.trainable = False
     assert classifier.trainable_weights == []
     mcep = tf.constant(rng.standard_normal((2, 32, cfg.mcep_dim)), tf.float32)

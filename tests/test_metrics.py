@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from emocore import metrics
+from emocore.dsp import metrics
 from emocore.exceptions import ParameterError
 
 DB_PER_NEPER = 10.0 / math.log(10.0)
@@ -345,7 +345,7 @@ def test_aligned_metrics_bad_input_raises(args):
 
 @pytest.mark.skipif(not metrics.dnsmos_available(), reason="needs the eval extra (speechmos, onnxruntime)")
 def test_dnsmos_prefers_real_speech_over_noise(tess_file):
-    from emocore import audio
+    from emocore.dsp import audio
 
     speech = audio.load_wav(tess_file, 16000)
     noise = np.random.default_rng(0).normal(0, 0.1, len(speech))

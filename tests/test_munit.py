@@ -16,12 +16,19 @@ import numpy as np
 import pytest
 from conftest import harmonic_tone
 
-from emocore import audio, cli, conversion, extraction, features, gan, models, munit, training
+from emocore import cli, conversion, training
 from emocore.config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig
-from emocore.datasets import Domain, Utterance
+from emocore.data import extraction
+from emocore.data.datasets import Domain, Utterance
+from emocore.data.extraction import DomainData
+from emocore.dsp import audio, features
+from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ModelFolderError, ParameterError
-from emocore.extraction import DomainData
-from emocore.prosody import DomainStats
+from emocore.models import base as gan
+from emocore.models import layers as models
+from emocore.models import munit
+from emocore.models.cyclegan import build_generator
+from emocore.models.discriminator import build_discriminator
 
 FEATURE_CFG = FeatureConfig().smoke()
 MODEL_CFG = ModelConfig().smoke()
@@ -76,7 +83,7 @@ def test_network_shapes(nets, n_frames):
         assert tuple(nets.decode(content, style, domain).shape) == (2, n_frames, MODEL_CFG.mcep_dim)
     # the style encoder takes any length, e.g. a short reference recording
     assert tuple(nets.encode_style(x[:, :7], "a").shape) == (2, MUNIT_CFG.style_dim)
-    disc = models.build_discriminator(MODEL_CFG, "disc_a")
+    disc = build_discriminator(MODEL_CFG, "disc_a")
     assert tuple(disc(x).shape) == (2, n_frames // 16 + (n_frames % 16 > 0), MODEL_CFG.mcep_dim // 4, 1)
 
 
@@ -199,8 +206,8 @@ def test_bad_style_options_raise(conv, source, options, match):
 def test_style_options_are_munit_only(source):
     keras.utils.set_random_seed(0)
     stats = DomainStats.fit("x", [source])
-    cyclegan = conversion.ConversionModel(FEATURE_CFG, stats, stats, models.build_generator(MODEL_CFG),
-                                          models.build_generator(MODEL_CFG))
+    cyclegan = conversion.ConversionModel(FEATURE_CFG, stats, stats, build_generator(MODEL_CFG),
+                                          build_generator(MODEL_CFG))
     with pytest.raises(ParameterError, match="MUNIT"):
         cyclegan.convert_mcep(source.mcep, "A2B", style="mean")
 

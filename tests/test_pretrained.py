@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 from conftest import espeak_wav
 
-from emocore import audio, cli, conversion, pretrained
+from emocore import cli, conversion, pretrained
 from emocore.config import FeatureConfig, ModelConfig
+from emocore.dsp import audio
 from emocore.exceptions import ParameterError
 
 SHIPPED_BUDGET_MB = 100
 
 
 def test_float16_weights_load_into_the_float32_model_almost_unchanged(tmp_path):
-    from emocore.models import build_generator
+    from emocore.models.cyclegan import build_generator
 
     generator = build_generator(ModelConfig().smoke())
     generator.save_weights(tmp_path / "g.weights.h5")

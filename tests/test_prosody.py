@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from emocore import config, features, prosody
+from emocore import config
+from emocore.dsp import features, prosody
 from emocore.exceptions import ParameterError
 
 

@@ -11,10 +11,12 @@ import pytest
 import soundfile as sf
 from conftest import harmonic_tone
 
-from emocore import audio, conversion, features, models, segments
+from emocore import conversion
 from emocore.config import FeatureConfig, ModelConfig, SegmentConfig
+from emocore.dsp import audio, features, segments
+from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import AudioError, ParameterError
-from emocore.prosody import DomainStats
+from emocore.models.cyclegan import build_generator
 
 SR = 16000
 FEATURE_CFG = FeatureConfig().smoke()
@@ -43,8 +45,8 @@ def model() -> conversion.ConversionModel:
     keras.utils.set_random_seed(0)
     model_cfg = ModelConfig().smoke()
     model = conversion.ConversionModel(FEATURE_CFG, DomainStats.fit("calm", feats_a), DomainStats.fit("loud", feats_b),
-                                       models.build_generator(model_cfg, "gen_a2b"),
-                                       models.build_generator(model_cfg, "gen_b2a"))
+                                       build_generator(model_cfg, "gen_a2b"),
+                                       build_generator(model_cfg, "gen_b2a"))
     model.segment_cfg = SEGMENT_CFG
     return model
 

@@ -18,13 +18,15 @@ import pytest
 import tensorflow as tf
 from conftest import harmonic_tone
 
-from emocore import features, gan, prosody, training
+from emocore import training
 from emocore.config import FeatureConfig, ModelConfig, TrainConfig
-from emocore.datasets import Domain, Utterance
+from emocore.data.datasets import Domain, Utterance
+from emocore.data.extraction import DomainData
+from emocore.dsp import features, prosody
+from emocore.dsp.features import WorldFeatures
+from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ParameterError, TrainingDivergedError
-from emocore.extraction import DomainData
-from emocore.features import WorldFeatures
-from emocore.prosody import DomainStats
+from emocore.models import base as gan
 
 FEATURE_CFG = FeatureConfig().smoke()
 MODEL_CFG = ModelConfig().smoke()
@@ -260,7 +262,7 @@ def test_train_writes_validation_audio_and_tensorboard_events(uninterrupted):
 
 
 def _weights(model_dir: Path) -> list[np.ndarray]:
-    gen = training.models.build_generator(MODEL_CFG)
+    gen = training.build_generator(MODEL_CFG)
     out = []
     for name in ("gen_a2b", "gen_b2a"):
         gen.load_weights(model_dir / f"{name}.weights.h5")
@@ -369,7 +371,7 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
 
 
 def test_loss_panels_name_only_losses_each_model_logs():
-    from emocore import munit
+    from emocore.models import munit
 
     logged = {"cyclegan": training.LOSS_NAMES, "munit": munit.LOSS_NAMES}
     assert set(training.LOSS_PANELS) == set(training.TRAINING_MODEL_TYPES)
@@ -385,7 +387,7 @@ def test_loss_panels_name_only_losses_each_model_logs():
 def test_contrast_emotions_make_a_classifier_that_tells_every_class_apart(domains):
     extra = _domain("shrill", 330.0, seed=20)
     cfg = replace(TRAIN_CFG, classifier_pretrain_steps=150, classifier_batch_size=4, n_frames=32)
-    three = training.models.build_emotion_classifier(replace(MODEL_CFG, n_emotions=3))
+    three = training.build_emotion_classifier(replace(MODEL_CFG, n_emotions=3))
     (calm, loud) = domains
     classes = dict(contrast=[([f for _, f in extra.train], [f for _, f in extra.validation], extra.stats)])
     result = training.pretrain_classifier(
@@ -397,7 +399,7 @@ def test_contrast_emotions_make_a_classifier_that_tells_every_class_apart(domain
     # utterances at least must be learnt
     assert result["val_accuracy"] > 0.5
     assert not three.trainable
-    two = training.models.build_emotion_classifier(MODEL_CFG)
+    two = training.build_emotion_classifier(MODEL_CFG)
     with pytest.raises(ParameterError, match="n_emotions"):
         training.pretrain_classifier(two, [f for _, f in calm.train], [f for _, f in loud.train], calm.stats,
                                      loud.stats, cfg, np.random.default_rng(0), **classes)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from emocore import audio, vocoders
 from emocore.config import FeatureConfig
+from emocore.dsp import audio, vocoders
 from emocore.exceptions import ParameterError
 
 

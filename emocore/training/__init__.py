@@ -48,21 +48,24 @@ import numpy as np
 from keras import ops
 from tqdm.auto import tqdm
 
-from . import audio, features, losses, models, munit
-from .config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig, from_dict
-from .conversion import CHECKPOINT_STATE, FINGERPRINT_KEY, ConversionModel, GeneratorPair, fingerprint
-from .exceptions import ParameterError, TrainingDivergedError
-from .features import WorldFeatures
-from .gan import (
+from emocore.config import FeatureConfig, ModelConfig, MunitConfig, TrainConfig, from_dict
+from emocore.conversion import CHECKPOINT_STATE, FINGERPRINT_KEY, ConversionModel, GeneratorPair, fingerprint
+from emocore.dsp import audio, features
+from emocore.dsp.features import WorldFeatures
+from emocore.dsp.prosody import DomainStats, interpolate_over_unvoiced
+from emocore.exceptions import ParameterError, TrainingDivergedError
+from emocore.io import atomic_write
+from emocore.models import losses, munit
+from emocore.models.base import (
     EMOTION_INDEX_A,
     EMOTION_INDEX_B,
     TwoDomainGAN,
-    classifier_input,
     learning_rate_schedules,
     make_optimizers,
 )
-from .io import atomic_write
-from .prosody import DomainStats, interpolate_over_unvoiced
+from emocore.models.classifier import build_emotion_classifier, classifier_input
+from emocore.models.cyclegan import build_generator
+from emocore.models.discriminator import build_discriminator
 
 log = logging.getLogger(__name__)
 
@@ -252,8 +255,8 @@ class CycleGANVC(TwoDomainGAN):
     is ``real_a``, so the logged ``identity`` term reads 0 and the generator pass is saved.
 
     Args:
-        gen_a2b, gen_b2a (keras.Model): generators (:func:`emocore.models.build_generator`).
-        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.models.build_discriminator`).
+        gen_a2b, gen_b2a (keras.Model): generators (:func:`emocore.build_generator`).
+        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.build_discriminator`).
         cfg (TrainConfig): loss weights and schedule.
         classifier (keras.Model | None): a pre-trained emotion classifier; frozen here. With ``None`` or
             ``cfg.lambda_class == 0`` the classification term is left out.
@@ -344,9 +347,9 @@ def build_cyclegan(model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_eagerl
     initial networks.
     """
     keras.utils.set_random_seed(train_cfg.seed)
-    classifier = models.build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
-    model = CycleGANVC(models.build_generator(model_cfg, "gen_a2b"), models.build_generator(model_cfg, "gen_b2a"),
-                       models.build_discriminator(model_cfg, "disc_a"), models.build_discriminator(model_cfg, "disc_b"),
+    classifier = build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
+    model = CycleGANVC(build_generator(model_cfg, "gen_a2b"), build_generator(model_cfg, "gen_b2a"),
+                       build_discriminator(model_cfg, "disc_a"), build_discriminator(model_cfg, "disc_b"),
                        train_cfg, classifier=classifier, name="cyclegan_vc")
     gen_optimizer, disc_optimizer = make_optimizers(train_cfg)
     model.compile(gen_optimizer=gen_optimizer, disc_optimizer=disc_optimizer, run_eagerly=run_eagerly,

@@ -13,7 +13,7 @@ Networks (:func:`build_munit_networks`), all backend-neutral Keras 3 (``keras.la
 - one **MLP** per domain mapping a style code to the decoder's AdaIN parameters, each AdaIN's scale then bias;
 - one **decoder**, shared: adaptive residual blocks (:class:`AdaptiveResidualBlock1D`, AdaIN) and CycleGAN's
   pixel-shuffle upsampling blocks;
-- one CycleGAN discriminator per domain (:func:`emocore.models.build_discriminator`) and the frozen emotion
+- one CycleGAN discriminator per domain (:func:`emocore.build_discriminator`) and the frozen emotion
   classifier of :mod:`emocore.training`.
 
 MUNIT gives each domain its own encoders and decoder. Here the domain-specific parts are the style encoder and
@@ -37,12 +37,20 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from . import losses, models
-from .config import ModelConfig, MunitConfig, TrainConfig, from_dict, read_model_json
-from .exceptions import ModelFolderError, ParameterError
-from .gan import EMOTION_INDEX_A, EMOTION_INDEX_B, TwoDomainGAN, classifier_input, make_optimizers
-from .io import write_json_atomic
-from .models import GLU, InstanceNorm, ResidualBlock1D, scale_channels
+from emocore.config import ModelConfig, MunitConfig, TrainConfig, from_dict, read_model_json
+from emocore.exceptions import ModelFolderError, ParameterError
+from emocore.io import write_json_atomic
+from emocore.models import layers as models
+from emocore.models import losses
+from emocore.models.base import (
+    EMOTION_INDEX_A,
+    EMOTION_INDEX_B,
+    TwoDomainGAN,
+    make_optimizers,
+)
+from emocore.models.classifier import build_emotion_classifier, classifier_input
+from emocore.models.discriminator import build_discriminator
+from emocore.models.layers import GLU, InstanceNorm, ResidualBlock1D, scale_channels
 
 MODEL_TYPE = "munit"
 STYLES = ("mean", "reference", "random")
@@ -500,7 +508,7 @@ class EmoMUNIT(TwoDomainGAN):
 
     Args:
         networks (MunitNetworks): the generator side.
-        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.models.build_discriminator`).
+        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.build_discriminator`).
         train_cfg (TrainConfig): ``lambda_class``, schedule; ``seed`` seeds the style draws.
         munit_cfg (MunitConfig): the other loss weights.
         classifier (keras.Model | None): a pre-trained emotion classifier; frozen here.
@@ -615,9 +623,9 @@ def build_munit(model_cfg: ModelConfig, munit_cfg: MunitConfig, train_cfg: Train
     initial networks; the optimizers are the CycleGAN's (:func:`emocore.gan.make_optimizers`).
     """
     keras.utils.set_random_seed(train_cfg.seed)
-    classifier = models.build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
-    model = EmoMUNIT(build_munit_networks(model_cfg, munit_cfg), models.build_discriminator(model_cfg, "disc_a"),
-                     models.build_discriminator(model_cfg, "disc_b"), train_cfg, munit_cfg, classifier=classifier,
+    classifier = build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
+    model = EmoMUNIT(build_munit_networks(model_cfg, munit_cfg), build_discriminator(model_cfg, "disc_a"),
+                     build_discriminator(model_cfg, "disc_b"), train_cfg, munit_cfg, classifier=classifier,
                      name="emo_munit")
     gen_optimizer, disc_optimizer = make_optimizers(train_cfg)
     model.compile(gen_optimizer=gen_optimizer, disc_optimizer=disc_optimizer, run_eagerly=run_eagerly,

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import read_model_json
-from .exceptions import ModelFolderError, ParameterError
-from .features import MeanStd, WorldFeatures
+from emocore.config import read_model_json
+from emocore.dsp.features import MeanStd, WorldFeatures
+from emocore.exceptions import ModelFolderError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class DomainStats:
 
     def save(self, path: str | Path) -> None:
         """Write as JSON (atomically)."""
-        from .io import write_json_atomic
+        from emocore.io import write_json_atomic
 
         write_json_atomic(path, self.to_dict(), sort_keys=False)
 

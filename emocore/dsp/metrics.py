@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import cdist
 
-from .exceptions import ParameterError
+from emocore.exceptions import ParameterError
 
 #: ``10 / ln 10``: converts a natural-log spectral distance to dB.
 _DB_PER_NEPER = 10.0 / math.log(10.0)
@@ -420,7 +420,7 @@ def dnsmos(wav: ArrayLike, sr: int) -> dict[str, float]:
         raise ImportError("DNSMOS needs speechmos and onnxruntime: pip install -e '.[eval]'")
     from speechmos import dnsmos as _dnsmos
 
-    from .audio import resample
+    from emocore.dsp.audio import resample
 
     wav = resample(np.asarray(wav, dtype=np.float64), sr, DNSMOS_SR)
     peak = np.max(np.abs(wav)) if wav.size else 0.0

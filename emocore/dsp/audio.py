@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .exceptions import AudioError, ParameterError
+from emocore.exceptions import AudioError, ParameterError
 
 # Every suffix the loader reads (libsndfile; mp3 since libsndfile 1.1). Folders are listed by these.
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au", ".caf", ".w64")
@@ -226,7 +226,7 @@ def save_wav(path: str | Path, wav: np.ndarray, sr: int) -> Path:
     """
     import io as _io
 
-    from .io import write_bytes_atomic
+    from emocore.io import write_bytes_atomic
 
     wav = np.asarray(wav, dtype=np.float64)
     if wav.ndim != 1:

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import audio
-from .evaluation import MANIFEST_NAME, SYSTEM_ORDER, TARGET_SYSTEM, EvalItem, read_manifest
-from .exceptions import DatasetError, DuplicateAnswerError, ParameterError
+from emocore.dsp import audio
+from emocore.evaluation import MANIFEST_NAME, SYSTEM_ORDER, TARGET_SYSTEM, EvalItem, read_manifest
+from emocore.exceptions import DatasetError, DuplicateAnswerError, ParameterError
 
 AB_TASK, MOS_TASK = "ab", "mos"
 AB_QUESTIONS = ("emotion", "naturalness")
@@ -76,7 +76,7 @@ def items_from_evaluation_csv(path: str | Path) -> list[EvalItem]:
     Raises:
         DatasetError: the file is missing, empty or lacks a required column, or a listed audio file is missing.
     """
-    from . import paths
+    from emocore import paths
 
     path = Path(path)
     if not path.is_file():
@@ -137,8 +137,8 @@ def demo_items(out_dir: str | Path, *, corpus: str = "tess", speaker: str = "OAF
     Returns:
         list[EvalItem]: ``source`` and ``target`` items for every target emotion and text.
     """
-    from .datasets import list_utterances
-    from .evaluation import reference_items
+    from emocore.data.datasets import list_utterances
+    from emocore.evaluation import reference_items
 
     try:
         said = [{u.text_id for u in list_utterances(corpus, speaker, emotion, root=root)}

@@ -1,16 +1,14 @@
-"""Shared network parts and EmoCycleGAN's networks: gated 1-D generator, 2-D patch discriminator, emotion classifier.
+"""The building blocks every network of the package is made of: gated convolutions, instance norm, pixel shuffle.
 
-The architecture is CycleGAN-VC (Kaneko & Kameoka 2017) as used by Gao et al. (2019). Every network takes
-time-major, channels-last batches ``(batch, frames, mcep_dim)`` of normalized MCEPs and is fully
-convolutional in time, so one model serves any sequence length.
+Networks take time-major, channels-last batches ``(batch, frames, mcep_dim)`` of normalized MCEPs and are fully
+convolutional in time, so one model serves any sequence length. Only ``keras.layers``, ``keras.ops`` and the
+functional API are used, never a backend's own ops, so the layers run (and train) unchanged under every Keras 3
+backend.
 
-Only ``keras.layers``, ``keras.ops`` and the functional API are used, never a backend's own ops, so the
-models and their layers run (and train) unchanged under every Keras 3 backend.
-
-The building blocks (:class:`GLU`, :class:`InstanceNorm`, :class:`PixelShuffle1D`, :class:`ResidualBlock1D`)
-take channels, kernel size and strides as arguments so that other models (a MUNIT-style content/style
-encoder and AdaIN decoder) can reuse them. Each one is registered for ``.keras`` saving under the
-``emocore`` package name.
+The blocks (:class:`GLU`, :class:`InstanceNorm`, :class:`PixelShuffle1D`, :class:`ResidualBlock1D`) take channels,
+kernel size and strides as arguments so that every model (CycleGAN-VC's generator, EmoMUNIT's encoders and AdaIN
+decoder, the discriminators, the emotion classifier) reuses them. Each one is registered for ``.keras`` saving
+under the ``emocore`` package name.
 """
 
 from __future__ import annotations
@@ -19,8 +17,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .config import ModelConfig
-from .exceptions import ParameterError
+from emocore.exceptions import ParameterError
 
 GENERATOR_LENGTH_MULTIPLE = 4
 """The generator downsamples time by 2 twice, so input lengths must be a multiple of this."""
@@ -327,122 +324,3 @@ class ResidualBlock1D(layers.Layer):
             "kernel_size": self.kernel_size,
             "epsilon": self.epsilon,
         }
-
-
-def build_generator(cfg: ModelConfig, name: str = "gen_a2b") -> keras.Model:
-    """CycleGAN-VC's 1-D gated CNN generator, mapping MCEP sequences of one emotion to another.
-
-    With ``c = cfg.gen_base_channels`` (channels scaled by ``cfg.width``):
-
-    ====================  ======  ======  ===================================
-    block                 kernel  stride  channels
-    ====================  ======  ======  ===================================
-    GLU, no norm          15      1       c
-    2 x GLU + IN (down)   5       2       2c, 4c
-    residual blocks       3       1       4c (8c inside), ``n_residual_blocks``
-    2 x GLU + IN (up)     5       1/2     conv 8c -> shuffle 4c, conv 4c -> 2c
-    output conv           15      1       ``mcep_dim``
-    ====================  ======  ======  ===================================
-
-    Args:
-        cfg (ModelConfig): sizes.
-        name (str): model name, ``"gen_a2b"`` or ``"gen_b2a"``.
-
-    Returns:
-        keras.Model: ``(B, T, mcep_dim) -> (B, T, mcep_dim)``. ``T`` may vary between calls but must be a
-        multiple of 4 (:data:`GENERATOR_LENGTH_MULTIPLE`); otherwise the output has ``ceil(T / 4) * 4``
-        frames. Pad with :func:`pad_to_multiple` and crop the result.
-    """
-
-    def ch(multiplier: int) -> int:
-        return scale_channels(multiplier * cfg.gen_base_channels, cfg.width)
-
-    eps = cfg.norm_epsilon
-    inputs = keras.Input(shape=(None, cfg.mcep_dim), name="mcep")
-    x = GLU(ch(1), 15, normalize=False, name="input_glu")(inputs)
-    x = GLU(ch(2), 5, strides=2, epsilon=eps, name="down1")(x)
-    x = GLU(ch(4), 5, strides=2, epsilon=eps, name="down2")(x)
-    for i in range(cfg.n_residual_blocks):
-        x = ResidualBlock1D(ch(4), ch(8), 3, epsilon=eps, name=f"residual{i + 1}")(x)
-    x = GLU(ch(4), 5, upsample=2, epsilon=eps, name="up1")(x)
-    x = GLU(ch(2), 5, upsample=2, epsilon=eps, name="up2")(x)
-    outputs = layers.Conv1D(cfg.mcep_dim, 15, padding="same", name="output_conv")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
-def build_discriminator(cfg: ModelConfig, name: str = "disc_a") -> keras.Model:
-    """CycleGAN-VC's 2-D gated CNN discriminator on the (frames x MCEP) plane, with a patch output.
-
-    Kernels and strides are ``(time, mcep)``; this is CycleGAN-VC's ``(mcep, time)`` layout transposed.
-    With ``c = cfg.disc_base_channels`` (scaled by ``cfg.width``):
-
-    ====================  ======  ======  ========
-    block                 kernel  stride  channels
-    ====================  ======  ======  ========
-    GLU, no norm          3x3     2x1     c
-    GLU + IN (down)       3x3     2x2     2c
-    GLU + IN (down)       3x3     2x2     4c
-    GLU + IN (down)       3x6     2x1     8c
-    output conv           3x1     1x1     1
-    ====================  ======  ======  ========
-
-    The output layer is CycleGAN-VC2's patch convolution (1 MCEP bin x 3 frames) instead of CycleGAN-VC's
-    dense + sigmoid: the scores are unbounded, for the least-squares GAN losses in :mod:`emocore.losses`.
-
-    Args:
-        cfg (ModelConfig): sizes.
-        name (str): model name, ``"disc_a"`` or ``"disc_b"``.
-
-    Returns:
-        keras.Model: ``(B, T, mcep_dim) -> (B, ceil(T / 16), ceil(mcep_dim / 4), 1)`` realness scores,
-        any ``T``.
-    """
-
-    def ch(multiplier: int) -> int:
-        return scale_channels(multiplier * cfg.disc_base_channels, cfg.width)
-
-    eps = cfg.norm_epsilon
-    inputs = keras.Input(shape=(None, cfg.mcep_dim), name="mcep")
-    x = layers.Reshape((-1, cfg.mcep_dim, 1), name="add_channel")(inputs)
-    x = GLU(ch(1), (3, 3), strides=(2, 1), rank=2, normalize=False, name="input_glu")(x)
-    x = GLU(ch(2), (3, 3), strides=(2, 2), rank=2, epsilon=eps, name="down1")(x)
-    x = GLU(ch(4), (3, 3), strides=(2, 2), rank=2, epsilon=eps, name="down2")(x)
-    x = GLU(ch(8), (3, 6), strides=(2, 1), rank=2, epsilon=eps, name="down3")(x)
-    outputs = layers.Conv2D(1, (3, 1), padding="same", name="output_conv")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
-def build_emotion_classifier(
-    cfg: ModelConfig,
-    n_emotions: int | None = None,
-    input_dim: int | None = None,
-    name: str = "emotion_classifier",
-) -> keras.Model:
-    """A 1-D gated CNN emotion classifier, used frozen to score the emotion of generator outputs.
-
-    ``cfg.classifier_n_blocks`` strided GLU blocks (kernel ``cfg.classifier_kernel_size``, stride 2,
-    block ``i`` with ``classifier_base_channels * 2**i`` channels scaled by ``cfg.width``), then the mean
-    over time and a dense layer. The blocks are not instance-normalized: that would remove each
-    utterance's mean log F0 and spectral level, which carry much of the emotion.
-
-    Args:
-        cfg (ModelConfig): sizes.
-        n_emotions (int | None): number of classes; ``None`` means ``cfg.n_emotions``.
-        input_dim (int | None): input channels; ``None`` means ``cfg.mcep_dim + 1`` (MCEPs and log F0).
-        name (str): model name.
-
-    Returns:
-        keras.Model: ``(B, T, input_dim) -> (B, n_emotions)`` logits, any ``T``.
-    """
-    n_emotions = cfg.n_emotions if n_emotions is None else n_emotions
-    input_dim = cfg.mcep_dim + 1 if input_dim is None else input_dim
-    if n_emotions < 2:
-        raise ParameterError(f"n_emotions must be at least 2, got {n_emotions}")
-    inputs = keras.Input(shape=(None, input_dim), name="features")
-    x = inputs
-    for i in range(cfg.classifier_n_blocks):
-        channels = scale_channels(cfg.classifier_base_channels * 2**i, cfg.width)
-        x = GLU(channels, cfg.classifier_kernel_size, strides=2, normalize=False, name=f"glu{i + 1}")(x)
-    x = layers.GlobalAveragePooling1D(name="time_mean")(x)
-    logits = layers.Dense(n_emotions, name="logits")(x)
-    return keras.Model(inputs, logits, name=name)

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
-from . import audio, features
-from .config import FeatureConfig, to_json
-from .datasets import Domain, Utterance, validation_text_ids
-from .exceptions import AudioError, DatasetError, EmocoreError
-from .io import file_digest, write_text_atomic
-from .prosody import DomainStats
+from emocore.config import FeatureConfig, to_json
+from emocore.data.datasets import Domain, Utterance, validation_text_ids
+from emocore.dsp import audio, features
+from emocore.dsp.prosody import DomainStats
+from emocore.exceptions import AudioError, DatasetError, EmocoreError
+from emocore.io import file_digest, write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -31,10 +31,11 @@ import requests
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from . import datasets, paths
-from .datasets import AUDIO_SUFFIXES, MANIFEST_NAME, DownloadSource
-from .exceptions import DatasetError, DownloadError, ParameterError
-from .io import atomic_write, file_digest
+from emocore import paths
+from emocore.data import datasets
+from emocore.data.datasets import AUDIO_SUFFIXES, MANIFEST_NAME, DownloadSource
+from emocore.exceptions import DatasetError, DownloadError, ParameterError
+from emocore.io import atomic_write, file_digest
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import features, metrics
-from .config import FeatureConfig
-from .exceptions import ParameterError
+from emocore.config import FeatureConfig
+from emocore.dsp import features, metrics
+from emocore.exceptions import ParameterError
 
 Vocoder = Callable[[np.ndarray], np.ndarray]
 

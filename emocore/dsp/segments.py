@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import SegmentConfig
-from .exceptions import ParameterError
+from emocore.config import SegmentConfig
+from emocore.exceptions import ParameterError
 
 
 @dataclass(frozen=True)

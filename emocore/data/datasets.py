@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from . import paths
-from .audio import AUDIO_SUFFIXES
-from .exceptions import DatasetError, ParameterError
+from emocore import paths
+from emocore.dsp.audio import AUDIO_SUFFIXES
+from emocore.exceptions import DatasetError, ParameterError
 
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
 MANIFEST_NAME = "manifest.csv"

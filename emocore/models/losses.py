@@ -10,7 +10,7 @@ import numbers
 
 from keras import ops
 
-from .exceptions import ParameterError
+from emocore.exceptions import ParameterError
 
 
 def lsgan_generator_loss(fake_scores):

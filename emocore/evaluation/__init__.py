@@ -55,13 +55,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import audio, features, metrics, prosody
-from .config import FeatureConfig
-from .datasets import Domain, Utterance, list_utterances, validation_text_ids
-from .exceptions import AudioError, DatasetError, EmocoreError, ParameterError
-from .extraction import extract_file
-from .io import atomic_path, file_digest
-from .vocoders import MEASURE_CONFIG
+from emocore.config import FeatureConfig
+from emocore.data.datasets import Domain, Utterance, list_utterances, validation_text_ids
+from emocore.data.extraction import extract_file
+from emocore.dsp import audio, features, metrics, prosody
+from emocore.dsp.vocoders import MEASURE_CONFIG
+from emocore.exceptions import AudioError, DatasetError, EmocoreError, ParameterError
+from emocore.io import atomic_path, file_digest
 
 log = logging.getLogger(__name__)
 
@@ -734,7 +734,7 @@ def train_corpus_judge(corpus: str = "tess", emotions: Sequence[str] = DEFAULT_E
 
 def default_judge_path(corpus: str, emotions: Sequence[str], *, val_fraction: float = 0.1, seed: int = 0) -> Path:
     """Where :func:`load_or_train_judge` keeps a corpus judge: ``data/models/judges/<corpus>-<emotions>-val<f>-seed<s>.joblib``."""
-    from . import paths
+    from emocore import paths
 
     return paths.models_dir() / "judges" / f"{corpus}-{'_'.join(sorted(emotions))}-val{val_fraction:g}-seed{seed}.joblib"
 
@@ -756,7 +756,7 @@ def load_or_train_judge(path: str | Path, corpus: str = "tess", emotions: Sequen
 def default_verifier_path(corpora: Sequence[str], *, max_per_speaker: int | None = 30, val_fraction: float = 0.1,
                           seed: int = 0) -> Path:
     """Where :func:`load_or_build_verifier` keeps a verifier, under ``data/models/verifiers/``."""
-    from . import paths
+    from emocore import paths
 
     return (paths.models_dir() / "verifiers"
             / f"{'_'.join(corpora)}-max{max_per_speaker or 'all'}-val{val_fraction:g}-seed{seed}.joblib")
@@ -1347,8 +1347,8 @@ def write_prosody_references(corpus: str, speaker: str, source_emotion: str, tar
         cfg: the analysis and synthesis settings (those of the models compared against).
         max_utterances: per domain and split, as in :func:`~emocore.extraction.prepare_domains` (smoke runs).
     """
-    from . import paths
-    from .extraction import prepare_domains
+    from emocore import paths
+    from emocore.data.extraction import prepare_domains
 
     domains = [Domain(corpus, speaker, source_emotion), Domain(corpus, speaker, target_emotion)]
     prepared = prepare_domains(domains, cfg, processed_dir or paths.processed_dir(), val_fraction=val_fraction,
@@ -1404,9 +1404,9 @@ def write_model_conversions(model_dir: str | Path, out_dir: str | Path, *, syste
         checkpoint: convert with a training checkpoint instead of the final weights.
         switches: ``f0``, ``power``, ``mcep`` (and style options), passed to ``convert_features``.
     """
-    from . import paths
-    from .conversion import ConversionModel, parse_direction
-    from .extraction import prepare_domains
+    from emocore import paths
+    from emocore.conversion import ConversionModel, parse_direction
+    from emocore.data.extraction import prepare_domains
 
     model = ConversionModel.load(model_dir, checkpoint=checkpoint)
     config = json.loads((Path(model_dir) / "config.json").read_text())

@@ -25,8 +25,8 @@ with warnings.catch_warnings():  # pyworld imports pkg_resources, deprecated in 
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     import pyworld
 
-from .config import FeatureConfig
-from .exceptions import ParameterError
+from emocore.config import FeatureConfig
+from emocore.exceptions import ParameterError
 
 _POWER_FLOOR = 1e-16  # keeps log() finite on digital silence
 
@@ -71,7 +71,7 @@ class WorldFeatures:
 
     def save(self, path: str | Path) -> None:
         """Write to ``path`` (``.npz``) atomically: a crash never leaves a half-written file."""
-        from .io import atomic_path
+        from emocore.io import atomic_path
 
         with atomic_path(path) as tmp:  # keeps the .npz suffix, so numpy adds none
             np.savez(tmp, **{f.name: getattr(self, f.name) for f in fields(self)})

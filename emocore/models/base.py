@@ -15,18 +15,15 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from . import losses
-from .config import TrainConfig
-from .exceptions import ParameterError
+from emocore.config import TrainConfig
+from emocore.exceptions import ParameterError
+from emocore.models import losses
 
 # the emotion classifier's class of each domain (contrast emotions follow from 2)
 EMOTION_INDEX_A = 0
 EMOTION_INDEX_B = 1
 
 
-def classifier_input(mcep, log_f0):
-    """Join normalized MCEPs ``(B, T, D)`` and a log-F0 channel ``(B, T)`` into ``(B, T, D + 1)`` (keras.ops)."""
-    return ops.concatenate([mcep, ops.expand_dims(ops.cast(log_f0, mcep.dtype), -1)], axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="emocore")
@@ -76,7 +73,7 @@ class TwoDomainGAN(keras.Model):
     generator side and the discriminators with their own optimizers.
 
     Args:
-        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.models.build_discriminator`).
+        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.build_discriminator`).
         classifier (keras.Model | None): a pre-trained emotion classifier; frozen here.
         lambda_class (float): its loss weight; with ``classifier=None`` or 0 the term is left out.
     """

@@ -1,0 +1,9 @@
+"""Signal processing, with no neural network in it (no Keras import): everything between a waveform and features.
+
+- :mod:`~emocore.dsp.audio`: loading and validating audio files, with errors that name the file;
+- :mod:`~emocore.dsp.features`: WORLD analysis and synthesis (F0, MCEPs, aperiodicity, power envelope);
+- :mod:`~emocore.dsp.prosody`: per-emotion statistics and the log-Gaussian transforms of log F0 and power;
+- :mod:`~emocore.dsp.segments`: cutting long inputs at quiet places and joining them with crossfades;
+- :mod:`~emocore.dsp.metrics`: objective measures (MCD, F0 RMSE, ...);
+- :mod:`~emocore.dsp.vocoders`: the vocoders compared in notebook 02.
+"""
