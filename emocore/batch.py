@@ -9,7 +9,7 @@ input, or the reason it is skipped. The rules protect the user's files:
   re-run continues where it stopped;
 - a destination that is a file, lies under a file, or cannot be written is refused before any work.
 
-The files themselves are written by :func:`emocore.audio.save_wav`, through :func:`emocore.io.atomic_write`.
+The files themselves are written by :func:`emocore.dsp.audio.save_wav`, through :func:`emocore.io.atomic_write`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     """Files from paths, folders (their audio files) and glob patterns, in order, without duplicates.
 
-    A folder contributes its files with a suffix of :data:`emocore.audio.AUDIO_SUFFIXES` (not hidden, not
+    A folder contributes its files with a suffix of :data:`emocore.dsp.audio.AUDIO_SUFFIXES` (not hidden, not
     recursive); other files there are named in a logged warning. A pattern that matches nothing and a path
     that does not exist are kept as they are, so that :func:`emocore.conversion.convert_files` reports them
     as failures instead of dropping them silently.
@@ -140,7 +140,7 @@ def plan_outputs(inputs: list[str | Path], destination: str | Path, *, overwrite
         inputs: the input files, e.g. from :func:`expand_inputs`.
         destination: an output folder, or one output file (a string ending in ``/`` is always a folder).
         overwrite: replace existing outputs (never an input).
-        suffix: the outputs' format in a folder destination (one of :data:`emocore.audio.WRITABLE_SUFFIXES`).
+        suffix: the outputs' format in a folder destination (one of :data:`emocore.dsp.audio.WRITABLE_SUFFIXES`).
 
     Returns:
         OutputPlan: the files to convert and those skipped because their output exists.

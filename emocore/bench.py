@@ -20,7 +20,6 @@ import soundfile as sf
 from emocore.cli import _add_debug_flag, guarded, nonnegative_int, positive_float, positive_int
 from emocore.config import FeatureConfig
 from emocore.data import datasets, extraction
-from emocore.models.cyclegan import build_generator
 
 
 def extraction_throughput(n_files: int = 40, speaker: str = "OAF", root=None) -> list[dict]:
@@ -125,6 +124,7 @@ def conversion_rtf(width: float = 1.0, n_files: int = 5, speaker: str = "OAF", r
     from emocore.config import ModelConfig
     from emocore.conversion import ConversionModel
     from emocore.dsp import audio, features, prosody
+    from emocore.models.cyclegan import GeneratorPair, build_generator
 
     cfg = FeatureConfig()
     all_utts = datasets.list_utterances("tess", speaker=speaker, root=root)
@@ -138,7 +138,8 @@ def conversion_rtf(width: float = 1.0, n_files: int = 5, speaker: str = "OAF", r
         times["analysis"] += time.perf_counter() - start
     stats = prosody.DomainStats.fit("bench", feats)
     model_cfg = ModelConfig(width=width)
-    model = ConversionModel(cfg, stats, stats, build_generator(model_cfg), build_generator(model_cfg))
+    model = ConversionModel(cfg, [stats, stats], GeneratorPair(build_generator(model_cfg), build_generator(model_cfg)),
+                            "cyclegan")
     model.convert_mcep(feats[0].mcep)  # the first call builds the eager kernels; not counted
     for f in feats:
         start = time.perf_counter()
@@ -322,10 +323,11 @@ def long_input_memory(lengths_s=(10.0, 60.0, 600.0), *, model: str = MEMORY_MODE
 
     from emocore import pretrained
     from emocore.dsp import audio
+    from emocore.record import read_record
 
     model_dir = Path(model) if Path(model).is_dir() else pretrained.resolve(model)
     runs = [(s, False) for s in lengths_s] + [(s, True) for s in whole_s]
-    sr = json.loads((model_dir / "config.json").read_text())["feature"]["sr"]
+    sr = read_record(model_dir).feature.sr
     longest, what = speech_like_input(max(s for s, _ in runs), sr, root=root)
     print(f"model {model_dir.name}; input: {what}; TensorFlow threads: {threads or 'default'}; "
           f"{os.cpu_count()} cores")

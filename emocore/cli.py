@@ -140,7 +140,7 @@ def _feature_config(args: argparse.Namespace) -> FeatureConfig:
 @guarded("emocore-download")
 def download_main(argv: list[str] | None = None) -> int:
     """``emocore-download tess ravdess``: fetch corpora from their official hosts into the data folder."""
-    from emocore.data.datasets import CORPORA
+    from emocore.data.corpora import CORPORA
     from emocore.data.download import download_corpus
 
     parser = argparse.ArgumentParser(
@@ -214,19 +214,23 @@ def _directory_pairs(folder: Path, cfg: FeatureConfig, processed_dir: Path, n_jo
 
 @guarded("emocore-train")
 def train_main(argv: list[str] | None = None) -> int:
-    """``emocore-train``: train EmoCycleGAN between two domains and write a model folder for ``emocore-convert``."""
+    """``emocore-train``: train a model between emotions and write a model folder for ``emocore-convert``."""
     from dataclasses import replace
 
-    from emocore.config import ModelConfig, MunitConfig, TrainConfig
+    from emocore.config import ModelConfig, TrainConfig
     from emocore.data.datasets import Domain, parse_domain
     from emocore.exceptions import TrainingDivergedError
 
     parser = argparse.ArgumentParser(
         prog="emocore-train",
         description="Train EmoCycleGAN (CycleGAN-VC on MCEPs, log-Gaussian F0 and power, a frozen emotion "
-                    "classifier) from non-parallel recordings of two emotions. Give each domain either as "
-                    "--domain-a/--domain-b (corpus:speaker:emotion) or as a folder (--train_A_dir/--train_B_dir).")
+                    "classifier), or another registered model type (--model), from non-parallel recordings of "
+                    "emotions. Give the emotions as --domains (corpus:speaker:emotion or folders, in order), or "
+                    "each of two as --domain-a/--domain-b or as a folder (--train_A_dir/--train_B_dir).")
     data = parser.add_argument_group("data")
+    data.add_argument("--domains", nargs="+", default=None, metavar="DOMAIN",
+                      help="the model's emotions in order, e.g. tess:OAF:neutral tess:OAF:angry (instead of "
+                           "--domain-a/--domain-b)")
     data.add_argument("--domain-a", help="domain A, e.g. tess:OAF:neutral, dir:<folder> or a folder")
     data.add_argument("--domain-b", help="domain B, e.g. tess:OAF:angry")
     data.add_argument("--train_A_dir", type=Path, help="flat folder of domain-A audio (instead of --domain-a)")
@@ -254,8 +258,9 @@ def train_main(argv: list[str] | None = None) -> int:
     out.add_argument("--output_dir", type=Path, default=None, help="validation conversions are written here")
     out.add_argument("--tensorboard_log_dir", type=Path, default=None, help="TensorBoard event folder")
     run = parser.add_argument_group("training")
-    run.add_argument("--model", choices=("cyclegan", "munit"), default="cyclegan",
-                     help="EmoCycleGAN or the style-transfer autoencoder EmoMUNIT (default %(default)s)")
+    run.add_argument("--model", default="cyclegan",
+                     help="a model type of the registry: cyclegan (EmoCycleGAN, default) or munit (the "
+                          "style-transfer autoencoder EmoMUNIT)")
     run.add_argument("--random_seed", type=nonnegative_int, default=None, help="seed of weights and data sampling")
     run.add_argument("--iterations", type=positive_int, default=None)
     run.add_argument("--batch-size", type=positive_int, default=None)
@@ -279,7 +284,15 @@ def train_main(argv: list[str] | None = None) -> int:
 
     sides = []
     with _flag_errors(parser):
+        if args.domains is not None:
+            given = [f for f in ("domain_a", "domain_b", "train_A_dir", "train_B_dir") if getattr(args, f) is not None]
+            if given:
+                parser.error(f"give the emotions by --domains or by --domain-a/--domain-b, not both "
+                             f"(--{given[0].replace('_', '-') if given[0].startswith('domain') else given[0]})")
+            sides = [parse_domain(spec) for spec in args.domains]
         for name, spec, folder in (("A", args.domain_a, args.train_A_dir), ("B", args.domain_b, args.train_B_dir)):
+            if args.domains is not None:
+                break
             if (spec is None) == (folder is None):
                 parser.error(f"give domain {name} by exactly one of --domain-{name.lower()} and --train_{name}_dir")
             sides.append(parse_domain(spec) if spec is not None else Domain(directory=folder))
@@ -290,10 +303,17 @@ def train_main(argv: list[str] | None = None) -> int:
             feature_cfg, model_cfg, train_cfg = feature_cfg.smoke(), model_cfg.smoke(), train_cfg.smoke()
         if args.width is not None:
             model_cfg = replace(model_cfg, width=args.width)
-        model_cfg = replace(model_cfg, n_emotions=2 + len(contrast))
+        model_cfg = replace(model_cfg, n_emotions=len(sides) + len(contrast))
         overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
         train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
-        munit_cfg = None if args.model != "munit" else MunitConfig().smoke() if args.smoke else MunitConfig()
+        from emocore import models  # loads TensorFlow
+
+        spec = models.get(args.model)
+        if len(sides) != spec.n_emotions:
+            parser.error(f"--model {args.model} converts between {spec.n_emotions} emotions; {len(sides)} given")
+        options = spec.parse_options(None)
+        if args.smoke and hasattr(options, "smoke"):
+            options = options.smoke()
 
     from emocore.data.extraction import prepare_domains
     from emocore.training import limit_cpu_threads, train
@@ -306,23 +326,22 @@ def train_main(argv: list[str] | None = None) -> int:
         prepared = prepare_domains(sides + contrast, feature_cfg, processed, val_fraction=0.0 if both_val_dirs else args.val_fraction,
                                    seed=args.split_seed, max_utterances=args.max_utterances, n_jobs=args.jobs,
                                    progress=not args.quiet)
-        domain_a, domain_b = (prepared[d.name] for d in sides)
-        if args.validation_A_dir is not None:
-            domain_a.validation = _directory_pairs(args.validation_A_dir, feature_cfg, processed, args.jobs)
-        if args.validation_B_dir is not None:
-            domain_b.validation = _directory_pairs(args.validation_B_dir, feature_cfg, processed, args.jobs)
-        model_dir = args.model_dir or paths.models_dir() / (args.model_name or f"{domain_a.name}_to_{domain_b.name}")
-        history = train(domain_a, domain_b, feature_cfg, model_cfg, train_cfg, model_dir, resume=args.resume,
+        emotions = [prepared[d.name] for d in sides]
+        for data, folder in zip(emotions, (args.validation_A_dir, args.validation_B_dir)):
+            if folder is not None:
+                data.validation = _directory_pairs(folder, feature_cfg, processed, args.jobs)
+        model_dir = args.model_dir or paths.models_dir() / (args.model_name or "_to_".join(d.name for d in emotions))
+        history = train(emotions, feature_cfg, model_cfg, train_cfg, model_dir, resume=args.resume,
                         tensorboard_log_dir=args.tensorboard_log_dir, output_dir=args.output_dir,
                         progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name,
-                        model_type=args.model, munit_cfg=munit_cfg,
+                        model_type=args.model, options=options,
                         max_wall_time_s=None if args.time_budget is None else 60.0 * args.time_budget,
                         contrast_domains=[prepared[d.name] for d in contrast], init_from=args.init_from)
     except TrainingDivergedError as error:
         print(f"emocore-train: {error}", file=sys.stderr)
         return 1
     last = history[-1] if history else {}
-    print(f"trained {domain_a.name} <-> {domain_b.name} for {last.get('iteration', 0)} iterations "
+    print(f"trained {' <-> '.join(d.name for d in emotions)} for {last.get('iteration', 0)} iterations "
           f"(generator loss {last.get('gen_total', float('nan')):.4f}); model: {model_dir}")
     return 0
 
@@ -348,7 +367,14 @@ def convert_main(argv: list[str] | None = None) -> int:
                         help="expected model name (checked against the one recorded at training; a mismatch warns)")
     parser.add_argument("--data_dir", type=Path, action="append", default=[],
                         help="a folder whose audio files are converted (repeatable)")
-    parser.add_argument("--conversion_direction", type=str.upper, choices=("A2B", "B2A"), default="A2B")
+    parser.add_argument("--source-emotion", default=None, metavar="EMOTION",
+                        help="the emotion of the inputs: a label (neutral) or a domain name (tess-OAF-neutral) of the "
+                             "model (default: the model's first emotion, or the one --target-emotion leaves)")
+    parser.add_argument("--target-emotion", default=None, metavar="EMOTION",
+                        help="the emotion to convert to (default: the model's other emotion)")
+    parser.add_argument("--conversion_direction", type=str.upper, choices=("A2B", "B2A"), default=None,
+                        help="the original system's flag: A2B (default) converts the model's first emotion to its "
+                             "second, B2A back")
     parser.add_argument("--output_dir", "-o", default="converted_voices",  # a string: keeps a trailing "/"
                         help="where <stem>.wav files are written (default %(default)s); a path ending in .wav, "
                              ".flac, .ogg or .aiff names the output of a single input file")
@@ -392,6 +418,7 @@ def convert_main(argv: list[str] | None = None) -> int:
     # the model name, the inputs and the destination.
     if args.pretrained is not None:
         args.model_dir = pretrained.resolve(args.pretrained)
+    direction = _direction(parser, args)
     files = expand_inputs([*args.inputs, *args.data_dir])
     if not any(path.is_file() for path in files):  # else the missing ones are reported among the batch's failures
         raise AudioError(files[0], "no such file" + (f" (nor any of the other {len(files) - 1} inputs)"
@@ -405,15 +432,17 @@ def convert_main(argv: list[str] | None = None) -> int:
     from emocore.conversion import ConversionModel, convert_files  # loads TensorFlow
 
     model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint)
-    trained_name = model.config.get("model_name")
+    trained_name = model.record.model_name
     if args.model_name is not None and trained_name is not None and args.model_name != trained_name:
         print(f"emocore-convert: note: --model_name {args.model_name!r} differs from the name recorded at "
               f"training ({trained_name!r}); converting with the model in {args.model_dir}", file=sys.stderr)
-    if style and model.model_type != "munit":
+    try:
+        model.converter.check_options(style)
+    except EmocoreError:
         raise EmocoreError(f"--style/--reference/--seed/--intensity apply to MUNIT models; {args.model_dir} "
-                           f"holds a {model.model_type!r} model")
-    source, target = model.domain_stats(args.conversion_direction)
-    report = convert_files(model, files, args.conversion_direction, args.output_dir, overwrite=args.overwrite,
+                           f"holds a {model.model_type!r} model") from None
+    source, target = model.emotion_pair(direction)
+    report = convert_files(model, files, direction, args.output_dir, overwrite=args.overwrite,
                            f0=not args.no_f0, power=not args.no_power, mcep=not args.no_mcep,
                            progress=not args.quiet, **style)
     for path, out, reason in report.skipped:
@@ -456,6 +485,36 @@ def export_main(argv: list[str] | None = None) -> int:
     size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
     print(f"{args.model_dir} -> {out} ({size:.1f} MB)")
     return 0
+
+
+def _direction(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The conversion's direction from ``emocore-convert``'s flags: ``(source, target)`` or ``"A2B"``/``"B2A"``.
+
+    The emotion names are checked against the model folder's run record (JSON only: before TensorFlow loads).
+    """
+    from emocore.exceptions import ParameterError
+    from emocore.record import CONFIG_NAME, read_record
+
+    if args.source_emotion is None and args.target_emotion is None:
+        return args.conversion_direction or "A2B"
+    if args.conversion_direction is not None:
+        parser.error("give --conversion_direction or --source-emotion/--target-emotion, not both")
+    record = read_record(Path(args.model_dir) / CONFIG_NAME)
+    try:
+        source = None if args.source_emotion is None else record.emotion_index(args.source_emotion)
+        target = None if args.target_emotion is None else record.emotion_index(args.target_emotion)
+    except ParameterError as error:
+        parser.error(str(error))
+    others = lambda i: [j for j in range(len(record.emotions)) if j != i]  # noqa: E731
+    if source is None:
+        source = others(target)[0] if len(record.emotions) == 2 else parser.error(
+            "--source-emotion is needed: this model has more than two emotions")
+    if target is None:
+        target = others(source)[0] if len(record.emotions) == 2 else parser.error(
+            "--target-emotion is needed: this model has more than two emotions")
+    if source == target:
+        parser.error(f"--source-emotion and --target-emotion name the same emotion ({record.emotions[source].name})")
+    return (source, target)
 
 
 def _style_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict:

@@ -167,7 +167,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class MunitConfig:
-    """EmoMUNIT (MUNIT, Huang et al. 2018, for emotions): sizes and loss weights of :mod:`emocore.munit`.
+    """EmoMUNIT (MUNIT, Huang et al. 2018, for emotions): sizes and loss weights of :mod:`emocore.models.munit`.
 
     The shared sizes come from :class:`ModelConfig`: ``mcep_dim``, ``width`` (which multiplies every
     channel count here too, rounded as in :func:`emocore.models.scale_channels`), ``norm_epsilon``, and
@@ -287,7 +287,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class SegmentConfig:
-    """How :mod:`emocore.segments` cuts a long input so that conversion runs in bounded memory.
+    """How :mod:`emocore.dsp.segments` cuts a long input so that conversion runs in bounded memory.
 
     An input longer than ``max_segment_s`` is cut into segments of at most ``max_segment_s``, each cut at the
     quietest ``cut_frame_ms`` frame within ``search_s`` around its nominal place (nominal cuts divide the

@@ -1,13 +1,15 @@
 """The one conversion path: used by ``emocore-convert``, by validation during training and by the notebooks.
 
-An utterance is analysed with the model's saved :class:`~emocore.config.FeatureConfig`; then each stream is
-converted on its own, and each conversion can be switched off for the ablation:
+A model converts between its **emotions** (0, 1, ...: ``tess-OAF-neutral``, ``tess-OAF-angry``, ...); a conversion
+is asked for a pair ``(source, target)`` of them, by name, label (``"neutral"``) or index, or by the original
+system's directions ``"A2B"`` (emotion 0 to 1) and ``"B2A"``. An utterance is analysed with the model's saved
+:class:`~emocore.config.FeatureConfig`, then its model type's :class:`~emocore.models.base.Converter` converts
+the streams, each of which can be switched off for the ablation:
 
-- log F0 and the power envelope by the log-Gaussian transform of :mod:`emocore.prosody` (``f0``, ``power``),
-- MCEPs by the model (``mcep``): normalized with the source domain's MCEP statistics, padded to a multiple
-  of 4 frames, converted, cropped back and denormalized with the target's. A CycleGAN maps them with the
-  generator of the chosen direction; an EmoMUNIT (:mod:`emocore.munit`) decodes their content with a target
-  style chosen by the style options (``style``, ``reference``, ``seed``, ``intensity``),
+- log F0 and the power envelope (``f0``, ``power``): by the log-Gaussian transform of :mod:`emocore.dsp.prosody`
+  unless the model type converts prosody itself,
+- MCEPs (``mcep``): by the networks, normalized with the source emotion's statistics and denormalized with the
+  target's (EmoMUNIT's style options: ``style``, ``reference``, ``seed``, ``intensity``),
 - aperiodicity is copied.
 
 WORLD synthesis then gives a waveform of exactly the input's length. With ``power`` on, the decoded envelope is
@@ -16,216 +18,90 @@ it off, the level comes from the (converted or copied) MCEPs.
 
 Waveforms and files (:meth:`ConversionModel.convert_wav`, :meth:`ConversionModel.convert_path`) longer than
 ``ConversionModel.segment_cfg.max_segment_s`` go through all of this segment by segment, cut at quiet places
-and joined by short crossfades (:mod:`emocore.segments`), so that memory stays flat in the input's length.
+and joined by short crossfades (:mod:`emocore.dsp.segments`), so that memory stays flat in the input's length.
 
 A model folder, as written by :meth:`ConversionModel.save` (and so by :func:`emocore.training.train`), holds::
 
-    config.json            model_type, feature/model/train configs, domain names, how it was trained, and
-                           the fingerprint: SHA-256 of each file below (checked by ConversionModel.load)
-    stats_a.json           DomainStats of domain A (log F0, power envelope, MCEP mean/std)
-    stats_b.json           the same for domain B
-    gen_a2b.weights.h5     generator A -> B                          (model_type "cyclegan")
-    gen_b2a.weights.h5     generator B -> A
-    content_encoder.weights.h5, style_encoder_{a,b}.weights.h5,   (model_type "munit")
-    mlp_{a,b}.weights.h5, decoder.weights.h5, styles.json (each domain's mean style code)
+    config.json            the run record (emocore.record.RunRecord): model type, settings, emotions and the
+                           fingerprint: SHA-256 of each file below (checked by ConversionModel.load)
+    stats-<emotion>.json   each emotion's DomainStats (log F0, power envelope, MCEP mean/std); a model of
+                           schema version 1 has stats_a.json and stats_b.json
+    <network>.weights.h5   the converter's networks (EmoCycleGAN: gen_a2b, gen_b2a; EmoMUNIT: content_encoder,
+                           style_encoder_{a,b}, mlp_{a,b}, decoder)
+    extra files            the converter's (EmoMUNIT: styles.json, each emotion's mean style code)
     checkpoints/           training checkpoints (not needed for conversion)
 
-The model type is read from ``config.json``; each type's networks are built by its entry in ``_BUILDERS``,
-an *MCEP mapper* (:class:`GeneratorPair` for the CycleGAN, :class:`emocore.munit.MunitMapper`).
+The model type is read from ``config.json`` and looked up in the registry of :mod:`emocore.models`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
-import warnings
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from emocore.config import FeatureConfig, ModelConfig, SegmentConfig, from_dict, read_model_json
-from emocore.dsp import audio, features, prosody, segments
+from emocore import models
+from emocore.config import FeatureConfig, SegmentConfig
+from emocore.dsp import audio, features, segments
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import AudioError, EmocoreError, ModelFolderError, ParameterError
-from emocore.io import atomic_path, file_digest, write_json_atomic
-from emocore.models import layers as models
-from emocore.models import munit
-from emocore.models.cyclegan import build_generator
+from emocore.familiarity import InputFamiliarity, frames_familiarity
+from emocore.models.base import WEIGHTS_SUFFIX, Converter, Emotion, load_weights, save_weights_atomic
+from emocore.record import (
+    CHECKPOINT_STATE,
+    CONFIG_NAME,
+    FINGERPRINT_KEY,
+    EmotionEntry,
+    RunRecord,
+    find_emotion,
+    fingerprint,
+    read_record,
+    verify_fingerprint,
+    write_record,
+)
 
 log = logging.getLogger(__name__)
 
-CONFIG_NAME = "config.json"
-CONFIG_KEYS = ("model_type", "feature", "model")  # what load() reads from every config.json
-FINGERPRINT_KEY = "fingerprint"  # config.json / a checkpoint's state.json: SHA-256 of the files written with it
-CHECKPOINT_STATE = "state.json"  # a training checkpoint's record (emocore.training.save_checkpoint)
-STATS_FILES = {"a": "stats_a.json", "b": "stats_b.json"}
-GENERATOR_FILES = {"A2B": "gen_a2b.weights.h5", "B2A": "gen_b2a.weights.h5"}
-DIRECTIONS = ("A2B", "B2A")
-MODEL_TYPES = ("cyclegan", "munit")
+DIRECTIONS = {"A2B": (0, 1), "B2A": (1, 0)}  # the original system's names of the two directions
 OUTPUT_PEAK = 0.99  # convert_files scales a converted file down to this peak when it would clip
+NO_VOICED_NOTE = ("no voiced frames: F0 left unchanged (there is none to convert), so the output is unvoiced "
+                  "throughout; the conversion changed the spectrum and level only")
+
+Direction = str | tuple
+"""A conversion's direction: ``(source, target)`` emotions (name, label or index each), or ``"A2B"`` / ``"B2A"``."""
 
 
-def parse_direction(direction: str) -> str:
-    """``"A2B"`` or ``"B2A"`` (any case).
-
-    Raises:
-        ParameterError: anything else.
-    """
-    value = str(direction).upper()
-    if value not in DIRECTIONS:
-        raise ParameterError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    return value
-
-
-def save_weights_atomic(network: keras.Model, path: str | Path) -> Path:
-    """``network.save_weights(path)`` through :func:`emocore.io.atomic_path` (``path`` ends in ``.weights.h5``)."""
-    with atomic_path(path) as tmp:
-        network.save_weights(tmp)
-    return Path(path)
-
-
-def load_weights(network: keras.Model, path: str | Path) -> None:
-    """``network.load_weights(path)``, with an error naming ``path`` when the file is damaged or does not fit.
-
-    Raises:
-        ModelFolderError: ``path`` is not a readable weights file (empty, truncated, overwritten), or its
-            variables have other shapes than ``network``'s (built from another ``config.json``).
-    """
-    with warnings.catch_warnings(record=True) as caught:  # Keras warns about parts that then fail to load
-        warnings.simplefilter("always")
-        try:
-            network.load_weights(path)
-        except ValueError as error:  # Keras: a variable of another shape, or a layer with another variable count
-            raise ModelFolderError(path, f"its weights do not fit the network {CONFIG_NAME} describes (its "
-                                         f"'model' entry: width, mcep_dim, block counts): {_keras_mismatch(error)}"
-                                   ) from error
-        except Exception as error:  # h5py: OSError for an empty, truncated or non-HDF5 file; KeyError for lost groups
-            detail = str(error).strip().splitlines()[:1]
-            raise ModelFolderError(path, f"damaged: not a readable Keras weights file "
-                                         f"({': '.join([type(error).__name__, *detail])})") from error
-    for warning in caught:  # a load that worked keeps its warnings
-        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-
-
-def _keras_mismatch(error: ValueError) -> str:
-    """The gist of Keras' error for weights that do not fit (which may quote whole variables)."""
-    text = str(error)
-    shape = re.search(r"variable\.shape=(\(.*?\)), Received: value\.shape=(\(.*?\))\. "
-                      r"Target variable: <Variable path=([^,>]+)", text)
-    if shape:
-        return f"{shape[3]} has shape {shape[2]} in the file, {shape[1]} in the network"
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(("A total", "List of"))]
-    return lines[0] if lines else type(error).__name__
-
-
-def model_files(mapper) -> list[str]:
+def model_files(converter: Converter, stats_files: Iterable[str]) -> list[str]:
     """The files of a model folder that conversion reads besides ``config.json``: weights, statistics, extras."""
-    return [f"{name}.weights.h5" for name in mapper.networks()] + [*STATS_FILES.values(), *mapper.extra_files]
+    return ([f"{name}{WEIGHTS_SUFFIX}" for name in converter.networks()] + [f for f in stats_files if f]
+            + list(converter.extra_files))
 
 
-def fingerprint(folder: str | Path, names: Iterable[str]) -> dict:
-    """``{"sha256": {name: hex digest}}`` of those of the files ``names`` that exist in ``folder``.
-
-    Written into ``config.json`` (a checkpoint: ``state.json``) after the files it describes, so that
-    :meth:`ConversionModel.load` can tell that the folder's files were written together.
-    """
-    folder = Path(folder)
-    return {"sha256": {name: file_digest(folder / name) for name in sorted(names) if (folder / name).is_file()}}
-
-
-def verify_fingerprint(folder: str | Path, record: dict, names: Iterable[str], recorded_in: str | Path) -> None:
-    """Check the files ``names`` of ``folder`` against a :func:`fingerprint` taken when they were written.
-
-    Args:
-        folder: the folder holding the files.
-        record: the fingerprint; files it does not list are not checked.
-        names: the files to check.
-        recorded_in: the file holding ``record`` (named in the error).
-
-    Raises:
-        ModelFolderError: naming the first file that is missing or whose SHA-256 differs from the record.
-    """
-    digests = record.get("sha256", {}) if isinstance(record, dict) else {}
-    recorded_in = Path(recorded_in).name
-    for name in names:
-        if name not in digests:
-            continue
-        path = Path(folder) / name
-        if not path.is_file():
-            raise ModelFolderError(path, f"missing, though {recorded_in} lists it among the model's files")
-        if file_digest(path) != digests[name]:
-            raise ModelFolderError(path, f"its SHA-256 differs from the one {recorded_in} recorded when the model "
-                                         "was written: it comes from another model or was changed")
-
-
-def _verify_model_folder(model_dir: Path, config: dict, mapper, checkpoint: str | Path | None) -> None:
+def _verify_model_folder(model_dir: Path, record: RunRecord, converter: Converter, checkpoint) -> None:
     """Check the files :meth:`ConversionModel.load` read against the fingerprints recorded with them.
 
     ``config.json``'s covers the model folder's files (only the statistics when the weights come from
     ``checkpoint``); a checkpoint's ``state.json``'s covers its weights. Without a record, nothing is checked.
     """
-    names = model_files(mapper)
-    own = names if checkpoint is None else list(STATS_FILES.values())
-    if FINGERPRINT_KEY in config:
-        verify_fingerprint(model_dir, config[FINGERPRINT_KEY], own, model_dir / CONFIG_NAME)
+    names = model_files(converter, record.stats_files)
+    own = names if checkpoint is None else list(record.stats_files)
+    if record.fingerprint is not None:
+        verify_fingerprint(model_dir, record.fingerprint, own, model_dir / CONFIG_NAME)
     else:
         log.debug("%s has no fingerprint (written before fingerprints existed): its files are not checked", model_dir)
     if checkpoint is not None and (Path(checkpoint) / CHECKPOINT_STATE).is_file():
+        from emocore.config import read_model_json
+
         state_path = Path(checkpoint) / CHECKPOINT_STATE
-        record = read_model_json(state_path).get(FINGERPRINT_KEY)
-        if record is not None:
-            verify_fingerprint(checkpoint, record, [name for name in names if name not in own], state_path)
-
-
-class GeneratorPair:
-    """The CycleGAN's MCEP mapper: one generator per direction.
-
-    A mapper is what :class:`ConversionModel` needs from a model type: ``model_type``, ``networks()`` (saved as
-    ``<name>.weights.h5``), ``convert_mcep(mcep, src, tgt, direction, **options)``, ``fit(feats_a, feats_b,
-    stats_a, stats_b)`` (whatever is derived from training utterances once training ends) and
-    ``save_extra``/``load_extra(model_dir)`` (files beyond the weights, named in ``extra_files``). The
-    CycleGAN has no options, nothing to fit and no extra files.
-
-    Args:
-        gen_a2b (keras.Model): ``(B, T, D) -> (B, T, D)`` on normalized MCEPs, ``T`` a multiple of 4.
-        gen_b2a (keras.Model): the reverse direction.
-    """
-
-    model_type = "cyclegan"
-    extra_files: tuple[str, ...] = ()
-
-    def __init__(self, gen_a2b: keras.Model, gen_b2a: keras.Model):
-        self.generators = {"A2B": gen_a2b, "B2A": gen_b2a}
-
-    def networks(self) -> dict[str, keras.Model]:
-        return {"gen_a2b": self.generators["A2B"], "gen_b2a": self.generators["B2A"]}
-
-    def convert_mcep(self, mcep: np.ndarray, src: DomainStats, tgt: DomainStats, direction: str,
-                     **options) -> np.ndarray:
-        """Normalize, pad to a multiple of 4, generate, crop, denormalize; shape ``(T, D)``, float64."""
-        if options:
-            raise ParameterError(f"{', '.join(sorted(options))}: style options apply to MUNIT models only")
-        padded, n_frames = models.pad_to_multiple(src.mcep.normalize(mcep).astype(np.float32))
-        converted = keras.ops.convert_to_numpy(self.generators[direction](padded[None], training=False))
-        return tgt.mcep.denormalize(converted[0, :n_frames].astype(np.float64))
-
-    def fit(self, feats_a, feats_b, stats_a, stats_b) -> None:
-        """Nothing to derive from the training utterances."""
-
-    def save_extra(self, model_dir: str | Path) -> None:
-        """No files beyond the generator weights."""
-
-    def load_extra(self, model_dir: str | Path) -> None:
-        """No files beyond the generator weights."""
-
-
-NO_VOICED_NOTE = ("no voiced frames: F0 left unchanged (there is none to convert), so the output is unvoiced "
-                  "throughout; the conversion changed the spectrum and level only")
+        state_record = read_model_json(state_path).get(FINGERPRINT_KEY)
+        if state_record is not None:
+            verify_fingerprint(checkpoint, state_record, [name for name in names if name not in own], state_path)
 
 
 @dataclass(frozen=True)
@@ -235,9 +111,9 @@ class FileConversion:
     Attributes:
         wav (ndarray): converted waveform at ``feature_cfg.sr``, shape ``(n_samples,)`` of the loaded input,
             not clipped or normalized.
-        familiarity (InputFamiliarity): the whole input against the source domain: :func:`input_familiarity`
-            over the frames of all its segments.
-        n_segments (int): how many segments it was converted in (1: as a whole; see :mod:`emocore.segments`).
+        familiarity (InputFamiliarity): the whole input against the source emotion:
+            :func:`emocore.familiarity.input_familiarity` over the frames of all its segments.
+        n_segments (int): how many segments it was converted in (1: as a whole; see :mod:`emocore.dsp.segments`).
         notes (tuple[str, ...]): one-line warnings for the user (a truncated file, no voiced frames); empty
             when there is nothing to say.
     """
@@ -249,60 +125,51 @@ class FileConversion:
 
 
 class ConversionModel:
-    """A trained conversion between two domains: feature settings, both domains' statistics, the networks.
+    """A trained model: feature settings, each emotion's statistics and the converter's networks.
 
     Build it from a model folder with :meth:`load`, or from live networks (as training does for its
-    validation conversions), so that both go through the same code. A CycleGAN is given by its two
-    generators; another model type by its MCEP mapper (see :class:`GeneratorPair`).
+    validation conversions), so that both go through the same code.
 
     Args:
         feature_cfg (FeatureConfig): the analysis settings the model was trained on.
-        stats_a (DomainStats): statistics of domain A.
-        stats_b (DomainStats): statistics of domain B.
-        gen_a2b (keras.Model | None): CycleGAN: ``(B, T, D) -> (B, T, D)`` on normalized MCEPs, ``T`` a
-            multiple of 4.
-        gen_b2a (keras.Model | None): CycleGAN: the reverse direction.
-        model_type (str | None): one of :data:`MODEL_TYPES`; ``None``: the mapper's.
-        config (dict | None): the model folder's ``config.json`` contents, when known.
-        mapper: instead of the generators, e.g. an :class:`emocore.munit.MunitMapper`.
+        stats (Sequence[DomainStats]): each emotion's statistics, in the model's order.
+        converter (Converter): the model type's converter (e.g. a
+            :class:`~emocore.models.cyclegan.GeneratorPair` of two generators).
+        model_type (str): its name in the registry of :mod:`emocore.models`.
+        record (RunRecord | None): the model folder's run record, when known (needed by :meth:`save`).
     """
 
-    def __init__(self, feature_cfg: FeatureConfig, stats_a: DomainStats, stats_b: DomainStats,
-                 gen_a2b: keras.Model | None = None, gen_b2a: keras.Model | None = None, *,
-                 model_type: str | None = None, config: dict | None = None, mapper=None):
-        if mapper is None:
-            if gen_a2b is None or gen_b2a is None:
-                raise ParameterError("give both generators (a CycleGAN) or a mapper")
-            mapper = GeneratorPair(gen_a2b, gen_b2a)
-        model_type = mapper.model_type if model_type is None else model_type
-        if model_type not in MODEL_TYPES:
-            raise ParameterError(f"unknown model type {model_type!r}; known: {MODEL_TYPES}")
-        if model_type != mapper.model_type:
-            raise ParameterError(f"model_type {model_type!r} but a {mapper.model_type!r} mapper")
-        for stats in (stats_a, stats_b):
-            if len(stats.mcep.mean) != feature_cfg.mcep_dim:
-                raise ParameterError(f"stats of {stats.name!r} have {len(stats.mcep.mean)} MCEPs, "
+    def __init__(self, feature_cfg: FeatureConfig, stats: Sequence[DomainStats], converter: Converter,
+                 model_type: str, *, record: RunRecord | None = None):
+        models.get(model_type)
+        stats = tuple(stats)
+        if len(stats) < 2:
+            raise ParameterError(f"a model converts between at least 2 emotions, got {len(stats)} statistics")
+        for s in stats:
+            if len(s.mcep.mean) != feature_cfg.mcep_dim:
+                raise ParameterError(f"stats of {s.name!r} have {len(s.mcep.mean)} MCEPs, "
                                      f"the feature config {feature_cfg.mcep_dim}")
-        self.feature_cfg, self.stats_a, self.stats_b = feature_cfg, stats_a, stats_b
-        self.mapper = mapper
-        self.generators = getattr(mapper, "generators", {})  # the CycleGAN's, by direction
-        self.model_type = model_type
-        self.config = dict(config or {})
+        if record is not None and record.emotion_names != tuple(s.name for s in stats):
+            raise ParameterError(f"the record's emotions {record.emotion_names} are not those of the statistics "
+                                 f"{tuple(s.name for s in stats)}")
+        self.feature_cfg, self.stats, self.converter = feature_cfg, stats, converter
+        self.model_type, self.record = model_type, record
+        self.emotions = tuple(Emotion(i, s) for i, s in enumerate(stats))
 
     # ------------------------------------------------------------------ folders
 
     @classmethod
     def load(cls, model_dir: str | Path, *, checkpoint: str | Path | None = None) -> "ConversionModel":
-        """Read a model folder: ``config.json``, both statistics files, the network weights and extra files.
+        """Read a model folder: the run record, each emotion's statistics, the network weights and extra files.
 
-        The model type comes from ``config.json``.
+        The model type comes from ``config.json`` (:func:`emocore.record.read_record`, which upgrades older
+        records) and is looked up in the registry of :mod:`emocore.models`.
 
         Args:
             model_dir: folder written by :meth:`save` / :func:`emocore.training.train`.
             checkpoint: take the network weights from this checkpoint folder instead (e.g. one in
-                ``model_dir/checkpoints/`` while training is still running). A MUNIT model then takes its
-                mean style codes from the checkpoint too (training writes each checkpoint's, computed with
-                that checkpoint's style encoders), never the final ``styles.json`` of ``model_dir``.
+                ``model_dir/checkpoints/`` while training is still running). The converter's extra files (a
+                MUNIT model's mean style codes) come from the checkpoint too, never from ``model_dir``.
 
         Every file is checked against the ``fingerprint`` that :meth:`save` (and
         :func:`emocore.pretrained.export_pretrained`) records in ``config.json``: the SHA-256 of each file
@@ -321,17 +188,20 @@ class ConversionModel:
         config_path = model_dir / CONFIG_NAME
         if not config_path.is_file():
             raise ParameterError(f"{model_dir} is not a model folder: it has no {CONFIG_NAME}")
-        config = read_model_json(config_path, required=CONFIG_KEYS)
-        model_type = config["model_type"]
-        if model_type not in _BUILDERS:
-            raise ParameterError(f"{config_path}: unknown model_type {model_type!r}; known: {MODEL_TYPES}")
+        record = read_record(config_path)
+        if record.model_type not in models.MODELS:
+            raise ParameterError(f"{config_path}: unknown model_type {record.model_type!r}; known: "
+                                 f"{', '.join(models.MODELS)}")
+        spec = models.get(record.model_type)
+        if spec.options is not None and record.options is None:
+            raise ModelFolderError(config_path, f"lacks the 'options' entry: the {spec.options.__name__} of this "
+                                                f"{spec.title} model (schema version 1: 'munit')")
         try:
-            feature_cfg = from_dict(FeatureConfig, config["feature"])
-            mapper = _BUILDERS[model_type](config)
-        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            converter = spec.build_converter(record.model, spec.parse_options(record.options))
+        except (AttributeError, KeyError, TypeError, ValueError, ParameterError) as error:
             raise ModelFolderError(config_path, f"does not describe a model that can be built ({error})") from error
         weights_dir = Path(checkpoint) if checkpoint is not None else model_dir
-        files = {name: f"{name}.weights.h5" for name in mapper.networks()}
+        files = {name: f"{name}{WEIGHTS_SUFFIX}" for name in converter.networks()}
         missing = [name for name in files.values() if not (weights_dir / name).is_file()]
         if missing:
             steps = sorted((model_dir / "checkpoints").glob("step-*"))
@@ -340,82 +210,116 @@ class ConversionModel:
                     f"--checkpoint {newest} on the command line)"
                     if (model_dir / "checkpoints").is_dir() and checkpoint is None else "")
             raise ParameterError(f"{weights_dir} lacks {', '.join(missing)}{hint}")
-        stats = {}
-        for key, name in STATS_FILES.items():
-            stats[key] = DomainStats.load(model_dir / name)
-            if len(stats[key].mcep.mean) != feature_cfg.mcep_dim:
-                raise ModelFolderError(model_dir / name, f"holds {len(stats[key].mcep.mean)} MCEP dimensions, "
-                                                         f"{CONFIG_NAME} says mcep_dim={feature_cfg.mcep_dim}")
-        for name, network in mapper.networks().items():
+        stats = []
+        for entry in record.emotions:
+            path = model_dir / entry.stats_file
+            stats.append(DomainStats.load(path))
+            if len(stats[-1].mcep.mean) != record.feature.mcep_dim:
+                raise ModelFolderError(path, f"holds {len(stats[-1].mcep.mean)} MCEP dimensions, "
+                                             f"{CONFIG_NAME} says mcep_dim={record.feature.mcep_dim}")
+            if stats[-1].name != entry.name:
+                raise ModelFolderError(path, f"holds the statistics of {stats[-1].name!r}, {CONFIG_NAME} says "
+                                             f"{entry.name!r}")
+        for name, network in converter.networks().items():
             load_weights(network, weights_dir / files[name])
-        mapper.load_extra(weights_dir)
-        _verify_model_folder(model_dir, config, mapper, checkpoint)
-        return cls(feature_cfg, stats["a"], stats["b"], model_type=model_type, config=config, mapper=mapper)
+        converter.load_extra(weights_dir)
+        _verify_model_folder(model_dir, record, converter, checkpoint)
+        return cls(record.feature, stats, converter, record.model_type, record=record)
 
-    def save(self, model_dir: str | Path, config: dict | None = None, *, weights: bool = True) -> Path:
+    def save(self, model_dir: str | Path, record: RunRecord | None = None, *, weights: bool = True) -> Path:
         """Write everything conversion needs to ``model_dir`` (each file atomically).
 
         Args:
             model_dir: destination folder (created).
-            config: extra ``config.json`` entries (e.g. ``model``, ``train``, ``training``); merged over
-                :attr:`config`. ``model_type``, ``feature`` and the domain names are always written.
-            weights: also write the network weights and the mapper's extra files (training writes the rest
+            record: the run record to write (training's, with its progress); ``None``: :attr:`record`. Its
+                emotions' statistics files are written from :attr:`stats`.
+            weights: also write the network weights and the converter's extra files (training writes the rest
                 before it has any), and then ``config.json`` with the ``fingerprint`` of every file conversion
-                reads (:func:`fingerprint`). Without weights, ``config.json`` carries no fingerprint.
+                reads (:func:`emocore.record.fingerprint`). Without weights, ``config.json`` carries no
+                fingerprint.
 
         Returns:
             Path: ``model_dir``.
         """
+        record = record if record is not None else self.record
+        if record is None:
+            raise ParameterError("save needs a run record (ConversionModel(..., record=...) or save(..., record))")
+        if record.emotion_names != tuple(s.name for s in self.stats):
+            raise ParameterError(f"the record's emotions {record.emotion_names} are not the model's")
         model_dir = Path(model_dir)
         model_dir.mkdir(parents=True, exist_ok=True)
-        self.stats_a.save(model_dir / STATS_FILES["a"])
-        self.stats_b.save(model_dir / STATS_FILES["b"])
+        for entry, stats in zip(record.emotions, self.stats):
+            stats.save(model_dir / entry.stats_file)
         if weights:
-            for name, network in self.mapper.networks().items():
-                save_weights_atomic(network, model_dir / f"{name}.weights.h5")
-            self.mapper.save_extra(model_dir)
-        self.config = {**self.config, **(config or {}), "model_type": self.model_type,
-                       "feature": asdict(self.feature_cfg), "domain_a": self.stats_a.name,
-                       "domain_b": self.stats_b.name}
-        self.config.pop(FINGERPRINT_KEY, None)  # without weights, it cannot vouch for those in the folder
-        if weights:  # config.json comes last, so its fingerprint describes files already in place
-            self.config[FINGERPRINT_KEY] = fingerprint(model_dir, model_files(self.mapper))
-        write_json_atomic(model_dir / CONFIG_NAME, self.config)
+            for name, network in self.converter.networks().items():
+                save_weights_atomic(network, model_dir / f"{name}{WEIGHTS_SUFFIX}")
+            self.converter.save_extra(model_dir)
+        record = dataclasses.replace(record, model_type=self.model_type, feature=self.feature_cfg, fingerprint=(
+            fingerprint(model_dir, model_files(self.converter, record.stats_files)) if weights else None))
+        write_record(model_dir / CONFIG_NAME, record)  # last, so its fingerprint describes files already in place
+        self.record = record
         return model_dir
+
+    # ------------------------------------------------------------------ emotions
+
+    @property
+    def emotion_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.stats)
+
+    def emotion_index(self, key: str | int) -> int:
+        """The index of an emotion given by index, name (``tess-OAF-angry``) or label (``angry``)."""
+        entries = self.record.emotions if self.record is not None else [EmotionEntry(s.name) for s in self.stats]
+        return find_emotion(entries, key)
+
+    def emotion_pair(self, direction: Direction) -> tuple[Emotion, Emotion]:
+        """The ``(source, target)`` emotions of a direction (see :data:`Direction`).
+
+        Raises:
+            ParameterError: an unknown emotion, the same one twice, or a malformed direction.
+        """
+        if isinstance(direction, str):
+            key = direction.strip().upper()
+            if key not in DIRECTIONS:
+                raise ParameterError(f"direction must be A2B, B2A or a (source, target) pair of emotions "
+                                     f"({', '.join(self.emotion_names)}); got {direction!r}")
+            source, target = DIRECTIONS[key]
+        elif isinstance(direction, tuple | list) and len(direction) == 2:
+            source, target = (self.emotion_index(key) for key in direction)
+        else:
+            raise ParameterError(f"direction must be A2B, B2A or a (source, target) pair, got {direction!r}")
+        if source == target:
+            raise ParameterError(f"source and target are the same emotion ({self.emotion_names[source]})")
+        return self.emotions[source], self.emotions[target]
+
+    def describe(self, direction: Direction) -> str:
+        """``"tess-OAF-neutral -> tess-OAF-angry"``."""
+        source, target = self.emotion_pair(direction)
+        return f"{source.name} -> {target.name}"
 
     # ------------------------------------------------------------------ conversion
 
-    @property
-    def domain_names(self) -> tuple[str, str]:
-        return self.stats_a.name, self.stats_b.name
-
-    def domain_stats(self, direction: str) -> tuple[DomainStats, DomainStats]:
-        """``(source, target)`` statistics for ``"A2B"`` or ``"B2A"``."""
-        return (self.stats_a, self.stats_b) if parse_direction(direction) == "A2B" else (self.stats_b, self.stats_a)
-
-    def convert_mcep(self, mcep: np.ndarray, direction: str = "A2B", **style) -> np.ndarray:
+    def convert_mcep(self, mcep: np.ndarray, direction: Direction = "A2B", **style) -> np.ndarray:
         """Convert an MCEP sequence with the model's networks.
 
         Args:
-            mcep (ndarray): shape ``(T, D)``, unnormalized, of the source domain.
-            direction (str): ``"A2B"`` or ``"B2A"``.
-            **style: MUNIT only (:meth:`emocore.munit.MunitMapper.convert_mcep`): ``style`` (``"mean"``,
-                ``"reference"`` or ``"random"``), ``reference`` (a target-domain recording: its
+            mcep (ndarray): shape ``(T, D)``, unnormalized, of the source emotion.
+            direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
+            **style: EmoMUNIT only (:meth:`emocore.models.munit.MunitMapper.convert_mcep`): ``style`` (``"mean"``,
+                ``"reference"`` or ``"random"``), ``reference`` (a target-emotion recording: its
                 ``WorldFeatures``, MCEPs ``(T_ref, D)``, waveform at ``feature_cfg.sr`` or file path),
                 ``seed`` (for ``"random"``), ``intensity`` (0 = the source reconstructed, 1 = full conversion).
-                A CycleGAN takes none.
+                An EmoCycleGAN takes none.
 
         Returns:
             ndarray: converted MCEPs, shape ``(T, D)``, float64.
         """
-        direction = parse_direction(direction)
-        src, tgt = self.domain_stats(direction)
+        source, target = self.emotion_pair(direction)
         mcep = np.asarray(mcep)
         if mcep.ndim != 2 or mcep.shape[1] != self.feature_cfg.mcep_dim:
             raise ParameterError(f"mcep must have shape (T, {self.feature_cfg.mcep_dim}), got {mcep.shape}")
         if style.get("reference") is not None:
             style = {**style, "reference": self.reference_mcep(style["reference"])}
-        return self.mapper.convert_mcep(mcep, src, tgt, direction, **style)
+        return self.converter.convert_mcep(mcep, source, target, **style)
 
     def reference_mcep(self, reference) -> np.ndarray:
         """Unnormalized MCEPs ``(T, D)`` of a reference recording given as features, MCEPs, a waveform or a path."""
@@ -434,44 +338,44 @@ class ConversionModel:
                                  f"(T, {self.feature_cfg.mcep_dim}); got shape {reference.shape}")
         return reference
 
-    def fit_styles(self, feats_a, feats_b) -> None:
-        """Derive what the model takes from the training utterances once trained (MUNIT: each domain's mean style).
+    def fit(self, train_feats: Sequence[Sequence[WorldFeatures]]) -> None:
+        """Derive what the converter takes from the training utterances once trained (EmoMUNIT: each emotion's
+        mean style code).
 
         Args:
-            feats_a, feats_b: ``WorldFeatures`` of each domain's training utterances.
+            train_feats: one list of ``WorldFeatures`` per emotion, in the model's order.
         """
-        self.mapper.fit(feats_a, feats_b, self.stats_a, self.stats_b)
+        self.converter.fit(train_feats, self.emotions)
 
-    def convert_features(self, feats: WorldFeatures, direction: str = "A2B", *, f0: bool = True,
+    def convert_features(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool = True,
                          power: bool = True, mcep: bool = True, **style) -> WorldFeatures:
         """Convert one utterance's features; each switch turns one stream's conversion on or off.
 
         Args:
-            feats (WorldFeatures): source-domain features, ``T`` frames.
-            direction (str): ``"A2B"`` or ``"B2A"``.
-            f0 (bool): log-Gaussian F0 transform.
-            power (bool): log-Gaussian power-envelope transform.
+            feats (WorldFeatures): source-emotion features, ``T`` frames.
+            direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
+            f0 (bool): convert log F0 (the log-Gaussian transform unless the model converts prosody itself).
+            power (bool): convert the power envelope (likewise).
             mcep (bool): MCEPs through the model.
-            **style: MUNIT style options, see :meth:`convert_mcep`. They change the MCEPs only.
+            **style: EmoMUNIT style options, see :meth:`convert_mcep`. They change the MCEPs only.
 
         Returns:
             WorldFeatures: ``T`` frames; aperiodicity and ``n_samples`` unchanged. Synthesize it with
             :meth:`synthesize` and the same ``power``.
         """
-        src, tgt = self.domain_stats(direction)
-        out = prosody.convert_prosody(feats, src, tgt, f0=f0, power=power)
-        if mcep:
-            out = out.replace(mcep=self.convert_mcep(feats.mcep, direction, **style))
-        return out
+        source, target = self.emotion_pair(direction)
+        if style.get("reference") is not None:
+            style = {**style, "reference": self.reference_mcep(style["reference"])}
+        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, **style)
 
     def synthesize(self, feats: WorldFeatures, *, power: bool = True) -> np.ndarray:
         """WORLD synthesis at ``feature_cfg.sr``, shape ``(feats.n_samples,)``; ``power`` as in :meth:`convert_features`."""
         return features.synthesize_features(feats, self.feature_cfg, apply_log_power=power)
 
-    # How long inputs are cut (emocore.segments); set it on an instance to change it, math.inf: never cut.
+    # How long inputs are cut (emocore.dsp.segments); set it on an instance to change it, math.inf: never cut.
     segment_cfg: SegmentConfig = SegmentConfig()
 
-    def convert_wav(self, wav: np.ndarray, direction: str = "A2B", *, f0: bool = True, power: bool = True,
+    def convert_wav(self, wav: np.ndarray, direction: Direction = "A2B", *, f0: bool = True, power: bool = True,
                     mcep: bool = True, **style) -> np.ndarray:
         """Convert a waveform at ``feature_cfg.sr``.
 
@@ -491,7 +395,7 @@ class ConversionModel:
         wav = audio.validate_wav(wav, self.feature_cfg.sr, silence_peak=self.feature_cfg.silence_peak)
         return self._convert_segmented(wav, direction, f0=f0, power=power, mcep=mcep, **style).wav
 
-    def convert_analyzed(self, feats: WorldFeatures, direction: str = "A2B", *, f0: bool = True,
+    def convert_analyzed(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool = True,
                          power: bool = True, mcep: bool = True, **style) -> np.ndarray:
         """:meth:`convert_features` then :meth:`synthesize` (same ``power``): shape ``(feats.n_samples,)``."""
         converted = self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, **style)
@@ -501,28 +405,28 @@ class ConversionModel:
         """Load ``path`` at ``feature_cfg.sr`` (any rate, any channel count) and extract its WORLD features.
 
         Raises:
-            AudioError: the file cannot be used (see :func:`emocore.audio.load_wav`).
+            AudioError: the file cannot be used (see :func:`emocore.dsp.audio.load_wav`).
         """
         cfg = self.feature_cfg
         wav = audio.load_wav(path, cfg.sr, min_duration_s=cfg.min_duration_s, silence_peak=cfg.silence_peak)
         return features.extract_features(wav, cfg)
 
-    def convert_file(self, path: str | Path, direction: str = "A2B", **switches) -> np.ndarray:
+    def convert_file(self, path: str | Path, direction: Direction = "A2B", **switches) -> np.ndarray:
         """``convert_path(path, direction, **switches).wav``: shape ``(n_samples,)``; see :meth:`convert_path`.
 
         Raises:
-            AudioError: the file cannot be used (see :func:`emocore.audio.load_wav`) or converts to silence.
+            AudioError: the file cannot be used (see :func:`emocore.dsp.audio.load_wav`) or converts to silence.
         """
         return self.convert_path(path, direction, **switches).wav
 
-    def convert_path(self, path: str | Path, direction: str = "A2B", *, f0: bool = True, power: bool = True,
+    def convert_path(self, path: str | Path, direction: Direction = "A2B", *, f0: bool = True, power: bool = True,
                      mcep: bool = True, **style) -> FileConversion:
         """Convert an audio file in memory bounded by the segment length, with warnings for the user.
 
-        The file is loaded at ``feature_cfg.sr`` (:func:`emocore.audio.load_wav`: any rate, any channel count).
+        The file is loaded at ``feature_cfg.sr`` (:func:`emocore.dsp.audio.load_wav`: any rate, any channel count).
         Up to :attr:`segment_cfg` ``.max_segment_s`` it is analysed, converted and synthesized as a whole; a
         longer one in segments cut at quiet places, each with context on both sides, joined by short
-        crossfades (:mod:`emocore.segments`), so that peak memory does not grow with the file's length.
+        crossfades (:mod:`emocore.dsp.segments`), so that peak memory does not grow with the file's length.
 
         Args:
             path: the input file.
@@ -531,11 +435,11 @@ class ConversionModel:
 
         Returns:
             FileConversion: the waveform (the loaded input's length), the whole file's familiarity, the
-            number of segments and notes: a truncated WAV (:func:`emocore.audio.truncation_note`), no
+            number of segments and notes: a truncated WAV (:func:`emocore.dsp.audio.truncation_note`), no
             voiced frames in the whole file (:data:`NO_VOICED_NOTE`).
 
         Raises:
-            AudioError: the file cannot be used (see :func:`emocore.audio.load_wav`), or the conversion
+            AudioError: the file cannot be used (see :func:`emocore.dsp.audio.load_wav`), or the conversion
                 produced silence.
         """
         cfg = self.feature_cfg
@@ -544,11 +448,11 @@ class ConversionModel:
         result = self._convert_segmented(wav, direction, path=path, f0=f0, power=power, mcep=mcep, **style)
         return replace(result, notes=(truncated, *result.notes)) if truncated else result
 
-    def _convert_segmented(self, wav: np.ndarray, direction: str, *, path=None, f0: bool, power: bool, mcep: bool,
+    def _convert_segmented(self, wav: np.ndarray, direction: Direction, *, path=None, f0: bool, power: bool, mcep: bool,
                            **style) -> FileConversion:
         """Plan segments of a validated float64 waveform ``(n_samples,)``, convert each, stitch; see :meth:`convert_path`."""
         cfg, segment_cfg = self.feature_cfg, self.segment_cfg
-        direction = parse_direction(direction)
+        source, _ = self.emotion_pair(direction)
         if style.get("reference") is not None:  # analysed once, not once per segment
             style = {**style, "reference": self.reference_mcep(style["reference"])}
         plan = segments.plan_segments(wav, cfg.sr, segment_cfg, align=cfg.hop_length)
@@ -566,22 +470,9 @@ class ConversionModel:
         if np.max(np.abs(out)) < cfg.silence_peak:
             raise AudioError(path, f"conversion produced silence (output peak below {cfg.silence_peak:g})")
         f0_hz = np.concatenate(f0_parts)
-        familiarity = frames_familiarity(f0_hz, np.concatenate(mcep_parts), self.domain_stats(direction)[0])
+        familiarity = frames_familiarity(f0_hz, np.concatenate(mcep_parts), source.stats)
         notes = () if np.any(f0_hz > 0) else (NO_VOICED_NOTE,)
         return FileConversion(wav=out, familiarity=familiarity, n_segments=len(plan), notes=notes)
-
-
-def _build_cyclegan_mapper(config: dict) -> GeneratorPair:
-    model_cfg = from_dict(ModelConfig, config["model"])
-    return GeneratorPair(build_generator(model_cfg, "gen_a2b"), build_generator(model_cfg, "gen_b2a"))
-
-
-def _build_munit_mapper(config: dict):
-    return munit.build_mapper(config)
-
-
-# model_type -> builder of its MCEP mapper (networks built, weights not loaded) from config.json
-_BUILDERS = {"cyclegan": _build_cyclegan_mapper, "munit": _build_munit_mapper}
 
 
 # ---------------------------------------------------------------------- many files
@@ -596,7 +487,7 @@ class ConversionReport:
         failed: ``(input path, reason)`` of each file that could not be converted or written.
         skipped: ``(input path, output path, reason)`` of each input whose output already existed and was kept.
         unfamiliar: ``(input path, what is far)`` of converted files unlike the model's source domain
-            (see :func:`input_familiarity`): converted anyway.
+            (see :func:`emocore.familiarity.input_familiarity`): converted anyway.
         notes: ``(input path, note)``: warnings about converted files (a truncated file, no voiced frames).
         not_attempted: inputs never tried because writing had to stop (see ``stopped``).
         stopped: why the batch stopped early (the disk is full), else ``None``.
@@ -616,7 +507,7 @@ class ConversionReport:
         return not self.failed and not self.not_attempted
 
 
-def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction: str, destination: str | Path, *,
+def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction: Direction, destination: str | Path, *,
                   overwrite: bool = False, f0: bool = True, power: bool = True, mcep: bool = True,
                   progress: bool = True, **style) -> ConversionReport:
     """Convert audio files into ``destination`` at the model's sample rate, never losing a user's file.
@@ -627,17 +518,17 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     is kept and listed in ``report.skipped`` unless ``overwrite``, so re-running an interrupted batch goes
     on where it stopped.
 
-    Each file is written atomically (:func:`emocore.audio.save_wav`): a failed write leaves nothing at the
+    Each file is written atomically (:func:`emocore.dsp.audio.save_wav`): a failed write leaves nothing at the
     output path. A file that cannot be read, analysed or written is listed in ``report.failed`` and the
     batch goes on; when the disk is full, the batch stops (further writes would fail too) and the files
     not tried are listed in ``report.not_attempted``. A file far from the model's source domain (see
-    :func:`input_familiarity`) is converted anyway and listed in ``report.unfamiliar``. A converted file
+    :func:`emocore.familiarity.input_familiarity`) is converted anyway and listed in ``report.unfamiliar``. A converted file
     whose peak exceeds 1 is scaled down to :data:`OUTPUT_PEAK` instead of being clipped (logged).
 
     Args:
         model: the conversion model.
         paths: input files (use :func:`emocore.batch.expand_inputs` for folders and globs).
-        direction: ``"A2B"`` or ``"B2A"``.
+        direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
         destination: output folder (created), or one output file for one input.
         overwrite: replace existing outputs (never an input).
         f0, power, mcep: stream switches, as in :meth:`ConversionModel.convert_features`.
@@ -653,12 +544,12 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     from emocore.batch import plan_outputs
     from emocore.io import is_disk_full
 
-    direction = parse_direction(direction)
+    model.emotion_pair(direction)  # an unknown emotion fails before any file is planned
     plan = plan_outputs(list(paths), destination, overwrite=overwrite)
     report = ConversionReport(skipped=[(str(i), str(o), why) for i, o, why in plan.skipped])
     if style.get("reference") is not None:  # analysed once for the batch, not once per file
         style = {**style, "reference": model.reference_mcep(style["reference"])}
-    jobs = tqdm(plan.jobs, desc=f"convert {direction}", unit="file", disable=not progress)
+    jobs = tqdm(plan.jobs, desc=f"convert {model.describe(direction)}", unit="file", disable=not progress)
     for index, (path, out) in enumerate(jobs):
         try:
             result = model.convert_path(path, direction, f0=f0, power=power, mcep=mcep, **style)
@@ -695,85 +586,10 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     return report
 
 
-# ---------------------------------------------------------------------- is the input like the training data?
-
-# Thresholds of InputFamiliarity.far, measured on TESS/RAVDESS with the tess-OAF-neutral statistics:
-# held-out OAF neutral words |z| <= 0.4 and distance 0.98-1.06; OAF angry z 2.2-3.2 (distance 1.2);
-# YAF and a RAVDESS actress z -0.3-2.0 (distance 1.1-1.2); a RAVDESS actor z -5.6; espeak-ng German z -6.1
-# and distance 1.95.
-FAR_PITCH_Z = 3.5
-FAR_SPECTRAL_DISTANCE = 1.5
-
-
-@dataclass(frozen=True)
-class InputFamiliarity:
-    """How far one utterance lies from the statistics of the domain a model converts from.
-
-    Attributes:
-        pitch_offset_semitones: mean log F0 of the utterance's voiced frames minus the domain's, in semitones.
-        pitch_z: the same offset in units of the domain's frame-level log-F0 standard deviation.
-        spectral_distance: RMS over voiced frames and c1.. of the MCEPs z-normalized by the domain's
-            statistics: about 1 for the training speaker's own words.
-    """
-
-    pitch_offset_semitones: float
-    pitch_z: float
-    spectral_distance: float
-
-    @property
-    def far(self) -> bool:
-        """Pitch or spectrum outside what the model was trained on (thresholds :data:`FAR_PITCH_Z`, :data:`FAR_SPECTRAL_DISTANCE`)."""
-        return abs(self.pitch_z) > FAR_PITCH_Z or self.spectral_distance > FAR_SPECTRAL_DISTANCE
-
-    def describe(self) -> str:
-        """One line for users, e.g. ``"far from the training speaker: pitch 11.8 semitones lower (z -5.6)"``."""
-        parts = []
-        if abs(self.pitch_z) > FAR_PITCH_Z:
-            side = "lower" if self.pitch_offset_semitones < 0 else "higher"
-            parts.append(f"pitch {abs(self.pitch_offset_semitones):.1f} semitones {side} (z {self.pitch_z:+.1f})")
-        if self.spectral_distance > FAR_SPECTRAL_DISTANCE:
-            parts.append(f"spectrum {self.spectral_distance:.2f} standard deviations from it (about 1 for its own words)")
-        where = "; ".join(parts) or f"pitch z {self.pitch_z:+.1f}, spectral distance {self.spectral_distance:.2f}"
-        return f"{'far from' if parts else 'close to'} the training speaker: {where}"
-
-
-def input_familiarity(feats: WorldFeatures, stats: DomainStats) -> InputFamiliarity:
-    """Compare one utterance's pitch and MCEPs with a domain's statistics (another speaker, language, synthetic voice?).
-
-    Args:
-        feats (WorldFeatures): the utterance, ``T`` frames.
-        stats (DomainStats): the domain the model converts from (``model.domain_stats(direction)[0]``).
-
-    Returns:
-        InputFamiliarity: NaN pitch fields when no frame is voiced (then only the spectrum counts).
-    """
-    return frames_familiarity(feats.f0_hz, feats.mcep, stats)
-
-
-def frames_familiarity(f0_hz: np.ndarray, mcep: np.ndarray, stats: DomainStats) -> InputFamiliarity:
-    """:func:`input_familiarity` of frames gathered from anywhere, e.g. all segments of a long file.
-
-    Args:
-        f0_hz (ndarray): shape ``(T,)``, 0 on unvoiced frames.
-        mcep (ndarray): shape ``(T, D)``, the same frames.
-        stats (DomainStats): the domain the model converts from.
-    """
-    voiced = f0_hz > 0
-    if voiced.any():
-        offset = float(np.log(f0_hz[voiced]).mean() - stats.log_f0.mean)
-        semitones, z = 12.0 * offset / np.log(2.0), offset / stats.log_f0.std
-    else:
-        semitones = z = float("nan")
-    frames = mcep[voiced] if voiced.any() else mcep
-    normalized = (frames - stats.mcep.mean) / stats.mcep.std
-    distance = float(np.sqrt(np.mean(normalized[:, 1:] ** 2)))
-    return InputFamiliarity(float(semitones), float(z), distance)
-
-
 # ---------------------------------------------------------------------- did it move toward the target?
 
 
-def feature_shift_table(model: ConversionModel, source_pairs, target_pairs, direction: str = "A2B"):
+def feature_shift_table(model: ConversionModel, source_pairs, target_pairs, direction: Direction = "A2B"):
     """How far held-out conversions moved toward real target speech, measured on features.
 
     For every source utterance whose text also exists among the targets (TESS and RAVDESS are parallel),
@@ -784,8 +600,8 @@ def feature_shift_table(model: ConversionModel, source_pairs, target_pairs, dire
     Args:
         model: the conversion model.
         source_pairs, target_pairs: ``(Utterance, WorldFeatures)`` lists, e.g. the ``validation`` splits of
-            :func:`emocore.extraction.prepare_domains` for the source and target domains.
-        direction: ``"A2B"`` or ``"B2A"``.
+            :func:`emocore.data.extraction.prepare_domains` for the source and target domains.
+        direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
 
     Returns:
         pandas.DataFrame: one row per ``(text_id, version)`` with ``version`` in ``source``, ``converted``,

@@ -92,7 +92,7 @@ def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, dat
     import papermill
 
     model_dirs = [str(m.path) for m in models]
-    first_pair = [str(m.path) for m in models if (m.domain_a, m.domain_b) == (models[0].domain_a, models[0].domain_b)]
+    first_pair = [str(m.path) for m in models if m.emotions == models[0].emotions]
     parameters = {"04_evaluate": {"MODEL_DIRS": model_dirs}, "05_f0_ablation": {"MODEL_DIRS": first_pair},
                   "06_listening_test": {"SYSTEMS": sorted({f"emo{m.model_type}" for m in models}) + ["f0-only"],
                                         "MANIFEST_DIR": str(data_dir / "results" / "04_evaluate")}}

@@ -1,12 +1,12 @@
 """Pretrained models shipped with the repository: export a trained model folder small, list and find them.
 
 A pretrained model is an ordinary model folder (:meth:`emocore.conversion.ConversionModel.load` reads it)
-stripped to what conversion needs: ``config.json``, both domains' statistics, the mapper's extra files
+stripped to what conversion needs: ``config.json``, each emotion's statistics, the converter's extra files
 (EmoMUNIT's ``styles.json``), ``history.csv`` and the conversion networks' weights stored as float16 with
 gzip (discriminators, classifier, checkpoints and TensorBoard logs stay behind). Loading casts the weights
 back to float32. ``config.json`` keeps the training record and gains a ``pretrained`` entry saying where it
 came from and a ``fingerprint`` of the exported files, which loading checks
-(:func:`emocore.conversion.fingerprint`).
+(:func:`emocore.record.fingerprint`).
 
 They live in ``data/pretrained/<name>/`` (``$EMOCORE_PRETRAINED_DIR`` overrides) and are used with
 ``emocore-convert --pretrained <name>``; ``emocore-convert --list-pretrained`` lists them.
@@ -14,8 +14,8 @@ They live in ``data/pretrained/<name>/`` (``$EMOCORE_PRETRAINED_DIR`` overrides)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-import json
 import logging
 import os
 import shutil
@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emocore.config import read_model_json
 from emocore.exceptions import ModelFolderError, ParameterError
+from emocore.record import CONFIG_NAME, read_record
 
 log = logging.getLogger(__name__)
 
 PRETRAINED_ENV_VAR = "EMOCORE_PRETRAINED_DIR"
-KEPT_FILES = ("config.json", "stats_a.json", "stats_b.json", "styles.json", "history.csv")
+KEPT_FILES = ("history.csv",)  # besides the weights, statistics and extra files that conversion reads
 
 
 def pretrained_dir() -> Path:
@@ -46,37 +46,33 @@ class PretrainedModel:
     name: str
     path: Path
     model_type: str
-    domain_a: str
-    domain_b: str
+    emotions: tuple[str, ...]
     iterations: int
     wall_time_s: float
     size_mb: float
 
     def describe(self) -> str:
         hours = self.wall_time_s / 3600
-        return (f"{self.name:34s} {self.model_type:8s} {self.domain_a} <-> {self.domain_b}  "
+        return (f"{self.name:34s} {self.model_type:8s} {' <-> '.join(self.emotions)}  "
                 f"({self.iterations} iterations, {hours:.1f} h on CPU, {self.size_mb:.1f} MB)")
 
 
 def _read(path: Path) -> PretrainedModel:
-    """Describe the model folder ``path`` from its ``config.json``.
+    """Describe the model folder ``path`` from its run record.
 
     Raises:
-        ModelFolderError: ``config.json`` is not valid JSON or lacks what the listing shows.
+        ModelFolderError: ``config.json`` cannot be read as a run record (see :func:`emocore.record.read_record`).
     """
-    config_path = path / "config.json"
-    config = read_model_json(config_path, required=("domains",))
+    record = read_record(path / CONFIG_NAME)
     size = sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 1e6
+    training = record.training
     try:
-        training = config.get("training", {})
-        return PretrainedModel(name=path.name, path=path, model_type=config.get("model_type", "cyclegan"),
-                               domain_a=config["domains"]["a"]["name"], domain_b=config["domains"]["b"]["name"],
+        return PretrainedModel(name=path.name, path=path, model_type=record.model_type,
+                               emotions=record.emotion_names,
                                iterations=int(training.get("iterations_done", training.get("iterations", 0))),
                                wall_time_s=float(training.get("wall_time_s", 0.0)), size_mb=size)
-    except KeyError as error:
-        raise ModelFolderError(config_path, f"lacks the key {error.args[0]!r} of its 'domains' entry") from error
     except (AttributeError, TypeError, ValueError) as error:
-        raise ModelFolderError(config_path, f"does not describe a pretrained model ({error})") from error
+        raise ModelFolderError(path / CONFIG_NAME, f"does not describe a pretrained model ({error})") from error
 
 
 def _model_folders(root: Path) -> list[Path]:
@@ -160,7 +156,8 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
         ModelFolderError: a file of ``model_dir`` is damaged or belongs to another model (see
             :meth:`emocore.conversion.ConversionModel.load`).
     """
-    from emocore.conversion import FINGERPRINT_KEY, ConversionModel, fingerprint, model_files
+    from emocore.conversion import ConversionModel, model_files
+    from emocore.record import fingerprint, write_record
 
     model_dir = Path(model_dir)
     model = ConversionModel.load(model_dir)  # checks the folder is complete and loadable
@@ -171,18 +168,17 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        for file in KEPT_FILES:
+        record, converter = model.record, model.converter
+        for file in (*KEPT_FILES, *record.stats_files, *converter.extra_files):
             if (model_dir / file).is_file():
                 shutil.copy2(model_dir / file, tmp / file)
-        for network in model.mapper.networks():
+        for network in converter.networks():
             write_float16_weights(model_dir / f"{network}.weights.h5", tmp / f"{network}.weights.h5")
-        config = json.loads((tmp / "config.json").read_text())
-        config["model_name"] = name
-        config[FINGERPRINT_KEY] = fingerprint(tmp, model_files(model.mapper))  # of the float16 copies
-        config["pretrained"] = {"exported_from": str(model_dir.resolve()), "weights_dtype": "float16",
-                                "trained_with": trained_with,
-                                "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        pretrained = {"exported_from": str(model_dir.resolve()), "weights_dtype": "float16", "trained_with": trained_with,
+                      "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        write_record(tmp / CONFIG_NAME, dataclasses.replace(  # its fingerprint: of the float16 copies
+            record, model_name=name, pretrained=pretrained,
+            fingerprint=fingerprint(tmp, model_files(converter, record.stats_files))))
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

@@ -58,7 +58,7 @@ def smoke_model(corpora_root, tmp_path_factory):
     data = extraction.prepare_domains(domains, FeatureConfig().smoke(), root / "processed", max_utterances=3,
                                       corpora_root=corpora_root, n_jobs=2, progress=False)
     model_dir = root / "model"
-    training.train(*data.values(), FeatureConfig().smoke(), ModelConfig().smoke(), TrainConfig().smoke(), model_dir,
+    training.train(list(data.values()), FeatureConfig().smoke(), ModelConfig().smoke(), TrainConfig().smoke(), model_dir,
                    run_eagerly=True, progress=False)
     return model_dir, data
 

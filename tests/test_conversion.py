@@ -16,7 +16,8 @@ from emocore.dsp import features
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.models import layers as models
-from emocore.models.cyclegan import build_generator
+from emocore.models.cyclegan import GeneratorPair, build_generator
+from emocore.record import EmotionEntry, RunRecord
 
 FEATURE_CFG = FeatureConfig().smoke()
 MODEL_CFG = ModelConfig().smoke()
@@ -27,11 +28,11 @@ def model() -> conversion.ConversionModel:
     feats_a = [features.extract_features(harmonic_tone(140, 0.5) * g, FEATURE_CFG) for g in (0.3, 0.6)]
     feats_b = [features.extract_features(harmonic_tone(230, 0.5) * g, FEATURE_CFG) for g in (0.5, 0.9)]
     keras.utils.set_random_seed(0)
-    return conversion.ConversionModel(FEATURE_CFG, DomainStats.fit("calm", feats_a), DomainStats.fit("loud", feats_b),
-                                      build_generator(MODEL_CFG, "gen_a2b"),
-                                      build_generator(MODEL_CFG, "gen_b2a"),
-                                      config={"model": {"width": MODEL_CFG.width,
-                                                        "n_residual_blocks": MODEL_CFG.n_residual_blocks}})
+    record = RunRecord(model_type="cyclegan", feature=FEATURE_CFG, model=MODEL_CFG,
+                       emotions=(EmotionEntry("calm", "stats-calm.json"), EmotionEntry("loud", "stats-loud.json")))
+    return conversion.ConversionModel(FEATURE_CFG, [DomainStats.fit("calm", feats_a), DomainStats.fit("loud", feats_b)],
+                                      GeneratorPair(build_generator(MODEL_CFG, "gen_a2b"),
+                                                    build_generator(MODEL_CFG, "gen_b2a")), "cyclegan", record=record)
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +70,9 @@ def test_each_switch_converts_only_its_stream(model, source, stream):
 def test_convert_mcep_is_normalize_pad_generate_crop_denormalize(model, source):
     _, feats = source
     mcep = feats.mcep[:203]  # 203 frames: padded to 204 for the generator
-    src, tgt = model.domain_stats("A2B")
+    src, tgt = (e.stats for e in model.emotion_pair("A2B"))
     padded, n = models.pad_to_multiple(src.mcep.normalize(mcep).astype(np.float32))
-    expected = tgt.mcep.denormalize(np.asarray(model.generators["A2B"](padded[None]))[0, :n])
+    expected = tgt.mcep.denormalize(np.asarray(model.converter.generators[0, 1](padded[None]))[0, :n])
     out = model.convert_mcep(mcep, "a2b")
     assert out.shape == mcep.shape
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
@@ -91,10 +92,9 @@ def test_bad_direction_raises(model, source, direction):
 
 
 def test_save_and_load_round_trip(model, source, tmp_path):
-    model.save(tmp_path, {"model": {"mcep_dim": 24, "width": MODEL_CFG.width,
-                                    "n_residual_blocks": MODEL_CFG.n_residual_blocks}})
+    model.save(tmp_path)
     loaded = conversion.ConversionModel.load(tmp_path)
-    assert loaded.model_type == "cyclegan" and loaded.domain_names == ("calm", "loud")
+    assert loaded.model_type == "cyclegan" and loaded.emotion_names == ("calm", "loud")
     assert loaded.feature_cfg == FEATURE_CFG
     mcep = source[1].mcep
     for direction in ("A2B", "B2A"):
@@ -105,7 +105,7 @@ def test_save_and_load_round_trip(model, source, tmp_path):
 def test_load_explains_what_is_missing(model, tmp_path):
     with pytest.raises(ParameterError, match="config.json"):
         conversion.ConversionModel.load(tmp_path)
-    model.save(tmp_path, {"model": {"width": MODEL_CFG.width, "n_residual_blocks": MODEL_CFG.n_residual_blocks}})
+    model.save(tmp_path)
     (tmp_path / "gen_b2a.weights.h5").unlink()
     (tmp_path / "checkpoints").mkdir()
     with pytest.raises(ParameterError, match="gen_b2a.weights.h5.*checkpoint"):
@@ -151,7 +151,7 @@ def test_feature_shift_table_measures_source_converted_target(model):
     assert by_version.loc["target", "mcd_to_target_db"] == 0.0
     # the log-Gaussian F0 transform moves the mean log F0 onto the target domain's
     assert by_version.loc["source", "log_f0_mean"] == pytest.approx(np.log(140), abs=0.03)
-    assert by_version.loc["converted", "log_f0_mean"] == pytest.approx(model.stats_b.log_f0.mean, abs=0.03)
+    assert by_version.loc["converted", "log_f0_mean"] == pytest.approx(model.stats[1].log_f0.mean, abs=0.03)
     with pytest.raises(ParameterError):
         conversion.feature_shift_table(model, low[1:], high, "A2B")
 
@@ -261,13 +261,10 @@ def test_a_read_only_destination_is_refused_before_any_conversion(model, source,
 # ---------------------------------------------------------------------- damaged or mismatched model folders (issue 12)
 
 
-MODEL_ENTRY = {"model": {"width": MODEL_CFG.width, "n_residual_blocks": MODEL_CFG.n_residual_blocks}}
-
-
 @pytest.fixture
 def folder(model, tmp_path):
     """An intact CycleGAN model folder, as :meth:`ConversionModel.save` writes it."""
-    return model.save(tmp_path / "model", MODEL_ENTRY)
+    return model.save(tmp_path / "model")
 
 
 def _edit_config(folder, edit):
@@ -290,9 +287,9 @@ def test_save_records_a_fingerprint_of_every_file_conversion_reads(folder):
     from emocore.io import file_digest
 
     digests = json.loads((folder / "config.json").read_text())["fingerprint"]["sha256"]
-    assert set(digests) == {"gen_a2b.weights.h5", "gen_b2a.weights.h5", "stats_a.json", "stats_b.json"}
+    assert set(digests) == {"gen_a2b.weights.h5", "gen_b2a.weights.h5", "stats-calm.json", "stats-loud.json"}
     assert all(digests[name] == file_digest(folder / name) for name in digests)
-    assert conversion.ConversionModel.load(folder).config["fingerprint"] == {"sha256": digests}
+    assert conversion.ConversionModel.load(folder).record.fingerprint == {"sha256": digests}
 
 
 DAMAGES = {  # case: (damage done to the folder, the file the error names, what it says)
@@ -301,8 +298,8 @@ DAMAGES = {  # case: (damage done to the folder, the file the error names, what 
     "config invalid JSON": (lambda f: (f / "config.json").write_text('{"model_type": "cyclegan",'), "config.json",
                             "invalid JSON"),
     "config empty": (lambda f: (f / "config.json").write_text(""), "config.json", "empty"),
-    "stats invalid JSON": (lambda f: (f / "stats_b.json").write_text('{"name": '), "stats_b.json", "invalid JSON"),
-    "stats lack a key": (lambda f: (f / "stats_a.json").write_text('{"name": "calm"}'), "stats_a.json",
+    "stats invalid JSON": (lambda f: (f / "stats-loud.json").write_text('{"name": '), "stats-loud.json", "invalid JSON"),
+    "stats lack a key": (lambda f: (f / "stats-calm.json").write_text('{"name": "calm"}'), "stats-calm.json",
                          "lacks the key"),
     "empty weights": (lambda f: (f / "gen_a2b.weights.h5").write_bytes(b""), "gen_a2b.weights.h5", "damaged"),
     "truncated weights": (lambda f: _first_half(f / "gen_b2a.weights.h5"), "gen_b2a.weights.h5", "damaged"),
@@ -310,8 +307,8 @@ DAMAGES = {  # case: (damage done to the folder, the file the error names, what 
                        "gen_a2b.weights.h5", "do not fit the network config.json describes"),
     "weights of the other direction": (lambda f: _swap(f / "gen_a2b.weights.h5", f / "gen_b2a.weights.h5"),
                                        "gen_a2b.weights.h5", "SHA-256 differs from the one config.json recorded"),
-    "statistics of the other domain": (lambda f: _swap(f / "stats_a.json", f / "stats_b.json"), "stats_a.json",
-                                       "SHA-256 differs"),
+    "statistics of the other domain": (lambda f: _swap(f / "stats-calm.json", f / "stats-loud.json"), "stats-calm.json",
+                                       "holds the statistics of 'loud', config.json says 'calm'"),
 }
 
 

@@ -1,4 +1,4 @@
-"""emocore.datasets: listing the corpora, file-name parsing, text-disjoint splits and domains.
+"""emocore.data.datasets: listing the corpora, text-disjoint splits and domains.
 
 Tests marked ``real_data`` read the corpora from ``paths.corpora_dir()`` (``$EMOCORE_DATA_DIR``,
 else ``../shared/data``) and are skipped where they are absent.
@@ -14,6 +14,7 @@ import pytest
 
 from emocore import paths
 from emocore.data import datasets
+from emocore.data.corpora import EMOTIONS
 from emocore.data.datasets import Domain, Utterance
 from emocore.exceptions import DatasetError, ParameterError
 
@@ -83,7 +84,7 @@ def test_ravdess_actor_01(corpora):
     per_emotion = defaultdict(int)
     for u in utterances:
         per_emotion[u.emotion] += 1
-    assert per_emotion == {e: (4 if e == "neutral" else 8) for e in datasets.EMOTIONS}
+    assert per_emotion == {e: (4 if e == "neutral" else 8) for e in EMOTIONS}
     assert {u.text_id for u in utterances} == {"01", "02"}
     assert {u.gender for u in utterances} == {"M"}
     assert len({u.uid for u in utterances}) == 60
@@ -254,59 +255,6 @@ def test_list_directory_missing_or_empty(tmp_path, make):
     (tmp_path / "notes.txt").touch()
     with pytest.raises(DatasetError):
         datasets.list_directory(make(tmp_path))
-
-
-@pytest.mark.parametrize(
-    "stem, expected",
-    [
-        ("OAF_back_angry", ("OAF", "back", "angry")),
-        ("YAF_bar_ps", ("YAF", "bar", "surprised")),
-        ("OAF_bite_fear", ("OAF", "bite", "fearful")),
-        ("yaf_bean_disgust", ("YAF", "bean", "disgusted")),
-        ("YAF_germ_pleasant_surprise", ("YAF", "germ", "surprised")),
-        ("OAF_Bath_Neutral", ("OAF", "bath", "neutral")),
-    ],
-)
-def test_parse_tess_stem(stem, expected):
-    info = datasets.parse_tess_stem(stem)
-    assert (info["speaker"], info["text_id"], info["emotion"]) == expected
-
-
-@pytest.mark.parametrize("stem", ["OAF_back", "OAF_back_bored", "hello", "03-01-05-01-01-02-01"])
-def test_parse_tess_stem_rejects(stem):
-    with pytest.raises(DatasetError):
-        datasets.parse_tess_stem(stem)
-
-
-def test_parse_ravdess_stem():
-    info = datasets.parse_ravdess_stem("03-01-08-02-02-01-12")
-    assert info == {
-        "speaker": "Actor_12",
-        "gender": "F",
-        "emotion": "surprised",
-        "intensity": "strong",
-        "text_id": "02",
-        "repetition": "01",
-        "text": "Dogs are sitting by the door.",
-        "channel": "01",
-    }
-    assert datasets.parse_ravdess_stem("03-01-05-01-01-02-01")["gender"] == "M"
-
-
-@pytest.mark.parametrize(
-    "stem", ["03-01-09-01-01-01-01", "03-01-05-03-01-01-01", "03-01-05-01-01-02", "OAF_a_b"]
-)
-def test_parse_ravdess_stem_rejects(stem):
-    with pytest.raises(DatasetError):
-        datasets.parse_ravdess_stem(stem)
-
-
-def test_normalize_emotion():
-    assert [
-        datasets.normalize_emotion(x) for x in ("ps", "Fear", "disgust", "Pleasant Surprise", "calm")
-    ] == ["surprised", "fearful", "disgusted", "surprised", "calm"]
-    with pytest.raises(DatasetError):
-        datasets.normalize_emotion("bored")
 
 
 def test_validation_text_ids_properties():

@@ -1,29 +1,23 @@
-"""emocore.download against a local HTTP server (127.0.0.1) that supports, or ignores, Range requests."""
+"""emocore.data.download against a local HTTP server (127.0.0.1) that supports, or ignores, Range requests."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import random
-import tarfile
 import threading
-import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import numpy as np
 import pytest
-import soundfile as sf
+from test_prepare import TESS_SR, make_zip, read_manifest, tiny_wav
 
-from emocore.data import datasets, download
-from emocore.data.datasets import DownloadSource
+from emocore.data import corpora, datasets, download, prepare
+from emocore.data.corpora import DownloadSource
 from emocore.exceptions import DatasetError, DownloadError, ParameterError
 
-TESS_SR = 24414
 PAYLOAD = random.Random(0).randbytes(300_000)
 
 
@@ -111,21 +105,6 @@ def server():
 
 def digest_of(data: bytes, algorithm: str = "sha256") -> str:
     return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
-
-
-def tiny_wav(sr: int = TESS_SR, duration_s: float = 0.1, f0_hz: float = 220.0) -> bytes:
-    t = np.arange(int(sr * duration_s)) / sr
-    buf = io.BytesIO()
-    sf.write(buf, 0.3 * np.sin(2 * np.pi * f0_hz * t), sr, format="WAV", subtype="PCM_16")
-    return buf.getvalue()
-
-
-def make_zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------- download_file
@@ -235,49 +214,6 @@ def test_malformed_digest_is_a_parameter_error(tmp_path, bad):
         download.download_file("http://127.0.0.1:9/x", tmp_path / "x", bad, progress=False)
 
 
-# --------------------------------------------------------------------------- archives
-
-
-def test_extract_zip(tmp_path):
-    archive = tmp_path / "a.zip"
-    archive.write_bytes(make_zip({"top/a.txt": b"a", "top/sub/b.txt": b"b"}))
-    out = download.extract_archive(archive, tmp_path / "out")
-    assert (out / "top" / "sub" / "b.txt").read_bytes() == b"b"
-
-
-@pytest.mark.parametrize("evil", ["../evil.txt", "/tmp/evil.txt", "ok/../../evil.txt"])
-def test_extract_zip_refuses_path_traversal(tmp_path, evil):
-    archive = tmp_path / "a.zip"
-    archive.write_bytes(make_zip({"fine.txt": b"fine", evil: b"evil"}))
-    with pytest.raises(DownloadError, match="refusing"):
-        download.extract_archive(archive, tmp_path / "out")
-    assert not (tmp_path / "evil.txt").exists()
-    assert not (tmp_path / "out" / "fine.txt").exists()  # checked before anything is written
-
-
-def test_extract_tar_and_refuse_outward_symlink(tmp_path):
-    good = tmp_path / "good.tar.gz"
-    with tarfile.open(good, "w:gz") as tf:
-        info = tarfile.TarInfo("d/x.txt")
-        info.size = 3
-        tf.addfile(info, io.BytesIO(b"xyz"))
-    assert (download.extract_archive(good, tmp_path / "out") / "d" / "x.txt").read_bytes() == b"xyz"
-
-    evil = tmp_path / "evil.tar"
-    with tarfile.open(evil, "w") as tf:
-        link = tarfile.TarInfo("d/link")
-        link.type, link.linkname = tarfile.SYMTYPE, "../../outside"
-        tf.addfile(link)
-    with pytest.raises(DownloadError, match="refusing"):
-        download.extract_archive(evil, tmp_path / "out2")
-
-
-def test_extract_rejects_non_archive(tmp_path):
-    (tmp_path / "x.zip").write_bytes(b"not an archive")
-    with pytest.raises(DownloadError):
-        download.extract_archive(tmp_path / "x.zip", tmp_path / "out")
-
-
 # --------------------------------------------------------------------------- checksum APIs
 
 
@@ -347,11 +283,6 @@ def tess_zip() -> bytes:
     return make_zip(members)
 
 
-def read_manifest(corpus_dir: Path) -> list[dict]:
-    with open(corpus_dir / "manifest.csv", newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def test_download_corpus_tess_end_to_end(server, tmp_path):
     data = tess_zip()
     server.routes["/tess.zip"] = data
@@ -366,7 +297,7 @@ def test_download_corpus_tess_end_to_end(server, tmp_path):
     on_disk = {p.relative_to(corpus_dir).as_posix() for p in corpus_dir.rglob("*.wav")}
     assert on_disk == expected
     rows = read_manifest(corpus_dir)
-    assert list(rows[0]) == list(download.TESS_COLUMNS)
+    assert list(rows[0]) == list(prepare.TESS_COLUMNS)
     assert {r["path"] for r in rows} == expected
     by_path = {r["path"]: r for r in rows}
     row = by_path["YAF/surprised/YAF_bar_ps.wav"]
@@ -443,7 +374,7 @@ def test_download_corpus_ravdess_end_to_end(server, tmp_path):
     corpus_dir = download.download_corpus("ravdess", tmp_path, sources=[source], progress=False)
 
     rows = read_manifest(corpus_dir)
-    assert list(rows[0]) == list(download.RAVDESS_COLUMNS)
+    assert list(rows[0]) == list(prepare.RAVDESS_COLUMNS)
     got = {
         r["source_file"]: (
             r["speaker"],
@@ -459,7 +390,7 @@ def test_download_corpus_ravdess_end_to_end(server, tmp_path):
     for r in rows:
         assert (corpus_dir / r["path"]).is_file()
         assert r["path"] == f"{r['speaker']}/{r['emotion']}/{r['source_file']}"
-        assert r["text"] == datasets.RAVDESS_STATEMENTS[r["text_id"]]
+        assert r["text"] == corpora.RAVDESS_STATEMENTS[r["text_id"]]
         assert int(r["sample_rate"]) == 48000
     assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)
     assert {u.uid for u in datasets.list_utterances("ravdess", root=tmp_path)} == {
@@ -484,24 +415,6 @@ def test_download_corpus_checks_the_zenodo_md5(server, tmp_path):
     assert not (tmp_path / "ravdess").exists()
 
 
-def test_prepare_skips_unparsable_files_with_a_warning(tmp_path):
-    extracted = tmp_path / "x"
-    (extracted / "OAF_angry").mkdir(parents=True)
-    (extracted / "OAF_angry" / "OAF_back_angry.wav").write_bytes(tiny_wav())
-    (extracted / "OAF_angry" / "notes.wav").write_bytes(tiny_wav())
-    (extracted / "OAF_angry" / "OAF_bar_angry.wav").write_bytes(b"damaged")
-    with pytest.warns(UserWarning, match="skipped 2 files"):
-        corpus_dir = download.prepare_tess(extracted, tmp_path / "out")
-    assert [r["path"] for r in read_manifest(corpus_dir)] == ["OAF/angry/OAF_back_angry.wav"]
-    assert (extracted / "OAF_angry" / "OAF_back_angry.wav").is_file()  # copied, not moved
-
-
-def test_prepare_without_files_raises(tmp_path):
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(DatasetError, match="no ravdess audio"):
-        download.prepare_ravdess(tmp_path / "empty", tmp_path / "out")
-
-
 def test_unknown_corpus(tmp_path):
     with pytest.raises(DatasetError, match="tess, ravdess"):
         download.download_corpus("emodb", tmp_path)
@@ -513,14 +426,3 @@ def test_plain_url_sources_take_their_file_name(server, tmp_path):
     server.routes["/files/tess set.zip"] = data
     download.download_corpus("tess", tmp_path, sources=[server.url("/files/tess%20set.zip")], progress=False)
     assert (tmp_path / "_downloads" / "tess" / "tess set.zip").read_bytes() == data
-
-
-def test_registry_sources_and_licenses():
-    tess, ravdess = datasets.CORPORA["tess"], datasets.CORPORA["ravdess"]
-    assert tess.license == "CC BY-NC-ND 4.0" and ravdess.license == "CC BY-NC-SA 4.0"
-    assert tess.non_commercial and ravdess.non_commercial
-    assert tess.sources[0].persistent_id == "doi:10.5683/SP2/E8H2MF"
-    assert "zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip" in ravdess.sources[0].url
-    for source in (*tess.sources, *ravdess.sources):
-        if source.digest:
-            download.parse_digest(source.digest)  # well formed

@@ -28,7 +28,10 @@ from emocore.dsp import audio, features
 from emocore.dsp.features import MeanStd
 from emocore.dsp.prosody import DomainStats, LogGaussian
 from emocore.dsp.vocoders import MEASURE_CONFIG
-from emocore.exceptions import DatasetError, ParameterError
+from emocore.evaluation import report as evaluation_report
+from emocore.evaluation.judge import _pipeline
+from emocore.evaluation.manifest import _cached_vectors
+from emocore.exceptions import AudioError, DatasetError, ParameterError
 
 SEMITONE = 2.0 ** (1.0 / 12.0)
 
@@ -183,7 +186,7 @@ def test_explain_shift_splits_the_change_of_log_odds_into_feature_terms(emotions
     labels = np.repeat(emotions, 30)
     x = rng.standard_normal((len(labels), evaluation.N_EGEMAPS))
     x[:, 0] += 3 * (labels == emotions[-1])  # feature 0 tells the last emotion apart
-    judge = evaluation.EmotionJudge(evaluation._pipeline(LogisticRegression(C=1.0)).fit(x, labels), emotions)
+    judge = evaluation.EmotionJudge(_pipeline(LogisticRegression(C=1.0)).fit(x, labels), emotions)
     names = [f"f{i}" for i in range(evaluation.N_EGEMAPS)]
     x_from, x_to = x[labels == emotions[-1]][:10], x[labels == emotions[0]][:12]
     table = judge.explain_shift(x_from, x_to, emotions[-1], emotions[0], feature_names=names)
@@ -200,7 +203,7 @@ def test_explain_shift_splits_the_change_of_log_odds_into_feature_terms(emotions
     assert list(table["logit_change"]) == sorted(table["logit_change"])
     with pytest.raises(ParameterError, match="not one of"):
         judge.explain_shift(x_from, x_to, "bored", emotions[0], feature_names=names)
-    svm = evaluation.EmotionJudge(evaluation._pipeline(SVC()).fit(x, labels), emotions)
+    svm = evaluation.EmotionJudge(_pipeline(SVC()).fit(x, labels), emotions)
     with pytest.raises(ParameterError, match="linear judge"):
         svm.explain_shift(x_from, x_to, emotions[-1], emotions[0], feature_names=names)
 
@@ -214,10 +217,10 @@ def test_explain_judge_shifts_compares_each_model_with_the_baseline_and_its_most
     x = rng.standard_normal((len(labels), evaluation.N_EGEMAPS))
     for i, emotion in enumerate(emotions):
         x[labels == emotion, i] += 3  # feature i is emotion i's cue
-    judge = evaluation.EmotionJudge(evaluation._pipeline(LogisticRegression()).fit(x, labels), emotions)
+    judge = evaluation.EmotionJudge(_pipeline(LogisticRegression()).fit(x, labels), emotions)
     rows = {f"base{i}": x[labels == "happy"][i] for i in range(4)}
     rows |= {f"model{i}": x[labels == "sad"][i] for i in range(4)}  # the model's happy sounds sad
-    monkeypatch.setattr(evaluation, "extract_egemaps",
+    monkeypatch.setattr(evaluation_report, "extract_egemaps",
                         lambda paths, cache_dir=None: np.stack([rows[Path(p).name] for p in paths]))
     table = pd.DataFrame(
         [dict(system="f0-only", speaker="OAF", target_emotion="happy", path=f"base{i}", judged_emotion="happy",
@@ -273,7 +276,7 @@ def test_extract_egemaps_reports_unusable_items(tmp_path, tone):
     sf.write(str(silent), np.zeros(SR), SR)
     x = evaluation.extract_egemaps([tone, silent, tmp_path / "missing.wav"], on_error="nan")
     assert np.all(np.isfinite(x[0])) and np.all(np.isnan(x[1:]))
-    with pytest.raises(evaluation.AudioError, match="silent"):
+    with pytest.raises(AudioError, match="silent"):
         evaluation.extract_egemaps([silent])
 
 
@@ -436,7 +439,7 @@ def test_one_failing_input_costs_only_its_own_row(tone):
             raise RuntimeError("too quiet")
         return np.array([[np.max(np.abs(w))] for w in wavs])
 
-    rows, errors = evaluation._cached_vectors([tone, tone * 0.3, tone * 0.5], "test", 1, compute, None)
+    rows, errors = _cached_vectors([tone, tone * 0.3, tone * 0.5], "test", 1, compute, None)
     np.testing.assert_allclose(rows[[0, 2], 0], [0.5, 0.25])
     assert np.isnan(rows[1, 0]) and "too quiet" in errors[1] and errors[0] is errors[2] is None
 
@@ -449,7 +452,7 @@ def test_a_file_listed_twice_is_computed_once(tmp_path, tone):
         seen.append(len(wavs))
         return np.ones((len(wavs), 2))
 
-    rows, errors = evaluation._cached_vectors([tmp_path / "a.wav", str(tmp_path / "a.wav")], "test", 2, compute, None)
+    rows, errors = _cached_vectors([tmp_path / "a.wav", str(tmp_path / "a.wav")], "test", 2, compute, None)
     assert seen == [1] and rows.tolist() == [[1.0, 1.0]] * 2 and errors == [None, None]
 
 

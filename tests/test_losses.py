@@ -1,4 +1,4 @@
-"""Tests of emocore.losses: known values, identity-loss switch-off, gradients through a frozen classifier."""
+"""Tests of emocore.models.losses: known values, identity-loss switch-off, gradients through a frozen classifier."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Tests for emocore.metrics: known answers on synthetic sequences, plus one pyworld round trip."""
+"""Tests for emocore.dsp.metrics: known answers on synthetic sequences, plus one pyworld round trip."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Tests of emocore.munit: network shapes, AdaIN, the training step, deterministic conversion styles, intensity,
+"""Tests of emocore.models.munit: network shapes, AdaIN, the training step, deterministic conversion styles, intensity,
 checkpoint resume, and an end-to-end smoke run on real TESS data through the CLIs.
 
 Everything runs eagerly at ``smoke()`` sizes; the real-data test is marked slow.
@@ -27,8 +27,10 @@ from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.models import base as gan
 from emocore.models import layers as models
 from emocore.models import munit
-from emocore.models.cyclegan import build_generator
+from emocore.models.cyclegan import GeneratorPair, build_generator
 from emocore.models.discriminator import build_discriminator
+from emocore.record import EmotionEntry, RunRecord
+from emocore.training.checkpoints import CHECKPOINTS
 
 FEATURE_CFG = FeatureConfig().smoke()
 MODEL_CFG = ModelConfig().smoke()
@@ -109,14 +111,14 @@ def test_adaptive_residual_block_reads_hidden_then_output_params(rng):
 
 
 def test_one_train_step_gives_finite_losses_and_leaves_the_classifier_alone(rng):
-    model = munit.build_munit(MODEL_CFG, replace(MUNIT_CFG, lambda_cycle_recon=10.0), TRAIN_CFG, run_eagerly=True)
+    model = munit.build_munit(MODEL_CFG, TRAIN_CFG, replace(MUNIT_CFG, lambda_cycle_recon=10.0), run_eagerly=True)
     shape = (TRAIN_CFG.batch_size, TRAIN_CFG.n_frames)
     batch = (rng.standard_normal((*shape, 24)).astype("float32"), rng.standard_normal((*shape, 24)).astype("float32"),
              rng.standard_normal(shape).astype("float32"), rng.standard_normal(shape).astype("float32"))
     classifier_before = [w.copy() for w in model.classifier.get_weights()]
     decoder_before = [w.copy() for w in model.decoder.get_weights()]
     seed_before = np.asarray(model.style_seed.state).copy()
-    logs = model.train_on_segments(*batch)
+    logs = model.train_on_segments([(batch[0], batch[2]), (batch[1], batch[3])])
     assert set(logs) == set(munit.LOSS_NAMES) and all(np.isfinite(v) for v in logs.values())
     assert logs["recon"] > 0 and logs["cycle_recon"] > 0 and logs["classification"] > 0
     assert int(model.step.numpy()) == 1
@@ -137,9 +139,9 @@ def _feats(f0_hz, gain, duration_s=0.5):
 def conv(nets) -> conversion.ConversionModel:
     feats_a = [_feats(140, g) for g in (0.3, 0.6)]
     feats_b = [_feats(230, g) for g in (0.5, 0.9)]
-    model = conversion.ConversionModel(FEATURE_CFG, DomainStats.fit("calm", feats_a), DomainStats.fit("loud", feats_b),
-                                       mapper=munit.MunitMapper(nets))
-    model.fit_styles(feats_a, feats_b)
+    model = conversion.ConversionModel(FEATURE_CFG, [DomainStats.fit("calm", feats_a), DomainStats.fit("loud", feats_b)],
+                                       munit.MunitMapper(nets), "munit")
+    model.fit([feats_a, feats_b])
     return model
 
 
@@ -149,19 +151,19 @@ def source():
 
 
 def test_mean_style_conversion_is_deterministic_and_survives_save_and_load(conv, source, tmp_path):
-    assert conv.model_type == "munit" and conv.mapper.mean_styles["b"].shape == (MUNIT_CFG.style_dim,)
+    assert conv.model_type == "munit" and conv.converter.mean_styles["b"].shape == (MUNIT_CFG.style_dim,)
     first = conv.convert_features(source, "A2B")
     np.testing.assert_array_equal(first.mcep, conv.convert_features(source, "A2B", style="mean").mcep)
     assert first.mcep.shape == source.mcep.shape and np.all(np.isfinite(first.mcep))
-    conv.save(tmp_path, {"model": {"width": MODEL_CFG.width, "n_residual_blocks": MODEL_CFG.n_residual_blocks},
-                         "munit": asdict(MUNIT_CFG)})
+    conv.save(tmp_path, RunRecord(model_type="munit", feature=FEATURE_CFG, model=MODEL_CFG, options=asdict(MUNIT_CFG),
+                                  emotions=(EmotionEntry("calm", "stats-calm.json"), EmotionEntry("loud", "stats-loud.json"))))
     assert {p.name for p in tmp_path.glob("*.weights.h5")} == {f"{n}.weights.h5" for n in munit.NETWORKS}
     loaded = conversion.ConversionModel.load(tmp_path)
     assert loaded.model_type == "munit"
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["model_type"] == "munit" and (tmp_path / munit.STYLES_FILE).is_file()
-    (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "munit"}))
-    with pytest.raises(ModelFolderError, match="config.json: .*'munit' entry"):
+    (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "options"}))
+    with pytest.raises(ModelFolderError, match="config.json: .*'options' entry"):
         conversion.ConversionModel.load(tmp_path)
     np.testing.assert_allclose(loaded.convert_mcep(source.mcep, "A2B"), first.mcep, rtol=1e-6, atol=1e-6)
 
@@ -182,9 +184,9 @@ def test_reference_and_random_styles(conv, source):
 
 
 def test_intensity_zero_reconstructs_the_source_and_one_is_the_full_conversion(conv, source):
-    src, _ = conv.domain_stats("A2B")
+    src, _ = (e.stats for e in conv.emotion_pair("A2B"))
     padded, n_frames = models.pad_to_multiple(src.mcep.normalize(source.mcep).astype(np.float32))
-    nets = conv.mapper.nets
+    nets = conv.converter.nets
     own = nets.decode(nets.content_encoder(padded[None]), nets.encode_style(padded[None], "a"), "a")
     reconstruction = src.mcep.denormalize(np.asarray(own)[0, :n_frames].astype(np.float64))
     np.testing.assert_allclose(conv.convert_mcep(source.mcep, "A2B", intensity=0.0), reconstruction,
@@ -206,8 +208,8 @@ def test_bad_style_options_raise(conv, source, options, match):
 def test_style_options_are_munit_only(source):
     keras.utils.set_random_seed(0)
     stats = DomainStats.fit("x", [source])
-    cyclegan = conversion.ConversionModel(FEATURE_CFG, stats, stats, build_generator(MODEL_CFG),
-                                          build_generator(MODEL_CFG))
+    cyclegan = conversion.ConversionModel(FEATURE_CFG, [stats, stats],
+                                          GeneratorPair(build_generator(MODEL_CFG), build_generator(MODEL_CFG)), "cyclegan")
     with pytest.raises(ParameterError, match="MUNIT"):
         cyclegan.convert_mcep(source.mcep, "A2B", style="mean")
 
@@ -238,8 +240,8 @@ RESUME_CFG = replace(TRAIN_CFG, iterations=2, checkpoint_every=1, lambda_class=0
 
 
 def _train(domains, model_dir, **kwargs):
-    return training.train(*domains, FEATURE_CFG, MODEL_CFG, RESUME_CFG, model_dir, progress=False, run_eagerly=True,
-                          model_type="munit", munit_cfg=MUNIT_CFG, **kwargs)
+    return training.train(domains, FEATURE_CFG, MODEL_CFG, RESUME_CFG, model_dir, progress=False, run_eagerly=True,
+                          model_type="munit", options=MUNIT_CFG, **kwargs)
 
 
 def _checkpoint_arrays(model_dir) -> dict[str, np.ndarray]:
@@ -260,7 +262,7 @@ def _checkpoint_arrays(model_dir) -> dict[str, np.ndarray]:
 def test_resume_after_a_kill_matches_the_uninterrupted_run(domains, tmp_path):
     history = _train(domains, tmp_path / "whole")
     config = json.loads((tmp_path / "whole" / "config.json").read_text())
-    assert config["model_type"] == "munit" and config["munit"]["style_dim"] == MUNIT_CFG.style_dim
+    assert config["model_type"] == "munit" and config["options"]["style_dim"] == MUNIT_CFG.style_dim
     assert config["training"]["status"] == "complete" and [row["iteration"] for row in history] == [1, 2]
     styles = json.loads((tmp_path / "whole" / munit.STYLES_FILE).read_text())
     assert len(styles["a"]) == len(styles["b"]) == MUNIT_CFG.style_dim
@@ -273,7 +275,7 @@ def test_resume_after_a_kill_matches_the_uninterrupted_run(domains, tmp_path):
         _train(domains, tmp_path / "killed", callbacks=[kill_after_iteration_1])
     assert training.latest_checkpoint(tmp_path / "killed").name == "step-00000001"
     with pytest.raises(ParameterError, match="resume"):  # a CycleGAN cannot resume a MUNIT run
-        training.train(*domains, FEATURE_CFG, MODEL_CFG, RESUME_CFG, tmp_path / "killed", resume=True,
+        training.train(domains, FEATURE_CFG, MODEL_CFG, RESUME_CFG, tmp_path / "killed", resume=True,
                        progress=False, run_eagerly=True)
     resumed = _train(domains, tmp_path / "killed", resume=True)
 
@@ -292,15 +294,15 @@ def test_resume_after_a_kill_matches_the_uninterrupted_run(domains, tmp_path):
 
 def test_a_checkpoint_carries_mean_styles_from_its_own_encoders(domains, tmp_path):
     _train(domains, tmp_path)
-    first = tmp_path / training.CHECKPOINTS / "step-00000001"
+    first = tmp_path / CHECKPOINTS / "step-00000001"
     stored = json.loads((first / munit.STYLES_FILE).read_text())
     final = json.loads((tmp_path / munit.STYLES_FILE).read_text())
     assert not np.allclose(stored["b"], final["b"])  # iteration 2 moved the style encoders
 
     conv = conversion.ConversionModel.load(tmp_path, checkpoint=first)
-    np.testing.assert_allclose(conv.mapper.mean_styles["b"], stored["b"])
-    conv.fit_styles(*([f for _, f in data.train] for data in domains))  # what the checkpoint's encoders give
-    np.testing.assert_allclose(conv.mapper.mean_styles["b"], stored["b"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(conv.converter.mean_styles["b"], stored["b"])
+    conv.fit(list([f for _, f in data.train] for data in domains))  # what the checkpoint's encoders give
+    np.testing.assert_allclose(conv.converter.mean_styles["b"], stored["b"], rtol=1e-5, atol=1e-6)
 
     (first / munit.STYLES_FILE).unlink()  # a checkpoint from before checkpoints had styles
     older = conversion.ConversionModel.load(tmp_path, checkpoint=first)
@@ -331,7 +333,7 @@ def test_cli_train_munit_then_convert_a_held_out_word(prepared, tmp_path, capsys
                          "--model_dir", str(model_dir)])
     assert rc == 0, capsys.readouterr().err
     config = json.loads((model_dir / "config.json").read_text())
-    assert config["model_type"] == "munit" and config["munit"] == asdict(MUNIT_CFG)
+    assert config["model_type"] == "munit" and config["options"] == asdict(MUNIT_CFG)
     assert config["training"]["status"] == "complete" and (model_dir / munit.STYLES_FILE).is_file()
 
     model = conversion.ConversionModel.load(model_dir)

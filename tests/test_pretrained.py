@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import espeak_wav
 
-from emocore import cli, conversion, pretrained
+from emocore import cli, conversion, familiarity, pretrained
 from emocore.config import FeatureConfig, ModelConfig
 from emocore.dsp import audio
 from emocore.exceptions import ParameterError
@@ -64,15 +64,15 @@ def test_input_familiarity_separates_the_training_speaker_from_far_voices(smoke_
     _, data = smoke_model
     neutral = data["tess-OAF-neutral"]
     cfg = FeatureConfig().smoke()
-    own = conversion.input_familiarity(neutral.validation[0][1], neutral.stats)
+    own = familiarity.input_familiarity(neutral.validation[0][1], neutral.stats)
     assert not own.far and abs(own.pitch_z) < 1.5 and own.spectral_distance < 1.3
     assert own.describe().startswith("close to")
     actor = sorted((corpora_root / "ravdess" / "Actor_01" / "neutral").glob("*.flac"))[0]  # a man
-    male = conversion.input_familiarity(conversion.features.extract_features(audio.load_wav(actor, cfg.sr), cfg),
+    male = familiarity.input_familiarity(conversion.features.extract_features(audio.load_wav(actor, cfg.sr), cfg),
                                         neutral.stats)
     assert male.far and male.pitch_offset_semitones < -6 and "semitones lower" in male.describe()
     espeak_wav("Good morning, how are you today?", tmp_path / "espeak.wav")
-    synthetic = conversion.input_familiarity(
+    synthetic = familiarity.input_familiarity(
         conversion.features.extract_features(audio.load_wav(tmp_path / "espeak.wav", cfg.sr), cfg), neutral.stats)
     assert synthetic.far
 

@@ -1,4 +1,4 @@
-"""Tests of emocore.segments and the segment-wise conversion of long inputs (ConversionModel.convert_path)."""
+"""Tests of emocore.dsp.segments and the segment-wise conversion of long inputs (ConversionModel.convert_path)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 import soundfile as sf
 from conftest import harmonic_tone
 
-from emocore import conversion
+from emocore import conversion, familiarity
 from emocore.config import FeatureConfig, ModelConfig, SegmentConfig
 from emocore.dsp import audio, features, segments
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import AudioError, ParameterError
-from emocore.models.cyclegan import build_generator
+from emocore.models.cyclegan import GeneratorPair, build_generator
 
 SR = 16000
 FEATURE_CFG = FeatureConfig().smoke()
@@ -44,9 +44,9 @@ def model() -> conversion.ConversionModel:
     feats_b = [features.extract_features(harmonic_tone(230, 0.5) * g, FEATURE_CFG) for g in (0.5, 0.9)]
     keras.utils.set_random_seed(0)
     model_cfg = ModelConfig().smoke()
-    model = conversion.ConversionModel(FEATURE_CFG, DomainStats.fit("calm", feats_a), DomainStats.fit("loud", feats_b),
-                                       build_generator(model_cfg, "gen_a2b"),
-                                       build_generator(model_cfg, "gen_b2a"))
+    model = conversion.ConversionModel(FEATURE_CFG, [DomainStats.fit("calm", feats_a), DomainStats.fit("loud", feats_b)],
+                                       GeneratorPair(build_generator(model_cfg, "gen_a2b"),
+                                                     build_generator(model_cfg, "gen_b2a")), "cyclegan")
     model.segment_cfg = SEGMENT_CFG
     return model
 
@@ -169,7 +169,7 @@ def test_short_input_converts_bitwise_as_before(model, tmp_path):
     result = model.convert_path(path, "A2B")
     assert result.n_segments == 1 and result.notes == ()
     assert np.array_equal(result.wav, model.convert_analyzed(model.analyze_file(path), "A2B"))
-    assert result.familiarity == conversion.input_familiarity(model.analyze_file(path), model.stats_a)
+    assert result.familiarity == familiarity.input_familiarity(model.analyze_file(path), model.stats[0])
     assert np.array_equal(model.convert_file(path), result.wav)
 
 
@@ -190,7 +190,7 @@ def test_long_input_equals_its_segments_converted_alone(model, tmp_path):
     # the familiarity covers every frame once, as the whole file's does
     whole = features.extract_features(wav, FEATURE_CFG)
     assert result.familiarity.pitch_z == pytest.approx(
-        conversion.input_familiarity(whole, model.stats_a).pitch_z, abs=0.05)
+        familiarity.input_familiarity(whole, model.stats[0]).pitch_z, abs=0.05)
 
 
 def test_ten_minutes_never_reach_the_analysis_in_more_than_one_segment(model, tmp_path, monkeypatch):
@@ -217,7 +217,7 @@ def test_ten_minutes_never_reach_the_analysis_in_more_than_one_segment(model, tm
     assert result.n_segments == len(spans) == 34 and max(spans) <= limit
     np.testing.assert_allclose(result.wav, wav, atol=1e-6)  # float32 file, exact stitch
     assert result.familiarity.pitch_offset_semitones == pytest.approx(
-        12 * np.log2(150.0) - 12 * model.stats_a.log_f0.mean / np.log(2))
+        12 * np.log2(150.0) - 12 * model.stats[0].log_f0.mean / np.log(2))
     spans.clear()
     np.testing.assert_allclose(model.convert_wav(wav, "A2B"), wav, atol=1e-12)
     assert len(spans) == 34 and max(spans) <= limit

@@ -27,6 +27,7 @@ from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ParameterError, TrainingDivergedError
 from emocore.models import base as gan
+from emocore.models.cyclegan import LOSS_NAMES, build_cyclegan
 
 FEATURE_CFG = FeatureConfig().smoke()
 MODEL_CFG = ModelConfig().smoke()
@@ -155,7 +156,7 @@ def test_learning_rate_schedule_is_constant_then_linear_to_zero():
 
 @pytest.fixture(scope="module")
 def model():
-    return training.build_cyclegan(MODEL_CFG, replace(TRAIN_CFG, identity_switch_off_step=1), run_eagerly=True)
+    return build_cyclegan(MODEL_CFG, replace(TRAIN_CFG, identity_switch_off_step=1), run_eagerly=True)
 
 
 def _generator_grads(model, batch, step):
@@ -165,11 +166,11 @@ def _generator_grads(model, batch, step):
 
 
 def test_one_train_step_gives_finite_losses_and_leaves_the_classifier_alone(batch):
-    model = training.build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    model = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
     classifier_before = [w.copy() for w in model.classifier.get_weights()]
     gen_before = [w.copy() for w in model.gen_a2b.get_weights()]
-    logs = model.train_on_segments(*batch)
-    assert set(logs) == set(training.LOSS_NAMES)
+    logs = model.train_on_segments([(batch[0], batch[2]), (batch[1], batch[3])])
+    assert set(logs) == set(LOSS_NAMES)
     assert all(np.isfinite(v) for v in logs.values())
     assert logs["identity_weight"] == 5.0 and logs["classification"] > 0
     assert int(model.step.numpy()) == 1
@@ -221,7 +222,7 @@ def test_classification_loss_changes_generator_gradients(model, batch):
 @pytest.fixture(scope="module")
 def uninterrupted(domains, tmp_path_factory):
     root = tmp_path_factory.mktemp("uninterrupted")
-    history = training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, root / "model", progress=False,
+    history = training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, root / "model", progress=False,
                              run_eagerly=True, tensorboard_log_dir=root / "tb", output_dir=root / "val",
                              model_name="synthetic")
     return root, history
@@ -240,7 +241,7 @@ def test_train_writes_a_complete_model_folder(uninterrupted):
     assert config["training"]["status"] == "complete" and config["training"]["iterations_done"] == 4
     assert config["training"]["wall_time_s"] > 0 and "classifier" in config["training"]
     assert [row["iteration"] for row in history] == [1, 2, 3, 4]
-    assert all(np.isfinite(row[name]) for row in history for name in training.LOSS_NAMES)
+    assert all(np.isfinite(row[name]) for row in history for name in LOSS_NAMES)
     assert [row["identity_weight"] for row in history] == [5.0, 5.0, 0.0, 0.0]  # switch_off_step=2 in smoke()
     assert history[0]["gen_lr"] == pytest.approx(2e-4) and history[-1]["gen_lr"] < history[0]["gen_lr"]
     with open(model_dir / "history.csv") as handle:
@@ -278,14 +279,14 @@ def test_resume_after_a_kill_matches_the_uninterrupted_run(domains, uninterrupte
             raise KeyboardInterrupt  # as if the process died after the step-2 checkpoint
 
     with pytest.raises(KeyboardInterrupt):
-        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
+        training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
                        callbacks=[kill_during_iteration_3])
     assert training.latest_checkpoint(tmp_path).name == "step-00000002"
     assert not (tmp_path / "gen_a2b.weights.h5").exists()
     with pytest.raises(ParameterError, match="resume"):
-        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True)
+        training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True)
 
-    resumed = training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False,
+    resumed = training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False,
                              run_eagerly=True)
     state = json.loads((training.latest_checkpoint(tmp_path) / "state.json").read_text())
     assert state["iteration"] == 4
@@ -293,7 +294,7 @@ def test_resume_after_a_kill_matches_the_uninterrupted_run(domains, uninterrupte
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     for row, again in zip(history, resumed):
         assert row["iteration"] == again["iteration"]
-        for name in training.LOSS_NAMES:
+        for name in LOSS_NAMES:
             assert again[name] == pytest.approx(row[name], rel=1e-5, abs=1e-6)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["training"]["resumed"] == [2] and config["training"]["iterations_done"] == 4
@@ -309,7 +310,7 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(do
             model.gen_a2b.set_weights(weights)
 
     with pytest.raises(TrainingDivergedError, match="iteration 3") as caught:
-        training.train(*domains, FEATURE_CFG, MODEL_CFG, cfg, tmp_path, progress=False, run_eagerly=True,
+        training.train(domains, FEATURE_CFG, MODEL_CFG, cfg, tmp_path, progress=False, run_eagerly=True,
                        callbacks=[poison_after_iteration_2])
     assert caught.value.iteration == 3 and "step-00000002" in str(caught.value)
     assert caught.value.checkpoint == str(training.latest_checkpoint(tmp_path))
@@ -317,14 +318,14 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(do
     assert json.loads((tmp_path / "config.json").read_text())["training"]["status"] == "diverged"
     with open(tmp_path / "history.csv") as handle:  # the good rows, for diagnosis
         assert [int(row["iteration"]) for row in csv.DictReader(handle)] == [1, 2]
-    model = training.build_cyclegan(MODEL_CFG, cfg, run_eagerly=True)
+    model = build_cyclegan(MODEL_CFG, cfg, run_eagerly=True)
     state = training.load_checkpoint(model, training.latest_checkpoint(tmp_path))
     assert state["iteration"] == 2 and int(model.step.numpy()) == 2
     assert all(np.all(np.isfinite(w)) for w in model.gen_a2b.get_weights())
 
 
 def test_time_budget_stops_early_with_a_usable_model_and_resume_finishes_the_run(domains, tmp_path):
-    history = training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
+    history = training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
                              max_wall_time_s=1e-6)  # spent by the classifier pre-training: one iteration runs
     assert [row["iteration"] for row in history] == [1]
     config = json.loads((tmp_path / "config.json").read_text())
@@ -335,19 +336,19 @@ def test_time_budget_stops_early_with_a_usable_model_and_resume_finishes_the_run
     # the schedule is that of all TRAIN_CFG.iterations, not of the budget
     assert history[0]["gen_lr"] == pytest.approx(TRAIN_CFG.gen_lr)
 
-    resumed = training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False,
+    resumed = training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False,
                              run_eagerly=True)
     assert [row["iteration"] for row in resumed] == [1, 2, 3, 4]
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["training"]["iterations_done"] == 4 and "stopped_by" not in config["training"]
     with pytest.raises(ParameterError, match="max_wall_time_s"):
-        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path / "other", progress=False,
+        training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path / "other", progress=False,
                        max_wall_time_s=0)
 
 
 def test_train_rejects_inconsistent_configs(domains, tmp_path):
     with pytest.raises(ParameterError, match="mcep_dim"):
-        training.train(*domains, FEATURE_CFG, replace(MODEL_CFG, mcep_dim=36), TRAIN_CFG, tmp_path, progress=False)
+        training.train(domains, FEATURE_CFG, replace(MODEL_CFG, mcep_dim=36), TRAIN_CFG, tmp_path, progress=False)
 
 
 def test_only_the_training_step_and_tensorboard_use_tensorflow():
@@ -373,7 +374,7 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
 def test_loss_panels_name_only_losses_each_model_logs():
     from emocore.models import munit
 
-    logged = {"cyclegan": training.LOSS_NAMES, "munit": munit.LOSS_NAMES}
+    logged = {"cyclegan": LOSS_NAMES, "munit": munit.LOSS_NAMES}
     assert set(training.LOSS_PANELS) == set(training.TRAINING_MODEL_TYPES)
     for model_type, panels in training.LOSS_PANELS.items():
         plotted = [name for panel in panels for name in panel]
@@ -409,34 +410,34 @@ def test_train_with_a_contrast_emotion_records_its_classes_and_resume_checks_the
     extra = _domain("shrill", 330.0, seed=20)
     three = replace(MODEL_CFG, n_emotions=3)
     with pytest.raises(ParameterError, match="n_emotions=2"):
-        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
+        training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
                        contrast_domains=[extra])
     with pytest.raises(ParameterError, match="lambda_class=0"):
-        training.train(*domains, FEATURE_CFG, three, replace(TRAIN_CFG, lambda_class=0.0), tmp_path, progress=False,
+        training.train(domains, FEATURE_CFG, three, replace(TRAIN_CFG, lambda_class=0.0), tmp_path, progress=False,
                        contrast_domains=[extra])
     with pytest.raises(ParameterError, match="differ"):
-        training.train(*domains, FEATURE_CFG, three, TRAIN_CFG, tmp_path, progress=False, contrast_domains=[domains[0]])
-    history = training.train(*domains, FEATURE_CFG, three, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
+        training.train(domains, FEATURE_CFG, three, TRAIN_CFG, tmp_path, progress=False, contrast_domains=[domains[0]])
+    history = training.train(domains, FEATURE_CFG, three, TRAIN_CFG, tmp_path, progress=False, run_eagerly=True,
                              contrast_domains=[extra])
     assert all(np.isfinite(row["classification"]) for row in history)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["classifier_classes"] == ["calm", "loud", "shrill"]
     assert config["domains"]["contrast"][0]["name"] == "shrill"
     assert config["training"]["classifier"]["n_classes"] == 3
-    model = training.build_cyclegan(three, TRAIN_CFG, run_eagerly=True)
+    model = build_cyclegan(three, TRAIN_CFG, run_eagerly=True)
     training.load_checkpoint(model, training.latest_checkpoint(tmp_path))
     assert model.classifier.outputs[0].shape[-1] == 3
     with pytest.raises(ParameterError, match="classifier tells"):
-        training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False)
+        training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, progress=False)
 
 
 def test_a_warm_start_begins_from_the_source_networks_with_a_fresh_classifier(domains, uninterrupted, tmp_path):
     source = uninterrupted[0] / "model"
-    model = training.build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    model = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
     fresh_classifier = [w.copy() for w in model.classifier.get_weights()]
     info = training.warm_start(model, source)
     assert info == {"checkpoint": str(source / "checkpoints" / "step-00000004"), "iteration": 4}
-    stored = training.build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    stored = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
     training.load_checkpoint(stored, source / "checkpoints" / "step-00000004")
     for name in ("gen_a2b", "gen_b2a", "disc_a", "disc_b"):
         for a, b in zip(getattr(model, name).get_weights(), getattr(stored, name).get_weights()):
@@ -445,13 +446,13 @@ def test_a_warm_start_begins_from_the_source_networks_with_a_fresh_classifier(do
         np.testing.assert_array_equal(a, b)
     assert int(model.step.numpy()) == 0
 
-    wider = training.build_cyclegan(replace(MODEL_CFG, width=0.25), TRAIN_CFG, run_eagerly=True)
+    wider = build_cyclegan(replace(MODEL_CFG, width=0.25), TRAIN_CFG, run_eagerly=True)
     with pytest.raises(ParameterError, match="does not fit"):
         training.warm_start(wider, source)
     with pytest.raises(ParameterError, match="neither"):
         training.warm_start(model, tmp_path)
 
-    training.train(*domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path / "tuned", progress=False, run_eagerly=True,
+    training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path / "tuned", progress=False, run_eagerly=True,
                    init_from=source)
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["training"]["initialized_from"] == info

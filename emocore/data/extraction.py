@@ -58,7 +58,7 @@ def extract_file(path: str | Path, cfg: FeatureConfig, cache_dir: str | Path | N
     """Features of one audio file, read from or written to the cache when ``cache_dir`` is given.
 
     Raises:
-        AudioError: the file cannot be used (see :func:`emocore.audio.load_wav`).
+        AudioError: the file cannot be used (see :func:`emocore.dsp.audio.load_wav`).
     """
     if not Path(path).is_file():
         raise AudioError(path, "no such file")
@@ -92,7 +92,7 @@ def extract_many(items: Iterable, cfg: FeatureConfig, cache_dir: str | Path | No
     """Extract features for many files in parallel.
 
     Args:
-        items: paths, or objects with a ``.path`` (e.g. :class:`emocore.datasets.Utterance`).
+        items: paths, or objects with a ``.path`` (e.g. :class:`emocore.data.datasets.Utterance`).
         cfg: feature settings.
         cache_dir: cache root (``None``: no cache).
         n_jobs: worker processes (default: all cores); 1 runs in this process.

@@ -9,7 +9,7 @@ One utterance becomes a :class:`WorldFeatures` of time-major arrays at ``cfg.fra
 - ``log_power (T,)``: the **power envelope**, defined here as the natural log of the mean of the
   WORLD spectral envelope over its FFT bins, ``log(mean_k sp[t, k])``. The envelope is a power
   spectrum with the harmonic structure removed, so this is the frame's energy contour, independent
-  of F0; it is what the log-Gaussian transform of :mod:`emocore.prosody` converts, and
+  of F0; it is what the log-Gaussian transform of :mod:`emocore.dsp.prosody` converts, and
   :func:`set_log_power` imposes a new contour on an envelope by scaling each frame.
 """
 

@@ -6,7 +6,7 @@ log-domain contour ``x`` between a source and a target domain:
     y = (x - mean_src) / std_src * std_tgt + mean_tgt
 
 Log F0 is transformed on voiced frames only; unvoiced frames stay 0 Hz. The power envelope (see
-:mod:`emocore.features`) is also fitted on voiced frames, where speech energy lives, and converted
+:mod:`emocore.dsp.features`) is also fitted on voiced frames, where speech energy lives, and converted
 there; every unvoiced frame gets the log-gain of its nearest voiced frames, linearly interpolated, so
 consonants and pauses keep their level relative to the vowels around them (applying the affine map to
 silence itself would amplify background noise whenever ``std_tgt < std_src``).

@@ -1,29 +1,292 @@
-"""The GAN pieces every model type shares: the one TensorFlow training step, optimizers and schedules.
+"""What every model type implements (Protocols), its registry entry (:class:`ModelSpec`) and the shared GAN step.
 
-:class:`TwoDomainGAN` holds two LSGAN discriminators, an optional frozen emotion classifier, a generator and a
-discriminator optimizer and the loss trackers, and its :meth:`~TwoDomainGAN.train_step` is the only
-TensorFlow-specific code of training; a model type (EmoCycleGAN in :mod:`emocore.training`, EmoMUNIT in
-:mod:`emocore.munit`) gives only its generator objective. The optimizers follow CycleGAN-VC's schedule
-(:class:`ConstantThenLinearDecay`), scaled to the run's iterations.
+A model type is two things:
 
-This module sits below :mod:`emocore.training` and the model modules, so that they can share it without
-importing each other.
+- a **converter** (:class:`Converter`): the trained networks that turn one utterance's WORLD features of a
+  source emotion into those of a target emotion. :class:`MappingConverter` is the usual base: it converts the
+  MCEPs with the model's networks (:meth:`MappingConverter.convert_mcep`) and log F0 and the power envelope with
+  the log-Gaussian transform (:meth:`MappingConverter.convert_prosody`); a model that predicts prosody itself
+  overrides the latter. The stream switches ``f0``, ``power`` and ``mcep`` of the ablation mean the same
+  either way: off leaves that stream as it was in the source.
+- a **training model** (:class:`TrainingModel`): what the loop of :mod:`emocore.training` drives. Models
+  trained as a GAN between two emotions subclass :class:`TwoDomainGAN`, whose
+  :meth:`~TwoDomainGAN.train_step` is the only TensorFlow-specific code of training; they give only their
+  generator objective. Its optimizers follow CycleGAN-VC's schedule (:class:`ConstantThenLinearDecay`).
+
+A :class:`ModelSpec` names the builders of both; :mod:`emocore.models` keeps them in its registry, the one
+place that knows the model types by name.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
 import keras
+import numpy as np
 from keras import ops
 
-from emocore.config import TrainConfig
-from emocore.exceptions import ParameterError
+from emocore.config import ModelConfig, TrainConfig, from_dict
+from emocore.dsp import prosody
+from emocore.dsp.features import WorldFeatures
+from emocore.dsp.prosody import DomainStats
+from emocore.exceptions import ModelFolderError, ParameterError
+from emocore.io import atomic_path
 from emocore.models import losses
 
 # the emotion classifier's class of each domain (contrast emotions follow from 2)
 EMOTION_INDEX_A = 0
 EMOTION_INDEX_B = 1
+WEIGHTS_SUFFIX = ".weights.h5"
 
 
+# ---------------------------------------------------------------------- conversion side
+
+
+@dataclass(frozen=True)
+class Emotion:
+    """One emotion of a model, as its converter sees it.
+
+    Attributes:
+        index (int): its place in the model's list of emotions (0, 1, ...): the emotion classifier's class and
+            the slot of its networks (a CycleGAN's ``a`` and ``b``).
+        stats (DomainStats): its statistics (normalization of MCEPs, log F0, power).
+    """
+
+    index: int
+    stats: DomainStats
+
+    @property
+    def name(self) -> str:
+        return self.stats.name
+
+
+@runtime_checkable
+class Converter(Protocol):
+    """The trained networks of a model type, converting one utterance's features between two of its emotions.
+
+    :class:`emocore.conversion.ConversionModel` holds one; it saves :meth:`networks` as ``<name>.weights.h5``
+    and :attr:`extra_files` through :meth:`save_extra` / :meth:`load_extra`.
+    """
+
+    extra_files: tuple[str, ...]
+
+    def networks(self) -> dict[str, keras.Model]:
+        """The networks conversion needs, by file-name stem."""
+
+    def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool = True,
+                power: bool = True, mcep: bool = True, **options) -> WorldFeatures:
+        """``T`` frames of ``source`` to ``T`` frames of ``target``; a switch set to False leaves that stream as
+        it was (``options``: the model type's own, e.g. EmoMUNIT's style)."""
+
+    def check_options(self, options: dict) -> None:
+        """Raise :class:`~emocore.exceptions.ParameterError` for options this converter does not take."""
+
+    def fit(self, train_feats: Sequence[Sequence[WorldFeatures]], emotions: Sequence[Emotion]) -> None:
+        """Derive what conversion takes from the training utterances, one list per emotion (e.g. mean styles)."""
+
+    def save_extra(self, folder: str | Path) -> None:
+        """Write :attr:`extra_files` into ``folder``."""
+
+    def load_extra(self, folder: str | Path) -> None:
+        """Read :attr:`extra_files` from ``folder`` (those it has)."""
+
+
+class MappingConverter:
+    """A :class:`Converter` that maps MCEPs with networks and prosody with the log-Gaussian transform.
+
+    A subclass defines :meth:`networks` and :meth:`convert_mcep`; one that converts prosody itself overrides
+    :meth:`convert_prosody`; one with files beyond its weights sets :attr:`extra_files` and overrides
+    :meth:`fit`, :meth:`save_extra` and :meth:`load_extra`.
+    """
+
+    extra_files: tuple[str, ...] = ()
+
+    def networks(self) -> dict[str, keras.Model]:
+        raise NotImplementedError
+
+    def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool = True,
+                power: bool = True, mcep: bool = True, **options) -> WorldFeatures:
+        """:meth:`convert_prosody`, then the MCEPs through :meth:`convert_mcep` when ``mcep`` is on.
+
+        Returns:
+            WorldFeatures: ``T`` frames; aperiodicity and ``n_samples`` unchanged.
+        """
+        out = self.convert_prosody(feats, source, target, f0=f0, power=power)
+        if mcep:
+            out = out.replace(mcep=self.convert_mcep(np.asarray(feats.mcep), source, target, **options))
+        elif options:
+            self.check_options(options)
+        return out
+
+    def check_options(self, options: dict) -> None:
+        """Refuse options this converter does not know (a subclass with options overrides this)."""
+        if options:
+            raise ParameterError(f"{', '.join(sorted(options))}: style options apply to MUNIT models only")
+
+    def convert_prosody(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool,
+                        power: bool) -> WorldFeatures:
+        """Log F0 and the power envelope by the log-Gaussian transform (:func:`emocore.dsp.prosody.convert_prosody`)."""
+        return prosody.convert_prosody(feats, source.stats, target.stats, f0=f0, power=power)
+
+    def convert_mcep(self, mcep: np.ndarray, source: Emotion, target: Emotion, **options) -> np.ndarray:
+        """Unnormalized MCEPs ``(T, D)`` of ``source`` to those of ``target``, float64."""
+        raise NotImplementedError
+
+    def fit(self, train_feats, emotions) -> None:
+        """Nothing to derive from the training utterances."""
+
+    def save_extra(self, folder: str | Path) -> None:
+        """No files beyond the weights."""
+
+    def load_extra(self, folder: str | Path) -> None:
+        """No files beyond the weights."""
+
+
+def pair_index(source: Emotion, target: Emotion, n_emotions: int = 2) -> tuple[int, int]:
+    """``(source.index, target.index)``, checked to be two different emotions of a model with ``n_emotions``.
+
+    Raises:
+        ParameterError: the same emotion twice, or an index the model does not have.
+    """
+    pair = (source.index, target.index)
+    if source.index == target.index or not all(0 <= i < n_emotions for i in pair):
+        raise ParameterError(f"this model converts between {n_emotions} emotions (0..{n_emotions - 1}); "
+                             f"cannot convert {source.name!r} to {target.name!r}")
+    return pair
+
+
+def save_weights_atomic(network: keras.Model, path: str | Path) -> Path:
+    """``network.save_weights(path)`` through :func:`emocore.io.atomic_path` (``path`` ends in ``.weights.h5``)."""
+    with atomic_path(path) as tmp:
+        network.save_weights(tmp)
+    return Path(path)
+
+
+def load_weights(network: keras.Model, path: str | Path, described_by: str = "config.json") -> None:
+    """``network.load_weights(path)``, with an error naming ``path`` when the file is damaged or does not fit.
+
+    Raises:
+        ModelFolderError: ``path`` is not a readable weights file (empty, truncated, overwritten), or its
+            variables have other shapes than ``network``'s (built from another ``config.json``).
+    """
+    with warnings.catch_warnings(record=True) as caught:  # Keras warns about parts that then fail to load
+        warnings.simplefilter("always")
+        try:
+            network.load_weights(path)
+        except ValueError as error:  # Keras: a variable of another shape, or a layer with another variable count
+            raise ModelFolderError(path, f"its weights do not fit the network {described_by} describes (its "
+                                         f"'model' entry: width, mcep_dim, block counts): {_keras_mismatch(error)}"
+                                   ) from error
+        except Exception as error:  # h5py: OSError for an empty, truncated or non-HDF5 file; KeyError for lost groups
+            detail = str(error).strip().splitlines()[:1]
+            raise ModelFolderError(path, f"damaged: not a readable Keras weights file "
+                                         f"({': '.join([type(error).__name__, *detail])})") from error
+    for warning in caught:  # a load that worked keeps its warnings
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def _keras_mismatch(error: ValueError) -> str:
+    """The gist of Keras' error for weights that do not fit (which may quote whole variables)."""
+    text = str(error)
+    shape = re.search(r"variable\.shape=(\(.*?\)), Received: value\.shape=(\(.*?\))\. "
+                      r"Target variable: <Variable path=([^,>]+)", text)
+    if shape:
+        return f"{shape[3]} has shape {shape[2]} in the file, {shape[1]} in the network"
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(("A total", "List of"))]
+    return lines[0] if lines else type(error).__name__
+
+
+# ---------------------------------------------------------------------- training side
+
+
+@runtime_checkable
+class TrainingModel(Protocol):
+    """What the loop of :mod:`emocore.training` needs from a model type while it trains.
+
+    A :class:`TwoDomainGAN` subclass has all of it. ``checkpoint_variables`` (optional) lists state beyond
+    networks and optimizers that a checkpoint must keep (e.g. a random seed generator's).
+    """
+
+    classifier: keras.Model | None
+    gen_optimizer: keras.optimizers.Optimizer
+    disc_optimizer: keras.optimizers.Optimizer
+
+    @property
+    def generator_variables(self) -> list: ...
+
+    @property
+    def discriminator_variables(self) -> list: ...
+
+    def build_optimizers(self) -> None: ...
+
+    def train_on_segments(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+        """One update on one batch: ``(normalized MCEPs (B, T, D), normalized log F0 (B, T))`` per emotion."""
+
+    def networks(self) -> dict[str, keras.Model]:
+        """Every network a checkpoint holds, by file-name stem."""
+
+    def converter(self) -> Converter:
+        """A converter on the live networks (validation conversions during training, the final model)."""
+
+    def reset_metrics(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model type, as the registry of :mod:`emocore.models` knows it: everything else asks for it by ``name``.
+
+    Attributes:
+        name (str): the ``model_type`` of run records and ``--model`` of ``emocore-train``.
+        title (str): for progress bars and plots, e.g. ``"EmoCycleGAN"``.
+        build_training (Callable): ``(model_cfg, train_cfg, options, *, run_eagerly) -> TrainingModel``: built,
+            compiled, optimizers built, weights from ``keras.utils.set_random_seed(train_cfg.seed)``.
+        build_converter (Callable): ``(model_cfg, options) -> Converter`` with untrained networks (a model
+            folder's weights are loaded into them).
+        options (type | None): the model type's own frozen dataclass of settings (EmoMUNIT's
+            :class:`~emocore.config.MunitConfig`); recorded as the run record's ``options``.
+        loss_panels (tuple): two tuples of loss names worth plotting side by side (the adversarial game, the
+            reconstruction terms).
+        n_emotions (int): how many emotions one model converts between.
+    """
+
+    name: str
+    title: str
+    build_training: Callable[..., TrainingModel]
+    build_converter: Callable[..., Converter]
+    options: type | None = None
+    loss_panels: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    n_emotions: int = 2
+
+    def parse_options(self, values: dict | Any | None):
+        """The options dataclass from a record's dict (or an instance, or ``None`` for the defaults); ``None``
+        for a model type without options.
+
+        Raises:
+            ParameterError: options given to a model type that has none, or of another type.
+        """
+        if self.options is None:
+            if values:
+                raise ParameterError(f"model type {self.name!r} takes no options, got {values}")
+            return None
+        if values is None:
+            return self.options()
+        if isinstance(values, dict):
+            return from_dict(self.options, values)
+        if not isinstance(values, self.options):
+            raise ParameterError(f"model type {self.name!r} takes {self.options.__name__} options, got "
+                                 f"{type(values).__name__}")
+        return values
+
+
+def build_training_model(spec: ModelSpec, model_cfg: ModelConfig, train_cfg: TrainConfig, options=None, *,
+                         run_eagerly: bool = False) -> TrainingModel:
+    """``spec.build_training`` with the options parsed (:meth:`ModelSpec.parse_options`)."""
+    return spec.build_training(model_cfg, train_cfg, spec.parse_options(options), run_eagerly=run_eagerly)
 
 
 @keras.saving.register_keras_serializable(package="emocore")
@@ -68,7 +331,7 @@ class TwoDomainGAN(keras.Model):
 
     A subclass sets :attr:`loss_names` and defines :attr:`generator_variables`, :meth:`generator_networks`
     and :meth:`generator_pass` (its generator objective, backend-neutral). One :meth:`train_step` feeds a
-    batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`sample_segments`) through
+    batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`emocore.training.sample_segments`) through
     :meth:`generator_pass`, adds both discriminators' LSGAN losses on the same forward pass, and updates the
     generator side and the discriminators with their own optimizers.
 
@@ -147,12 +410,19 @@ class TwoDomainGAN(keras.Model):
             tracker.update_state(values[tracker.name])
         return {tracker.name: tracker.result() for tracker in self.trackers}
 
-    def train_on_segments(self, real_a, real_b, log_f0_a, log_f0_b) -> dict[str, float]:
+    def train_on_segments(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
         """Run :meth:`train_step` on one batch (compiled unless ``run_eagerly``).
+
+        Args:
+            crops: ``[(real_a, log_f0_a), (real_b, log_f0_b)]``: each emotion's normalized MCEP crops
+                ``(B, T, D)`` and normalized log-F0 channels ``(B, T)`` (:func:`emocore.training.sample_segments`).
 
         Returns:
             dict[str, float]: each tracker's mean since the last ``reset_metrics()``.
         """
+        if len(crops) != 2:
+            raise ParameterError(f"a two-emotion GAN trains on crops of 2 emotions, got {len(crops)}")
+        (real_a, log_f0_a), (real_b, log_f0_b) = crops
         self.make_train_function()
         logs = self.train_function(iter([(real_a, real_b, log_f0_a, log_f0_b)]))
         return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
@@ -161,12 +431,26 @@ class TwoDomainGAN(keras.Model):
         """The generator side's networks, by file name stem."""
         raise NotImplementedError
 
+    def converter(self) -> Converter:
+        """A converter on the live generator-side networks."""
+        raise NotImplementedError
+
     def networks(self) -> dict[str, keras.Model]:
-        """The networks a checkpoint holds, by file name stem (:data:`NETWORKS` for the CycleGAN)."""
+        """The networks a checkpoint holds, by file name stem."""
         nets = {**self.generator_networks(), "disc_a": self.disc_a, "disc_b": self.disc_b}
         if self.classifier is not None:
             nets["classifier"] = self.classifier
         return nets
+
+
+def compile_gan(model: TwoDomainGAN, train_cfg: TrainConfig, *, run_eagerly: bool = False,
+                jit_compile: bool = False) -> TwoDomainGAN:
+    """Compile ``model`` with :func:`make_optimizers` and build the optimizers' variables; returns ``model``."""
+    gen_optimizer, disc_optimizer = make_optimizers(train_cfg)
+    model.compile(gen_optimizer=gen_optimizer, disc_optimizer=disc_optimizer, run_eagerly=run_eagerly,
+                  jit_compile=jit_compile)
+    model.build_optimizers()
+    return model
 
 
 def make_optimizers(train_cfg: TrainConfig) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:

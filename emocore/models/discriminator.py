@@ -26,7 +26,7 @@ def build_discriminator(cfg: ModelConfig, name: str = "disc_a") -> keras.Model:
     ====================  ======  ======  ========
 
     The output layer is CycleGAN-VC2's patch convolution (1 MCEP bin x 3 frames) instead of CycleGAN-VC's
-    dense + sigmoid: the scores are unbounded, for the least-squares GAN losses in :mod:`emocore.losses`.
+    dense + sigmoid: the scores are unbounded, for the least-squares GAN losses in :mod:`emocore.models.losses`.
 
     Args:
         cfg (ModelConfig): sizes.

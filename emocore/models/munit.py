@@ -14,7 +14,7 @@ Networks (:func:`build_munit_networks`), all backend-neutral Keras 3 (``keras.la
 - one **decoder**, shared: adaptive residual blocks (:class:`AdaptiveResidualBlock1D`, AdaIN) and CycleGAN's
   pixel-shuffle upsampling blocks;
 - one CycleGAN discriminator per domain (:func:`emocore.build_discriminator`) and the frozen emotion
-  classifier of :mod:`emocore.training`.
+  classifier of :mod:`emocore.models.classifier`.
 
 MUNIT gives each domain its own encoders and decoder. Here the domain-specific parts are the style encoder and
 the style MLP, and the content encoder and decoder convolutions are shared: both domains are the same speaker
@@ -25,7 +25,7 @@ MUNIT, so the interpolation happens where the two domains meet: in the decoder's
 Training (:class:`EmoMUNIT`) and conversion (:class:`MunitMapper`, used through
 :class:`emocore.conversion.ConversionModel`) follow the CycleGAN's: the same loop
 (:func:`emocore.training.train` with ``model_type="munit"``), checkpoints, features and F0/power/aperiodicity
-path. Its TensorFlow step is the shared :meth:`emocore.gan.TwoDomainGAN.train_step`; this module has no backend code.
+path. Its TensorFlow step is the shared :meth:`emocore.models.base.TwoDomainGAN.train_step`; this module has no backend code.
 """
 
 from __future__ import annotations
@@ -37,28 +37,33 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from emocore.config import ModelConfig, MunitConfig, TrainConfig, from_dict, read_model_json
+from emocore.config import ModelConfig, MunitConfig, TrainConfig, read_model_json
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.io import write_json_atomic
-from emocore.models import layers as models
 from emocore.models import losses
 from emocore.models.base import (
     EMOTION_INDEX_A,
     EMOTION_INDEX_B,
+    Emotion,
+    MappingConverter,
+    ModelSpec,
     TwoDomainGAN,
-    make_optimizers,
+    compile_gan,
+    pair_index,
 )
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
-from emocore.models.layers import GLU, InstanceNorm, ResidualBlock1D, scale_channels
+from emocore.models.layers import GLU, InstanceNorm, ResidualBlock1D, pad_to_multiple, scale_channels
 
 MODEL_TYPE = "munit"
 STYLES = ("mean", "reference", "random")
 STYLES_FILE = "styles.json"
 NETWORKS = ("content_encoder", "style_encoder_a", "style_encoder_b", "mlp_a", "mlp_b", "decoder")
+LOSS_PANELS = (("adversarial_a2b", "adversarial_b2a", "disc_a", "disc_b"),
+               ("recon", "style_recon", "content_recon", "cycle_recon", "classification"))
 LOSS_NAMES = ("gen_total", "adversarial_a2b", "adversarial_b2a", "recon", "style_recon", "content_recon",
               "cycle_recon", "classification", "disc_a", "disc_b")
-_DOMAINS = {"A2B": ("a", "b"), "B2A": ("b", "a")}
+SLOTS = ("a", "b")  # the networks and styles.json entries of emotions 0 and 1
 
 
 # ---------------------------------------------------------------------- layers
@@ -108,7 +113,7 @@ class AdaIN(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="emocore")
 class AdaptiveResidualBlock1D(layers.Layer):
-    """:class:`~emocore.models.ResidualBlock1D` with the style in its value normalizations (MUNIT's AdaIN resblock).
+    """:class:`~emocore.models.layers.ResidualBlock1D` with the style in its value normalizations (MUNIT's AdaIN resblock).
 
     ``x + AdaIN(conv(h), p_out)`` with the gated hidden layer ``h = AdaIN(conv_v(x), p_hidden) *
     sigmoid(IN(conv_g(x)))``. The gate keeps a plain (learned-affine) instance norm; the style modulates
@@ -302,6 +307,10 @@ class MunitNetworks:
     def trainable_variables(self) -> list:
         return [v for network in self.as_dict().values() for v in network.trainable_variables]
 
+    def style_encoder(self, domain: str) -> keras.Model:
+        """The style encoder of ``domain`` (``"a"`` or ``"b"``)."""
+        return getattr(self, f"style_encoder_{domain}")
+
     def encode_style(self, mcep, domain: str, training: bool = False):
         """Style codes ``(B, style_dim)`` of normalized MCEPs ``(B, T, D)`` of ``domain`` (``"a"`` or ``"b"``)."""
         return getattr(self, f"style_encoder_{domain}")(mcep, training=training)
@@ -346,7 +355,7 @@ def mean_style_code(style_encoder: keras.Model, mceps) -> np.ndarray:
     return np.mean(np.asarray(codes, dtype=np.float64), axis=0)
 
 
-class MunitMapper:
+class MunitMapper(MappingConverter):
     """EmoMUNIT's MCEP mapping for :class:`emocore.conversion.ConversionModel`, with deterministic styles.
 
     Converting ``src -> tgt`` decodes the source's content code with a target style, chosen by ``style``:
@@ -367,7 +376,6 @@ class MunitMapper:
         mean_styles (dict | None): ``{"a": (style_dim,), "b": (style_dim,)}`` mean style codes, if known.
     """
 
-    model_type = MODEL_TYPE
     extra_files = (STYLES_FILE,)
 
     def __init__(self, networks: MunitNetworks, mean_styles: dict | None = None):
@@ -379,12 +387,14 @@ class MunitMapper:
     def networks(self) -> dict[str, keras.Model]:
         return self.nets.as_dict()
 
-    def fit(self, feats_a, feats_b, stats_a, stats_b) -> None:
-        """Set each domain's mean style code from its training utterances (``WorldFeatures`` lists)."""
+    def fit(self, train_feats, emotions) -> None:
+        """Set each emotion's mean style code from its training utterances (one ``WorldFeatures`` list per emotion)."""
+        if len(train_feats) != 2 or len(emotions) != 2:
+            raise ParameterError(f"EmoMUNIT has 2 emotions, got {len(emotions)}")
         self.mean_styles = {
-            domain: mean_style_code(self.nets.style_encoder_a if domain == "a" else self.nets.style_encoder_b,
-                                    [stats.mcep.normalize(f.mcep) for f in feats])
-            for domain, feats, stats in (("a", feats_a, stats_a), ("b", feats_b, stats_b))}
+            SLOTS[emotion.index]: mean_style_code(self.nets.style_encoder(SLOTS[emotion.index]),
+                                                  [emotion.stats.mcep.normalize(f.mcep) for f in feats])
+            for feats, emotion in zip(train_feats, emotions)}
 
     def save_extra(self, model_dir: str | Path) -> None:
         """Write ``styles.json`` (the mean style codes), when they are known."""
@@ -411,17 +421,17 @@ class MunitMapper:
                                                  f"networks' style_dim is {self.style_dim}")
             self.mean_styles = styles
 
-    def target_style(self, direction: str, style: str = "mean", reference=None, seed: int = 0) -> np.ndarray:
+    def target_style(self, target: Emotion, style: str = "mean", reference=None, seed: int = 0) -> np.ndarray:
         """The target style code, shape ``(style_dim,)``, float32.
 
         Args:
-            direction (str): ``"A2B"`` or ``"B2A"``.
+            target (Emotion): the emotion converted to.
             style (str): one of :data:`STYLES`.
             reference (ndarray | None): with ``style="reference"``: normalized MCEPs ``(T, D)`` of a
                 target-domain recording.
             seed (int): with ``style="random"``.
         """
-        _, tgt = _DOMAINS[direction]
+        tgt = SLOTS[target.index]
         if style not in STYLES:
             raise ParameterError(f"style must be one of {STYLES}, got {style!r}")
         if (reference is not None) != (style == "reference"):
@@ -433,7 +443,7 @@ class MunitMapper:
                                      'use style="reference" or style="random"')
             code = self.mean_styles[tgt]
         elif style == "reference":
-            code = mean_style_code(self.nets.style_encoder_a if tgt == "a" else self.nets.style_encoder_b, [reference])
+            code = mean_style_code(self.nets.style_encoder(tgt), [reference])
         else:
             code = np.random.default_rng(seed).standard_normal(self.style_dim)
         code = np.asarray(code, dtype=np.float32)
@@ -441,14 +451,20 @@ class MunitMapper:
             raise ParameterError(f"style code has shape {code.shape}, expected ({self.style_dim},)")
         return code
 
-    def convert_mcep(self, mcep: np.ndarray, src, tgt, direction: str, *, style: str = "mean", reference=None,
-                     seed: int = 0, intensity: float = 1.0) -> np.ndarray:
+    def check_options(self, options: dict) -> None:
+        """Refuse options other than the style options of :meth:`convert_mcep`."""
+        unknown = set(options) - {"style", "reference", "seed", "intensity"}
+        if unknown:
+            raise ParameterError(f"{', '.join(sorted(unknown))}: not an option of EmoMUNIT (style, reference, seed, "
+                                 "intensity)")
+
+    def convert_mcep(self, mcep: np.ndarray, source: Emotion, target: Emotion, *, style: str = "mean",
+                     reference=None, seed: int = 0, intensity: float = 1.0) -> np.ndarray:
         """Convert an MCEP sequence: normalize, pad, encode content, decode with the chosen style, crop, denormalize.
 
         Args:
             mcep (ndarray): shape ``(T, D)``, unnormalized, of the source domain.
-            src, tgt (DomainStats): source and target statistics.
-            direction (str): ``"A2B"`` or ``"B2A"`` (the domains ``src`` and ``tgt`` belong to).
+            source, target (Emotion): the emotions converted from and to (0 or 1), with their statistics.
             style, seed: see :meth:`target_style`.
             reference (ndarray | None): unnormalized MCEPs ``(T_ref, D)`` of a target-domain recording.
             intensity (float): in ``[0, 1]``; see the class docstring.
@@ -459,11 +475,12 @@ class MunitMapper:
         if not 0.0 <= float(intensity) <= 1.0:
             raise ParameterError(f"intensity must be in [0, 1], got {intensity}")
         alpha = float(intensity)
-        src_domain, tgt_domain = _DOMAINS[direction]
+        src_domain, tgt_domain = (SLOTS[i] for i in pair_index(source, target))
+        src, tgt = source.stats, target.stats
         if reference is not None:
             reference = tgt.mcep.normalize(np.asarray(reference, dtype=np.float64))
-        target_code = self.target_style(direction, style, reference, seed)
-        padded, n_frames = models.pad_to_multiple(src.mcep.normalize(mcep).astype(np.float32))
+        target_code = self.target_style(target, style, reference, seed)
+        padded, n_frames = pad_to_multiple(src.mcep.normalize(mcep).astype(np.float32))
         x = padded[None]
         content = ops.convert_to_numpy(self.nets.content_encoder(x, training=False))
         params = ops.convert_to_numpy(self.nets.adain_params(target_code[None], tgt_domain))
@@ -478,12 +495,9 @@ class MunitMapper:
         return converted[0, :n_frames].astype(np.float64) * std + mean
 
 
-def build_mapper(config: dict) -> MunitMapper:
-    """A :class:`MunitMapper` with freshly built (untrained) networks, from a model folder's ``config.json``."""
-    if "munit" not in config:
-        raise ParameterError("model_type 'munit' needs the 'munit' entry of config.json (the MunitConfig)")
-    model_cfg = from_dict(ModelConfig, config["model"])
-    return MunitMapper(build_munit_networks(model_cfg, from_dict(MunitConfig, config["munit"])))
+def build_converter(model_cfg: ModelConfig, options: MunitConfig | None = None) -> MunitMapper:
+    """A :class:`MunitMapper` with freshly built (untrained) networks of these sizes."""
+    return MunitMapper(build_munit_networks(model_cfg, options or MunitConfig()))
 
 
 # ---------------------------------------------------------------------- training
@@ -609,33 +623,36 @@ class EmoMUNIT(TwoDomainGAN):
     def generator_networks(self) -> dict[str, keras.Model]:
         return self.nets.as_dict()
 
-    def mapper(self) -> MunitMapper:
-        """The MCEP mapper of :class:`~emocore.conversion.ConversionModel` on the live networks (mean styles:
-        ``fit_styles``)."""
+    def converter(self) -> MunitMapper:
+        """The converter on the live networks (its mean styles: :meth:`MunitMapper.fit`)."""
         return MunitMapper(self.nets)
 
 
-def build_munit(model_cfg: ModelConfig, munit_cfg: MunitConfig, train_cfg: TrainConfig, *, run_eagerly: bool = False,
-                jit_compile: bool = False) -> EmoMUNIT:
+def build_munit(model_cfg: ModelConfig, train_cfg: TrainConfig, options: MunitConfig | None = None, *,
+                run_eagerly: bool = False, jit_compile: bool = False) -> EmoMUNIT:
     """Build, compile and build the optimizers of an :class:`EmoMUNIT` (classifier when ``lambda_class > 0``).
 
     Weights are initialized from ``keras.utils.set_random_seed(train_cfg.seed)``, so equal configs give equal
-    initial networks; the optimizers are the CycleGAN's (:func:`emocore.gan.make_optimizers`).
+    initial networks; the optimizers are the CycleGAN's (:func:`emocore.models.base.make_optimizers`).
+
+    Args:
+        options (MunitConfig | None): EmoMUNIT's sizes and loss weights; ``None``: the defaults.
     """
+    munit_cfg = options or MunitConfig()
     keras.utils.set_random_seed(train_cfg.seed)
     classifier = build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
     model = EmoMUNIT(build_munit_networks(model_cfg, munit_cfg), build_discriminator(model_cfg, "disc_a"),
                      build_discriminator(model_cfg, "disc_b"), train_cfg, munit_cfg, classifier=classifier,
                      name="emo_munit")
-    gen_optimizer, disc_optimizer = make_optimizers(train_cfg)
-    model.compile(gen_optimizer=gen_optimizer, disc_optimizer=disc_optimizer, run_eagerly=run_eagerly,
-                  jit_compile=jit_compile)
-    model.build_optimizers()
-    return model
+    return compile_gan(model, train_cfg, run_eagerly=run_eagerly, jit_compile=jit_compile)
+
+
+SPEC = ModelSpec(name=MODEL_TYPE, title="EmoMUNIT", build_training=build_munit, build_converter=build_converter,
+                 options=MunitConfig, loss_panels=LOSS_PANELS)
 
 
 __all__ = [
     "AdaIN", "AdaptiveResidualBlock1D", "EmoMUNIT", "MunitMapper", "MunitNetworks", "build_content_encoder",
-    "build_decoder", "build_mapper", "build_munit", "build_munit_networks", "build_style_encoder",
+    "build_converter", "build_decoder", "build_munit", "build_munit_networks", "build_style_encoder",
     "build_style_mlp", "content_channels", "mean_style_code", "n_adain_params",
 ]

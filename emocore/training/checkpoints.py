@@ -1,0 +1,133 @@
+"""Training checkpoints: written atomically, resumed exactly, or used to warm-start another run.
+
+A checkpoint folder ``checkpoints/step-NNNNNNNN/`` holds every network's weights, the optimizers' variables
+(``optimizers.npz``) and ``state.json`` (iteration, data RNG state, history, wall time and the weights'
+fingerprint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+from keras import ops
+
+from emocore.exceptions import ParameterError
+from emocore.models.base import TrainingModel
+from emocore.record import CHECKPOINT_STATE, FINGERPRINT_KEY, fingerprint
+
+CHECKPOINTS = "checkpoints"
+
+
+def _step_dir_name(iteration: int) -> str:
+    return f"step-{iteration:08d}"
+
+
+def checkpoint_steps(model_dir: Path) -> list[tuple[int, Path]]:
+    root = Path(model_dir) / CHECKPOINTS
+    found = []
+    if root.is_dir():
+        for path in root.glob("step-*"):
+            if path.is_dir() and (path / CHECKPOINT_STATE).is_file() and path.name[5:].isdigit():
+                found.append((int(path.name[5:]), path))
+    return sorted(found)
+
+
+def latest_checkpoint(model_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint folder under ``model_dir/checkpoints``, or ``None``."""
+    found = checkpoint_steps(Path(model_dir))
+    return found[-1][1] if found else None
+
+
+def save_checkpoint(model: TrainingModel, model_dir: str | Path, iteration: int, state: dict, *, keep: int) -> Path:
+    """Write a checkpoint atomically: into a temporary folder, then renamed to ``checkpoints/step-<iteration>``.
+
+    It holds every network's weights (``<name>.weights.h5``), both optimizers' variables and the model's
+    ``checkpoint_variables`` if it has any (``optimizers.npz``: step counters, Adam moments, e.g. a seed
+    generator's state) and ``state.json`` (``iteration``, the weights' ``fingerprint`` and whatever
+    ``state`` holds: the data RNG state, history, wall time). A killed process leaves at worst a
+    ``.tmp-*`` folder, which is ignored and removed by the next save. Only the ``keep`` newest checkpoints
+    are kept.
+
+    Returns:
+        Path: the checkpoint folder.
+    """
+    root = Path(model_dir) / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = root / f".tmp-{_step_dir_name(iteration)}-{os.getpid()}"
+    tmp.mkdir()
+    for name, network in model.networks().items():
+        network.save_weights(tmp / f"{name}.weights.h5")
+    arrays = {f"gen_{i:04d}": ops.convert_to_numpy(v) for i, v in enumerate(model.gen_optimizer.variables)}
+    arrays.update({f"disc_{i:04d}": ops.convert_to_numpy(v) for i, v in enumerate(model.disc_optimizer.variables)})
+    arrays.update({f"extra_{i:04d}": ops.convert_to_numpy(v)
+                   for i, v in enumerate(getattr(model, "checkpoint_variables", ()))})
+    np.savez(tmp / "optimizers.npz", **arrays)
+    record = fingerprint(tmp, [f"{name}.weights.h5" for name in model.networks()])  # checked by ConversionModel.load
+    (tmp / CHECKPOINT_STATE).write_text(json.dumps({**state, "iteration": int(iteration), FINGERPRINT_KEY: record},
+                                               default=str) + "\n")
+    final = root / _step_dir_name(iteration)
+    if final.exists():  # a resumed run passing the same iteration again
+        trash = root / f".tmp-old-{final.name}-{os.getpid()}"
+        final.rename(trash)
+        shutil.rmtree(trash)
+    tmp.rename(final)
+    for _, old in checkpoint_steps(Path(model_dir))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(model: TrainingModel, checkpoint: str | Path) -> dict:
+    """Restore networks, optimizer and checkpoint variables from a checkpoint folder; returns its ``state.json``."""
+    checkpoint = Path(checkpoint)
+    state = json.loads((checkpoint / CHECKPOINT_STATE).read_text())
+    for name, network in model.networks().items():
+        network.load_weights(checkpoint / f"{name}.weights.h5")
+    model.build_optimizers()
+    with np.load(checkpoint / "optimizers.npz") as arrays:
+        for prefix, variables in (("gen", model.gen_optimizer.variables), ("disc", model.disc_optimizer.variables),
+                                  ("extra", list(getattr(model, "checkpoint_variables", ())))):
+            stored = sorted(k for k in arrays.files if k.startswith(prefix + "_"))
+            if len(stored) != len(variables):
+                raise ParameterError(f"{checkpoint}: {len(stored)} {prefix} checkpoint variables stored, "
+                                     f"the model has {len(variables)}; was it trained with another config?")
+            for key, variable in zip(stored, variables):
+                variable.assign(arrays[key])
+    return state
+
+
+def warm_start(model: TrainingModel, source: str | Path) -> dict:
+    """Start a new run from another run's converters and discriminators (fine-tuning); returns where from.
+
+    Loads every network of ``model`` except the emotion classifier from ``source``: a checkpoint folder, or a
+    run folder (its newest checkpoint). Optimizers, step counter and classifier start fresh, so the new run
+    may use another learning-rate schedule, loss weights or classifier (e.g. one with contrast emotions).
+
+    Returns:
+        dict: ``checkpoint`` (the folder read) and ``iteration`` (its step in the source run).
+
+    Raises:
+        ParameterError: no checkpoint there, a network missing, or weights of another shape (width, model type).
+    """
+    source = Path(source)
+    checkpoint = source if (source / CHECKPOINT_STATE).is_file() else latest_checkpoint(source)
+    if checkpoint is None:
+        raise ParameterError(f"warm start: {source} is neither a checkpoint folder nor a run with checkpoints")
+    for name, network in model.networks().items():
+        if name == "classifier":
+            continue
+        path = checkpoint / f"{name}.weights.h5"
+        if not path.is_file():
+            raise ParameterError(f"warm start: {checkpoint} has no {path.name}; was it trained as another model type?")
+        try:
+            network.load_weights(path)
+        except ValueError as error:
+            raise ParameterError(f"warm start: {path} does not fit this model's {name} (another width or "
+                                 f"mcep_dim?): {error}") from error
+    state = json.loads((checkpoint / CHECKPOINT_STATE).read_text())
+    return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"])}

@@ -1,0 +1,103 @@
+"""Training data: random fixed-length crops of one emotion's utterances, normalized with its statistics.
+
+Features reach the networks normalized per emotion: an emotion's MCEPs with its own per-dimension mean and std,
+its log F0 (interpolated over unvoiced frames) with its own log-F0 mean and std. The generators therefore map
+source-normalized MCEPs to target-normalized ones, and conversion denormalizes with the target statistics
+(:mod:`emocore.conversion`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from emocore.config import TrainConfig
+from emocore.dsp.features import WorldFeatures
+from emocore.dsp.prosody import DomainStats, interpolate_over_unvoiced
+from emocore.exceptions import ParameterError
+
+
+def normalized_log_f0(f0_hz: np.ndarray, stats: DomainStats) -> np.ndarray:
+    """Log F0 interpolated over unvoiced frames and normalized with a domain's log-F0 mean and std.
+
+    Args:
+        f0_hz (ndarray): shape ``(T,)``; 0 marks unvoiced frames.
+        stats (DomainStats): the domain the contour belongs to.
+
+    Returns:
+        ndarray: shape ``(T,)``, float64; all zeros (the domain mean) when no frame is voiced.
+    """
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    voiced = f0_hz > 0
+    if not voiced.any():
+        return np.zeros_like(f0_hz)
+    log_f0 = np.zeros_like(f0_hz)
+    log_f0[voiced] = np.log(f0_hz[voiced])
+    return (interpolate_over_unvoiced(log_f0, voiced) - stats.log_f0.mean) / stats.log_f0.std
+
+
+def classifier_features(feats: WorldFeatures, stats: DomainStats) -> np.ndarray:
+    """Emotion-classifier input of a whole utterance: normalized MCEPs and log F0, shape ``(T, D + 1)``, float32."""
+    return np.concatenate([stats.mcep.normalize(feats.mcep), normalized_log_f0(feats.f0_hz, stats)[:, None]],
+                          axis=1).astype(np.float32)
+
+
+def _crop_starts(voiced: np.ndarray, n_frames: int, min_voiced: int) -> np.ndarray:
+    if len(voiced) < n_frames:
+        voiced = np.pad(voiced, (0, n_frames - len(voiced)), mode="edge")
+    counts = np.concatenate([[0], np.cumsum(voiced)])
+    return np.flatnonzero(counts[n_frames:] - counts[:-n_frames] >= min_voiced)
+
+
+def _edge_crop(x: np.ndarray, start: int, n_frames: int) -> np.ndarray:
+    if len(x) < n_frames:
+        pad = [(0, n_frames - len(x))] + [(0, 0)] * (x.ndim - 1)
+        x = np.pad(x, pad, mode="edge")
+    return x[start:start + n_frames]
+
+
+def sample_segments(feats_list: Sequence[WorldFeatures], n_frames: int, batch_size: int, rng: np.random.Generator,
+                    stats: DomainStats, min_voiced_fraction: float = TrainConfig.min_voiced_fraction
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Random fixed-length crops of normalized MCEPs, each with enough voiced frames, and their log-F0 channel.
+
+    Each crop picks an utterance uniformly among those that have a valid crop, then a start uniformly among
+    its valid starts: those whose ``n_frames`` frames hold at least ``ceil(min_voiced_fraction * n_frames)``
+    voiced frames (and at least one). Utterances shorter than ``n_frames`` are padded at the end by
+    repeating their last frame. The result depends only on the inputs and the state of ``rng``.
+
+    Args:
+        feats_list: the domain's utterances.
+        n_frames (int): crop length.
+        batch_size (int): number of crops.
+        rng (numpy.random.Generator): advanced by the call.
+        stats (DomainStats): the domain's statistics, for normalization.
+        min_voiced_fraction (float): in ``[0, 1]``.
+
+    Returns:
+        tuple: normalized MCEPs, shape ``(batch_size, n_frames, D)``, and normalized log F0 interpolated
+        over unvoiced frames (:func:`normalized_log_f0`), shape ``(batch_size, n_frames)``; both float32.
+
+    Raises:
+        ParameterError: bad sizes, or no utterance has a crop with enough voiced frames.
+    """
+    if n_frames < 1 or batch_size < 1:
+        raise ParameterError(f"n_frames and batch_size must be at least 1, got {n_frames}, {batch_size}")
+    if not 0 <= min_voiced_fraction <= 1:
+        raise ParameterError(f"min_voiced_fraction must be in [0, 1], got {min_voiced_fraction}")
+    min_voiced = max(1, math.ceil(min_voiced_fraction * n_frames))
+    starts = [_crop_starts(f.voiced, n_frames, min_voiced) for f in feats_list]
+    eligible = [i for i, s in enumerate(starts) if len(s)]
+    if not eligible:
+        raise ParameterError(f"none of {len(feats_list)} utterances has a {n_frames}-frame crop with at least "
+                             f"{min_voiced} voiced frames; lower n_frames or min_voiced_fraction")
+    mceps, log_f0s = [], []
+    for _ in range(batch_size):
+        index = eligible[rng.integers(len(eligible))]
+        start = int(starts[index][rng.integers(len(starts[index]))])
+        feats = feats_list[index]
+        mceps.append(_edge_crop(stats.mcep.normalize(feats.mcep), start, n_frames))
+        log_f0s.append(_edge_crop(normalized_log_f0(feats.f0_hz, stats), start, n_frames))
+    return np.stack(mceps).astype(np.float32), np.stack(log_f0s).astype(np.float32)
