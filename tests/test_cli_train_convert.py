@@ -67,7 +67,7 @@ def test_train_then_convert_a_held_out_word(prepared, tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     config = json.loads((model_dir / "config.json").read_text())
     assert config["model_name"] == "oaf_neutral_to_angry" and config["train"]["seed"] == 1
-    assert config["domains"]["a"]["emotion"] == "neutral" and config["training"]["status"] == "complete"
+    assert config["emotions"][0]["emotion"] == "neutral" and config["training"]["status"] == "complete"
     assert list((tmp_path / "validation").rglob("*.wav"))
 
     held_out = neutral.validation[0][0]
@@ -92,6 +92,23 @@ def test_train_then_convert_a_held_out_word(prepared, tmp_path, capsys):
     assert cli.convert_main([str(held_out.path), "--model_dir", str(model_dir), "--style", "random", "-o",
                              str(tmp_path / "styled"), "--quiet"]) == 1
     assert "MUNIT" in capsys.readouterr().err and not (tmp_path / "styled").exists()
+
+    # the emotions by name: the same conversion as A2B; the reverse with --target-emotion alone; names checked
+    # against the model's record before TensorFlow is asked for anything
+    by_name = tmp_path / "by_name"
+    assert cli.convert_main([str(held_out.path), "--model_dir", str(model_dir), "--source-emotion", "neutral",
+                             "--target-emotion", "tess-OAF-angry", "-o", str(by_name), "--quiet"]) == 0
+    np.testing.assert_array_equal(audio.load_wav(by_name / f"{held_out.path.stem}.wav", 16000), converted)
+    assert cli.convert_main([str(held_out.path), "--model_dir", str(model_dir), "--target-emotion", "neutral",
+                             "-o", str(tmp_path / "back"), "--quiet"]) == 0
+    assert "tess-OAF-angry -> tess-OAF-neutral" in capsys.readouterr().out
+    for flags, says in ((["--target-emotion", "happy"], "no emotion 'happy'; it has neutral (tess-OAF-neutral), angry"),
+                        (["--source-emotion", "angry", "--target-emotion", "angry"], "the same emotion"),
+                        (["--target-emotion", "angry", "--conversion_direction", "B2A"], "not both")):
+        with pytest.raises(SystemExit) as exit_status:
+            cli.convert_main([str(held_out.path), "--model_dir", str(model_dir), *flags, "-o", str(tmp_path / "x")])
+        assert exit_status.value.code == 2 and says in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
     # globs and --data_dir with only good files: exit status 0
     pattern = str(held_out.path.parent / f"OAF_{held_out.text_id}_*")

@@ -11,6 +11,7 @@ import soundfile as sf
 from conftest import harmonic_tone
 
 from emocore import batch, conversion
+from emocore.evaluation import reference
 from emocore.config import FeatureConfig, ModelConfig
 from emocore.dsp import features
 from emocore.dsp.prosody import DomainStats
@@ -145,7 +146,7 @@ def test_feature_shift_table_measures_source_converted_target(model):
 
     low = [(utt(w, "calm"), features.extract_features(harmonic_tone(140, 0.5) * 0.5, FEATURE_CFG)) for w in "ab"]
     high = [(utt("a", "loud"), features.extract_features(harmonic_tone(230, 0.5) * 0.7, FEATURE_CFG))]
-    table = conversion.feature_shift_table(model, low, high, "A2B")
+    table = reference.feature_shift_table(model, low, high, "A2B")
     assert list(table["text_id"]) == ["a", "a", "a"]  # word "b" has no target recording
     by_version = table.set_index("version")
     assert by_version.loc["target", "mcd_to_target_db"] == 0.0
@@ -153,7 +154,7 @@ def test_feature_shift_table_measures_source_converted_target(model):
     assert by_version.loc["source", "log_f0_mean"] == pytest.approx(np.log(140), abs=0.03)
     assert by_version.loc["converted", "log_f0_mean"] == pytest.approx(model.stats[1].log_f0.mean, abs=0.03)
     with pytest.raises(ParameterError):
-        conversion.feature_shift_table(model, low[1:], high, "A2B")
+        reference.feature_shift_table(model, low[1:], high, "A2B")
 
 
 @pytest.mark.parametrize("variant,expected", [

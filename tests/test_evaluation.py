@@ -482,8 +482,8 @@ def test_write_model_conversions_converts_the_models_held_out_words(corpora_root
     a, b = prepare_domains(domains, cfg, tmp_path / "processed", max_utterances=2, n_jobs=1, progress=False,
                            corpora_root=corpora_root).values()
     train_cfg = TrainConfig().smoke()
-    training.train(a, b, cfg, ModelConfig().smoke(), train_cfg, tmp_path / "model", run_eagerly=True, progress=False)
-    recorded = json.loads((tmp_path / "model" / "config.json").read_text())["domains"]["a"]["validation_text_ids"]
+    training.train([a, b], cfg, ModelConfig().smoke(), train_cfg, tmp_path / "model", run_eagerly=True, progress=False)
+    recorded = json.loads((tmp_path / "model" / "config.json").read_text())["emotions"][0]["validation_text_ids"]
     assert recorded == sorted(u.text_id for u, _ in a.validation)
     items = evaluation.write_model_conversions(tmp_path / "model", tmp_path / "out", processed_dir=tmp_path / "processed",
                                                max_utterances=2, root=corpora_root)

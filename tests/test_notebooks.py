@@ -75,7 +75,8 @@ def test_03_train(workdir, corpora_root):
     assert abs(shift["converted"]["log_f0_mean"] - shift["target"]["log_f0_mean"]) < abs(
         shift["source"]["log_f0_mean"] - shift["target"]["log_f0_mean"])
     model_dir = Path(results["model_dir"])
-    assert {"config.json", "stats_a.json", "stats_b.json", "gen_a2b.weights.h5", "history.csv"} <= {
+    assert {"config.json", "stats-tess-OAF-neutral.json", "stats-tess-OAF-angry.json", "gen_a2b.weights.h5",
+            "history.csv"} <= {
         p.name for p in model_dir.iterdir()}
     assert (workdir / "figures" / "03_losses.png").is_file()
 

@@ -38,14 +38,16 @@ def test_float16_weights_load_into_the_float32_model_almost_unchanged(tmp_path):
 def test_export_lists_resolves_and_converts_like_the_original(smoke_model, tmp_path):
     model_dir, data = smoke_model
     out = pretrained.export_pretrained(model_dir, "tess-oaf-neutral-angry", tmp_path, trained_with="pytest smoke")
-    assert {p.name for p in out.iterdir()} == {"config.json", "stats_a.json", "stats_b.json", "history.csv",
+    assert {p.name for p in out.iterdir()} == {"config.json", "stats-tess-OAF-neutral.json", "stats-tess-OAF-angry.json",
+                                               "history.csv",
                                                "gen_a2b.weights.h5", "gen_b2a.weights.h5"}
     config = json.loads((out / "config.json").read_text())
     assert config["pretrained"]["weights_dtype"] == "float16" and config["pretrained"]["trained_with"] == "pytest smoke"
     assert set(config["fingerprint"]["sha256"]) == {p.name for p in out.iterdir()} - {"config.json", "history.csv"}
     assert config["training"]["status"] == "complete"  # how it was trained travels with it
     [listed] = pretrained.list_pretrained(tmp_path)
-    assert (listed.name, listed.model_type, listed.domain_b) == ("tess-oaf-neutral-angry", "cyclegan", "tess-OAF-angry")
+    assert (listed.name, listed.model_type, listed.emotions) == ("tess-oaf-neutral-angry", "cyclegan",
+                                                                 ("tess-OAF-neutral", "tess-OAF-angry"))
     assert pretrained.resolve("tess-oaf-neutral-angry", tmp_path) == out
     with pytest.raises(ParameterError, match="available: tess-oaf-neutral-angry"):
         pretrained.resolve("tess-oaf-neutral-happy", tmp_path)
@@ -134,9 +136,11 @@ def test_each_shipped_model_converts_a_word_it_never_saw(model, corpora_root):
     config = json.loads((model.path / "config.json").read_text())
     assert config["pretrained"]["weights_dtype"] == "float16" and config["training"]["iterations_done"] > 0
     loaded = conversion.ConversionModel.load(model.path)
-    held_out = config["domains"]["a"]["validation_text_ids"][0]
-    domain = config["domains"]["a"]
-    word = next(Path(corpora_root, domain["corpus"], domain["speaker"], domain["emotion"]).glob(f"*_{held_out}_*"))
+    assert "schema_version" not in config  # shipped as schema 1; read_record upgrades it in memory
+    domain = loaded.record.emotions[0]
+    assert domain.validation_text_ids == tuple(config["domains"]["a"]["validation_text_ids"])
+    held_out = domain.validation_text_ids[0]
+    word = next(Path(corpora_root, domain.corpus, domain.speaker, domain.emotion).glob(f"*_{held_out}_*"))
     wav = loaded.convert_file(word)
     assert wav.shape == audio.load_wav(word, loaded.feature_cfg.sr).shape and np.isfinite(wav).all()
     # the same samples as when the model shipped: the middle 0.5 s of this conversion, recorded in
@@ -205,7 +209,9 @@ def test_export_writes_a_fingerprint_that_load_verifies(tmp_path):
     config.pop("fingerprint")  # like a model trained before fingerprints: still exported, and gains one
     (run / "config.json").write_text(json.dumps(config))
     out = pretrained.export_pretrained(run, "exported", tmp_path / "pretrained")
-    digests = json.loads((out / "config.json").read_text())["fingerprint"]["sha256"]
+    exported = json.loads((out / "config.json").read_text())
+    assert exported["schema_version"] == 2 and exported["emotions"][0]["stats_file"] == "stats_a.json"  # upgraded
+    digests = exported["fingerprint"]["sha256"]
     assert set(digests) == {"gen_a2b.weights.h5", "gen_b2a.weights.h5", "stats_a.json", "stats_b.json"}
     assert all(digests[name] == file_digest(out / name) for name in digests)
     assert conversion.ConversionModel.load(out).model_type == "cyclegan"

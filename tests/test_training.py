@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 from conftest import harmonic_tone
 
-from emocore import training
+from emocore import conversion, models, training
 from emocore.config import FeatureConfig, ModelConfig, TrainConfig
 from emocore.data.datasets import Domain, Utterance
 from emocore.data.extraction import DomainData
@@ -27,7 +27,9 @@ from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ParameterError, TrainingDivergedError
 from emocore.models import base as gan
-from emocore.models.cyclegan import LOSS_NAMES, build_cyclegan
+from emocore.models.classifier import build_emotion_classifier
+from emocore.models.cyclegan import LOSS_NAMES, build_cyclegan, build_generator
+from emocore.training import checkpoints, classifier, loop, monitor, sampling
 
 FEATURE_CFG = FeatureConfig().smoke()
 MODEL_CFG = ModelConfig().smoke()
@@ -231,12 +233,13 @@ def uninterrupted(domains, tmp_path_factory):
 def test_train_writes_a_complete_model_folder(uninterrupted):
     root, history = uninterrupted
     model_dir = root / "model"
-    for name in ("config.json", "stats_a.json", "stats_b.json", "gen_a2b.weights.h5", "gen_b2a.weights.h5",
+    for name in ("config.json", "stats-calm.json", "stats-loud.json", "gen_a2b.weights.h5", "gen_b2a.weights.h5",
                  "history.csv"):
         assert (model_dir / name).is_file(), name
     config = json.loads((model_dir / "config.json").read_text())
     assert config["model_type"] == "cyclegan" and config["model_name"] == "synthetic"
-    assert (config["domain_a"], config["domain_b"]) == ("calm", "loud")
+    assert config["schema_version"] == 2 and [e["name"] for e in config["emotions"]] == ["calm", "loud"]
+    assert [e["stats_file"] for e in config["emotions"]] == ["stats-calm.json", "stats-loud.json"]
     assert config["train"]["iterations"] == 4 and config["model"]["width"] == MODEL_CFG.width
     assert config["training"]["status"] == "complete" and config["training"]["iterations_done"] == 4
     assert config["training"]["wall_time_s"] > 0 and "classifier" in config["training"]
@@ -263,7 +266,7 @@ def test_train_writes_validation_audio_and_tensorboard_events(uninterrupted):
 
 
 def _weights(model_dir: Path) -> list[np.ndarray]:
-    gen = training.build_generator(MODEL_CFG)
+    gen = build_generator(MODEL_CFG)
     out = []
     for name in ("gen_a2b", "gen_b2a"):
         gen.load_weights(model_dir / f"{name}.weights.h5")
@@ -367,17 +370,19 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
 
     assert tensorflow_users(gan) == {"TwoDomainGAN", "train_step"}
     # accelerator_summary asks TensorFlow which devices the step will run on
-    assert tensorflow_users(training) == {"_TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}
-    assert "tensorflow" not in Path(training.__file__).with_name("conversion.py").read_text()
+    assert tensorflow_users(monitor) == {"TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}
+    for module in (loop, checkpoints, classifier, sampling, conversion):
+        assert tensorflow_users(module) == set(), module.__name__
+        assert "import tensorflow" not in Path(module.__file__).read_text()
 
 
 def test_loss_panels_name_only_losses_each_model_logs():
     from emocore.models import munit
 
     logged = {"cyclegan": LOSS_NAMES, "munit": munit.LOSS_NAMES}
-    assert set(training.LOSS_PANELS) == set(training.TRAINING_MODEL_TYPES)
-    for model_type, panels in training.LOSS_PANELS.items():
-        plotted = [name for panel in panels for name in panel]
+    assert set(models.MODELS) >= set(logged)
+    for model_type in logged:
+        plotted = [name for panel in models.get(model_type).loss_panels for name in panel]
         assert set(plotted) <= set(logged[model_type]), model_type
         assert "classification" in plotted
 
@@ -388,22 +393,23 @@ def test_loss_panels_name_only_losses_each_model_logs():
 def test_contrast_emotions_make_a_classifier_that_tells_every_class_apart(domains):
     extra = _domain("shrill", 330.0, seed=20)
     cfg = replace(TRAIN_CFG, classifier_pretrain_steps=150, classifier_batch_size=4, n_frames=32)
-    three = training.build_emotion_classifier(replace(MODEL_CFG, n_emotions=3))
+    three = build_emotion_classifier(replace(MODEL_CFG, n_emotions=3))
     (calm, loud) = domains
     classes = dict(contrast=[([f for _, f in extra.train], [f for _, f in extra.validation], extra.stats)])
     result = training.pretrain_classifier(
-        three, [f for _, f in calm.train], [f for _, f in loud.train], calm.stats, loud.stats, cfg,
-        np.random.default_rng(0), val_a=[f for _, f in calm.train], val_b=[f for _, f in loud.train],
-        run_eagerly=True, **classes)
+        three, [([f for _, f in calm.train], [f for _, f in calm.train], calm.stats),
+                ([f for _, f in loud.train], [f for _, f in loud.train], loud.stats), *classes["contrast"]],
+        cfg, np.random.default_rng(0), run_eagerly=True)
     assert result["n_classes"] == 3 and result["n_val"] == 3 + 3 + 1
     # each class is normalized by its own statistics, so only the tones' shapes tell them apart; the training
     # utterances at least must be learnt
     assert result["val_accuracy"] > 0.5
     assert not three.trainable
-    two = training.build_emotion_classifier(MODEL_CFG)
+    two = build_emotion_classifier(MODEL_CFG)
     with pytest.raises(ParameterError, match="n_emotions"):
-        training.pretrain_classifier(two, [f for _, f in calm.train], [f for _, f in loud.train], calm.stats,
-                                     loud.stats, cfg, np.random.default_rng(0), **classes)
+        training.pretrain_classifier(two, [([f for _, f in calm.train], [], calm.stats),
+                                           ([f for _, f in loud.train], [], loud.stats), *classes["contrast"]],
+                                     cfg, np.random.default_rng(0))
 
 
 def test_train_with_a_contrast_emotion_records_its_classes_and_resume_checks_them(domains, tmp_path):
@@ -422,7 +428,7 @@ def test_train_with_a_contrast_emotion_records_its_classes_and_resume_checks_the
     assert all(np.isfinite(row["classification"]) for row in history)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["classifier_classes"] == ["calm", "loud", "shrill"]
-    assert config["domains"]["contrast"][0]["name"] == "shrill"
+    assert config["contrast"][0]["name"] == "shrill" and config["contrast"][0]["stats_file"] == ""
     assert config["training"]["classifier"]["n_classes"] == 3
     model = build_cyclegan(three, TRAIN_CFG, run_eagerly=True)
     training.load_checkpoint(model, training.latest_checkpoint(tmp_path))

@@ -52,7 +52,12 @@ from emocore.evaluation.manifest import (
     write_manifest,
 )
 from emocore.evaluation.quality import DNSMOS_KEYS, DNSMOS_KIND
-from emocore.evaluation.reference import REFERENCE_METRICS, compare_to_reference, reference_metrics
+from emocore.evaluation.reference import (
+    REFERENCE_METRICS,
+    compare_to_reference,
+    feature_shift_table,
+    reference_metrics,
+)
 from emocore.evaluation.report import (
     SUMMARY_COLUMNS,
     explain_judge_shifts,
@@ -97,7 +102,7 @@ __all__ = [
     # quality
     "DNSMOS_KEYS", "DNSMOS_KIND",
     # reference
-    "REFERENCE_METRICS", "compare_to_reference", "reference_metrics",
+    "REFERENCE_METRICS", "compare_to_reference", "feature_shift_table", "reference_metrics",
     # scoring
     "TABLE_COLUMNS", "TABLE_METRIC_COLUMNS", "evaluate_folder", "evaluate_pairs",
     # report

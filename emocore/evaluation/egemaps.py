@@ -58,7 +58,7 @@ def _egemaps_in_subprocess(wavs: list[np.ndarray]) -> np.ndarray:
         inputs, output = Path(tmp) / "wavs.npz", Path(tmp) / "egemaps.npy"
         np.savez(inputs, *[np.asarray(w, dtype=np.float32) for w in wavs])
         env = dict(os.environ)
-        package_parent = str(Path(__file__).resolve().parent.parent)
+        package_parent = str(Path(__file__).resolve().parent.parent.parent)  # the folder holding the emocore package
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
         code = "import sys; from emocore.evaluation.egemaps import _egemaps_worker; sys.exit(_egemaps_worker(sys.argv[1:]))"
         proc = subprocess.run([sys.executable, "-c", code, str(inputs), str(output)], env=env,

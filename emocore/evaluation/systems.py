@@ -9,7 +9,6 @@ model's held-out words. Each returns :class:`~emocore.evaluation.manifest.EvalIt
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -147,44 +146,44 @@ def _write_held_out_conversions(src, tgt, systems: Mapping[str, Callable], out_d
 
 
 def write_model_conversions(model_dir: str | Path, out_dir: str | Path, *, system: str | None = None,
-                            direction: str = "A2B", checkpoint: str | Path | None = None,
+                            direction="A2B", checkpoint: str | Path | None = None,
                             processed_dir: str | Path | None = None, max_utterances: int | None = None,
                             root: str | Path | None = None, progress: bool = False, **switches) -> list[EvalItem]:
-    """Convert the held-out words of a trained model's source domain and return their items.
+    """Convert the held-out words of a trained model's source emotion and return their items.
 
-    The domains, their split and the feature settings come from the model folder's ``config.json``, so the
-    words converted are exactly the ones the model never saw.
+    The emotions, their split and the feature settings come from the model folder's run record
+    (:func:`emocore.record.read_record`), so the words converted are exactly the ones the model never saw.
 
     Args:
         model_dir: a folder written by :func:`emocore.training.train`.
         system: the name in the tables (default: ``"emo" + model_type``, e.g. ``"emocyclegan"``).
-        direction: ``"A2B"`` (source = domain A) or ``"B2A"``.
+        direction: ``(source, target)`` emotions of the model, or ``"A2B"`` (emotion 0 to 1) / ``"B2A"``.
         checkpoint: convert with a training checkpoint instead of the final weights.
         switches: ``f0``, ``power``, ``mcep`` (and style options), passed to ``convert_features``.
     """
     from emocore import paths
-    from emocore.conversion import ConversionModel, parse_direction
+    from emocore.conversion import ConversionModel
     from emocore.data.extraction import prepare_domains
 
     model = ConversionModel.load(model_dir, checkpoint=checkpoint)
-    config = json.loads((Path(model_dir) / "config.json").read_text())
-    domains = [Domain(**{k: config["domains"][side][k] for k in ("corpus", "speaker", "emotion")}) for side in "ab"]
-    if parse_direction(direction) == "B2A":
-        domains.reverse()
+    source, target = model.emotion_pair(direction)
+    entries = [model.record.emotions[e.index] for e in (source, target)]
+    domains = [Domain(corpus=e.corpus, speaker=e.speaker, emotion=e.emotion) for e in entries]
     prepared = prepare_domains(domains, model.feature_cfg, processed_dir or paths.processed_dir(),
                                max_utterances=max_utterances, corpora_root=root, progress=progress)
     src, tgt = (prepared[d.name] for d in domains)
-    recorded = config["domains"]["a"].get("validation_text_ids")  # written by training since it was added
-    if recorded is not None:  # convert exactly the words the model held out
+    recorded = entries[0].validation_text_ids  # written by training since it was added
+    if recorded:  # convert exactly the words the model held out
         missing = set(recorded) - {u.text_id for u, _ in src.validation}
         if missing and max_utterances is None:
             raise ParameterError(f"{model_dir} held out words outside the default split ({sorted(missing)[:5]}); "
                                  "evaluate it with the split it was trained with")
         src.validation = [(u, f) for u, f in src.validation if u.text_id in set(recorded)]
+
     def convert(feats):
         return model.convert_analyzed(feats, direction, **switches)
 
-    name = system or f"emo{config.get('model_type', 'cyclegan')}"
+    name = system or f"emo{model.model_type}"
     return _write_held_out_conversions(src, tgt, {name: convert}, out_dir, model.feature_cfg.sr, progress=progress)
 
 

@@ -126,7 +126,8 @@ class MappingConverter:
     def check_options(self, options: dict) -> None:
         """Refuse options this converter does not know (a subclass with options overrides this)."""
         if options:
-            raise ParameterError(f"{', '.join(sorted(options))}: style options apply to MUNIT models only")
+            raise ParameterError(f"{', '.join(sorted(options))}: this model type takes no conversion options "
+                                 "(style, reference, seed and intensity are EmoMUNIT's: they apply to MUNIT models only)")
 
     def convert_prosody(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool,
                         power: bool) -> WorldFeatures:
