@@ -11,10 +11,10 @@ import soundfile as sf
 from conftest import harmonic_tone
 
 from emocore import batch, conversion
-from emocore.evaluation import reference
 from emocore.config import FeatureConfig, ModelConfig
 from emocore.dsp import features
 from emocore.dsp.prosody import DomainStats
+from emocore.evaluation import reference
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.models import layers as models
 from emocore.models.cyclegan import GeneratorPair, build_generator
