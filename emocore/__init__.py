@@ -1,13 +1,20 @@
 """emocore: emotional voice conversion on WORLD features.
 
-Modules, in the order a reader meets them:
-``config`` (frozen dataclass configs), ``paths``, ``io`` (atomic writes, digests), ``datasets`` (corpora,
-splits, downloader), ``audio`` (loading with clear errors), ``features`` (WORLD analysis and synthesis),
-``prosody`` (log-Gaussian transforms of log F0 and power), ``extraction`` (parallel cached feature
-extraction), ``models`` and ``losses`` (the networks and their losses, backend-neutral Keras 3), ``gan``
-(the shared GAN step, optimizers), ``munit`` (EmoMUNIT), ``conversion`` (the one conversion path),
-``training`` (EmoCycleGAN, checkpoints and the loop of every model), ``segments`` (long inputs in bounded
-memory), ``batch`` (a batch's inputs and outputs), ``metrics``, ``evaluation``, ``vocoders``, ``plotting``.
+The subpackages, in the order a reader meets them (imports go down this list, never in a circle):
+
+- ``config`` (frozen dataclass configs with ``smoke()``), ``exceptions``, ``paths``, ``io`` (atomic writes,
+  digests), ``record`` (a model folder's ``config.json``: one versioned dataclass);
+- ``dsp``: signal processing without Keras: audio, WORLD features, log-Gaussian prosody, segments, metrics,
+  vocoders;
+- ``data``: the corpora, downloads, emotion domains and splits, cached feature extraction;
+- ``models``: the registry of model types (``models.get(name)``), their interfaces (``models.base``: the
+  ``Converter`` and ``TrainingModel`` protocols, ``ModelSpec``, the shared GAN step), layers, and one module per
+  model type (``models.cyclegan``: EmoCycleGAN, ``models.munit``: EmoMUNIT);
+- ``training``: the loop of every registered model type, checkpoints, the classifier's pre-training, monitoring;
+- ``conversion`` (the one conversion path, between a model's emotions), ``familiarity``, ``batch``;
+- ``evaluation``: emotion judges, speaker similarity, DNSMOS, distances to the real target, reports, and
+  ``evaluation.listening`` (blinded A/B and MOS tests);
+- ``plotting``, ``pretrained``, ``demo``, ``bench``, ``cli``.
 """
 
 __version__ = "0.1.0"
