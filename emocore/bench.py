@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from emocore.cli import _add_debug_flag, guarded, nonnegative_int, positive_float, positive_int
+from emocore.cli.common import _add_debug_flag, guarded, nonnegative_int, positive_float, positive_int
 from emocore.config import FeatureConfig
 from emocore.data import datasets, extraction
 

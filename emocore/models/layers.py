@@ -7,8 +7,9 @@ backend.
 
 The blocks (:class:`GLU`, :class:`InstanceNorm`, :class:`PixelShuffle1D`, :class:`ResidualBlock1D`) take channels,
 kernel size and strides as arguments so that every model (CycleGAN-VC's generator, EmoMUNIT's encoders and AdaIN
-decoder, the discriminators, the emotion classifier) reuses them. Each one is registered for ``.keras`` saving
-under the ``emocore`` package name.
+decoder, the discriminators, the emotion classifier) reuses them; :class:`AdaIN` and
+:class:`AdaptiveResidualBlock1D` carry a style into EmoMUNIT's decoder. Each one is registered for ``.keras``
+saving under the ``emocore`` package name.
 """
 
 from __future__ import annotations
@@ -324,3 +325,114 @@ class ResidualBlock1D(layers.Layer):
             "kernel_size": self.kernel_size,
             "epsilon": self.epsilon,
         }
+
+
+# ---------------------------------------------------------------------- style (EmoMUNIT's decoder)
+
+
+@keras.saving.register_keras_serializable(package="emocore")
+class AdaIN(layers.Layer):
+    """Adaptive instance normalization (Huang & Belongie 2017): instance-normalize, then apply a style's scale and bias.
+
+    ``y = scale * (x - mean(x)) / sqrt(var(x) + epsilon) + bias``, the statistics per example and channel over
+    time. ``params`` holds the scale first, then the bias: ``params[:, :C]`` and ``params[:, C:]``. The scale
+    is used as given (MUNIT's convention), so a style MLP that outputs 0 silences the channel.
+
+    Args:
+        epsilon (float): added to the variance.
+
+    Call args:
+        x: shape ``(B, T, C)``.
+        params: shape ``(B, 2 * C)``.
+
+    Returns:
+        shape ``(B, T, C)``.
+    """
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+        self.norm = InstanceNorm(epsilon, center=False, scale=False, name="norm")
+
+    def build(self, x_shape, params_shape):
+        if len(x_shape) != 3 or len(params_shape) != 2 or params_shape[-1] != 2 * x_shape[-1]:
+            raise ParameterError(f"AdaIN needs x (B, T, C) and params (B, 2C), got {x_shape} and {params_shape}")
+        self.norm.build(x_shape)
+
+    def call(self, x, params):
+        channels = x.shape[-1]
+        scale = ops.expand_dims(params[:, :channels], 1)
+        bias = ops.expand_dims(params[:, channels:], 1)
+        return self.norm(x) * scale + bias
+
+    def compute_output_shape(self, x_shape, params_shape):
+        return x_shape
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="emocore")
+class AdaptiveResidualBlock1D(layers.Layer):
+    """:class:`~emocore.models.layers.ResidualBlock1D` with the style in its value normalizations (MUNIT's AdaIN resblock).
+
+    ``x + AdaIN(conv(h), p_out)`` with the gated hidden layer ``h = AdaIN(conv_v(x), p_hidden) *
+    sigmoid(IN(conv_g(x)))``. The gate keeps a plain (learned-affine) instance norm; the style modulates
+    what passes through it. ``params`` is ``[p_hidden, p_out]``, each an AdaIN's scale then bias, so
+    :attr:`n_params` ``= 2 * hidden_filters + 2 * filters``.
+
+    Args:
+        filters (int): input and output channels.
+        hidden_filters (int): channels inside the block.
+        kernel_size (int): the convolutions' kernel.
+        epsilon (float): normalization epsilon.
+
+    Call args:
+        x: shape ``(B, T, filters)``.
+        params: shape ``(B, n_params)``.
+
+    Returns:
+        shape ``(B, T, filters)``.
+    """
+
+    def __init__(self, filters: int, hidden_filters: int, kernel_size: int = 3, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.hidden_filters = filters, hidden_filters
+        self.kernel_size, self.epsilon = kernel_size, epsilon
+        conv = dict(kernel_size=kernel_size, padding="same", use_bias=False)
+        self.value_conv = layers.Conv1D(hidden_filters, name="value_conv", **conv)
+        self.gate_conv = layers.Conv1D(hidden_filters, name="gate_conv", **conv)
+        self.gate_norm = InstanceNorm(epsilon, name="gate_norm")
+        self.value_adain = AdaIN(epsilon, name="value_adain")
+        self.out_conv = layers.Conv1D(filters, name="out_conv", **conv)
+        self.out_adain = AdaIN(epsilon, name="out_adain")
+
+    @property
+    def n_params(self) -> int:
+        return 2 * self.hidden_filters + 2 * self.filters
+
+    def build(self, x_shape, params_shape):
+        if len(x_shape) != 3 or x_shape[-1] != self.filters:
+            raise ParameterError(f"AdaptiveResidualBlock1D({self.filters}) needs (B, T, {self.filters}), got {x_shape}")
+        if len(params_shape) != 2 or params_shape[-1] != self.n_params:
+            raise ParameterError(f"AdaptiveResidualBlock1D needs params (B, {self.n_params}), got {params_shape}")
+        self.value_conv.build(x_shape)
+        self.gate_conv.build(x_shape)
+        hidden_shape = self.value_conv.compute_output_shape(x_shape)
+        self.gate_norm.build(hidden_shape)
+        self.value_adain.build(hidden_shape, (params_shape[0], 2 * self.hidden_filters))
+        self.out_conv.build(hidden_shape)
+        self.out_adain.build(x_shape, (params_shape[0], 2 * self.filters))
+
+    def call(self, x, params):
+        split = 2 * self.hidden_filters
+        hidden = self.value_adain(self.value_conv(x), params[:, :split])
+        hidden = hidden * ops.sigmoid(self.gate_norm(self.gate_conv(x)))
+        return x + self.out_adain(self.out_conv(hidden), params[:, split:])
+
+    def compute_output_shape(self, x_shape, params_shape):
+        return x_shape
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "hidden_filters": self.hidden_filters,
+                "kernel_size": self.kernel_size, "epsilon": self.epsilon}

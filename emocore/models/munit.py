@@ -11,7 +11,7 @@ Networks (:func:`build_munit_networks`), all backend-neutral Keras 3 (``keras.la
 - one **style encoder** per domain: gated convolutions without normalization (it would remove the very
   statistics that carry style), stride-2 downsamplings, the mean over time and a dense layer;
 - one **MLP** per domain mapping a style code to the decoder's AdaIN parameters, each AdaIN's scale then bias;
-- one **decoder**, shared: adaptive residual blocks (:class:`AdaptiveResidualBlock1D`, AdaIN) and CycleGAN's
+- one **decoder**, shared: adaptive residual blocks (:class:`~emocore.models.layers.AdaptiveResidualBlock1D`, AdaIN) and CycleGAN's
   pixel-shuffle upsampling blocks;
 - one CycleGAN discriminator per domain (:func:`emocore.build_discriminator`) and the frozen emotion
   classifier of :mod:`emocore.models.classifier`.
@@ -53,7 +53,13 @@ from emocore.models.base import (
 )
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
-from emocore.models.layers import GLU, InstanceNorm, ResidualBlock1D, pad_to_multiple, scale_channels
+from emocore.models.layers import (
+    GLU,
+    AdaptiveResidualBlock1D,
+    ResidualBlock1D,
+    pad_to_multiple,
+    scale_channels,
+)
 
 MODEL_TYPE = "munit"
 STYLES = ("mean", "reference", "random")
@@ -64,117 +70,6 @@ LOSS_PANELS = (("adversarial_a2b", "adversarial_b2a", "disc_a", "disc_b"),
 LOSS_NAMES = ("gen_total", "adversarial_a2b", "adversarial_b2a", "recon", "style_recon", "content_recon",
               "cycle_recon", "classification", "disc_a", "disc_b")
 SLOTS = ("a", "b")  # the networks and styles.json entries of emotions 0 and 1
-
-
-# ---------------------------------------------------------------------- layers
-
-
-@keras.saving.register_keras_serializable(package="emocore")
-class AdaIN(layers.Layer):
-    """Adaptive instance normalization (Huang & Belongie 2017): instance-normalize, then apply a style's scale and bias.
-
-    ``y = scale * (x - mean(x)) / sqrt(var(x) + epsilon) + bias``, the statistics per example and channel over
-    time. ``params`` holds the scale first, then the bias: ``params[:, :C]`` and ``params[:, C:]``. The scale
-    is used as given (MUNIT's convention), so a style MLP that outputs 0 silences the channel.
-
-    Args:
-        epsilon (float): added to the variance.
-
-    Call args:
-        x: shape ``(B, T, C)``.
-        params: shape ``(B, 2 * C)``.
-
-    Returns:
-        shape ``(B, T, C)``.
-    """
-
-    def __init__(self, epsilon: float = 1e-5, **kwargs):
-        super().__init__(**kwargs)
-        self.epsilon = epsilon
-        self.norm = InstanceNorm(epsilon, center=False, scale=False, name="norm")
-
-    def build(self, x_shape, params_shape):
-        if len(x_shape) != 3 or len(params_shape) != 2 or params_shape[-1] != 2 * x_shape[-1]:
-            raise ParameterError(f"AdaIN needs x (B, T, C) and params (B, 2C), got {x_shape} and {params_shape}")
-        self.norm.build(x_shape)
-
-    def call(self, x, params):
-        channels = x.shape[-1]
-        scale = ops.expand_dims(params[:, :channels], 1)
-        bias = ops.expand_dims(params[:, channels:], 1)
-        return self.norm(x) * scale + bias
-
-    def compute_output_shape(self, x_shape, params_shape):
-        return x_shape
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
-
-
-@keras.saving.register_keras_serializable(package="emocore")
-class AdaptiveResidualBlock1D(layers.Layer):
-    """:class:`~emocore.models.layers.ResidualBlock1D` with the style in its value normalizations (MUNIT's AdaIN resblock).
-
-    ``x + AdaIN(conv(h), p_out)`` with the gated hidden layer ``h = AdaIN(conv_v(x), p_hidden) *
-    sigmoid(IN(conv_g(x)))``. The gate keeps a plain (learned-affine) instance norm; the style modulates
-    what passes through it. ``params`` is ``[p_hidden, p_out]``, each an AdaIN's scale then bias, so
-    :attr:`n_params` ``= 2 * hidden_filters + 2 * filters``.
-
-    Args:
-        filters (int): input and output channels.
-        hidden_filters (int): channels inside the block.
-        kernel_size (int): the convolutions' kernel.
-        epsilon (float): normalization epsilon.
-
-    Call args:
-        x: shape ``(B, T, filters)``.
-        params: shape ``(B, n_params)``.
-
-    Returns:
-        shape ``(B, T, filters)``.
-    """
-
-    def __init__(self, filters: int, hidden_filters: int, kernel_size: int = 3, epsilon: float = 1e-5, **kwargs):
-        super().__init__(**kwargs)
-        self.filters, self.hidden_filters = filters, hidden_filters
-        self.kernel_size, self.epsilon = kernel_size, epsilon
-        conv = dict(kernel_size=kernel_size, padding="same", use_bias=False)
-        self.value_conv = layers.Conv1D(hidden_filters, name="value_conv", **conv)
-        self.gate_conv = layers.Conv1D(hidden_filters, name="gate_conv", **conv)
-        self.gate_norm = InstanceNorm(epsilon, name="gate_norm")
-        self.value_adain = AdaIN(epsilon, name="value_adain")
-        self.out_conv = layers.Conv1D(filters, name="out_conv", **conv)
-        self.out_adain = AdaIN(epsilon, name="out_adain")
-
-    @property
-    def n_params(self) -> int:
-        return 2 * self.hidden_filters + 2 * self.filters
-
-    def build(self, x_shape, params_shape):
-        if len(x_shape) != 3 or x_shape[-1] != self.filters:
-            raise ParameterError(f"AdaptiveResidualBlock1D({self.filters}) needs (B, T, {self.filters}), got {x_shape}")
-        if len(params_shape) != 2 or params_shape[-1] != self.n_params:
-            raise ParameterError(f"AdaptiveResidualBlock1D needs params (B, {self.n_params}), got {params_shape}")
-        self.value_conv.build(x_shape)
-        self.gate_conv.build(x_shape)
-        hidden_shape = self.value_conv.compute_output_shape(x_shape)
-        self.gate_norm.build(hidden_shape)
-        self.value_adain.build(hidden_shape, (params_shape[0], 2 * self.hidden_filters))
-        self.out_conv.build(hidden_shape)
-        self.out_adain.build(x_shape, (params_shape[0], 2 * self.filters))
-
-    def call(self, x, params):
-        split = 2 * self.hidden_filters
-        hidden = self.value_adain(self.value_conv(x), params[:, :split])
-        hidden = hidden * ops.sigmoid(self.gate_norm(self.gate_conv(x)))
-        return x + self.out_adain(self.out_conv(hidden), params[:, split:])
-
-    def compute_output_shape(self, x_shape, params_shape):
-        return x_shape
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "hidden_filters": self.hidden_filters,
-                "kernel_size": self.kernel_size, "epsilon": self.epsilon}
 
 
 # ---------------------------------------------------------------------- networks
@@ -652,7 +547,7 @@ SPEC = ModelSpec(name=MODEL_TYPE, title="EmoMUNIT", build_training=build_munit, 
 
 
 __all__ = [
-    "AdaIN", "AdaptiveResidualBlock1D", "EmoMUNIT", "MunitMapper", "MunitNetworks", "build_content_encoder",
+    "EmoMUNIT", "MunitMapper", "MunitNetworks", "build_content_encoder",
     "build_converter", "build_decoder", "build_munit", "build_munit_networks", "build_style_encoder",
     "build_style_mlp", "content_channels", "mean_style_code", "n_adain_params",
 ]

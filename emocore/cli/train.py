@@ -1,0 +1,166 @@
+"""``emocore-train``: train a model between emotions and write a model folder for ``emocore-convert``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from emocore import paths
+from emocore.cli.common import (
+    _add_debug_flag,
+    _feature_args,
+    _feature_config,
+    _flag_errors,
+    fraction,
+    guarded,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
+from emocore.config import FeatureConfig
+
+
+def _directory_pairs(folder: Path, cfg: FeatureConfig, processed_dir: Path, n_jobs: int | None):
+    """``(Utterance, WorldFeatures)`` pairs of every usable audio file in a flat folder (bad files skipped)."""
+    from emocore.data.datasets import list_directory
+    from emocore.data.extraction import extract_many
+
+    utts = list_directory(folder)
+    feats, _failures = extract_many(utts, cfg, processed_dir, n_jobs=n_jobs, desc=folder.name)
+    return [(u, feats[str(u.path)]) for u in utts if str(u.path) in feats]
+
+
+@guarded("emocore-train")
+def train_main(argv: list[str] | None = None) -> int:
+    """``emocore-train``: train a model between emotions and write a model folder for ``emocore-convert``."""
+    from dataclasses import replace
+
+    from emocore.config import ModelConfig, TrainConfig
+    from emocore.data.datasets import Domain, parse_domain
+    from emocore.exceptions import TrainingDivergedError
+
+    parser = argparse.ArgumentParser(
+        prog="emocore-train",
+        description="Train EmoCycleGAN (CycleGAN-VC on MCEPs, log-Gaussian F0 and power, a frozen emotion "
+                    "classifier), or another registered model type (--model), from non-parallel recordings of "
+                    "emotions. Give the emotions as --domains (corpus:speaker:emotion or folders, in order), or "
+                    "each of two as --domain-a/--domain-b or as a folder (--train_A_dir/--train_B_dir).")
+    data = parser.add_argument_group("data")
+    data.add_argument("--domains", nargs="+", default=None, metavar="DOMAIN",
+                      help="the model's emotions in order, e.g. tess:OAF:neutral tess:OAF:angry (instead of "
+                           "--domain-a/--domain-b)")
+    data.add_argument("--domain-a", help="domain A, e.g. tess:OAF:neutral, dir:<folder> or a folder")
+    data.add_argument("--domain-b", help="domain B, e.g. tess:OAF:angry")
+    data.add_argument("--train_A_dir", type=Path, help="flat folder of domain-A audio (instead of --domain-a)")
+    data.add_argument("--train_B_dir", type=Path, help="flat folder of domain-B audio (instead of --domain-b)")
+    data.add_argument("--validation_A_dir", type=Path,
+                      help="domain-A audio to convert during validation (default: the held-out texts of A)")
+    data.add_argument("--validation_B_dir", type=Path, help="likewise for B")
+    data.add_argument("--contrast-domains", nargs="+", default=[], metavar="DOMAIN",
+                      help="further emotions of the speaker the emotion classifier also learns (e.g. "
+                           "tess:OAF:angry tess:OAF:sad for neutral -> happy), so conversions are asked to sound "
+                           "like B rather than like any other emotion")
+    data.add_argument("--processed-dir", type=Path, default=None, help="feature cache (default data/processed)")
+    data.add_argument("--val-fraction", type=fraction, default=0.1,
+                      help="share of texts held out (0 when both validation folders are given)")
+    data.add_argument("--split-seed", type=nonnegative_int, default=0,
+                      help="which texts are held out (as emocore-extract --seed; independent of --random_seed)")
+    data.add_argument("--max-utterances", type=positive_int, default=None, help="per domain and split (smoke runs)")
+    data.add_argument("--jobs", type=positive_int, default=None, help="feature-extraction processes (default: all cores)")
+    out = parser.add_argument_group("outputs")
+    out.add_argument("--model_dir", type=Path, default=None,
+                     help="the model folder (default data/models/<model_name or A_to_B>); --resume continues it")
+    out.add_argument("--model_name", default=None,
+                     help="the model's name, recorded in config.json (the original flag named a TF checkpoint "
+                          "file inside --model_dir; here everything lives in --model_dir)")
+    out.add_argument("--output_dir", type=Path, default=None, help="validation conversions are written here")
+    out.add_argument("--tensorboard_log_dir", type=Path, default=None, help="TensorBoard event folder")
+    run = parser.add_argument_group("training")
+    run.add_argument("--model", default="cyclegan",
+                     help="a model type of the registry: cyclegan (EmoCycleGAN, default) or munit (the "
+                          "style-transfer autoencoder EmoMUNIT)")
+    run.add_argument("--random_seed", type=nonnegative_int, default=None, help="seed of weights and data sampling")
+    run.add_argument("--iterations", type=positive_int, default=None)
+    run.add_argument("--batch-size", type=positive_int, default=None)
+    run.add_argument("--width", type=positive_float, default=None, help="channel multiplier (1.0 = published sizes)")
+    run.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --model_dir")
+    run.add_argument("--init-from", type=Path, default=None, metavar="FOLDER",
+                     help="fine-tune: start a new run from this run's (or checkpoint's) networks, with a fresh "
+                          "emotion classifier, optimizers and learning-rate schedule")
+    run.add_argument("--time-budget", type=positive_float, default=None, metavar="MINUTES",
+                     help="stop once this much training time is spent (the model is saved as at the end; the "
+                          "learning-rate schedule stays that of --iterations): equal-wall-clock comparisons")
+    run.add_argument("--threads", type=positive_int, default=None,
+                     help="CPU threads for TensorFlow's ops (default: all cores)")
+    run.add_argument("--smoke", action="store_true", help="tiny CI sizes (the configs' smoke() variants)")
+    run.add_argument("--eager", action="store_true", help="run the training step eagerly (debugging)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    _feature_args(parser)
+    _add_debug_flag(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+
+    sides = []
+    with _flag_errors(parser):
+        if args.domains is not None:
+            given = [f for f in ("domain_a", "domain_b", "train_A_dir", "train_B_dir") if getattr(args, f) is not None]
+            if given:
+                parser.error(f"give the emotions by --domains or by --domain-a/--domain-b, not both "
+                             f"(--{given[0].replace('_', '-') if given[0].startswith('domain') else given[0]})")
+            sides = [parse_domain(spec) for spec in args.domains]
+        for name, spec, folder in (("A", args.domain_a, args.train_A_dir), ("B", args.domain_b, args.train_B_dir)):
+            if args.domains is not None:
+                break
+            if (spec is None) == (folder is None):
+                parser.error(f"give domain {name} by exactly one of --domain-{name.lower()} and --train_{name}_dir")
+            sides.append(parse_domain(spec) if spec is not None else Domain(directory=folder))
+        contrast = [parse_domain(spec) for spec in args.contrast_domains]
+        feature_cfg = _feature_config(args)
+        model_cfg, train_cfg = ModelConfig(mcep_dim=feature_cfg.mcep_dim), TrainConfig()
+        if args.smoke:
+            feature_cfg, model_cfg, train_cfg = feature_cfg.smoke(), model_cfg.smoke(), train_cfg.smoke()
+        if args.width is not None:
+            model_cfg = replace(model_cfg, width=args.width)
+        model_cfg = replace(model_cfg, n_emotions=len(sides) + len(contrast))
+        overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
+        train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
+        from emocore import models  # loads TensorFlow
+
+        spec = models.get(args.model)
+        if len(sides) != spec.n_emotions:
+            parser.error(f"--model {args.model} converts between {spec.n_emotions} emotions; {len(sides)} given")
+        options = spec.parse_options(None)
+        if args.smoke and hasattr(options, "smoke"):
+            options = options.smoke()
+
+    from emocore.data.extraction import prepare_domains
+    from emocore.training import limit_cpu_threads, train
+
+    if args.threads is not None:
+        limit_cpu_threads(args.threads)
+    processed = args.processed_dir or paths.processed_dir()
+    both_val_dirs = args.validation_A_dir is not None and args.validation_B_dir is not None
+    try:
+        prepared = prepare_domains(sides + contrast, feature_cfg, processed, val_fraction=0.0 if both_val_dirs else args.val_fraction,
+                                   seed=args.split_seed, max_utterances=args.max_utterances, n_jobs=args.jobs,
+                                   progress=not args.quiet)
+        emotions = [prepared[d.name] for d in sides]
+        for data, folder in zip(emotions, (args.validation_A_dir, args.validation_B_dir)):
+            if folder is not None:
+                data.validation = _directory_pairs(folder, feature_cfg, processed, args.jobs)
+        model_dir = args.model_dir or paths.models_dir() / (args.model_name or "_to_".join(d.name for d in emotions))
+        history = train(emotions, feature_cfg, model_cfg, train_cfg, model_dir, resume=args.resume,
+                        tensorboard_log_dir=args.tensorboard_log_dir, output_dir=args.output_dir,
+                        progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name,
+                        model_type=args.model, options=options,
+                        max_wall_time_s=None if args.time_budget is None else 60.0 * args.time_budget,
+                        contrast_domains=[prepared[d.name] for d in contrast], init_from=args.init_from)
+    except TrainingDivergedError as error:
+        print(f"emocore-train: {error}", file=sys.stderr)
+        return 1
+    last = history[-1] if history else {}
+    print(f"trained {' <-> '.join(d.name for d in emotions)} for {last.get('iteration', 0)} iterations "
+          f"(generator loss {last.get('gen_total', float('nan')):.4f}); model: {model_dir}")
+    return 0
