@@ -52,7 +52,14 @@ from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import AudioError, EmocoreError, ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity, frames_familiarity
-from emocore.models.base import WEIGHTS_SUFFIX, Converter, Emotion, load_weights, save_weights_atomic
+from emocore.models.base import (
+    WEIGHTS_SUFFIX,
+    Converter,
+    Emotion,
+    load_weights,
+    missing_members,
+    save_weights_atomic,
+)
 from emocore.record import (
     CHECKPOINT_STATE,
     CONFIG_NAME,
@@ -142,6 +149,10 @@ class ConversionModel:
     def __init__(self, feature_cfg: FeatureConfig, stats: Sequence[DomainStats], converter: Converter,
                  model_type: str, *, record: RunRecord | None = None):
         models.get(model_type)
+        missing = missing_members(converter, Converter)
+        if missing:
+            raise ParameterError(f"a {type(converter).__name__} is no Converter: it lacks {', '.join(missing)} "
+                                 "(see emocore.models.base.Converter)")
         stats = tuple(stats)
         if len(stats) < 2:
             raise ParameterError(f"a model converts between at least 2 emotions, got {len(stats)} statistics")

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from emocore.config import ModelConfig
+from emocore.config import FeatureConfig, ModelConfig, TrainConfig
 from emocore.exceptions import ParameterError
 from emocore.models import layers as models
 from emocore.models.classifier import build_emotion_classifier
@@ -341,3 +341,26 @@ def test_adaptive_residual_block_reads_hidden_then_output_params(rng):
     params = rng.standard_normal((1, block.n_params)).astype("float32")
     params[0, 12:16], params[0, 16:] = 0.0, bias  # output AdaIN: scale 0, then bias
     np.testing.assert_allclose(np.asarray(block(x, params)), x + bias, rtol=1e-6, atol=1e-6)
+
+
+# --- the interfaces of a model type -------------------------------------------------------------------
+
+
+def test_missing_members_names_what_a_protocol_needs_and_conversion_refuses_a_lacking_converter():
+    from emocore.conversion import ConversionModel
+    from emocore.models.base import Converter, MappingConverter, TrainingModel, missing_members
+    from emocore.models.cyclegan import GeneratorPair, build_cyclegan
+
+    class HalfConverter:
+        extra_files = ()
+
+        def networks(self):
+            return {}
+
+    assert missing_members(HalfConverter(), Converter) == ["convert", "check_options", "fit", "save_extra", "load_extra"]
+    assert missing_members(MappingConverter(), Converter) == []
+    gan = build_cyclegan(SMOKE, TrainConfig().smoke())
+    assert missing_members(gan, TrainingModel) == [] and missing_members(gan.converter(), Converter) == []
+    assert isinstance(gan.converter(), GeneratorPair)
+    with pytest.raises(ParameterError, match="HalfConverter is no Converter: it lacks convert, check_options"):
+        ConversionModel(FeatureConfig().smoke(), [], HalfConverter(), "cyclegan")  # refused before the statistics

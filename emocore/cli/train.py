@@ -78,7 +78,7 @@ def train_main(argv: list[str] | None = None) -> int:
     out.add_argument("--output_dir", type=Path, default=None, help="validation conversions are written here")
     out.add_argument("--tensorboard_log_dir", type=Path, default=None, help="TensorBoard event folder")
     run = parser.add_argument_group("training")
-    run.add_argument("--model", default="cyclegan",
+    run.add_argument("--model", default=None,
                      help="a model type of the registry: cyclegan (EmoCycleGAN, default) or munit (the "
                           "style-transfer autoencoder EmoMUNIT)")
     run.add_argument("--random_seed", type=nonnegative_int, default=None, help="seed of weights and data sampling")
@@ -128,9 +128,9 @@ def train_main(argv: list[str] | None = None) -> int:
         train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
         from emocore import models  # loads TensorFlow
 
-        spec = models.get(args.model)
+        spec = models.get(args.model or models.DEFAULT_MODEL_TYPE)
         if len(sides) != spec.n_emotions:
-            parser.error(f"--model {args.model} converts between {spec.n_emotions} emotions; {len(sides)} given")
+            parser.error(f"--model {spec.name} converts between {spec.n_emotions} emotions; {len(sides)} given")
         options = spec.parse_options(None)
         if args.smoke and hasattr(options, "smoke"):
             options = options.smoke()
@@ -154,7 +154,7 @@ def train_main(argv: list[str] | None = None) -> int:
         history = train(emotions, feature_cfg, model_cfg, train_cfg, model_dir, resume=args.resume,
                         tensorboard_log_dir=args.tensorboard_log_dir, output_dir=args.output_dir,
                         progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name,
-                        model_type=args.model, options=options,
+                        model_type=spec.name, options=options,
                         max_wall_time_s=None if args.time_budget is None else 60.0 * args.time_budget,
                         contrast_domains=[prepared[d.name] for d in contrast], init_from=args.init_from)
     except TrainingDivergedError as error:

@@ -22,6 +22,9 @@ from emocore.models.base import ModelSpec
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (cyclegan.SPEC, munit.SPEC)}
 """Every model type, by the ``model_type`` its run records carry."""
 
+DEFAULT_MODEL_TYPE = cyclegan.SPEC.name
+"""What ``emocore-train`` and :func:`emocore.training.train` train when no model type is given (the published one)."""
+
 
 def get(name: str) -> ModelSpec:
     """The registry entry of model type ``name``.
@@ -52,4 +55,4 @@ def unregister(name: str) -> None:
     MODELS.pop(name, None)
 
 
-__all__ = ["MODELS", "ModelSpec", "get", "register", "unregister"]
+__all__ = ["DEFAULT_MODEL_TYPE", "MODELS", "ModelSpec", "get", "register", "unregister"]

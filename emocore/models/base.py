@@ -284,6 +284,16 @@ class ModelSpec:
         return values
 
 
+def missing_members(obj, protocol: type) -> list[str]:
+    """The members of ``protocol`` (methods, properties, attributes) that ``obj`` lacks, in order; empty if none.
+
+    A readable form of ``isinstance(obj, protocol)`` for a runtime-checkable Protocol: it names what is missing.
+    """
+    names = [name for name in protocol.__dict__ if not name.startswith("_")]
+    names += [name for name in getattr(protocol, "__annotations__", {}) if name not in names]
+    return [name for name in names if not hasattr(obj, name)]
+
+
 def build_training_model(spec: ModelSpec, model_cfg: ModelConfig, train_cfg: TrainConfig, options=None, *,
                          run_eagerly: bool = False) -> TrainingModel:
     """``spec.build_training`` with the options parsed (:meth:`ModelSpec.parse_options`)."""

@@ -30,7 +30,13 @@ from emocore import models
 from emocore.config import FeatureConfig, ModelConfig, TrainConfig
 from emocore.conversion import ConversionModel
 from emocore.exceptions import ModelFolderError, ParameterError, TrainingDivergedError
-from emocore.models.base import ModelSpec, TrainingModel, build_training_model, learning_rate_schedules
+from emocore.models.base import (
+    ModelSpec,
+    TrainingModel,
+    build_training_model,
+    learning_rate_schedules,
+    missing_members,
+)
 from emocore.record import CONFIG_NAME, EmotionEntry, RunRecord, read_record, stats_file_name
 from emocore.training.checkpoints import (
     checkpoint_steps,
@@ -45,7 +51,7 @@ from emocore.training.sampling import sample_segments
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_TYPE = "cyclegan"
+DEFAULT_MODEL_TYPE = models.DEFAULT_MODEL_TYPE
 HISTORY = "history.csv"
 
 Callback = Callable[[int, dict, TrainingModel], None]
@@ -300,6 +306,15 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
             record = dataclasses.replace(record, model_name=previous.model_name)
 
     model = build_training_model(spec, model_cfg, train_cfg, options, run_eagerly=run_eagerly)
+    missing = missing_members(model, TrainingModel)
+    if missing:
+        raise ParameterError(f"{spec.name}: its build_training gave a {type(model).__name__} without "
+                             f"{', '.join(missing)} (see emocore.models.base.TrainingModel)")
+    if model.classifier is None:
+        if contrast:
+            raise ParameterError(f"contrast_domains train the emotion classifier, which a {spec.title} model "
+                                 "trained with these settings does not have")
+        record = dataclasses.replace(record, classifier_classes=())
     conv = ConversionModel(feature_cfg, [d.stats for d in domains], model.converter(), spec.name, record=record)
     run = _Run(spec, model, conv, record, model_dir, train_cfg, max_wall_time_s)
     if checkpoint is not None:
@@ -345,7 +360,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
             validating = validating_on and (iteration % train_cfg.validate_every == 0 or last)
             if iteration % train_cfg.log_every == 0 or is_checkpoint:
                 run.log_row(logs, schedules, tensorboard)
-                bar.set_postfix(g=f"{logs['gen_total']:.3f}", d=f"{logs['disc_a'] + logs['disc_b']:.3f}")
+                bar.set_postfix({name: f"{logs[name]:.3f}" for name in ("gen_total", "disc_a", "disc_b") if name in logs})
                 model.reset_metrics()
             if is_checkpoint or validating:
                 conv.fit(train_feats)  # e.g. EmoMUNIT's mean styles from the current encoders
