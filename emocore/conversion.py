@@ -46,7 +46,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from emocore import models
-from emocore.config import FeatureConfig, SegmentConfig
+from emocore.config import FeatureConfig, SegmentConfig, read_model_json
 from emocore.dsp import audio, features, segments
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
@@ -103,8 +103,6 @@ def _verify_model_folder(model_dir: Path, record: RunRecord, converter: Converte
     else:
         log.debug("%s has no fingerprint (written before fingerprints existed): its files are not checked", model_dir)
     if checkpoint is not None and (Path(checkpoint) / CHECKPOINT_STATE).is_file():
-        from emocore.config import read_model_json
-
         state_path = Path(checkpoint) / CHECKPOINT_STATE
         state_record = read_model_json(state_path).get(FINGERPRINT_KEY)
         if state_record is not None:

@@ -3,6 +3,8 @@
 - :mod:`~emocore.dsp.audio`: loading and validating audio files, with errors that name the file;
 - :mod:`~emocore.dsp.features`: WORLD analysis and synthesis (F0, MCEPs, aperiodicity, power envelope);
 - :mod:`~emocore.dsp.prosody`: per-emotion statistics and the log-Gaussian transforms of log F0 and power;
+- :mod:`~emocore.dsp.relative_prosody`: each emotion's prosody change measured across speakers, applied relative
+  to any speaker's own statistics (a low voice stays low);
 - :mod:`~emocore.dsp.segments`: cutting long inputs at quiet places and joining them with crossfades;
 - :mod:`~emocore.dsp.metrics`: objective measures (MCD, F0 RMSE, ...);
 - :mod:`~emocore.dsp.vocoders`: the vocoders compared in notebook 02.

@@ -1,0 +1,166 @@
+"""Prosody converted relative to the speaker: each emotion's change, measured across speakers, applied to anyone.
+
+The published log-Gaussian transform (:mod:`emocore.dsp.prosody`) maps a speaker's log F0 onto the *target
+domain's* mean and spread: a model trained on one woman's angry speech gives a man's angry speech her pitch.
+Here an emotion is a *change* instead, measured on every training speaker against a reference emotion
+(neutral) and averaged over speakers:
+
+    shift_e     = mean over speakers s of (mu[s, e] - mu[s, ref])            (log units; * 12 / ln 2 = semitones)
+    log_ratio_e = mean over speakers s of log(sigma[s, e] / sigma[s, ref])
+
+for log F0 and for the log power envelope (both over voiced frames, as in :class:`~emocore.dsp.prosody.DomainStats`).
+Converting an utterance from emotion ``a`` to ``b`` starts from the *speaker's own* statistics ``(mu, sigma)`` in
+``a`` (from the utterance itself, or from a few recordings of that speaker) and moves them by the change from
+``a`` to ``b``, scaled by an intensity ``alpha`` in ``[0, 1]``:
+
+    mu'    = mu + alpha * (shift_b - shift_a)
+    sigma' = sigma * exp(alpha * (log_ratio_b - log_ratio_a))
+
+then applies the log-Gaussian transform from ``(mu, sigma)`` to ``(mu', sigma')``. A low voice stays low while it
+becomes angry; ``alpha = 0`` leaves the utterance as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from emocore.dsp.features import WorldFeatures
+from emocore.dsp.prosody import DomainStats, LogGaussian, convert_f0, convert_log_power
+from emocore.exceptions import ParameterError
+
+SEMITONES_PER_LOG = 12.0 / math.log(2.0)
+
+
+@dataclass(frozen=True)
+class EmotionShift:
+    """How one emotion changes a speaker's prosody, relative to the reference emotion, averaged over speakers.
+
+    Attributes:
+        emotion (str): e.g. ``"angry"``.
+        log_f0_shift (float): mean change of the speakers' mean log F0 (natural log units).
+        log_f0_log_ratio (float): mean log of the ratio of the speakers' log-F0 spreads.
+        log_power_shift (float): the same for the power envelope's mean.
+        log_power_log_ratio (float): the same for its spread.
+        n_speakers (int): how many speakers it was measured on (0 for the reference itself).
+    """
+
+    emotion: str
+    log_f0_shift: float = 0.0
+    log_f0_log_ratio: float = 0.0
+    log_power_shift: float = 0.0
+    log_power_log_ratio: float = 0.0
+    n_speakers: int = 0
+
+    @property
+    def semitones(self) -> float:
+        """The mean pitch change in semitones."""
+        return self.log_f0_shift * SEMITONES_PER_LOG
+
+
+def _moved(own: LogGaussian, shift: float, log_ratio: float) -> LogGaussian:
+    return LogGaussian(mean=own.mean + shift, std=own.std * math.exp(log_ratio), n_frames=own.n_frames)
+
+
+@dataclass(frozen=True)
+class ProsodyShifts:
+    """Every emotion's :class:`EmotionShift` against one reference emotion: a speaker-independent prosody model.
+
+    Build it with :meth:`fit` from per-speaker, per-emotion statistics; convert with :meth:`convert`.
+
+    Attributes:
+        reference (str): the emotion every change is measured against (``"neutral"``).
+        shifts (Mapping[str, EmotionShift]): by emotion, the reference included (all zeros).
+    """
+
+    reference: str
+    shifts: Mapping[str, EmotionShift]
+
+    @classmethod
+    def fit(cls, stats: Mapping[tuple[str, str], DomainStats], reference: str = "neutral") -> "ProsodyShifts":
+        """Measure each emotion's change on every speaker that has it and the reference, and average.
+
+        Args:
+            stats: ``{(speaker, emotion): DomainStats}``, e.g. from :func:`emocore.data.extraction.prepare_domains`
+                of each speaker's emotions.
+            reference: the emotion the changes are measured against.
+
+        Raises:
+            ParameterError: no speaker has the reference emotion, or an emotion shares no speaker with it.
+        """
+        speakers = {s for s, e in stats if e == reference}
+        if not speakers:
+            raise ParameterError(f"no speaker has the reference emotion {reference!r}")
+        shifts = {reference: EmotionShift(reference)}
+        for emotion in sorted({e for _, e in stats} - {reference}):
+            pairs = [(stats[s, reference], stats[s, emotion]) for s in sorted(speakers) if (s, emotion) in stats]
+            if not pairs:
+                raise ParameterError(f"emotion {emotion!r}: no speaker also has {reference!r} to measure it against")
+            shifts[emotion] = EmotionShift(
+                emotion,
+                log_f0_shift=float(np.mean([e.log_f0.mean - r.log_f0.mean for r, e in pairs])),
+                log_f0_log_ratio=float(np.mean([math.log(e.log_f0.std / r.log_f0.std) for r, e in pairs])),
+                log_power_shift=float(np.mean([e.log_power.mean - r.log_power.mean for r, e in pairs])),
+                log_power_log_ratio=float(np.mean([math.log(e.log_power.std / r.log_power.std) for r, e in pairs])),
+                n_speakers=len(pairs))
+        return cls(reference, shifts)
+
+    def shift(self, emotion: str) -> EmotionShift:
+        """The change of ``emotion``.
+
+        Raises:
+            ParameterError: an emotion it was not fitted on; the message lists those it knows.
+        """
+        if emotion not in self.shifts:
+            raise ParameterError(f"no prosody change measured for {emotion!r}; known: {', '.join(self.shifts)}")
+        return self.shifts[emotion]
+
+    def targets(self, own: DomainStats, source: str, target: str, intensity: float = 1.0
+                ) -> tuple[LogGaussian, LogGaussian]:
+        """The speaker's log-F0 and log-power statistics once moved from ``source`` to ``target``.
+
+        Args:
+            own: the speaker's own statistics in the ``source`` emotion.
+            intensity: ``alpha`` in ``[0, 1]``: 0 keeps ``own``, 1 applies the whole change.
+        """
+        if not 0.0 <= float(intensity) <= 1.0:
+            raise ParameterError(f"intensity must be in [0, 1], got {intensity}")
+        a, b, alpha = self.shift(source), self.shift(target), float(intensity)
+        return (_moved(own.log_f0, alpha * (b.log_f0_shift - a.log_f0_shift),
+                       alpha * (b.log_f0_log_ratio - a.log_f0_log_ratio)),
+                _moved(own.log_power, alpha * (b.log_power_shift - a.log_power_shift),
+                       alpha * (b.log_power_log_ratio - a.log_power_log_ratio)))
+
+    def convert(self, feats: WorldFeatures, source: str, target: str, *, own: DomainStats | None = None,
+                intensity: float = 1.0, f0: bool = True, power: bool = True) -> WorldFeatures:
+        """Convert one utterance's log F0 and power envelope relative to its speaker.
+
+        Args:
+            feats: the utterance, of emotion ``source``.
+            own: the speaker's statistics in ``source`` (from a few of their recordings); ``None``: the
+                utterance's own (it needs at least two voiced frames).
+            intensity: see :meth:`targets`.
+            f0, power: switch each stream's conversion off (the stream stays as in the source).
+
+        Returns:
+            WorldFeatures: ``T`` frames; MCEPs and aperiodicity unchanged.
+        """
+        own = DomainStats.fit("input", [feats]) if own is None else own
+        log_f0, log_power = self.targets(own, source, target, intensity)
+        out = feats
+        if power:
+            out = out.replace(log_power=convert_log_power(feats.log_power, feats.f0_hz, own.log_power, log_power))
+        if f0:
+            out = out.replace(f0_hz=convert_f0(feats.f0_hz, own.log_f0, log_f0))
+        return out
+
+    def to_dict(self) -> dict:
+        return {"reference": self.reference,
+                "shifts": {name: {k: v for k, v in vars(s).items() if k != "emotion"} for name, s in self.shifts.items()}}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ProsodyShifts":
+        return cls(values["reference"], {name: EmotionShift(name, **s) for name, s in values["shifts"].items()})

@@ -1,0 +1,93 @@
+"""Tests of emocore.dsp.relative_prosody: emotion changes measured across speakers, applied to anyone's own voice."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from emocore.dsp.features import MeanStd, WorldFeatures
+from emocore.dsp.prosody import DomainStats, LogGaussian, fit_log_f0, fit_log_power
+from emocore.dsp.relative_prosody import SEMITONES_PER_LOG, ProsodyShifts
+from emocore.exceptions import ParameterError
+
+
+def _stats(name: str, f0_hz: float, f0_std: float, power: float = -8.0, power_std: float = 1.5) -> DomainStats:
+    return DomainStats(name, LogGaussian(math.log(f0_hz), f0_std, 1000), LogGaussian(power, power_std, 1000),
+                       MeanStd(np.zeros(4), np.ones(4)), 10)
+
+
+def _utterance(rng, f0_hz: float, f0_std: float, n_frames: int = 4000) -> WorldFeatures:
+    f0 = np.exp(rng.normal(math.log(f0_hz), f0_std, n_frames))
+    f0[::5] = 0.0  # unvoiced frames stay 0 Hz
+    return WorldFeatures(f0_hz=f0, mcep=rng.standard_normal((n_frames, 4)), coded_ap=np.zeros((n_frames, 3)),
+                         log_power=rng.normal(-8.0, 1.5, n_frames), n_samples=n_frames * 80)
+
+
+@pytest.fixture
+def shifts() -> ProsodyShifts:
+    # two training speakers, a low and a high one, whose angry speech is 3 and 5 semitones up with a 1.5x spread,
+    # 2 nats louder; sad is 2 semitones down for the one speaker who has it
+    up3, up5, down2 = (s / SEMITONES_PER_LOG for s in (3.0, 5.0, -2.0))
+    stats = {("m1", "neutral"): _stats("m1-neutral", 110, 0.10), ("m1", "angry"): _stats("m1-angry", 110 * math.exp(up3),
+                                                                                         0.15, -6.0),
+             ("f1", "neutral"): _stats("f1-neutral", 220, 0.12), ("f1", "angry"): _stats("f1-angry", 220 * math.exp(up5),
+                                                                                         0.18, -6.0),
+             ("f1", "sad"): _stats("f1-sad", 220 * math.exp(down2), 0.06, -9.0),
+             ("f2", "angry"): _stats("f2-angry", 300, 0.3)}  # no neutral: cannot be measured, left out
+    return ProsodyShifts.fit(stats)
+
+
+def test_fit_averages_each_emotions_change_over_the_speakers_that_have_it(shifts):
+    angry, sad = shifts.shift("angry"), shifts.shift("sad")
+    assert angry.n_speakers == 2 and angry.semitones == pytest.approx(4.0)
+    assert math.exp(angry.log_f0_log_ratio) == pytest.approx(1.5) and angry.log_power_shift == pytest.approx(2.0)
+    assert sad.n_speakers == 1 and sad.semitones == pytest.approx(-2.0)
+    assert shifts.shift("neutral").semitones == 0.0
+    assert ProsodyShifts.from_dict(shifts.to_dict()) == shifts
+    with pytest.raises(ParameterError, match="known: neutral, angry, sad"):
+        shifts.shift("happy")
+    with pytest.raises(ParameterError, match="reference emotion 'neutral'"):
+        ProsodyShifts.fit({("a", "angry"): _stats("a", 100, 0.1)})
+
+
+def test_a_low_voice_stays_low_while_it_becomes_angry(shifts, rng):
+    voice = _utterance(rng, 95.0, 0.08)  # a speaker lower than anyone in training
+    angry = shifts.convert(voice, "neutral", "angry")
+    voiced = voice.f0_hz > 0
+    assert np.array_equal(angry.f0_hz > 0, voiced)  # unvoiced frames stay unvoiced
+    before, after = fit_log_f0([voice.f0_hz]), fit_log_f0([angry.f0_hz])
+    assert (after.mean - before.mean) * SEMITONES_PER_LOG == pytest.approx(4.0, abs=1e-6)  # the measured change
+    assert after.std / before.std == pytest.approx(1.5, rel=1e-6)
+    assert math.exp(after.mean) < 130  # his register: far below the training speakers' angry pitch (>= 131 Hz)
+    assert fit_log_power([angry.log_power], [angry.f0_hz]).mean == pytest.approx(
+        fit_log_power([voice.log_power], [voice.f0_hz]).mean + 2.0, abs=1e-6)
+    # from angry to sad: the difference of the two changes
+    sad = shifts.convert(voice, "angry", "sad")
+    assert (fit_log_f0([sad.f0_hz]).mean - before.mean) * SEMITONES_PER_LOG == pytest.approx(-6.0, abs=1e-6)
+
+
+def test_intensity_zero_and_switched_off_streams_return_the_source(shifts, rng):
+    voice = _utterance(rng, 180.0, 0.1)
+    same = shifts.convert(voice, "neutral", "angry", intensity=0.0)
+    np.testing.assert_allclose(same.f0_hz, voice.f0_hz, rtol=1e-12)
+    np.testing.assert_allclose(same.log_power, voice.log_power, rtol=1e-12)
+    half = shifts.convert(voice, "neutral", "angry", intensity=0.5)
+    assert (fit_log_f0([half.f0_hz]).mean - fit_log_f0([voice.f0_hz]).mean) * SEMITONES_PER_LOG == pytest.approx(2.0)
+    off = shifts.convert(voice, "neutral", "angry", f0=False, power=False)
+    assert off.f0_hz is voice.f0_hz and off.log_power is voice.log_power
+    with pytest.raises(ParameterError, match="intensity"):
+        shifts.convert(voice, "neutral", "angry", intensity=1.5)
+
+
+def test_the_speakers_own_statistics_can_come_from_other_recordings(shifts, rng):
+    voice = _utterance(rng, 150.0, 0.1)
+    own = _stats("me-neutral", 120.0, 0.1)  # from a few other recordings of this speaker: a lower mean
+    out = shifts.convert(voice, "neutral", "angry", own=own)
+    log_f0, _ = shifts.targets(own, "neutral", "angry")
+    assert log_f0.mean == pytest.approx(math.log(120.0) + 4.0 / SEMITONES_PER_LOG)
+    # the utterance is mapped from the speaker's statistics, not its own: its offset from them is kept, scaled
+    voiced = voice.f0_hz > 0
+    expected = (np.log(voice.f0_hz[voiced]) - own.log_f0.mean) * 1.5 + log_f0.mean
+    np.testing.assert_allclose(np.log(out.f0_hz[voiced]), expected, rtol=1e-12)
