@@ -204,8 +204,7 @@ class RunRecord:
         """Build a record from ``config.json``'s object, upgrading an older schema (:func:`upgrade`).
 
         Raises:
-            ParameterError: a key is missing or a config holds invalid values.
-            ModelFolderError: never here (see :func:`read_record`, which names the file).
+            ParameterError: a config holds invalid values (:func:`read_record` names the file).
         """
         values = upgrade(values)
         return cls(

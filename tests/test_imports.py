@@ -34,6 +34,7 @@ def package_imports(root: Path = PACKAGE) -> dict[str, set[str]]:
                     stem = node.module.removeprefix("emocore").lstrip(".")
                 else:
                     continue
+                targets.add(stem)  # `from pkg import x` runs pkg/__init__.py: an edge to the package too
                 for alias in node.names:  # `from . import x` names a module; `from .x import y` names x
                     candidate = f"{stem}.{alias.name}" if stem else alias.name
                     targets.add(candidate if candidate in modules else stem)
@@ -72,7 +73,7 @@ def test_the_finder_sees_cycles_through_imports_inside_functions(tmp_path):
     (pkg / "sub" / "b.py").write_text("def f():\n    from ..a import thing\n")
     (pkg / "c.py").write_text("from . import a\n")
     graph = package_imports(pkg)
-    assert graph["a"] == {"sub.b"} and graph["sub.b"] == {"a"} and graph["c"] == {"a"}
+    assert graph["a"] == {"sub", "sub.b"} and graph["sub.b"] == {"a"} and graph["c"] == {"", "a"}
     assert find_cycle(graph) == ["a", "sub.b", "a"]
     (pkg / "sub" / "b.py").write_text("import os\n")
     assert find_cycle(package_imports(pkg)) is None

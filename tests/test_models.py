@@ -364,3 +364,14 @@ def test_missing_members_names_what_a_protocol_needs_and_conversion_refuses_a_la
     assert isinstance(gan.converter(), GeneratorPair)
     with pytest.raises(ParameterError, match="HalfConverter is no Converter: it lacks convert, check_options"):
         ConversionModel(FeatureConfig().smoke(), [], HalfConverter(), "cyclegan")  # refused before the statistics
+
+
+def test_each_model_type_gives_its_default_options_and_their_smoke_variant():
+    from emocore import models
+    from emocore.config import MunitConfig
+
+    assert models.get("munit").default_options() == MunitConfig()
+    assert models.get("munit").default_options(smoke=True) == MunitConfig().smoke() != MunitConfig()
+    assert models.get("cyclegan").default_options(smoke=True) is None
+    with pytest.raises(ParameterError, match="takes no options"):
+        models.get("cyclegan").parse_options({"style_dim": 4})

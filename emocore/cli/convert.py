@@ -170,13 +170,12 @@ def _direction(parser: argparse.ArgumentParser, args: argparse.Namespace):
         target = None if args.target_emotion is None else record.emotion_index(args.target_emotion)
     except ParameterError as error:
         parser.error(str(error))
-    others = lambda i: [j for j in range(len(record.emotions)) if j != i]  # noqa: E731
-    if source is None:
-        source = others(target)[0] if len(record.emotions) == 2 else parser.error(
-            "--source-emotion is needed: this model has more than two emotions")
-    if target is None:
-        target = others(source)[0] if len(record.emotions) == 2 else parser.error(
-            "--target-emotion is needed: this model has more than two emotions")
+    if None in (source, target):  # one given: the other is the model's other emotion, if it has only two
+        if len(record.emotions) != 2:
+            parser.error("give both --source-emotion and --target-emotion: this model has more than two emotions")
+        given = target if source is None else source
+        other = 1 - given
+        source, target = (other, given) if source is None else (given, other)
     if source == target:
         parser.error(f"--source-emotion and --target-emotion name the same emotion ({record.emotions[source].name})")
     return (source, target)

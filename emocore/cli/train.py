@@ -131,9 +131,7 @@ def train_main(argv: list[str] | None = None) -> int:
         spec = models.get(args.model or models.DEFAULT_MODEL_TYPE)
         if len(sides) != spec.n_emotions:
             parser.error(f"--model {spec.name} converts between {spec.n_emotions} emotions; {len(sides)} given")
-        options = spec.parse_options(None)
-        if args.smoke and hasattr(options, "smoke"):
-            options = options.smoke()
+        options = spec.default_options(smoke=args.smoke)
 
     from emocore.data.extraction import prepare_domains
     from emocore.training import limit_cpu_threads, train

@@ -30,13 +30,13 @@ import keras
 import numpy as np
 from keras import ops
 
+import emocore.models.losses as losses
 from emocore.config import ModelConfig, TrainConfig, from_dict
 from emocore.dsp import prosody
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.io import atomic_path
-from emocore.models import losses
 
 # the emotion classifier's class of each domain (contrast emotions follow from 2)
 EMOTION_INDEX_A = 0
@@ -282,6 +282,11 @@ class ModelSpec:
             raise ParameterError(f"model type {self.name!r} takes {self.options.__name__} options, got "
                                  f"{type(values).__name__}")
         return values
+
+    def default_options(self, smoke: bool = False):
+        """The model type's default options (their ``smoke()`` variant with ``smoke``); ``None`` if it has none."""
+        options = self.parse_options(None)
+        return options.smoke() if smoke and hasattr(options, "smoke") else options
 
 
 def missing_members(obj, protocol: type) -> list[str]:

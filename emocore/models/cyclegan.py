@@ -15,9 +15,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+import emocore.models.losses as losses
 from emocore.config import ModelConfig, TrainConfig
 from emocore.exceptions import ParameterError
-from emocore.models import losses
 from emocore.models.base import (
     EMOTION_INDEX_A,
     EMOTION_INDEX_B,

@@ -37,10 +37,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+import emocore.models.losses as losses
 from emocore.config import ModelConfig, MunitConfig, TrainConfig, read_model_json
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.io import write_json_atomic
-from emocore.models import losses
 from emocore.models.base import (
     EMOTION_INDEX_A,
     EMOTION_INDEX_B,
