@@ -479,7 +479,9 @@ class ConversionModel:
         if np.max(np.abs(out)) < cfg.silence_peak:
             raise AudioError(path, f"conversion produced silence (output peak below {cfg.silence_peak:g})")
         f0_hz = np.concatenate(f0_parts)
-        familiarity = frames_familiarity(f0_hz, np.concatenate(mcep_parts), source.stats)
+        own_measure = getattr(self.converter, "familiarity", None)  # a converter may know better what is far
+        familiarity = (own_measure or (lambda f, m, e: frames_familiarity(f, m, e.stats)))(
+            f0_hz, np.concatenate(mcep_parts), source)
         notes = () if np.any(f0_hz > 0) else (NO_VOICED_NOTE,)
         return FileConversion(wav=out, familiarity=familiarity, n_segments=len(plan), notes=notes)
 

@@ -74,15 +74,23 @@ def convert_given_files(files: list[str], models: list[pretrained.PretrainedMode
     failures = 0
     for entry in models:
         model = ConversionModel.load(entry.path)
-        report = convert_files(model, inputs, "A2B", out_dir / entry.name, overwrite=True, progress=False)
-        print(f"{entry.name}: converted {len(report.converted)} of {len(inputs)} files into {out_dir / entry.name}")
-        for path, note in report.unfamiliar:
-            print(f"  note: {path} is {note}; converted anyway")
-        for path, reason in report.failed:
-            print(f"  failed: {path}: {reason}")
-        if report.stopped:
-            print(f"  stopped: {report.stopped}")
-        failures += len(report.failed)
+        # a two-emotion model converts its first emotion to its second; one of more emotions (EmoStarGAN)
+        # converts its first (neutral) to each of the others, into a folder per target
+        targets = [None] if len(entry.emotions) == 2 else [e.index for e in model.emotions[1:]]
+        for target in targets:
+            direction = "A2B" if target is None else (0, target)
+            folder = out_dir / entry.name if target is None else (
+                out_dir / entry.name / model.record.emotions[target].emotion)
+            report = convert_files(model, inputs, direction, folder, overwrite=True, progress=False)
+            print(f"{entry.name}: {model.describe(direction)}: converted {len(report.converted)} of {len(inputs)} "
+                  f"files into {folder}")
+            for path, note in report.unfamiliar:
+                print(f"  note: {path} is {note}; converted anyway")
+            for path, reason in report.failed:
+                print(f"  failed: {path}: {reason}")
+            if report.stopped:
+                print(f"  stopped: {report.stopped}")
+            failures += len(report.failed)
     return failures
 
 
@@ -91,6 +99,7 @@ def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, dat
     """Execute the demo notebooks headless into ``build_dir`` on the pretrained models (outputs in ``data_dir``, ``fig_dir``)."""
     import papermill
 
+    models = [m for m in models if len(m.emotions) == 2]  # one speaker's pair, evaluated on its held-out words
     model_dirs = [str(m.path) for m in models]
     first_pair = [str(m.path) for m in models if m.emotions == models[0].emotions]
     parameters = {"04_evaluate": {"MODEL_DIRS": model_dirs}, "05_f0_ablation": {"MODEL_DIRS": first_pair},

@@ -30,6 +30,9 @@ from emocore.record import CONFIG_NAME, read_record
 log = logging.getLogger(__name__)
 
 PRETRAINED_ENV_VAR = "EMOCORE_PRETRAINED_DIR"
+#: the model ``emocore-convert`` uses when given neither ``--model_dir`` nor ``--pretrained``: one model of every
+#: emotion for any speaker
+DEFAULT_PRETRAINED = "emostargan-tess-ravdess"
 KEPT_FILES = ("history.csv",)  # besides the weights, statistics and extra files that conversion reads
 
 
@@ -106,6 +109,12 @@ def resolve(name: str, root: str | Path | None = None) -> Path:
         listing = ", ".join(available) or f"none in {where}"
         raise ParameterError(f"no pretrained model {name!r}; available: {listing}")
     return available[name]
+
+
+def default_model(root: str | Path | None = None) -> Path | None:
+    """The folder of :data:`DEFAULT_PRETRAINED`, or ``None`` when it is not shipped."""
+    where = Path(root) if root is not None else pretrained_dir()
+    return next((p for p in _model_folders(where) if p.name == DEFAULT_PRETRAINED), None)
 
 
 def write_float16_weights(source: str | Path, destination: str | Path) -> Path:

@@ -64,6 +64,26 @@ def smoke_model(corpora_root, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def smoke_stargan(corpora_root, tmp_path_factory):
+    """A 4-iteration EmoStarGAN of neutral, angry, happy, sad on 3 files per emotion of TESS OAF and RAVDESS
+    Actor_01, its history and its prepared speakers (:class:`emocore.data.speakers.SpeakerData`)."""
+    from dataclasses import replace
+
+    from emocore import training
+    from emocore.config import FeatureConfig, ModelConfig, TrainConfig
+    from emocore.data.speakers import Speaker, prepare_speakers
+
+    root = tmp_path_factory.mktemp("smoke_stargan")
+    data = prepare_speakers([Speaker("tess", "OAF"), Speaker("ravdess", "Actor_01")], ("neutral", "angry", "happy", "sad"),
+                            FeatureConfig().smoke(), root / "processed", max_utterances=3, corpora_root=corpora_root,
+                            n_jobs=2, progress=False)
+    model_dir = root / "model"
+    history = training.train(data.emotions, FeatureConfig().smoke(), replace(ModelConfig().smoke(), n_emotions=4),
+                             TrainConfig().smoke(), model_dir, model_type="emostargan", run_eagerly=True, progress=False)
+    return model_dir, history, data
+
+
+@pytest.fixture(scope="session")
 def tess_file(corpora_root):
     """One real TESS recording (24,414 Hz FLAC): OAF saying "bar", angry."""
     return corpora_root / "tess" / "OAF" / "angry" / "OAF_bar_angry.flac"

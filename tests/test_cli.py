@@ -76,6 +76,20 @@ def test_train_refuses_an_unparseable_domain(tmp_path, capsys):
     assert "cannot parse domain 'nowhere:at:all'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, named", [
+    (["--speakers", "tess:OAF", "--domains", NEUTRAL, ANGRY], "takes no --domains"),
+    (["--speakers", "tess:OAF", "--domain-a", NEUTRAL], "takes no --domain-a"),
+    (["--speakers", "OAF"], "corpus:name"),
+    (["--emotions", "neutral", "angry", "--domains", NEUTRAL, ANGRY], "--emotions goes with --speakers"),
+    (["--speakers", "default", "--model", "cyclegan"], "one speaker's emotions"),
+    (["--domains", NEUTRAL, ANGRY, "--model", "emostargan"], "trains on --speakers"),
+])
+def test_train_refuses_speakers_mixed_with_one_speakers_domains(argv, named, tmp_path, capsys):
+    assert _exit_code(cli.train_main, [*argv, "--model_dir", str(tmp_path / "model")]) == 2
+    assert named in _one_error_line(capsys.readouterr().err, "emocore-train")
+    assert not list(tmp_path.iterdir())
+
+
 def test_extract_of_an_empty_folder_is_one_line(tmp_path, capsys):
     empty = tmp_path / "emptydir"
     empty.mkdir()

@@ -114,15 +114,18 @@ def test_convert_cli_pretrained_converts_a_file_in_neither_corpus_and_says_it_is
     assert "names one output file" in capsys.readouterr().err
 
 
-def test_convert_cli_needs_a_model_or_a_pretrained_name(capsys):
+def test_convert_cli_needs_a_model_or_a_pretrained_name_without_the_default_model(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path))  # no model shipped there
     with pytest.raises(SystemExit) as exit_info:
         cli.convert_main(["some.wav"])
-    assert exit_info.value.code == 2 and "--pretrained" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--pretrained" in err and pretrained.DEFAULT_PRETRAINED in err
     with pytest.raises(SystemExit):
         cli.convert_main(["some.wav", "--model_dir", "m", "--pretrained", "x"])
 
 
 SHIPPED = pretrained.list_pretrained()
+PAIRS = [m for m in SHIPPED if len(m.emotions) == 2]  # one TESS speaker's two emotions each
 
 
 def test_shipped_weights_stay_small():
@@ -131,7 +134,7 @@ def test_shipped_weights_stay_small():
 
 
 @pytest.mark.real_data
-@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+@pytest.mark.parametrize("model", PAIRS, ids=[m.name for m in PAIRS])
 def test_each_shipped_model_converts_a_word_it_never_saw(model, corpora_root):
     config = json.loads((model.path / "config.json").read_text())
     assert config["pretrained"]["weights_dtype"] == "float16" and config["training"]["iterations_done"] > 0
@@ -153,7 +156,7 @@ def test_each_shipped_model_converts_a_word_it_never_saw(model, corpora_root):
                                atol=1e-5 * float(np.max(np.abs(golden[model.name]))))
 
 
-@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+@pytest.mark.parametrize("model", PAIRS, ids=[m.name for m in PAIRS])
 def test_each_shipped_model_converts_a_voice_in_neither_corpus_from_the_command_line(model, tmp_path, capsys):
     samples = espeak_wav("Please bring the books back to the library.", tmp_path / "espeak.wav")
     rc = cli.convert_main(["--pretrained", model.name, str(tmp_path / "espeak.wav"), "-o", str(tmp_path / "out.wav"),
@@ -168,7 +171,7 @@ def test_each_shipped_model_converts_a_voice_in_neither_corpus_from_the_command_
 # ---------------------------------------------------------------------- fingerprints and damaged folders (issue 12)
 
 
-@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
+@pytest.mark.parametrize("model", PAIRS, ids=[m.name for m in PAIRS])
 def test_each_shipped_model_carries_a_fingerprint_of_its_files(model):
     from emocore.io import file_digest
 
@@ -247,3 +250,33 @@ def test_a_failed_export_leaves_no_model_behind(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         pretrained.export_pretrained(source, "copy", tmp_path)
     assert list(tmp_path.iterdir()) == [] and pretrained.list_pretrained(tmp_path) == []
+
+
+# ---------------------------------------------------------------------- the default model: every emotion, any speaker
+
+
+def test_the_default_model_is_shipped_small_and_converts_every_emotion():
+    [model] = [m for m in SHIPPED if m.name == pretrained.DEFAULT_PRETRAINED]
+    assert model.model_type == "emostargan" and model.size_mb < 20
+    config = json.loads((model.path / "config.json").read_text())
+    assert config["pretrained"]["weights_dtype"] == "float16"
+    assert [e["emotion"] for e in config["emotions"]] == ["neutral", "angry", "happy", "sad"]
+    speakers = config["training"]["speakers"]
+    assert "tess:OAF" in speakers and "tess:YAF" in speakers and len(speakers) == 14
+    assert not {f"ravdess:{a}" for a in ("Actor_13", "Actor_14", "Actor_15", "Actor_16")} & set(speakers)
+
+
+@pytest.mark.real_data
+def test_the_default_model_converts_a_voice_in_neither_corpus_and_an_unseen_actor(corpora_root, tmp_path, capsys):
+    from emocore.data.datasets import list_utterances
+
+    espeak_wav("Please bring the books back to the library.", tmp_path / "espeak.wav")
+    actor = list_utterances("ravdess", speaker="Actor_14", emotion="neutral", root=corpora_root)[0].path
+    rc = cli.convert_main(["--target-emotion", "happy", str(tmp_path / "espeak.wav"), str(actor), "-o",
+                           str(tmp_path / "out"), "--quiet"])  # no --model_dir, no --pretrained: the default
+    captured = capsys.readouterr()
+    assert rc == 0 and "converted 2 of 2" in captured.out, captured.err
+    assert "far from" not in captured.err  # a model of many speakers: neither voice is far from what it learned
+    for name, source in (("espeak", tmp_path / "espeak.wav"), (actor.stem, actor)):
+        converted = audio.load_wav(tmp_path / "out" / f"{name}.wav", 16000)
+        assert np.isfinite(converted).all() and abs(len(converted) - len(audio.load_wav(source, 16000))) <= 2

@@ -51,7 +51,11 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-f0", action="store_true", help="keep the source F0 (ablation)")
     parser.add_argument("--no-power", action="store_true", help="keep the source power envelope (ablation)")
     parser.add_argument("--no-mcep", action="store_true", help="keep the source MCEPs (ablation)")
-    styles = parser.add_argument_group("EmoMUNIT style (MUNIT models only)")
+    speaker = parser.add_argument_group("the speaker (multi-speaker models: EmoStarGAN)")
+    speaker.add_argument("--speaker-recordings", nargs="+", type=Path, default=None, metavar="FILE",
+                         help="a few recordings of the input's speaker in the source emotion: their pitch, loudness "
+                              "and spectrum statistics replace those of each input file alone")
+    styles = parser.add_argument_group("EmoMUNIT style (MUNIT models; --intensity also EmoStarGAN)")
     styles.add_argument("--style", choices=("mean", "reference", "random"), default=None,
                         help="target style: the target emotion's mean style code (default), a reference "
                              "recording's (--reference), or a random draw (--seed)")
@@ -75,7 +79,10 @@ def convert_main(argv: list[str] | None = None) -> int:
             print(f"no pretrained models in {pretrained.pretrained_dir()}")
         return 0
     if args.model_dir is None and args.pretrained is None:
-        parser.error("give --model_dir or --pretrained (names: --list-pretrained)")
+        if pretrained.default_model() is None:
+            parser.error(f"give --model_dir or --pretrained (names: --list-pretrained); the default model "
+                         f"{pretrained.DEFAULT_PRETRAINED!r} is not in {pretrained.pretrained_dir()}")
+        args.pretrained = pretrained.DEFAULT_PRETRAINED
     if not args.inputs and not args.data_dir:
         parser.error("nothing to convert: give files, folders or globs, or --data_dir")
     style = _style_options(parser, args)
@@ -90,6 +97,9 @@ def convert_main(argv: list[str] | None = None) -> int:
                                                      if len(files) > 1 else ""))
     if style.get("reference") is not None and not Path(style["reference"]).is_file():
         raise AudioError(style["reference"], "no such file (the --reference recording)")
+    for path in args.speaker_recordings or ():
+        if not Path(path).is_file():
+            raise AudioError(path, "no such file (a --speaker-recordings file)")
     if not plan_outputs(files, args.output_dir, overwrite=args.overwrite).jobs:
         print(f"nothing to convert: the outputs of all {len(files)} inputs exist in {args.output_dir} "
               "(--overwrite replaces them)")
@@ -101,11 +111,13 @@ def convert_main(argv: list[str] | None = None) -> int:
     if args.model_name is not None and trained_name is not None and args.model_name != trained_name:
         print(f"emocore-convert: note: --model_name {args.model_name!r} differs from the name recorded at "
               f"training ({trained_name!r}); converting with the model in {args.model_dir}", file=sys.stderr)
+    if args.speaker_recordings:
+        style["speaker_stats"] = _speaker_stats(args.speaker_recordings, model.feature_cfg)
     try:
         model.converter.check_options(style)
-    except EmocoreError:
-        raise EmocoreError(f"--style/--reference/--seed/--intensity apply to MUNIT models; {args.model_dir} "
-                           f"holds a {model.model_type!r} model") from None
+    except EmocoreError as error:
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in style)
+        raise EmocoreError(f"{flags}: not for the {model.model_type!r} model in {args.model_dir}: {error}") from None
     source, target = model.emotion_pair(direction)
     report = convert_files(model, files, direction, args.output_dir, overwrite=args.overwrite,
                            f0=not args.no_f0, power=not args.no_power, mcep=not args.no_mcep,
@@ -179,6 +191,20 @@ def _direction(parser: argparse.ArgumentParser, args: argparse.Namespace):
     if source == target:
         parser.error(f"--source-emotion and --target-emotion name the same emotion ({record.emotions[source].name})")
     return (source, target)
+
+
+def _speaker_stats(recordings: list[Path], cfg):
+    """The statistics of a speaker's recordings (:class:`emocore.dsp.prosody.DomainStats`), for a multi-speaker model.
+
+    Raises:
+        AudioError: a recording cannot be used (named).
+    """
+    from emocore.dsp import audio, features
+    from emocore.dsp.prosody import DomainStats
+
+    feats = [features.extract_features(audio.load_wav(path, cfg.sr, min_duration_s=cfg.min_duration_s,
+                                                      silence_peak=cfg.silence_peak), cfg) for path in recordings]
+    return DomainStats.fit("speaker", feats)
 
 
 def _style_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict:

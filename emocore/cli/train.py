@@ -21,6 +21,9 @@ from emocore.cli.common import (
 )
 from emocore.config import FeatureConfig
 
+#: the model type ``--speakers`` trains unless ``--model`` names another
+MULTI_SPEAKER_MODEL = "emostargan"
+
 
 def _directory_pairs(folder: Path, cfg: FeatureConfig, processed_dir: Path, n_jobs: int | None):
     """``(Utterance, WorldFeatures)`` pairs of every usable audio file in a flat folder (bad files skipped)."""
@@ -51,6 +54,13 @@ def train_main(argv: list[str] | None = None) -> int:
     data.add_argument("--domains", nargs="+", default=None, metavar="DOMAIN",
                       help="the model's emotions in order, e.g. tess:OAF:neutral tess:OAF:angry (instead of "
                            "--domain-a/--domain-b)")
+    data.add_argument("--speakers", nargs="+", default=None, metavar="SPEAKER",
+                      help="train one model of many speakers (EmoStarGAN): corpus:name speakers, e.g. tess:OAF "
+                           "ravdess:Actor_01, or 'default' (TESS OAF and YAF and RAVDESS actors 01-12; 13-16 are "
+                           "held out for evaluation); with --emotions")
+    data.add_argument("--emotions", nargs="+", default=None, metavar="EMOTION",
+                      help="with --speakers: the model's emotions in order, neutral among them (default: neutral "
+                           "angry happy sad)")
     data.add_argument("--domain-a", help="domain A, e.g. tess:OAF:neutral, dir:<folder> or a folder")
     data.add_argument("--domain-b", help="domain B, e.g. tess:OAF:angry")
     data.add_argument("--train_A_dir", type=Path, help="flat folder of domain-A audio (instead of --domain-a)")
@@ -102,8 +112,21 @@ def train_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 
-    sides = []
+    sides, speakers = [], None
     with _flag_errors(parser):
+        if args.speakers is not None:
+            from emocore.data.speakers import DEFAULT_EMOTIONS, Speaker, default_speakers, pooled_domain
+
+            given = [f for f in ("domains", "domain_a", "domain_b", "train_A_dir", "train_B_dir", "contrast_domains")
+                     if getattr(args, f)]
+            if given:
+                parser.error(f"--speakers trains on speakers' emotions; it takes no --{given[0].replace('_', '-')}")
+            speakers = (default_speakers() if args.speakers == ["default"]
+                        else [Speaker.parse(spec) for spec in args.speakers])
+            emotions = list(args.emotions or DEFAULT_EMOTIONS)
+            sides = [pooled_domain(speakers, emotion) for emotion in emotions]
+        elif args.emotions is not None:
+            parser.error("--emotions goes with --speakers")
         if args.domains is not None:
             given = [f for f in ("domain_a", "domain_b", "train_A_dir", "train_B_dir") if getattr(args, f) is not None]
             if given:
@@ -111,7 +134,7 @@ def train_main(argv: list[str] | None = None) -> int:
                              f"(--{given[0].replace('_', '-') if given[0].startswith('domain') else given[0]})")
             sides = [parse_domain(spec) for spec in args.domains]
         for name, spec, folder in (("A", args.domain_a, args.train_A_dir), ("B", args.domain_b, args.train_B_dir)):
-            if args.domains is not None:
+            if args.domains is not None or speakers is not None:
                 break
             if (spec is None) == (folder is None):
                 parser.error(f"give domain {name} by exactly one of --domain-{name.lower()} and --train_{name}_dir")
@@ -128,8 +151,11 @@ def train_main(argv: list[str] | None = None) -> int:
         train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
         from emocore import models  # loads TensorFlow
 
-        spec = models.get(args.model or models.DEFAULT_MODEL_TYPE)
-        if len(sides) != spec.n_emotions:
+        spec = models.get(args.model or (MULTI_SPEAKER_MODEL if speakers is not None else models.DEFAULT_MODEL_TYPE))
+        if (speakers is not None) != (spec.n_emotions is None):
+            parser.error(f"--model {spec.name} trains on " + ("--speakers" if spec.n_emotions is None else
+                         "one speaker's emotions (--domains, --domain-a/--domain-b), not --speakers"))
+        if spec.n_emotions is not None and len(sides) != spec.n_emotions:
             parser.error(f"--model {spec.name} converts between {spec.n_emotions} emotions; {len(sides)} given")
         options = spec.default_options(smoke=args.smoke)
 
@@ -141,10 +167,18 @@ def train_main(argv: list[str] | None = None) -> int:
     processed = args.processed_dir or paths.processed_dir()
     both_val_dirs = args.validation_A_dir is not None and args.validation_B_dir is not None
     try:
-        prepared = prepare_domains(sides + contrast, feature_cfg, processed, val_fraction=0.0 if both_val_dirs else args.val_fraction,
-                                   seed=args.split_seed, max_utterances=args.max_utterances, n_jobs=args.jobs,
-                                   progress=not args.quiet)
-        emotions = [prepared[d.name] for d in sides]
+        if speakers is not None:  # one model of many speakers: each emotion pooled over them
+            from emocore.data.speakers import prepare_speakers
+
+            emotions = prepare_speakers(speakers, [d.emotion for d in sides], feature_cfg, processed,
+                                        seed=args.split_seed, max_utterances=args.max_utterances, n_jobs=args.jobs,
+                                        progress=not args.quiet).emotions
+            prepared = {}
+        else:
+            prepared = prepare_domains(sides + contrast, feature_cfg, processed,
+                                       val_fraction=0.0 if both_val_dirs else args.val_fraction, seed=args.split_seed,
+                                       max_utterances=args.max_utterances, n_jobs=args.jobs, progress=not args.quiet)
+            emotions = [prepared[d.name] for d in sides]
         for data, folder in zip(emotions, (args.validation_A_dir, args.validation_B_dir)):
             if folder is not None:
                 data.validation = _directory_pairs(folder, feature_cfg, processed, args.jobs)

@@ -31,6 +31,8 @@ from emocore.io import file_digest, write_text_atomic
 if TYPE_CHECKING:
     import pandas as pd
 
+    from emocore.dsp.speaker_norm import SpeakerNormalizer
+
 log = logging.getLogger(__name__)
 
 FEATURE_VERSION = 1
@@ -138,8 +140,15 @@ class DomainData:
 
     Attributes:
         train, validation: ``(Utterance, WorldFeatures)`` pairs; no text appears in both.
-        stats: fitted on the training split only, so held-out words never leak into a model.
+        stats: fitted on the training split only, so held-out words never leak into a model. For a domain
+            pooled over speakers, fitted on the speaker-normalized training features.
         failures: files that were skipped, with the reason.
+        sample_weights: relative chance of each training utterance being drawn for a training crop (``None``:
+            uniform); a domain pooled over speakers gives each speaker the same share
+            (:func:`emocore.data.speakers.prepare_speakers`).
+        speakers: for a domain pooled over speakers, the normalization of its features by their speaker
+            (``None`` for one speaker's domain).
+        speaker_refs: for a pooled domain, each speaker's reference statistics (``"corpus:speaker"`` keys).
     """
 
     domain: Domain
@@ -147,10 +156,23 @@ class DomainData:
     validation: list[tuple[Utterance, features.WorldFeatures]]
     stats: DomainStats
     failures: list[ExtractionFailure]
+    sample_weights: list[float] | None = None
+    speakers: SpeakerNormalizer | None = None
+    speaker_refs: dict[str, DomainStats] | None = None
 
     @property
     def name(self) -> str:
         return self.domain.name
+
+    def network_features(self, split: str = "train") -> list[features.WorldFeatures]:
+        """The features of ``split`` (``"train"`` or ``"validation"``) in the space the networks are trained in:
+        speaker-normalized for a domain pooled over speakers (:meth:`SpeakerNormalizer.normalize`), as
+        extracted otherwise. The pairs in :attr:`train` and :attr:`validation` stay as extracted, so a
+        validation conversion starts from what a user's file would give."""
+        pairs = getattr(self, split)
+        if self.speakers is None:
+            return [f for _, f in pairs]
+        return [self.speakers.normalize(f, self.speaker_refs[f"{u.corpus}:{u.speaker}"]) for u, f in pairs]
 
 
 def prepare_domains(domains: list[Domain], cfg: FeatureConfig, processed_dir: str | Path, *,

@@ -5,7 +5,9 @@ One module per kind of score or job; every public name is also here, as ``emocor
 - :mod:`~emocore.evaluation.manifest`: :class:`EvalItem` (one converted utterance to score), manifests
   (``manifest.csv``), the system names tables order by, and the content-keyed cache of per-file vectors;
 - :mod:`~emocore.evaluation.egemaps`: eGeMAPS functionals (openSMILE), in a subprocess when TensorFlow is loaded;
-- :mod:`~emocore.evaluation.judge`: :class:`EmotionJudge`, the independent emotion classifier, and its training;
+- :mod:`~emocore.evaluation.melstats`: log-mel statistics, the second judge's features (numpy and librosa only);
+- :mod:`~emocore.evaluation.judge`: :class:`EmotionJudge`, the independent emotion classifier of either feature
+  family, and its training (per corpus, or speaker-independent);
 - :mod:`~emocore.evaluation.speaker`: resemblyzer d-vectors and :class:`SpeakerVerifier`;
 - :mod:`~emocore.evaluation.quality`: naturalness (DNSMOS P.835);
 - :mod:`~emocore.evaluation.reference`: MCD, F0 RMSE, log-F0 correlation, V/UV error against the real target recording;
@@ -29,14 +31,22 @@ from emocore.evaluation.egemaps import (
 )
 from emocore.evaluation.judge import (
     DEFAULT_EMOTIONS,
+    DEFAULT_FEATURES,
     DEFAULT_LOGISTIC_C,
     DEFAULT_SVM_C,
+    FEATURE_FAMILIES,
+    GROUP_BY,
     JUDGE_FORMAT,
     EmotionJudge,
+    FeatureFamily,
     corpus_held_out_text_ids,
     default_judge_path,
+    default_speaker_independent_judge_path,
+    feature_family,
     load_or_train_judge,
+    load_or_train_speaker_independent_judge,
     train_corpus_judge,
+    train_speaker_independent_judge,
 )
 from emocore.evaluation.manifest import (
     CACHE_SUBDIR,
@@ -51,6 +61,7 @@ from emocore.evaluation.manifest import (
     read_manifest,
     write_manifest,
 )
+from emocore.evaluation.melstats import LOGMEL_KIND, N_LOGMEL, extract_logmel_stats, logmel_feature_names
 from emocore.evaluation.quality import DNSMOS_KEYS, DNSMOS_KIND
 from emocore.evaluation.reference import (
     REFERENCE_METRICS,
@@ -93,9 +104,13 @@ __all__ = [
     "EvalItem", "Item", "read_manifest", "write_manifest",
     # egemaps
     "EGEMAPS_KIND", "N_EGEMAPS", "egemaps_feature_names", "egemaps_runs_in_process", "extract_egemaps",
+    # melstats
+    "LOGMEL_KIND", "N_LOGMEL", "extract_logmel_stats", "logmel_feature_names",
     # judge
-    "DEFAULT_EMOTIONS", "DEFAULT_LOGISTIC_C", "DEFAULT_SVM_C", "JUDGE_FORMAT", "EmotionJudge",
-    "corpus_held_out_text_ids", "default_judge_path", "load_or_train_judge", "train_corpus_judge",
+    "DEFAULT_EMOTIONS", "DEFAULT_FEATURES", "DEFAULT_LOGISTIC_C", "DEFAULT_SVM_C", "FEATURE_FAMILIES", "GROUP_BY",
+    "JUDGE_FORMAT", "EmotionJudge", "FeatureFamily", "corpus_held_out_text_ids", "default_judge_path",
+    "default_speaker_independent_judge_path", "feature_family", "load_or_train_judge",
+    "load_or_train_speaker_independent_judge", "train_corpus_judge", "train_speaker_independent_judge",
     # speaker
     "EMBEDDING_DIM", "EMBEDDING_KIND", "VERIFIER_FORMAT", "SpeakerVerifier", "build_corpus_verifier",
     "default_verifier_path", "load_or_build_verifier", "speaker_embedding", "speaker_embeddings", "voice_encoder",

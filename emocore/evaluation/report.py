@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emocore.evaluation.egemaps import extract_egemaps
 from emocore.evaluation.judge import EmotionJudge
 from emocore.evaluation.manifest import SYSTEM_ORDER, TARGET_SYSTEM
 from emocore.evaluation.speaker import SpeakerVerifier
@@ -150,7 +149,7 @@ def explain_judge_shifts(table: pd.DataFrame, judge: EmotionJudge, *, baseline: 
         if base.empty or mistaken.empty or target not in judge.emotions:
             continue
         versus = mistaken.value_counts().index[0]
-        x_from, x_to = (extract_egemaps([Path(p) for p in r["path"]], cache_dir=cache_dir) for r in (base, rows))
+        x_from, x_to = (judge.family.extract([Path(p) for p in r["path"]], cache_dir=cache_dir) for r in (base, rows))
         shift = judge.explain_shift(x_from, x_to, target, versus, feature_names=feature_names)
         shift = shift if top is None else shift.head(top)
         parts.append(shift.assign(system=system, speaker=speaker, target_emotion=target, versus=versus,

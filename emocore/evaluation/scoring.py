@@ -27,7 +27,6 @@ from tqdm.auto import tqdm
 
 from emocore.config import FeatureConfig
 from emocore.dsp.vocoders import MEASURE_CONFIG
-from emocore.evaluation.egemaps import _egemaps_rows
 from emocore.evaluation.judge import EmotionJudge
 from emocore.evaluation.manifest import MANIFEST_NAME, EvalItem, _cached_vectors, read_manifest
 from emocore.evaluation.quality import DNSMOS_KEYS, DNSMOS_KIND, _dnsmos_batch
@@ -95,7 +94,7 @@ def evaluate_pairs(items: Iterable[EvalItem | Mapping], judge: EmotionJudge | No
                 errors[index].append(error)
 
     if judge is not None:
-        x, stage_errors = _egemaps_rows(paths, cache_dir, progress, "eGeMAPS")
+        x, stage_errors = judge.extract_features(paths, cache_dir=cache_dir, progress=progress)
         note(stage_errors)
         labels, scores = judge.predict_features(x)
         recall = (judge.ceiling or {}).get("recall", {})

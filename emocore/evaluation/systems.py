@@ -128,7 +128,7 @@ def _write_held_out_conversions(src, tgt, systems: Mapping[str, Callable], out_d
 
     Returns:
         list[EvalItem]: files at ``<out_dir>/<system>/<speaker>_<text>_<source>2<target>.wav``; a file that would
-        clip is scaled to a peak of 0.99.
+        clip is scaled to a peak of 0.99. A RAVDESS file name adds the intensity and repetition.
     """
     targets = [u for u, _ in tgt.validation]
     items = []
@@ -137,7 +137,8 @@ def _write_held_out_conversions(src, tgt, systems: Mapping[str, Callable], out_d
         for system, convert in systems.items():
             out = convert(feats)
             peak = float(np.max(np.abs(out)))
-            name = f"{utt.speaker}_{utt.text_id}_{utt.emotion}2{tgt.domain.emotion}.wav"
+            take = f"-{utt.intensity}-{utt.repetition}" if utt.repetition else ""  # RAVDESS says each text 2-4 times
+            name = f"{utt.speaker}_{utt.text_id}{take}_{utt.emotion}2{tgt.domain.emotion}.wav"
             path = audio.save_wav(Path(out_dir) / system / name, out * (0.99 / peak) if peak > 0.99 else out, sr)
             items.append(EvalItem(system=system, path=path, speaker=utt.speaker, source_emotion=utt.emotion,
                                   target_emotion=tgt.domain.emotion, text_id=utt.text_id, source_path=utt.path,

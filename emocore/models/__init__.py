@@ -16,10 +16,10 @@ package, one call of :func:`register`).
 from __future__ import annotations
 
 from emocore.exceptions import ParameterError
-from emocore.models import cyclegan, munit
+from emocore.models import cyclegan, munit, stargan
 from emocore.models.base import ModelSpec
 
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (cyclegan.SPEC, munit.SPEC)}
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (cyclegan.SPEC, munit.SPEC, stargan.SPEC)}
 """Every model type, by the ``model_type`` its run records carry."""
 
 DEFAULT_MODEL_TYPE = cyclegan.SPEC.name

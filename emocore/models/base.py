@@ -237,6 +237,11 @@ class TrainingModel(Protocol):
     def reset_metrics(self) -> None: ...
 
 
+#: optional member of a training model: ``prepare(domains)`` takes what it needs from the prepared emotions before
+#: training (EmoStarGAN: the speaker normalization of emotions pooled over speakers)
+PREPARE_HOOK = "prepare"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model type, as the registry of :mod:`emocore.models` knows it: everything else asks for it by ``name``.
@@ -252,7 +257,8 @@ class ModelSpec:
             :class:`~emocore.config.MunitConfig`); recorded as the run record's ``options``.
         loss_panels (tuple): two tuples of loss names worth plotting side by side (the adversarial game, the
             reconstruction terms).
-        n_emotions (int): how many emotions one model converts between.
+        n_emotions (int | None): how many emotions one model converts between; ``None``: any number from 2,
+            the model's ``ModelConfig.n_emotions``.
     """
 
     name: str
@@ -261,7 +267,7 @@ class ModelSpec:
     build_converter: Callable[..., Converter]
     options: type | None = None
     loss_panels: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
-    n_emotions: int = 2
+    n_emotions: int | None = 2
 
     def parse_options(self, values: dict | Any | None):
         """The options dataclass from a record's dict (or an instance, or ``None`` for the defaults); ``None``

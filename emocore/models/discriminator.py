@@ -9,7 +9,7 @@ from emocore.config import ModelConfig
 from emocore.models.layers import GLU, scale_channels
 
 
-def build_discriminator(cfg: ModelConfig, name: str = "disc_a") -> keras.Model:
+def build_discriminator(cfg: ModelConfig, name: str = "disc_a", n_outputs: int = 1) -> keras.Model:
     """CycleGAN-VC's 2-D gated CNN discriminator on the (frames x MCEP) plane, with a patch output.
 
     Kernels and strides are ``(time, mcep)``; this is CycleGAN-VC's ``(mcep, time)`` layout transposed.
@@ -22,7 +22,7 @@ def build_discriminator(cfg: ModelConfig, name: str = "disc_a") -> keras.Model:
     GLU + IN (down)       3x3     2x2     2c
     GLU + IN (down)       3x3     2x2     4c
     GLU + IN (down)       3x6     2x1     8c
-    output conv           3x1     1x1     1
+    output conv           3x1     1x1     ``n_outputs``
     ====================  ======  ======  ========
 
     The output layer is CycleGAN-VC2's patch convolution (1 MCEP bin x 3 frames) instead of CycleGAN-VC's
@@ -31,9 +31,11 @@ def build_discriminator(cfg: ModelConfig, name: str = "disc_a") -> keras.Model:
     Args:
         cfg (ModelConfig): sizes.
         name (str): model name, ``"disc_a"`` or ``"disc_b"``.
+        n_outputs (int): score maps: 1 for one emotion's discriminator, one per emotion for a multi-head
+            discriminator (EmoStarGAN: the head of an input's emotion judges it).
 
     Returns:
-        keras.Model: ``(B, T, mcep_dim) -> (B, ceil(T / 16), ceil(mcep_dim / 4), 1)`` realness scores,
+        keras.Model: ``(B, T, mcep_dim) -> (B, ceil(T / 16), ceil(mcep_dim / 4), n_outputs)`` realness scores,
         any ``T``.
     """
 
@@ -47,5 +49,5 @@ def build_discriminator(cfg: ModelConfig, name: str = "disc_a") -> keras.Model:
     x = GLU(ch(2), (3, 3), strides=(2, 2), rank=2, epsilon=eps, name="down1")(x)
     x = GLU(ch(4), (3, 3), strides=(2, 2), rank=2, epsilon=eps, name="down2")(x)
     x = GLU(ch(8), (3, 6), strides=(2, 1), rank=2, epsilon=eps, name="down3")(x)
-    outputs = layers.Conv2D(1, (3, 1), padding="same", name="output_conv")(x)
+    outputs = layers.Conv2D(n_outputs, (3, 1), padding="same", name="output_conv")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -31,6 +31,7 @@ from emocore.config import FeatureConfig, ModelConfig, TrainConfig
 from emocore.conversion import ConversionModel
 from emocore.exceptions import ModelFolderError, ParameterError, TrainingDivergedError
 from emocore.models.base import (
+    PREPARE_HOOK,
     ModelSpec,
     TrainingModel,
     build_training_model,
@@ -73,9 +74,10 @@ def check_run(spec: ModelSpec, domains: Sequence, contrast: Sequence, feature_cf
     Raises:
         ParameterError: naming what does not fit.
     """
-    if len(domains) != spec.n_emotions:
-        raise ParameterError(f"a {spec.title} model converts between {spec.n_emotions} emotions, got "
-                             f"{len(domains)}")
+    n_emotions = model_cfg.n_emotions if spec.n_emotions is None else spec.n_emotions
+    if len(domains) != n_emotions or len(domains) < 2:
+        raise ParameterError(f"a {spec.title} model converts between {n_emotions} emotions"
+                             + (" (ModelConfig.n_emotions)" if spec.n_emotions is None else "") + f", got {len(domains)}")
     if max_wall_time_s is not None and not max_wall_time_s > 0:
         raise ParameterError(f"max_wall_time_s must be positive, got {max_wall_time_s}")
     if model_cfg.mcep_dim != feature_cfg.mcep_dim:
@@ -161,7 +163,8 @@ class _Run:
     def pretrain_classifier(self, domains: Sequence, contrast: Sequence, run_eagerly: bool, progress: bool) -> None:
         """Pre-train and freeze the emotion classifier on every class; its result goes into the record."""
         t0 = time.perf_counter()
-        classes = [([f for _, f in d.train], [f for _, f in d.validation], d.stats) for d in (*domains, *contrast)]
+        classes = [(d.network_features("train"), d.network_features("validation"), d.stats)
+                   for d in (*domains, *contrast)]
         result = pretrain_classifier(self.model.classifier, classes, self.cfg,
                                      np.random.default_rng([self.cfg.seed, 1]), run_eagerly=run_eagerly,
                                      progress=progress)
@@ -310,6 +313,8 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
     if missing:
         raise ParameterError(f"{spec.name}: its build_training gave a {type(model).__name__} without "
                              f"{', '.join(missing)} (see emocore.models.base.TrainingModel)")
+    if hasattr(model, PREPARE_HOOK):
+        model.prepare(domains)
     if model.classifier is None:
         if contrast:
             raise ParameterError(f"contrast_domains train the emotion classifier, which a {spec.title} model "
@@ -323,6 +328,8 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
             tqdm.write(f"resuming {model_dir} at iteration {run.iteration} from {checkpoint.name}")
     elif resume:
         log.info("resume: no checkpoint in %s; starting from scratch", model_dir)
+    if any(getattr(d, "speakers", None) is not None for d in domains):  # emotions pooled over speakers: which ones
+        run.info["speakers"] = sorted({f"{u.corpus}:{u.speaker}" for d in domains for u, _ in d.train})
     if init_from is not None and checkpoint is None:
         run.info["initialized_from"] = warm_start(model, init_from)
         if progress:
@@ -332,7 +339,8 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
         run.pretrain_classifier(domains, contrast, run_eagerly, progress)
         run.save_record("training")
 
-    train_feats = [[f for _, f in d.train] for d in domains]
+    train_feats = [d.network_features("train") for d in domains]
+    weights = [d.sample_weights for d in domains]
     schedules = learning_rate_schedules(train_cfg)
     tensorboard = TensorBoard(tensorboard_log_dir) if tensorboard_log_dir is not None else None
     classifier_result = run.info.get("classifier") or {}
@@ -347,7 +355,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
         for iteration in range(run.iteration + 1, train_cfg.iterations + 1):
             run.iteration = iteration
             crops = [sample_segments(feats, train_cfg.n_frames, train_cfg.batch_size, run.data_rng, d.stats,
-                                     train_cfg.min_voiced_fraction) for feats, d in zip(train_feats, domains)]
+                                     train_cfg.min_voiced_fraction, w) for feats, d, w in zip(train_feats, domains, weights)]
             logs = model.train_on_segments(crops)
             t_now = time.perf_counter()
             run.wall_time_s += t_now - t_last

@@ -59,8 +59,8 @@ def _edge_crop(x: np.ndarray, start: int, n_frames: int) -> np.ndarray:
 
 
 def sample_segments(feats_list: Sequence[WorldFeatures], n_frames: int, batch_size: int, rng: np.random.Generator,
-                    stats: DomainStats, min_voiced_fraction: float = TrainConfig.min_voiced_fraction
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    stats: DomainStats, min_voiced_fraction: float = TrainConfig.min_voiced_fraction,
+                    weights: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Random fixed-length crops of normalized MCEPs, each with enough voiced frames, and their log-F0 channel.
 
     Each crop picks an utterance uniformly among those that have a valid crop, then a start uniformly among
@@ -75,6 +75,8 @@ def sample_segments(feats_list: Sequence[WorldFeatures], n_frames: int, batch_si
         rng (numpy.random.Generator): advanced by the call.
         stats (DomainStats): the domain's statistics, for normalization.
         min_voiced_fraction (float): in ``[0, 1]``.
+        weights: relative chance of each utterance (``None``: uniform, the draws described above); with
+            weights an utterance is drawn among those with a valid crop in proportion to its weight.
 
     Returns:
         tuple: normalized MCEPs, shape ``(batch_size, n_frames, D)``, and normalized log F0 interpolated
@@ -93,9 +95,19 @@ def sample_segments(feats_list: Sequence[WorldFeatures], n_frames: int, batch_si
     if not eligible:
         raise ParameterError(f"none of {len(feats_list)} utterances has a {n_frames}-frame crop with at least "
                              f"{min_voiced} voiced frames; lower n_frames or min_voiced_fraction")
+    if weights is not None:
+        if len(weights) != len(feats_list):
+            raise ParameterError(f"{len(weights)} weights for {len(feats_list)} utterances")
+        p = np.asarray([weights[i] for i in eligible], dtype=np.float64)
+        if not np.all(np.isfinite(p)) or np.any(p < 0) or p.sum() <= 0:
+            raise ParameterError("sampling weights must be finite, non-negative and not all 0")
+        cumulative = np.cumsum(p / p.sum())
     mceps, log_f0s = [], []
     for _ in range(batch_size):
-        index = eligible[rng.integers(len(eligible))]
+        if weights is None:
+            index = eligible[rng.integers(len(eligible))]
+        else:
+            index = eligible[min(int(np.searchsorted(cumulative, rng.random(), side="right")), len(eligible) - 1)]
         start = int(starts[index][rng.integers(len(starts[index]))])
         feats = feats_list[index]
         mceps.append(_edge_crop(stats.mcep.normalize(feats.mcep), start, n_frames))

@@ -1,0 +1,128 @@
+"""Many speakers as one set of emotions: each speaker prepared and normalized, then pooled per emotion.
+
+:func:`prepare_speakers` prepares every speaker's emotions as a two-emotion model would
+(:func:`~emocore.data.extraction.prepare_domains`: same feature cache, same held-out words, statistics on the
+training split), fits the :class:`~emocore.dsp.speaker_norm.SpeakerNormalizer` on the speakers' statistics,
+normalizes each speaker's utterances with that speaker's own neutral statistics, and pools them per emotion.
+Each pooled emotion is a :class:`~emocore.data.extraction.DomainData` like any other, so the training loop draws
+crops from it as usual; its ``sample_weights`` make every speaker equally likely, however many recordings they have
+(TESS has 160 words per emotion and speaker, RAVDESS 4 to 8 files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from emocore.config import FeatureConfig
+from emocore.data.datasets import Domain
+from emocore.data.extraction import DomainData, prepare_domains
+from emocore.dsp.prosody import DomainStats
+from emocore.dsp.speaker_norm import SpeakerNormalizer
+from emocore.exceptions import ParameterError
+
+#: held out of the multi-speaker model and of the speaker-independent judges: two men (odd ids) and two women
+HELD_OUT_ACTORS = ("Actor_13", "Actor_14", "Actor_15", "Actor_16")
+#: the emotions of the shipped multi-speaker model, in its order
+DEFAULT_EMOTIONS = ("neutral", "angry", "happy", "sad")
+#: share of texts held out per corpus: TESS's words as for the per-pair models; RAVDESS has two sentences only,
+#: so its training actors train on both and its held-out actors are the test
+VAL_FRACTIONS = {"tess": 0.1, "ravdess": 0.0}
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """One speaker of a corpus, e.g. ``Speaker("tess", "OAF")``; ``str()`` gives ``"tess:OAF"``."""
+
+    corpus: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.corpus}:{self.name}"
+
+    @classmethod
+    def parse(cls, spec: str) -> "Speaker":
+        corpus, sep, name = spec.partition(":")
+        if not sep or not corpus or not name:
+            raise ParameterError(f"a speaker is 'corpus:name' (e.g. tess:OAF, ravdess:Actor_01), got {spec!r}")
+        return cls(corpus, name)
+
+
+def default_speakers(held_out: Sequence[str] = HELD_OUT_ACTORS) -> list[Speaker]:
+    """TESS's two speakers and the RAVDESS actors not in ``held_out``."""
+    return [Speaker("tess", "OAF"), Speaker("tess", "YAF")] + [
+        Speaker("ravdess", f"Actor_{i:02d}") for i in range(1, 17) if f"Actor_{i:02d}" not in held_out]
+
+
+@dataclass
+class SpeakerData:
+    """What :func:`prepare_speakers` returns.
+
+    Attributes:
+        emotions (list[DomainData]): one per emotion, pooled over speakers, speaker-normalized, with
+            ``sample_weights`` and ``speakers`` set: what :func:`emocore.training.train` takes.
+        per_speaker (dict): ``{speaker: {emotion: DomainData}}``, unnormalized, as prepared.
+        normalizer (SpeakerNormalizer): fitted on the training splits.
+    """
+
+    emotions: list[DomainData]
+    per_speaker: dict[str, dict[str, DomainData]]
+    normalizer: SpeakerNormalizer
+
+
+def pooled_domain(speakers: Sequence[Speaker], emotion: str) -> Domain:
+    """The :class:`Domain` naming a pooled emotion, e.g. ``ravdess+tess-angry`` (a name only: not listable)."""
+    return Domain(corpus="+".join(sorted({s.corpus for s in speakers})), emotion=emotion)
+
+
+def prepare_speakers(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: FeatureConfig,
+                     processed_dir: str | Path, *, reference: str = "neutral",
+                     val_fractions: Mapping[str, float] = VAL_FRACTIONS, seed: int = 0,
+                     max_utterances: int | None = None, n_jobs: int | None = None,
+                     corpora_root: str | Path | None = None, progress: bool = True) -> SpeakerData:
+    """Prepare, normalize and pool the ``emotions`` of several speakers for one multi-speaker model.
+
+    Args:
+        speakers: e.g. :func:`default_speakers`.
+        emotions: the model's emotions in its order; ``reference`` among them.
+        val_fractions: share of texts held out per corpus (:data:`VAL_FRACTIONS`; a corpus not named: 0.1).
+        max_utterances: per speaker and emotion, for smoke runs.
+
+    Raises:
+        ParameterError: fewer than two speakers or emotions, or ``reference`` not among the emotions.
+        DatasetError: a speaker's emotion cannot be listed or has no usable file.
+    """
+    emotions, speakers = list(emotions), list(speakers)
+    if len(emotions) < 2 or reference not in emotions:
+        raise ParameterError(f"need at least 2 emotions including the reference {reference!r}, got {emotions}")
+    if len(speakers) < 1:
+        raise ParameterError("need at least one speaker")
+    per_speaker = {}
+    for speaker in speakers:
+        domains = [Domain(speaker.corpus, speaker.name, emotion) for emotion in emotions]
+        prepared = prepare_domains(domains, cfg, processed_dir, val_fraction=val_fractions.get(speaker.corpus, 0.1),
+                                   seed=seed, max_utterances=max_utterances, n_jobs=n_jobs,
+                                   corpora_root=corpora_root, progress=progress)
+        per_speaker[str(speaker)] = {d.domain.emotion: d for d in prepared.values()}
+    stats = {(s, e): d.stats for s, by_emotion in per_speaker.items() for e, d in by_emotion.items()}
+    normalizer = SpeakerNormalizer.fit(stats, reference)
+    pooled = [_pool(speakers, emotion, per_speaker, normalizer) for emotion in emotions]
+    return SpeakerData(pooled, per_speaker, normalizer)
+
+
+def _pool(speakers: Sequence[Speaker], emotion: str, per_speaker: dict[str, dict[str, DomainData]],
+          normalizer: SpeakerNormalizer) -> DomainData:
+    train, validation, weights, failures = [], [], [], []
+    for by_emotion in per_speaker.values():
+        data = by_emotion[emotion]
+        train += data.train
+        validation += data.validation
+        weights += [1.0 / len(data.train)] * len(data.train)
+        failures += data.failures
+    refs = {key: by_emotion[normalizer.reference].stats for key, by_emotion in per_speaker.items()}
+    domain = pooled_domain(speakers, emotion)
+    pooled = DomainData(domain, train, validation, None, failures, sample_weights=weights, speakers=normalizer,
+                        speaker_refs=refs)
+    pooled.stats = DomainStats.fit(domain.name, pooled.network_features("train"))
+    return pooled

@@ -1,0 +1,216 @@
+"""Evaluation of a model of many speakers: TESS held-out words of both speakers, and RAVDESS actors it never heard.
+
+Two groups of test files, both never seen by the model:
+
+- ``tess``: the held-out words (:func:`~emocore.evaluation.judge.corpus_held_out_text_ids`) of ``OAF`` and ``YAF``,
+  the same words the per-pair models are evaluated on; judged by the TESS judges (trained on the training words);
+- ``unseen``: every neutral recording of the held-out RAVDESS actors (:data:`~emocore.data.speakers.HELD_OUT_ACTORS`),
+  out of the model's training and out of the speaker-independent judges that score them (trained on the other
+  actors, :func:`~emocore.evaluation.judge.train_speaker_independent_judge`).
+
+Each source file is converted to every target emotion by the model, by the model with its MCEPs switched off
+(``<system>-prosody``: its speaker-relative F0 and power alone) and by the published ``f0-only`` baseline (the
+log-Gaussian F0 transform with the speaker's own source and target statistics: for TESS from the training words,
+for an unseen actor from all their recordings, an oracle no user has). The ``source`` (unconverted) and
+``target`` (real recordings) rows come from :func:`~emocore.evaluation.systems.reference_items`. Two judges of
+different feature families (eGeMAPS and log-mel statistics) score every file: a result counts where they agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from emocore.data.datasets import Domain
+from emocore.data.speakers import HELD_OUT_ACTORS
+from emocore.evaluation.judge import EmotionJudge, corpus_held_out_text_ids
+from emocore.evaluation.manifest import EvalItem
+from emocore.evaluation.report import summarize
+from emocore.evaluation.scoring import evaluate_pairs
+from emocore.evaluation.speaker import SpeakerVerifier
+from emocore.evaluation.systems import _synthesize_prosody_only, _write_held_out_conversions, reference_items
+
+TARGETS = ("angry", "happy", "sad")
+TESS_SPEAKERS = ("OAF", "YAF")
+#: the judge columns a second judge adds, with this suffix
+SECOND_JUDGE_COLUMNS = ("judged_emotion", "emotion_correct", "p_target_emotion", "judge_ceiling_pct")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSpeaker:
+    """One speaker of the evaluation: its corpus, name, group (``"tess"`` or ``"unseen"``) and source texts."""
+
+    corpus: str
+    name: str
+    group: str
+
+
+def evaluation_speakers(tess_speakers: Sequence[str] = TESS_SPEAKERS,
+                  held_out_actors: Sequence[str] = HELD_OUT_ACTORS) -> list[EvalSpeaker]:
+    """The speakers :func:`write_multispeaker_conversions` converts by default."""
+    return ([EvalSpeaker("tess", s, "tess") for s in tess_speakers]
+            + [EvalSpeaker("ravdess", a, "unseen") for a in held_out_actors])
+
+
+def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *, system: str | None = None,
+                                   speakers: Sequence[EvalSpeaker] | None = None, source_emotion: str = "neutral",
+                                   targets: Sequence[str] = TARGETS, baselines: bool = True,
+                                   checkpoint: str | Path | None = None,
+                                   max_utterances: int | None = None, processed_dir: str | Path | None = None,
+                                   root: str | Path | None = None, progress: bool = False) -> list[EvalItem]:
+    """Convert every test speaker's source files to each target with the model (and the baselines).
+
+    Args:
+        model_dir: a multi-speaker model folder (or a checkpoint's run folder).
+        system: the model's name in the tables (default ``"emo" + model_type``).
+        speakers: default :func:`evaluation_speakers`.
+        baselines: also write ``<system>-prosody``, ``f0-only``, and the ``source`` and ``target`` rows.
+        checkpoint: convert with a training checkpoint of ``model_dir`` instead of its final weights.
+        max_utterances: at most this many files per speaker and emotion (smoke runs; the statistics of the
+            ``f0-only`` baseline then come from those few).
+
+    Returns:
+        list[EvalItem]: their ``speaker`` is the corpus speaker (e.g. ``Actor_13``); files under
+        ``out_dir/<system>/``.
+    """
+    from emocore import paths
+    from emocore.conversion import ConversionModel
+    from emocore.data.extraction import prepare_domains
+
+    model = ConversionModel.load(model_dir, checkpoint=checkpoint)
+    name = system or f"emo{model.model_type}"
+    processed = processed_dir or paths.processed_dir()
+    items: list[EvalItem] = []
+    for speaker in speakers or evaluation_speakers():
+        held_out = speaker.group == "tess"
+        domains = [Domain(speaker.corpus, speaker.name, e) for e in (source_emotion, *targets)]
+        prepared = prepare_domains(domains, model.feature_cfg, processed, val_fraction=0.1 if held_out else 0.0,
+                                   max_utterances=max_utterances, corpora_root=root, progress=False)
+        by_emotion = {d.domain.emotion: d for d in prepared.values()}
+        src = by_emotion[source_emotion]
+        tests = (src.validation if held_out else src.train)[:max_utterances]
+        text_ids = (corpus_held_out_text_ids(speaker.corpus, root=root) if held_out
+                    else sorted({u.text_id for u, _ in tests}))
+        for target in targets:
+            tgt = by_emotion[target]
+            source_view = dataclasses.replace(src, validation=tests)
+            target_view = dataclasses.replace(tgt, validation=tgt.validation if held_out else tgt.train)
+
+            def convert(feats, target=target, **switches):
+                return model.convert_analyzed(feats, (source_emotion, target), **switches)
+
+            systems = {name: convert}
+            if baselines:
+                systems[f"{name}-prosody"] = lambda feats, convert=convert: convert(feats, mcep=False)
+                # the speaker's own statistics: training words (TESS), or all recordings of an unseen actor
+                systems["f0-only"] = lambda feats, s=src.stats, t=tgt.stats: _synthesize_prosody_only(
+                    feats, src_stats=s, tgt_stats=t, cfg=model.feature_cfg, power=False)
+            items += _write_held_out_conversions(source_view, target_view, systems, out_dir, model.feature_cfg.sr,
+                                                 progress=progress)
+            if baselines:
+                used = {u.path for u, _ in tests}
+                items += [i for i in reference_items(speaker.corpus, speaker.name, source_emotion, target,
+                                                     text_ids=text_ids, root=root)
+                          if i.system != "source" or i.source_path in used]
+    return items
+
+
+def group_of(items: Sequence[EvalItem], speakers: Sequence[EvalSpeaker] | None = None) -> list[str]:
+    """Each item's group (``"tess"`` or ``"unseen"``), from its speaker."""
+    groups = {s.name: s.group for s in speakers or evaluation_speakers()}
+    return [groups[i.speaker] for i in items]
+
+
+def score_multispeaker(items: Sequence[EvalItem], judges: Mapping[str, Sequence[EmotionJudge]],
+                       verifier: SpeakerVerifier | None = None, *, speakers: Sequence[EvalSpeaker] | None = None,
+                       with_dnsmos: bool = True, cache_dir: str | Path | None = None,
+                       progress: bool = False) -> pd.DataFrame:
+    """Score each group's items with its judges: the first judge's columns as in :func:`evaluate_pairs`, the
+    second's with the suffix ``_<features>`` (e.g. ``emotion_correct_logmel``), and a ``group`` column.
+
+    Args:
+        judges: ``{group: (first judge, second judge, ...)}``, e.g. ``{"tess": (egemaps, logmel), "unseen": ...}``.
+    """
+    items = list(items)
+    groups = group_of(items, speakers)
+    tables = []
+    for group in dict.fromkeys(groups):
+        chosen = [i for i, g in zip(items, groups) if g == group]
+        first, *others = judges[group]
+        table = evaluate_pairs(chosen, first, verifier, with_dnsmos=with_dnsmos, cache_dir=cache_dir,
+                               progress=progress)
+        for judge in others:
+            extra = evaluate_pairs(chosen, judge, None, with_dnsmos=False, with_reference=False, cache_dir=cache_dir)
+            for column in SECOND_JUDGE_COLUMNS:
+                table[f"{column}_{judge.features}"] = extra[column].to_numpy()
+        table.insert(0, "group", group)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def summarize_multispeaker(table: pd.DataFrame, second: str = "logmel") -> pd.DataFrame:
+    """Means per group, system and target emotion: :func:`summarize`'s columns plus the second judge's accuracy
+    (``emotion_accuracy_<second>_pct``) and ceiling (``judge_ceiling_<second>_pct``)."""
+    summary = summarize(table, by=("group", "system", "target_emotion"))
+    column = f"emotion_correct_{second}"
+    if column in table:
+        keys = ["group", "system", "target_emotion"]
+        ok = table[table["error"].fillna("").astype(str).str.strip() == ""] if "error" in table else table
+        extra = ok.groupby(keys, sort=False).agg(
+            **{f"emotion_accuracy_{second}_pct": (column, "mean"),
+               f"judge_ceiling_{second}_pct": (f"judge_ceiling_pct_{second}", "mean")}).reset_index()
+        extra[f"emotion_accuracy_{second}_pct"] *= 100.0
+        summary = summary.merge(extra, on=keys, how="left")
+    return summary
+
+
+def load_judges(cache_dir: str | Path | None = None, *, judges_dir: str | Path | None = None,
+                emotions: Sequence[str] = ("neutral", *TARGETS), progress: bool = False
+                ) -> dict[str, list[EmotionJudge]]:
+    """The two judges of each group, trained on first use and kept under ``judges_dir`` (default
+    ``data/models/judges``): ``tess``: eGeMAPS and log-mel judges of TESS's training words; ``unseen``: the
+    speaker-independent eGeMAPS and log-mel judges of the RAVDESS actors other than the held-out ones.
+
+    Train them before TensorFlow is imported where possible: openSMILE then runs in this process.
+    """
+    from emocore.evaluation.judge import (
+        default_judge_path,
+        default_speaker_independent_judge_path,
+        load_or_train_judge,
+        load_or_train_speaker_independent_judge,
+    )
+
+    def where(path: Path) -> Path:
+        return path if judges_dir is None else Path(judges_dir) / path.name
+
+    families = ("egemaps", "logmel")
+    return {"tess": [load_or_train_judge(where(default_judge_path("tess", emotions, features=f)), "tess", emotions,
+                                         features=f, cache_dir=cache_dir, progress=progress) for f in families],
+            "unseen": [load_or_train_speaker_independent_judge(
+                where(default_speaker_independent_judge_path("ravdess", emotions, features=f)), "ravdess", emotions,
+                features=f, cache_dir=cache_dir, progress=progress) for f in families]}
+
+
+#: the columns of the multi-speaker results table: (summary column, header, decimals)
+RESULTS_COLUMNS = (("emotion_accuracy_pct", "eGeMAPS judge %", 0), ("emotion_accuracy_logmel_pct", "log-mel judge %", 0),
+                   ("judge_ceiling_pct", "eGeMAPS ceiling %", 0), ("judge_ceiling_logmel_pct", "log-mel ceiling %", 0),
+                   ("nearest_speaker_correct_pct", "nearest speaker %", 0), ("speaker_similarity", "speaker sim.", 3),
+                   ("dnsmos_ovrl", "DNSMOS", 2), ("mcd_db", "MCD dB", 2))
+
+
+def results_table(summary: pd.DataFrame, system: str = "emostargan") -> pd.DataFrame:
+    """The README's multi-speaker table from :func:`summarize_multispeaker`: per group and target emotion, the
+    ``source``, ``f0-only``, ``<system>-prosody``, ``<system>`` and ``target`` rows."""
+    order = ["source", "f0-only", f"{system}-prosody", system, "target"]
+    rows = summary[summary["system"].isin(order)].copy()
+    rows["_order"] = rows["system"].map({s: k for k, s in enumerate(order)})
+    rows["_group"] = rows["group"].map({"tess": 0, "unseen": 1})
+    rows = rows.sort_values(["_group", "target_emotion", "_order"], kind="stable")
+    table = rows[["group", "target_emotion", "system", "n"]].reset_index(drop=True)
+    for column, header, decimals in RESULTS_COLUMNS:
+        values = rows[column] if column in rows else pd.Series(float("nan"), index=rows.index)
+        table[header] = values.astype(float).round(decimals).to_numpy()
+    return table

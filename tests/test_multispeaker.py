@@ -1,0 +1,49 @@
+"""Tests of emocore.evaluation.multispeaker: a multi-speaker model's conversions of held-out words and unseen actors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emocore.data.datasets import list_utterances
+from emocore.evaluation.judge import EmotionJudge
+from emocore.evaluation.multispeaker import (
+    EvalSpeaker,
+    evaluation_speakers,
+    score_multispeaker,
+    summarize_multispeaker,
+    write_multispeaker_conversions,
+)
+
+SPEAKERS = [EvalSpeaker("tess", "OAF", "tess"), EvalSpeaker("ravdess", "Actor_15", "unseen")]
+
+
+def test_default_speakers_are_both_tess_voices_and_the_held_out_actors():
+    groups = {s.name: s.group for s in evaluation_speakers()}
+    assert groups == {"OAF": "tess", "YAF": "tess", "Actor_13": "unseen", "Actor_14": "unseen",
+                      "Actor_15": "unseen", "Actor_16": "unseen"}
+
+
+def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_stargan, corpora_root, tmp_path):
+    items = write_multispeaker_conversions(smoke_stargan[0], tmp_path / "out", speakers=SPEAKERS, targets=("angry",),
+                                           max_utterances=2, processed_dir=tmp_path / "processed", root=corpora_root)
+    systems = {i.system for i in items}
+    assert systems == {"emoemostargan", "emoemostargan-prosody", "f0-only", "source", "target"}
+    converted = [i for i in items if i.system == "emoemostargan"]
+    assert len({i.path for i in converted}) == len(converted) == 4  # 2 files of each speaker, never one name twice
+    assert all(i.path.is_file() for i in items)
+    unseen = [i for i in items if i.speaker == "Actor_15" and i.system == "source"]
+    assert unseen and all("Actor_15" in str(i.source_path) for i in unseen)
+
+    judge_utts = [u for emotion in ("neutral", "angry")
+                  for u in list_utterances("tess", "YAF", emotion, root=corpora_root)[:20]]
+    judge = EmotionJudge.train(judge_utts, ["neutral", "angry"], features="logmel", cv_folds=2, logistic_c=(1.0,),
+                               svm_c=())
+    table = score_multispeaker(items, {"tess": (judge, judge), "unseen": (judge,)}, speakers=SPEAKERS,
+                               with_dnsmos=False)
+    assert len(table) == len(items) and set(table["group"]) == {"tess", "unseen"}
+    tess = table[table["group"] == "tess"]
+    assert tess["emotion_correct_logmel"].notna().all()
+    np.testing.assert_array_equal(tess["emotion_correct_logmel"], tess["emotion_correct"])  # the same judge twice
+    assert table[table["group"] == "unseen"]["emotion_correct_logmel"].isna().all()
+    summary = summarize_multispeaker(table)
+    assert {"group", "system", "emotion_accuracy_pct", "emotion_accuracy_logmel_pct"} <= set(summary.columns)

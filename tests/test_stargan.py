@@ -1,0 +1,224 @@
+"""Tests of emocore.models.stargan: one conditional generator for every emotion, speaker-relative conversion."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import espeak_wav
+
+from emocore import cli, training
+from emocore.config import FeatureConfig, ModelConfig, TrainConfig
+from emocore.conversion import ConversionModel
+from emocore.data.datasets import list_utterances
+from emocore.dsp import audio
+from emocore.dsp.features import MeanStd, WorldFeatures
+from emocore.dsp.prosody import DomainStats, LogGaussian, fit_log_f0
+from emocore.dsp.speaker_norm import SpeakerNormalizer
+from emocore.exceptions import ModelFolderError, ParameterError
+from emocore.models.base import Emotion
+from emocore.models.stargan import (
+    LOSS_NAMES,
+    SPEAKERS_FILE,
+    EmoStarGAN,
+    SpeakerRelativeConverter,
+    build_conditional_generator,
+    build_stargan,
+    condition,
+)
+
+EMOTIONS = ("neutral", "angry", "happy", "sad")
+MODEL_CFG = replace(ModelConfig().smoke(), n_emotions=4)
+TRAIN_CFG = TrainConfig().smoke()
+FEATURE_CFG = FeatureConfig().smoke()
+
+
+def _stats(name, f0_hz, mean=0.0, std=1.0, d=24) -> DomainStats:
+    return DomainStats(name, LogGaussian(math.log(f0_hz), 0.1, 500), LogGaussian(-8.0, 1.5, 500),
+                       MeanStd(np.full(d, mean), np.full(d, std)), 10)
+
+
+@pytest.fixture(scope="module")
+def normalizer() -> SpeakerNormalizer:
+    rises = {"neutral": 1.0, "angry": 1.3, "happy": 1.4, "sad": 0.9}
+    stats = {(s, e): _stats(f"{s}-{e}", f0 * r, mean=0.2 * i) for s, f0 in (("m", 110.0), ("f", 220.0))
+             for i, (e, r) in enumerate(rises.items())}
+    return SpeakerNormalizer.fit(stats)
+
+
+@pytest.fixture(scope="module")
+def converter(normalizer):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    generator = build_conditional_generator(MODEL_CFG, 4)
+    out = generator.get_layer("output_conv")  # trained networks change their input: give the change a size
+    out.set_weights([np.random.default_rng(0).normal(0, 0.05, w.shape).astype("float32") for w in out.get_weights()])
+    return SpeakerRelativeConverter(generator, 4, normalizer, EMOTIONS)
+
+
+def _emotions():
+    return [Emotion(i, _stats(f"pooled-{e}", 1.0, mean=0.1 * i, std=1.0 + 0.1 * i)) for i, e in enumerate(EMOTIONS)]
+
+
+def _voice(rng, n_frames=203, f0_hz=95.0) -> WorldFeatures:
+    f0 = np.exp(rng.normal(math.log(f0_hz), 0.08, n_frames))
+    f0[:20] = 0.0
+    return WorldFeatures(f0_hz=f0, mcep=rng.normal(0.0, 1.0, (n_frames, 24)), coded_ap=np.zeros((n_frames, 1)),
+                         log_power=rng.normal(-8.0, 1.0, n_frames), n_samples=n_frames * 80)
+
+
+def test_condition_names_source_and_a_target_moved_by_intensity():
+    c = condition(np.array([0, 2]), np.array([1, 3]), 4, intensity=0.25)
+    np.testing.assert_allclose(c[0], [1, 0, 0, 0, 0.75, 0.25, 0, 0])
+    np.testing.assert_allclose(c[1], [0, 0, 1, 0, 0, 0, 0.75, 0.25])
+    np.testing.assert_allclose(condition(np.array([1]), np.array([2]), 4, intensity=0.0)[0, 4:], [0, 1, 0, 0])
+
+
+def test_every_crop_goes_to_another_emotion_and_every_pair_recurs_evenly():
+    model = EmoStarGAN.__new__(EmoStarGAN)
+    model.n_emotions = 4
+    sources = np.repeat(np.arange(4), 2)
+    pairs = [(s, t) for step in range(6) for s, t in zip(sources, model.targets(sources, step))]
+    assert all(s != t for s, t in pairs)
+    counts = {(s, t): pairs.count((s, t)) for s in range(4) for t in range(4) if s != t}
+    assert set(counts.values()) == {4}  # 6 steps x 8 crops over 12 ordered pairs
+
+
+def test_one_model_gives_each_target_emotion_its_own_output(converter, rng):
+    feats, emotions = _voice(rng), _emotions()
+    outputs = {e.name: converter.convert(feats, emotions[0], e, f0=False, power=False).mcep for e in emotions[1:]}
+    names = list(outputs)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert np.abs(outputs[a] - outputs[b]).mean() > 1e-3, (a, b)
+    with pytest.raises(ParameterError, match="same emotion"):
+        converter.convert(feats, emotions[1], emotions[1])
+
+
+@pytest.mark.parametrize("n_frames", [5, 37, 128, 203])
+def test_any_length_converts_to_the_same_number_of_frames(converter, rng, n_frames):
+    feats = _voice(rng, n_frames)
+    out = converter.convert(feats, _emotions()[0], _emotions()[2])
+    assert out.mcep.shape == feats.mcep.shape and out.f0_hz.shape == feats.f0_hz.shape
+    assert np.all(np.isfinite(out.mcep)) and np.array_equal(out.f0_hz > 0, feats.f0_hz > 0)
+
+
+def test_intensity_0_returns_the_source_and_pitch_rises_with_it(converter, rng):
+    feats, emotions = _voice(rng), _emotions()
+    same = converter.convert(feats, emotions[0], emotions[1], intensity=0.0)
+    np.testing.assert_array_equal(same.mcep, feats.mcep)
+    np.testing.assert_allclose(same.f0_hz, feats.f0_hz, rtol=1e-12)
+    means = [fit_log_f0([converter.convert(feats, emotions[0], emotions[1], intensity=a).f0_hz]).mean
+             for a in (0.0, 0.5, 1.0)]
+    assert means[0] < means[1] < means[2]
+    # relative to the speaker: a 95 Hz voice is raised by angry's measured change (x1.3), not sent to 110-220 Hz
+    assert math.exp(means[2] - means[0]) == pytest.approx(1.3, rel=1e-6)
+    with pytest.raises(ParameterError, match="intensity"):
+        converter.convert(feats, emotions[0], emotions[1], intensity=1.5)
+    with pytest.raises(ParameterError, match="style"):
+        converter.convert(feats, emotions[0], emotions[1], style="mean")
+
+
+def test_a_voice_in_no_training_speakers_range_of_pitch_is_still_close(converter, rng):
+    feats = _voice(rng, f0_hz=150.0)
+    assert not converter.familiarity(feats.f0_hz, feats.mcep, _emotions()[0]).far
+
+
+# ---------------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="module")
+def speaker_data(smoke_stargan):
+    return smoke_stargan[2]
+
+
+@pytest.fixture(scope="module")
+def trained(smoke_stargan):
+    return smoke_stargan[0], smoke_stargan[1]
+
+
+def test_train_writes_a_model_that_converts_a_held_out_actor(trained, corpora_root):
+    folder, history = trained
+    assert {SPEAKERS_FILE, "generator.weights.h5", "config.json"} <= {p.name for p in folder.iterdir()}
+    assert set(LOSS_NAMES) <= set(history[-1]) and all(math.isfinite(history[-1][k]) for k in LOSS_NAMES)
+    model = ConversionModel.load(folder)
+    assert model.model_type == "emostargan" and len(model.emotions) == 4
+    record = json.loads((folder / "config.json").read_text())
+    assert record["training"]["speakers"] == ["ravdess:Actor_01", "tess:OAF"]
+    source = list_utterances("ravdess", speaker="Actor_15", emotion="neutral", root=corpora_root)[0]
+    result = model.convert_path(source.path, ("neutral", "happy"))
+    assert np.all(np.isfinite(result.wav)) and np.max(np.abs(result.wav)) > 1e-3
+    assert not result.familiarity.far
+
+
+def test_resume_after_a_kill_matches_the_uninterrupted_run(speaker_data, trained, tmp_path):
+    import h5py
+
+    def kill_during_iteration_3(iteration, logs, model):
+        if iteration == 3:
+            raise KeyboardInterrupt
+
+    kwargs = dict(model_type="emostargan", progress=False, run_eagerly=True)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path,
+                       callbacks=[kill_during_iteration_3], **kwargs)
+    resumed = training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, **kwargs)
+
+    def weights(path: Path) -> list[np.ndarray]:
+        with h5py.File(path, "r") as f:
+            out = []
+            f.visititems(lambda name, obj: out.append(np.asarray(obj)) if isinstance(obj, h5py.Dataset) else None)
+            return out
+
+    for a, b in zip(weights(trained[0] / "generator.weights.h5"), weights(tmp_path / "generator.weights.h5")):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for row, again in zip(trained[1], resumed):
+        assert again["gen_total"] == pytest.approx(row["gen_total"], rel=1e-5, abs=1e-6)
+    assert json.loads((tmp_path / "config.json").read_text())["training"]["resumed"] == [2]
+
+
+def test_a_model_folder_without_its_speaker_normalization_is_refused(trained, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained[0], folder)
+    (folder / SPEAKERS_FILE).write_text("{\"emotions\": [\"neutral\"]}")
+    with pytest.raises(ModelFolderError, match=SPEAKERS_FILE):
+        ConversionModel.load(folder)
+
+
+def test_training_refuses_emotions_of_one_speaker(speaker_data, tmp_path):
+    one = speaker_data.per_speaker["tess:OAF"]
+    with pytest.raises(ParameterError, match="pooled over speakers"):
+        training.train([one[e] for e in EMOTIONS], FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path,
+                       model_type="emostargan", progress=False, run_eagerly=True)
+    with pytest.raises(ParameterError, match="n_emotions"):
+        training.train(speaker_data.emotions[:3], FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path,
+                       model_type="emostargan", progress=False, run_eagerly=True)
+
+
+def test_build_refuses_options():
+    with pytest.raises(ParameterError, match="no options"):
+        build_stargan(MODEL_CFG, TRAIN_CFG, options={"x": 1})
+
+
+def test_convert_cli_converts_a_voice_in_neither_corpus_and_an_unseen_actor(trained, corpora_root, tmp_path, capsys):
+    espeak_wav("Please bring the books back to the library.", tmp_path / "espeak.wav")
+    actor = list_utterances("ravdess", speaker="Actor_16", emotion="neutral", root=corpora_root)
+    argv = ["--model_dir", str(trained[0]), "--target-emotion", "happy", "--quiet"]
+    assert cli.convert_main([*argv, str(tmp_path / "espeak.wav"), str(actor[0].path), "-o", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert "neutral -> happy: converted 2 of 2" in captured.out.replace("ravdess+tess-", "")
+    assert "far from" not in captured.err, captured.err
+    # a few recordings of the speaker, and a softer emotion
+    rc = cli.convert_main([*argv, str(actor[0].path), "-o", str(tmp_path / "soft.wav"), "--intensity", "0.5",
+                           "--speaker-recordings", *(str(u.path) for u in actor[1:3])])
+    assert rc == 0, capsys.readouterr().err
+    assert np.isfinite(audio.load_wav(tmp_path / "soft.wav", 16000)).all()
+    rc = cli.convert_main([*argv, str(actor[0].path), "-o", str(tmp_path / "bad.wav"), "--style", "mean"])
+    assert rc == 1 and "--style: not for the 'emostargan' model" in capsys.readouterr().err
