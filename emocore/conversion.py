@@ -467,9 +467,14 @@ class ConversionModel:
         plan = segments.plan_segments(wav, cfg.sr, segment_cfg, align=cfg.hop_length)
         f0_parts, mcep_parts = [], []
 
+        own_stats = getattr(self.converter, "speaker_stats", None)  # a converter that normalizes by the speaker
+
         def converted_segments():
+            nonlocal style
             for segment in plan:
                 feats = features.extract_features(wav[segment.start:segment.stop], cfg)
+                if own_stats is not None and len(plan) > 1 and style.get("speaker_stats") is None:
+                    style = {**style, "speaker_stats": own_stats(feats)}  # the first segment's, for every segment
                 core = segment.core_frames(cfg.hop_length, feats.n_frames)
                 f0_parts.append(feats.f0_hz[core])
                 mcep_parts.append(feats.mcep[core])

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from emocore import paths, pretrained
+from emocore.evaluation.report import results_rows
 
 NOTEBOOKS = ("01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation", "06_listening_test")
 #: the results table: (summary column, README header, decimals)
@@ -43,14 +44,7 @@ def results_table(summary: pd.DataFrame, systems: tuple[str, ...] = RESULTS_SYST
         under their README headers, rounded; sorted by target emotion, speaker, then system as in ``systems``.
     """
     keys = ["target_emotion", "speaker"] if "speaker" in summary else ["target_emotion"]
-    rows = summary[summary["system"].isin(systems)].copy()
-    rows["_order"] = rows["system"].map({s: k for k, s in enumerate(systems)})
-    rows = rows.sort_values([*keys, "_order"], kind="stable")
-    table = rows[[*keys, "system", "n"]].reset_index(drop=True)
-    for column, header, decimals in RESULTS_COLUMNS:
-        values = rows[column] if column in rows else pd.Series(float("nan"), index=rows.index)
-        table[header] = values.astype(float).round(decimals).to_numpy()
-    return table
+    return results_rows(summary, keys, systems, RESULTS_COLUMNS)
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -80,6 +80,8 @@ def test_train_refuses_an_unparseable_domain(tmp_path, capsys):
     (["--speakers", "tess:OAF", "--domains", NEUTRAL, ANGRY], "takes no --domains"),
     (["--speakers", "tess:OAF", "--domain-a", NEUTRAL], "takes no --domain-a"),
     (["--speakers", "OAF"], "corpus:name"),
+    (["--speakers", "default", "--validation_A_dir", "x"], "takes no --validation_A_dir"),
+    (["--speakers", "default", "--val-fraction", "0"], "takes no --val-fraction"),
     (["--emotions", "neutral", "angry", "--domains", NEUTRAL, ANGRY], "--emotions goes with --speakers"),
     (["--speakers", "default", "--model", "cyclegan"], "one speaker's emotions"),
     (["--domains", NEUTRAL, ANGRY, "--model", "emostargan"], "trains on --speakers"),

@@ -171,13 +171,15 @@ def test_each_shipped_model_converts_a_voice_in_neither_corpus_from_the_command_
 # ---------------------------------------------------------------------- fingerprints and damaged folders (issue 12)
 
 
-@pytest.mark.parametrize("model", PAIRS, ids=[m.name for m in PAIRS])
+@pytest.mark.parametrize("model", SHIPPED, ids=[m.name for m in SHIPPED])
 def test_each_shipped_model_carries_a_fingerprint_of_its_files(model):
     from emocore.io import file_digest
+    from emocore.record import read_record
 
     digests = json.loads((model.path / "config.json").read_text())["fingerprint"]["sha256"]
-    expected = {p.name for p in model.path.glob("*.weights.h5")} | {"stats_a.json", "stats_b.json"}
-    assert set(digests) == expected | ({"styles.json"} if model.model_type == "munit" else set())
+    expected = {p.name for p in model.path.glob("*.weights.h5")} | set(read_record(model.path / "config.json").stats_files)
+    extras = {"munit": {"styles.json"}, "emostargan": {"speakers.json"}}
+    assert set(digests) == expected | extras.get(model.model_type, set())
     assert all(digests[name] == file_digest(model.path / name) for name in digests)
 
 

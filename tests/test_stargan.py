@@ -124,9 +124,17 @@ def test_intensity_0_returns_the_source_and_pitch_rises_with_it(converter, rng):
         converter.convert(feats, emotions[0], emotions[1], style="mean")
 
 
-def test_a_voice_in_no_training_speakers_range_of_pitch_is_still_close(converter, rng):
-    feats = _voice(rng, f0_hz=150.0)
-    assert not converter.familiarity(feats.f0_hz, feats.mcep, _emotions()[0]).far
+def test_familiarity_judges_the_register_against_the_training_speakers(converter, rng):
+    # training speakers: 110 and 220 Hz neutral (z = -1 and +1); a 150 Hz voice lies between them
+    between = _voice(rng, f0_hz=150.0)
+    near = converter.familiarity(between.f0_hz, between.mcep, _emotions()[0])
+    assert not near.far and abs(near.pitch_z) < 1 and math.isnan(near.spectral_distance)
+    # an angry 143 Hz voice is a 110 Hz voice once angry's measured rise (x1.3) is taken back: z = -1
+    angry = converter.familiarity(_voice(rng, f0_hz=143.0).f0_hz, between.mcep, _emotions()[1])
+    assert angry.pitch_z == pytest.approx(-1.0, abs=0.05)
+    # a 30 Hz "voice" lies 4.7 spreads below: far
+    low = _voice(rng, f0_hz=30.0)
+    assert converter.familiarity(low.f0_hz, low.mcep, _emotions()[0]).far
 
 
 # ---------------------------------------------------------------------- real data
@@ -182,7 +190,7 @@ def test_resume_after_a_kill_matches_the_uninterrupted_run(speaker_data, trained
     assert json.loads((tmp_path / "config.json").read_text())["training"]["resumed"] == [2]
 
 
-def test_a_model_folder_without_its_speaker_normalization_is_refused(trained, tmp_path):
+def test_a_model_folder_with_a_damaged_speaker_normalization_is_refused(trained, tmp_path):
     import shutil
 
     folder = tmp_path / "copy"

@@ -121,6 +121,19 @@ def test_sample_segments_is_deterministic_given_the_generator():
     assert not np.array_equal(first[0], other[0])
 
 
+def test_sample_segments_draws_utterances_in_proportion_to_their_weights(rng):
+    low, high = _synthetic_feats(seed=0), _synthetic_feats(seed=1)
+    high = high.replace(mcep=high.mcep + 1000.0)  # tells the crops of the two utterances apart
+    stats = DomainStats.fit("x", [low])
+    for weights, share in (([1.0, 3.0], 0.75), ([0.0, 1.0], 1.0), ([2.0, 0.0], 0.0)):
+        mcep, _ = training.sample_segments([low, high], 32, 2000, rng, stats, weights=weights)
+        from_high = stats.mcep.denormalize(mcep[:, 0, :].astype(np.float64))[:, 0] > 500
+        assert from_high.mean() == pytest.approx(share, abs=0.03)
+    for bad in ([1.0], [-1.0, 2.0], [0.0, 0.0], [np.nan, 1.0]):
+        with pytest.raises(ParameterError, match="weights"):
+            training.sample_segments([low, high], 32, 1, rng, stats, weights=bad)
+
+
 def test_sample_segments_pads_short_utterances_by_repeating_the_edge(rng):
     short = _synthetic_feats(n_frames=20, voiced=slice(0, 20))
     stats = DomainStats.fit("x", [_synthetic_feats(), short])

@@ -116,7 +116,7 @@ def convert_main(argv: list[str] | None = None) -> int:
     try:
         model.converter.check_options(style)
     except EmocoreError as error:
-        flags = ", ".join(f"--{k.replace('_', '-')}" for k in style)
+        flags = ", ".join(FLAG_OF_OPTION.get(k, f"--{k}") for k in style)
         raise EmocoreError(f"{flags}: not for the {model.model_type!r} model in {args.model_dir}: {error}") from None
     source, target = model.emotion_pair(direction)
     report = convert_files(model, files, direction, args.output_dir, overwrite=args.overwrite,
@@ -191,6 +191,11 @@ def _direction(parser: argparse.ArgumentParser, args: argparse.Namespace):
     if source == target:
         parser.error(f"--source-emotion and --target-emotion name the same emotion ({record.emotions[source].name})")
     return (source, target)
+
+
+#: the flag that sets each conversion option
+FLAG_OF_OPTION = {"style": "--style", "reference": "--reference", "seed": "--seed", "intensity": "--intensity",
+                  "speaker_stats": "--speaker-recordings"}
 
 
 def _speaker_stats(recordings: list[Path], cfg):

@@ -73,8 +73,8 @@ def train_main(argv: list[str] | None = None) -> int:
                            "tess:OAF:angry tess:OAF:sad for neutral -> happy), so conversions are asked to sound "
                            "like B rather than like any other emotion")
     data.add_argument("--processed-dir", type=Path, default=None, help="feature cache (default data/processed)")
-    data.add_argument("--val-fraction", type=fraction, default=0.1,
-                      help="share of texts held out (0 when both validation folders are given)")
+    data.add_argument("--val-fraction", type=fraction, default=None,
+                      help="share of texts held out (default 0.1; 0 when both validation folders are given)")
     data.add_argument("--split-seed", type=nonnegative_int, default=0,
                       help="which texts are held out (as emocore-extract --seed; independent of --random_seed)")
     data.add_argument("--max-utterances", type=positive_int, default=None, help="per domain and split (smoke runs)")
@@ -117,10 +117,12 @@ def train_main(argv: list[str] | None = None) -> int:
         if args.speakers is not None:
             from emocore.data.speakers import DEFAULT_EMOTIONS, Speaker, default_speakers, pooled_domain
 
-            given = [f for f in ("domains", "domain_a", "domain_b", "train_A_dir", "train_B_dir", "contrast_domains")
-                     if getattr(args, f)]
+            given = [f for f in ("domains", "domain_a", "domain_b", "train_A_dir", "train_B_dir", "contrast_domains",
+                                 "validation_A_dir", "validation_B_dir", "val_fraction") if getattr(args, f) not in (None, [])]
             if given:
-                parser.error(f"--speakers trains on speakers' emotions; it takes no --{given[0].replace('_', '-')}")
+                flag = given[0] if given[0].endswith("_dir") else given[0].replace("_", "-")
+                parser.error(f"--speakers trains on speakers' emotions; it takes no --{flag} "
+                             "(it holds out TESS's words as the per-pair models do and trains on all of RAVDESS's)")
             speakers = (default_speakers() if args.speakers == ["default"]
                         else [Speaker.parse(spec) for spec in args.speakers])
             emotions = list(args.emotions or DEFAULT_EMOTIONS)
@@ -176,7 +178,7 @@ def train_main(argv: list[str] | None = None) -> int:
             prepared = {}
         else:
             prepared = prepare_domains(sides + contrast, feature_cfg, processed,
-                                       val_fraction=0.0 if both_val_dirs else args.val_fraction, seed=args.split_seed,
+                                       val_fraction=0.0 if both_val_dirs else (0.1 if args.val_fraction is None else args.val_fraction), seed=args.split_seed,
                                        max_utterances=args.max_utterances, n_jobs=args.jobs, progress=not args.quiet)
             emotions = [prepared[d.name] for d in sides]
         for data, folder in zip(emotions, (args.validation_A_dir, args.validation_B_dir)):

@@ -146,7 +146,7 @@ class DomainData:
         sample_weights: relative chance of each training utterance being drawn for a training crop (``None``:
             uniform); a domain pooled over speakers gives each speaker the same share
             (:func:`emocore.data.speakers.prepare_speakers`).
-        speakers: for a domain pooled over speakers, the normalization of its features by their speaker
+        speaker_norm: for a domain pooled over speakers, the normalization of its features by their speaker
             (``None`` for one speaker's domain).
         speaker_refs: for a pooled domain, each speaker's reference statistics (``"corpus:speaker"`` keys).
     """
@@ -157,7 +157,7 @@ class DomainData:
     stats: DomainStats
     failures: list[ExtractionFailure]
     sample_weights: list[float] | None = None
-    speakers: SpeakerNormalizer | None = None
+    speaker_norm: SpeakerNormalizer | None = None
     speaker_refs: dict[str, DomainStats] | None = None
 
     @property
@@ -170,9 +170,9 @@ class DomainData:
         extracted otherwise. The pairs in :attr:`train` and :attr:`validation` stay as extracted, so a
         validation conversion starts from what a user's file would give."""
         pairs = getattr(self, split)
-        if self.speakers is None:
+        if self.speaker_norm is None:
             return [f for _, f in pairs]
-        return [self.speakers.normalize(f, self.speaker_refs[f"{u.corpus}:{u.speaker}"]) for u, f in pairs]
+        return [self.speaker_norm.normalize(f, self.speaker_refs[f"{u.corpus}:{u.speaker}"]) for u, f in pairs]
 
 
 def prepare_domains(domains: list[Domain], cfg: FeatureConfig, processed_dir: str | Path, *,

@@ -61,7 +61,7 @@ class SpeakerData:
 
     Attributes:
         emotions (list[DomainData]): one per emotion, pooled over speakers, speaker-normalized, with
-            ``sample_weights`` and ``speakers`` set: what :func:`emocore.training.train` takes.
+            ``sample_weights`` and ``speaker_norm`` set: what :func:`emocore.training.train` takes.
         per_speaker (dict): ``{speaker: {emotion: DomainData}}``, unnormalized, as prepared.
         normalizer (SpeakerNormalizer): fitted on the training splits.
     """
@@ -96,8 +96,8 @@ def prepare_speakers(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: 
     emotions, speakers = list(emotions), list(speakers)
     if len(emotions) < 2 or reference not in emotions:
         raise ParameterError(f"need at least 2 emotions including the reference {reference!r}, got {emotions}")
-    if len(speakers) < 1:
-        raise ParameterError("need at least one speaker")
+    if len(set(speakers)) < 2:
+        raise ParameterError(f"a model of many speakers needs at least 2 different speakers, got {len(set(speakers))}")
     per_speaker = {}
     for speaker in speakers:
         domains = [Domain(speaker.corpus, speaker.name, emotion) for emotion in emotions]
@@ -122,7 +122,7 @@ def _pool(speakers: Sequence[Speaker], emotion: str, per_speaker: dict[str, dict
         failures += data.failures
     refs = {key: by_emotion[normalizer.reference].stats for key, by_emotion in per_speaker.items()}
     domain = pooled_domain(speakers, emotion)
-    pooled = DomainData(domain, train, validation, None, failures, sample_weights=weights, speakers=normalizer,
+    pooled = DomainData(domain, train, validation, None, failures, sample_weights=weights, speaker_norm=normalizer,
                         speaker_refs=refs)
     pooled.stats = DomainStats.fit(domain.name, pooled.network_features("train"))
     return pooled

@@ -14,6 +14,8 @@ One module per kind of score or job; every public name is also here, as ``emocor
 - :mod:`~emocore.evaluation.scoring`: :func:`evaluate_pairs` and :func:`evaluate_folder`, every score of every item;
 - :mod:`~emocore.evaluation.report`: :func:`summarize`, :func:`format_summary`, :func:`write_report`,
   :func:`explain_judge_shifts`;
+- :mod:`~emocore.evaluation.multispeaker`: a multi-speaker model on TESS's held-out words and on RAVDESS actors it
+  never heard, scored by two judges of different feature families (import it as a module);
 - :mod:`~emocore.evaluation.systems`: the reference systems (``source``, ``f0-only``, ``f0+power``, ``target``)
   and the conversions of a trained model's held-out words;
 - :mod:`~emocore.evaluation.listening`: listening tests (A/B and MOS trials, widgets, analysis); not imported
@@ -74,6 +76,7 @@ from emocore.evaluation.report import (
     explain_judge_shifts,
     failed_rows,
     format_summary,
+    results_rows,
     summarize,
     write_report,
 )
@@ -121,7 +124,8 @@ __all__ = [
     # scoring
     "TABLE_COLUMNS", "TABLE_METRIC_COLUMNS", "evaluate_folder", "evaluate_pairs",
     # report
-    "SUMMARY_COLUMNS", "explain_judge_shifts", "failed_rows", "format_summary", "summarize", "write_report",
+    "SUMMARY_COLUMNS", "explain_judge_shifts", "failed_rows", "format_summary", "results_rows", "summarize",
+    "write_report",
     # systems
     "convert_prosody_only", "parse_reference_spec", "reference_items", "write_model_conversions",
     "write_prosody_references",

@@ -28,10 +28,11 @@ from emocore.data.datasets import Domain
 from emocore.data.speakers import HELD_OUT_ACTORS
 from emocore.evaluation.judge import EmotionJudge, corpus_held_out_text_ids
 from emocore.evaluation.manifest import EvalItem
-from emocore.evaluation.report import summarize
+from emocore.evaluation.report import results_rows, summarize
 from emocore.evaluation.scoring import evaluate_pairs
 from emocore.evaluation.speaker import SpeakerVerifier
 from emocore.evaluation.systems import _synthesize_prosody_only, _write_held_out_conversions, reference_items
+from emocore.exceptions import ParameterError
 
 TARGETS = ("angry", "happy", "sad")
 TESS_SPEAKERS = ("OAF", "YAF")
@@ -58,17 +59,21 @@ def evaluation_speakers(tess_speakers: Sequence[str] = TESS_SPEAKERS,
 def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *, system: str | None = None,
                                    speakers: Sequence[EvalSpeaker] | None = None, source_emotion: str = "neutral",
                                    targets: Sequence[str] = TARGETS, baselines: bool = True,
-                                   checkpoint: str | Path | None = None,
+                                   checkpoint: str | Path | None = None, intensity: float | None = None,
                                    max_utterances: int | None = None, processed_dir: str | Path | None = None,
                                    root: str | Path | None = None, progress: bool = False) -> list[EvalItem]:
     """Convert every test speaker's source files to each target with the model (and the baselines).
 
     Args:
         model_dir: a multi-speaker model folder (or a checkpoint's run folder).
-        system: the model's name in the tables (default ``"emo" + model_type``).
+        system: the model's name in the tables (default: its model type's title in lower case, ``"emostargan"``).
+
+    Raises:
+        ParameterError: an ``unseen`` speaker the model was trained on, or held-out words the model trained on.
         speakers: default :func:`evaluation_speakers`.
         baselines: also write ``<system>-prosody``, ``f0-only``, and the ``source`` and ``target`` rows.
         checkpoint: convert with a training checkpoint of ``model_dir`` instead of its final weights.
+        intensity: the model's emotion intensity in ``[0, 1]`` (``None``: its default, full).
         max_utterances: at most this many files per speaker and emotion (smoke runs; the statistics of the
             ``f0-only`` baseline then come from those few).
 
@@ -79,13 +84,18 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     from emocore import paths
     from emocore.conversion import ConversionModel
     from emocore.data.extraction import prepare_domains
+    from emocore.models import get
 
     model = ConversionModel.load(model_dir, checkpoint=checkpoint)
-    name = system or f"emo{model.model_type}"
+    name = system or get(model.model_type).title.lower()
+    trained_on = set(model.record.training.get("speakers", ()))
+    recorded_words = {t for e in model.record.emotions for t in e.validation_text_ids}
     processed = processed_dir or paths.processed_dir()
     items: list[EvalItem] = []
     for speaker in speakers or evaluation_speakers():
         held_out = speaker.group == "tess"
+        if not held_out and f"{speaker.corpus}:{speaker.name}" in trained_on:
+            raise ParameterError(f"{speaker.corpus}:{speaker.name} is not unseen: {model_dir} was trained on it")
         domains = [Domain(speaker.corpus, speaker.name, e) for e in (source_emotion, *targets)]
         prepared = prepare_domains(domains, model.feature_cfg, processed, val_fraction=0.1 if held_out else 0.0,
                                    max_utterances=max_utterances, corpora_root=root, progress=False)
@@ -94,13 +104,17 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
         tests = (src.validation if held_out else src.train)[:max_utterances]
         text_ids = (corpus_held_out_text_ids(speaker.corpus, root=root) if held_out
                     else sorted({u.text_id for u, _ in tests}))
+        if held_out and recorded_words and not {u.text_id for u, _ in tests} <= recorded_words:
+            raise ParameterError(f"{model_dir} held out other words than the default split; evaluate it on its own")
         for target in targets:
             tgt = by_emotion[target]
             source_view = dataclasses.replace(src, validation=tests)
             target_view = dataclasses.replace(tgt, validation=tgt.validation if held_out else tgt.train)
 
-            def convert(feats, target=target, **switches):
-                return model.convert_analyzed(feats, (source_emotion, target), **switches)
+            options = {} if intensity is None else {"intensity": intensity}
+
+            def convert(feats, target=target, options=options, **switches):
+                return model.convert_analyzed(feats, (source_emotion, target), **options, **switches)
 
             systems = {name: convert}
             if baselines:
@@ -129,7 +143,9 @@ def score_multispeaker(items: Sequence[EvalItem], judges: Mapping[str, Sequence[
                        with_dnsmos: bool = True, cache_dir: str | Path | None = None,
                        progress: bool = False) -> pd.DataFrame:
     """Score each group's items with its judges: the first judge's columns as in :func:`evaluate_pairs`, the
-    second's with the suffix ``_<features>`` (e.g. ``emotion_correct_logmel``), and a ``group`` column.
+    second's with the suffix ``_<features>`` (e.g. ``emotion_correct_logmel``), and a ``group`` column. The
+    distances to the real target recording (MCD, F0 RMSE) are measured on TESS's parallel words only: an unseen
+    actor's recordings of one sentence differ in timing more than a conversion does.
 
     Args:
         judges: ``{group: (first judge, second judge, ...)}``, e.g. ``{"tess": (egemaps, logmel), "unseen": ...}``.
@@ -140,8 +156,8 @@ def score_multispeaker(items: Sequence[EvalItem], judges: Mapping[str, Sequence[
     for group in dict.fromkeys(groups):
         chosen = [i for i, g in zip(items, groups) if g == group]
         first, *others = judges[group]
-        table = evaluate_pairs(chosen, first, verifier, with_dnsmos=with_dnsmos, cache_dir=cache_dir,
-                               progress=progress)
+        table = evaluate_pairs(chosen, first, verifier, with_dnsmos=with_dnsmos, with_reference=group == "tess",
+                               cache_dir=cache_dir, progress=progress)
         for judge in others:
             extra = evaluate_pairs(chosen, judge, None, with_dnsmos=False, with_reference=False, cache_dir=cache_dir)
             for column in SECOND_JUDGE_COLUMNS:
@@ -202,15 +218,9 @@ RESULTS_COLUMNS = (("emotion_accuracy_pct", "eGeMAPS judge %", 0), ("emotion_acc
 
 
 def results_table(summary: pd.DataFrame, system: str = "emostargan") -> pd.DataFrame:
-    """The README's multi-speaker table from :func:`summarize_multispeaker`: per group and target emotion, the
-    ``source``, ``f0-only``, ``<system>-prosody``, ``<system>`` and ``target`` rows."""
-    order = ["source", "f0-only", f"{system}-prosody", system, "target"]
-    rows = summary[summary["system"].isin(order)].copy()
-    rows["_order"] = rows["system"].map({s: k for k, s in enumerate(order)})
-    rows["_group"] = rows["group"].map({"tess": 0, "unseen": 1})
-    rows = rows.sort_values(["_group", "target_emotion", "_order"], kind="stable")
-    table = rows[["group", "target_emotion", "system", "n"]].reset_index(drop=True)
-    for column, header, decimals in RESULTS_COLUMNS:
-        values = rows[column] if column in rows else pd.Series(float("nan"), index=rows.index)
-        table[header] = values.astype(float).round(decimals).to_numpy()
-    return table
+    """The README's multi-speaker table from :func:`summarize_multispeaker`: per group (``tess`` first) and target
+    emotion, the ``source``, ``f0-only``, ``<system>-prosody``, ``<system>`` and ``target`` rows."""
+    ordered = summary.assign(group=pd.Categorical(summary["group"], ["tess", "unseen"], ordered=True))
+    table = results_rows(ordered, ["group", "target_emotion"], ["source", "f0-only", f"{system}-prosody", system,
+                                                                "target"], RESULTS_COLUMNS)
+    return table.assign(group=table["group"].astype(str))

@@ -157,6 +157,29 @@ def explain_judge_shifts(table: pd.DataFrame, judge: EmotionJudge, *, baseline: 
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
+def results_rows(summary: pd.DataFrame, keys: Sequence[str], systems: Sequence[str],
+                 columns: Sequence[tuple[str, str, int]]) -> pd.DataFrame:
+    """A results table for a README: the ``systems`` rows of a summary, grouped by ``keys``, renamed and rounded.
+
+    Args:
+        summary: a :func:`summarize` frame (or one with more columns).
+        keys: the grouping columns, in sort order (e.g. ``["target_emotion", "speaker"]``).
+        systems: the systems kept, in this order within each group (absent ones are skipped).
+        columns: ``(summary column, header, decimals)``; a column the summary lacks gives ``nan``.
+
+    Returns:
+        DataFrame: ``keys``, ``system``, ``n``, then each column under its header.
+    """
+    rows = summary[summary["system"].isin(systems)].copy()
+    rows["_order"] = rows["system"].map({s: k for k, s in enumerate(systems)})
+    rows = rows.sort_values([*keys, "_order"], kind="stable")
+    table = rows[[*keys, "system", "n"]].reset_index(drop=True)
+    for column, header, decimals in columns:
+        values = rows[column] if column in rows else pd.Series(float("nan"), index=rows.index)
+        table[header] = values.astype(float).round(decimals).to_numpy()
+    return table
+
+
 def format_summary(summary: pd.DataFrame) -> str:
     """A :func:`summarize` table as aligned text (``-`` for ``nan``)."""
     headers = {"target_emotion": "target", "emotion_accuracy_pct": "emo acc %", "judge_ceiling_pct": "ceiling %",

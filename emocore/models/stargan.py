@@ -185,7 +185,7 @@ class SpeakerRelativeConverter(MappingConverter):
         """
         self.check_options(options)
         normalizer = self._ready()
-        intensity = float(options.get("intensity", 1.0) if options.get("intensity") is not None else 1.0)
+        intensity = 1.0 if options.get("intensity") is None else float(options["intensity"])
         own = options.get("speaker_stats") or self.speaker_stats(feats)
         src, tgt = self.emotion_of(source), self.emotion_of(target)
         out = normalizer.prosody.convert(feats, src, tgt, own=own, intensity=intensity, f0=f0, power=power)
@@ -209,19 +209,22 @@ class SpeakerRelativeConverter(MappingConverter):
         return SpeakerNormalizer.denormalize_mcep(converted.astype(np.float64) * std + mean, ref)
 
     def familiarity(self, f0_hz: np.ndarray, mcep: np.ndarray, source: Emotion) -> InputFamiliarity:
-        """The input's pitch against the training speakers' range (in between-speaker spreads); its spectrum,
-        normalized by itself as conversion does, against the source emotion's pooled statistics."""
+        """The input's register against the training speakers': its mean log F0, moved back to neutral by the source
+        emotion's measured change, in spreads of the training speakers' neutral means (``pitch_z``).
+
+        The spectrum is not judged (``spectral_distance`` is ``nan``): this model normalizes every voice by its own
+        statistics, so a voice is never far from the training speakers in that sense.
+        """
         normalizer = self._ready()
         voiced = np.asarray(f0_hz) > 0
-        if voiced.sum() >= 2:
-            offset = float(np.log(f0_hz[voiced]).mean() - normalizer.speaker_log_f0.mean)
-            semitones, z = 12.0 * offset / np.log(2.0), normalizer.pitch_z(float(np.log(f0_hz[voiced]).mean()))
+        if np.count_nonzero(voiced) >= 2:
+            shift = normalizer.prosody.shift(self.emotion_of(source)).log_f0_shift
+            neutral_mean = float(np.log(f0_hz[voiced]).mean()) - shift
+            offset = neutral_mean - normalizer.speaker_log_f0.mean
+            semitones, z = 12.0 * offset / np.log(2.0), normalizer.pitch_z(neutral_mean)
         else:
             semitones = z = float("nan")
-        frames = np.asarray(mcep)[voiced] if voiced.sum() >= 2 else np.asarray(mcep)
-        own = MeanStd.fit([frames])
-        normalized = source.stats.mcep.normalize(own.normalize(frames))
-        return InputFamiliarity(semitones, float(z), float(np.sqrt(np.mean(normalized[:, 1:] ** 2))))
+        return InputFamiliarity(float(semitones), float(z), float("nan"))
 
     def save_extra(self, folder: str | Path) -> None:
         normalizer = self._ready()
@@ -308,8 +311,8 @@ class EmoStarGAN(keras.Model):
             ParameterError: the domains are not pooled over speakers by one normalizer, or their number is not
                 the model's.
         """
-        normalizers = {id(getattr(d, "speakers", None)) for d in domains}
-        normalizer = getattr(domains[0], "speakers", None)
+        normalizers = {id(getattr(d, "speaker_norm", None)) for d in domains}
+        normalizer = getattr(domains[0], "speaker_norm", None)
         if normalizer is None or len(normalizers) != 1:
             raise ParameterError("EmoStarGAN trains on emotions pooled over speakers by one speaker normalization "
                                  "(emocore.data.speakers.prepare_speakers; emocore-train --speakers)")

@@ -328,8 +328,12 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
             tqdm.write(f"resuming {model_dir} at iteration {run.iteration} from {checkpoint.name}")
     elif resume:
         log.info("resume: no checkpoint in %s; starting from scratch", model_dir)
-    if any(getattr(d, "speakers", None) is not None for d in domains):  # emotions pooled over speakers: which ones
-        run.info["speakers"] = sorted({f"{u.corpus}:{u.speaker}" for d in domains for u, _ in d.train})
+    if any(getattr(d, "speaker_norm", None) is not None for d in domains):  # emotions pooled over speakers
+        speakers = sorted({f"{u.corpus}:{u.speaker}" for d in domains for u, _ in d.train})
+        if checkpoint is not None and run.info.get("speakers", speakers) != speakers:
+            raise ParameterError(f"resume: {model_dir} was trained on the speakers {', '.join(run.info['speakers'])}, "
+                                 f"not {', '.join(speakers)}; resume with the same --speakers or choose another model_dir")
+        run.info["speakers"] = speakers
     if init_from is not None and checkpoint is None:
         run.info["initialized_from"] = warm_start(model, init_from)
         if progress:
@@ -368,7 +372,8 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
             validating = validating_on and (iteration % train_cfg.validate_every == 0 or last)
             if iteration % train_cfg.log_every == 0 or is_checkpoint:
                 run.log_row(logs, schedules, tensorboard)
-                bar.set_postfix({name: f"{logs[name]:.3f}" for name in ("gen_total", "disc_a", "disc_b") if name in logs})
+                bar.set_postfix({name: f"{logs[name]:.3f}" for name in ("gen_total", "disc_a", "disc_b", "disc")
+                                 if name in logs})
                 model.reset_metrics()
             if is_checkpoint or validating:
                 conv.fit(train_feats)  # e.g. EmoMUNIT's mean styles from the current encoders
