@@ -28,7 +28,6 @@ from emocore.dsp import audio, features
 from emocore.dsp.features import MeanStd
 from emocore.dsp.prosody import DomainStats, LogGaussian
 from emocore.dsp.vocoders import MEASURE_CONFIG
-from emocore.evaluation import report as evaluation_report
 from emocore.evaluation.judge import _pipeline
 from emocore.evaluation.manifest import _cached_vectors
 from emocore.exceptions import AudioError, DatasetError, ParameterError
@@ -220,8 +219,13 @@ def test_explain_judge_shifts_compares_each_model_with_the_baseline_and_its_most
     judge = evaluation.EmotionJudge(_pipeline(LogisticRegression()).fit(x, labels), emotions)
     rows = {f"base{i}": x[labels == "happy"][i] for i in range(4)}
     rows |= {f"model{i}": x[labels == "sad"][i] for i in range(4)}  # the model's happy sounds sad
-    monkeypatch.setattr(evaluation_report, "extract_egemaps",
-                        lambda paths, cache_dir=None: np.stack([rows[Path(p).name] for p in paths]))
+    from dataclasses import replace
+
+    from emocore.evaluation import judge as evaluation_judge
+
+    fake = replace(evaluation_judge.FEATURE_FAMILIES["egemaps"],
+                   extract=lambda paths, cache_dir=None: np.stack([rows[Path(p).name] for p in paths]))
+    monkeypatch.setitem(evaluation_judge.FEATURE_FAMILIES, "egemaps", fake)
     table = pd.DataFrame(
         [dict(system="f0-only", speaker="OAF", target_emotion="happy", path=f"base{i}", judged_emotion="happy",
               error="") for i in range(4)]

@@ -27,8 +27,8 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
     items = write_multispeaker_conversions(smoke_stargan[0], tmp_path / "out", speakers=SPEAKERS, targets=("angry",),
                                            max_utterances=2, processed_dir=tmp_path / "processed", root=corpora_root)
     systems = {i.system for i in items}
-    assert systems == {"emoemostargan", "emoemostargan-prosody", "f0-only", "source", "target"}
-    converted = [i for i in items if i.system == "emoemostargan"]
+    assert systems == {"emostargan", "emostargan-prosody", "f0-only", "source", "target"}
+    converted = [i for i in items if i.system == "emostargan"]
     assert len({i.path for i in converted}) == len(converted) == 4  # 2 files of each speaker, never one name twice
     assert all(i.path.is_file() for i in items)
     unseen = [i for i in items if i.speaker == "Actor_15" and i.system == "source"]

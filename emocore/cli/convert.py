@@ -182,9 +182,13 @@ def _direction(parser: argparse.ArgumentParser, args: argparse.Namespace):
         target = None if args.target_emotion is None else record.emotion_index(args.target_emotion)
     except ParameterError as error:
         parser.error(str(error))
-    if None in (source, target):  # one given: the other is the model's other emotion, if it has only two
-        if len(record.emotions) != 2:
-            parser.error("give both --source-emotion and --target-emotion: this model has more than two emotions")
+    if None in (source, target) and len(record.emotions) > 2:  # one of many emotions: the source is the first
+        if source is None and target != 0:  # (neutral, for the shipped multi-speaker model)
+            return (0, target)
+        parser.error("give both --source-emotion and --target-emotion: with only --source-emotion, or with the "
+                     f"first emotion ({record.emotions[0].emotion or record.emotions[0].name}) as the target, a model of "
+                     "more than two emotions cannot tell which to convert to")
+    if None in (source, target):  # one given: the other is the model's other emotion
         given = target if source is None else source
         other = 1 - given
         source, target = (other, given) if source is None else (given, other)

@@ -8,8 +8,9 @@ A model type is two things:
   the log-Gaussian transform (:meth:`MappingConverter.convert_prosody`); a model that predicts prosody itself
   overrides the latter. The stream switches ``f0``, ``power`` and ``mcep`` of the ablation mean the same
   either way: off leaves that stream as it was in the source.
-- a **training model** (:class:`TrainingModel`): what the loop of :mod:`emocore.training` drives. Models
-  trained as a GAN between two emotions subclass :class:`TwoDomainGAN`, whose
+- a **training model** (:class:`TrainingModel`): what the loop of :mod:`emocore.training` drives. Every GAN
+  here subclasses :class:`GAN` (frozen classifier, loss trackers, two optimizers, :meth:`GAN.apply_updates`);
+  models trained between two emotions subclass :class:`TwoDomainGAN`, whose
   :meth:`~TwoDomainGAN.train_step` is the only TensorFlow-specific code of training; they give only their
   generator objective. Its optimizers follow CycleGAN-VC's schedule (:class:`ConstantThenLinearDecay`).
 
@@ -347,28 +348,23 @@ def learning_rate_schedules(cfg: TrainConfig) -> tuple[ConstantThenLinearDecay, 
             ConstantThenLinearDecay(cfg.disc_lr, cfg.iterations, decay_start))
 
 
-class TwoDomainGAN(keras.Model):
-    """What EmoCycleGAN and EmoMUNIT share: two LSGAN discriminators, an optional frozen emotion classifier,
-    a generator and a discriminator optimizer, loss trackers, and the one TensorFlow training step.
+class GAN(keras.Model):
+    """What every GAN here shares: an optional frozen emotion classifier, loss trackers, and a generator and a
+    discriminator optimizer (each with its own learning-rate schedule, :func:`make_optimizers`).
 
-    A subclass sets :attr:`loss_names` and defines :attr:`generator_variables`, :meth:`generator_networks`
-    and :meth:`generator_pass` (its generator objective, backend-neutral). One :meth:`train_step` feeds a
-    batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`emocore.training.sample_segments`) through
-    :meth:`generator_pass`, adds both discriminators' LSGAN losses on the same forward pass, and updates the
-    generator side and the discriminators with their own optimizers.
+    A subclass sets :attr:`loss_names`, defines :attr:`generator_variables`, :attr:`discriminator_variables`,
+    ``networks()`` and its ``train_step``.
 
     Args:
-        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.build_discriminator`).
         classifier (keras.Model | None): a pre-trained emotion classifier; frozen here.
         lambda_class (float): its loss weight; with ``classifier=None`` or 0 the term is left out.
     """
 
-    #: the logged losses, in order; ``gen_total``, ``disc_a`` and ``disc_b`` among them
+    #: the logged losses, in order; ``gen_total`` among them
     loss_names: tuple[str, ...] = ()
 
-    def __init__(self, disc_a, disc_b, classifier=None, lambda_class: float = 0.0, **kwargs):
+    def __init__(self, classifier=None, lambda_class: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        self.disc_a, self.disc_b = disc_a, disc_b
         self.classifier = classifier
         if classifier is not None:
             classifier.trainable = False
@@ -393,7 +389,7 @@ class TwoDomainGAN(keras.Model):
 
     @property
     def discriminator_variables(self) -> list:
-        return self.disc_a.trainable_variables + self.disc_b.trainable_variables
+        raise NotImplementedError
 
     def build_optimizers(self) -> None:
         """Create both optimizers' slot variables (needed before restoring them from a checkpoint)."""
@@ -406,6 +402,49 @@ class TwoDomainGAN(keras.Model):
     def step(self):
         """The generator optimizer's step counter (0-based number of updates applied)."""
         return self.gen_optimizer.iterations
+
+    def apply_updates(self, tape, gen_loss, disc_loss) -> None:
+        """Both updates from one persistent gradient tape: the generator side on ``gen_loss``, the
+        discriminators on ``disc_loss``, each with its own optimizer."""
+        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
+        gen_grads = tape.gradient(gen_loss, gen_vars)
+        disc_grads = tape.gradient(disc_loss, disc_vars)
+        self.gen_optimizer.apply(gen_grads, gen_vars)
+        self.disc_optimizer.apply(disc_grads, disc_vars)
+
+    def record_losses(self, values: dict) -> dict:
+        """Update each tracker from ``values`` (by loss name); returns the trackers' running means."""
+        for tracker in self.trackers:
+            tracker.update_state(values[tracker.name])
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+
+class TwoDomainGAN(GAN):
+    """What EmoCycleGAN and EmoMUNIT share: two LSGAN discriminators besides :class:`GAN`'s classifier,
+    optimizers and trackers, and the one TensorFlow training step.
+
+    A subclass sets :attr:`loss_names` and defines :attr:`generator_variables`, :meth:`generator_networks`
+    and :meth:`generator_pass` (its generator objective, backend-neutral). One :meth:`train_step` feeds a
+    batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`emocore.training.sample_segments`) through
+    :meth:`generator_pass`, adds both discriminators' LSGAN losses on the same forward pass, and updates the
+    generator side and the discriminators with their own optimizers.
+
+    Args:
+        disc_a, disc_b (keras.Model): discriminators (:func:`emocore.build_discriminator`).
+        classifier (keras.Model | None): a pre-trained emotion classifier; frozen here.
+        lambda_class (float): its loss weight; with ``classifier=None`` or 0 the term is left out.
+    """
+
+    #: the logged losses, in order; ``gen_total``, ``disc_a`` and ``disc_b`` among them
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(self, disc_a, disc_b, classifier=None, lambda_class: float = 0.0, **kwargs):
+        super().__init__(classifier, lambda_class, **kwargs)
+        self.disc_a, self.disc_b = disc_a, disc_b
+
+    @property
+    def discriminator_variables(self) -> list:
+        return self.disc_a.trainable_variables + self.disc_b.trainable_variables
 
     def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
         """``(terms, fake_a_scores, fake_b_scores)`` of one training batch; ``terms["total"]`` is minimized."""
@@ -421,16 +460,9 @@ class TwoDomainGAN(keras.Model):
             disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
             disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
             disc_total = disc_a_loss + disc_b_loss
-        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
-        gen_grads = tape.gradient(terms["total"], gen_vars)
-        disc_grads = tape.gradient(disc_total, disc_vars)
+        self.apply_updates(tape, terms["total"], disc_total)
         del tape
-        self.gen_optimizer.apply(gen_grads, gen_vars)
-        self.disc_optimizer.apply(disc_grads, disc_vars)
-        values = {**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss}
-        for tracker in self.trackers:
-            tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
+        return self.record_losses({**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss})
 
     def train_on_segments(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
         """Run :meth:`train_step` on one batch (compiled unless ``run_eagerly``).
@@ -465,8 +497,8 @@ class TwoDomainGAN(keras.Model):
         return nets
 
 
-def compile_gan(model: TwoDomainGAN, train_cfg: TrainConfig, *, run_eagerly: bool = False,
-                jit_compile: bool = False) -> TwoDomainGAN:
+def compile_gan(model: GAN, train_cfg: TrainConfig, *, run_eagerly: bool = False,
+                jit_compile: bool = False) -> GAN:
     """Compile ``model`` with :func:`make_optimizers` and build the optimizers' variables; returns ``model``."""
     gen_optimizer, disc_optimizer = make_optimizers(train_cfg)
     model.compile(gen_optimizer=gen_optimizer, disc_optimizer=disc_optimizer, run_eagerly=run_eagerly,

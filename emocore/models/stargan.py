@@ -45,7 +45,7 @@ from emocore.dsp.speaker_norm import SpeakerNormalizer
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity
 from emocore.io import write_json_atomic
-from emocore.models.base import Emotion, MappingConverter, ModelSpec, compile_gan
+from emocore.models.base import GAN, Emotion, MappingConverter, ModelSpec, compile_gan
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
 from emocore.models.layers import GLU, AdaptiveResidualBlock1D, pad_to_multiple, scale_channels
@@ -253,7 +253,7 @@ def build_converter(model_cfg: ModelConfig, options=None) -> SpeakerRelativeConv
 # ---------------------------------------------------------------------- training
 
 
-class EmoStarGAN(keras.Model):
+class EmoStarGAN(GAN):
     """The training model: conditional generator, multi-head discriminator, optional frozen emotion classifier.
 
     A batch is one set of crops per emotion (:meth:`train_on_segments`); each crop is converted to the emotion
@@ -271,24 +271,9 @@ class EmoStarGAN(keras.Model):
     loss_names = LOSS_NAMES
 
     def __init__(self, generator, discriminator, cfg: TrainConfig, n_emotions: int, classifier=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(classifier, cfg.lambda_class, **kwargs)
         self.generator, self.discriminator, self.cfg, self.n_emotions = generator, discriminator, cfg, n_emotions
-        self.classifier = classifier
-        if classifier is not None:
-            classifier.trainable = False
-        self.use_classifier = classifier is not None and cfg.lambda_class > 0
-        self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_names]
-        self.gen_optimizer = self.disc_optimizer = None
         self.normalizer, self.emotion_names = None, None
-
-    @property
-    def metrics(self):
-        return list(self.trackers)
-
-    def compile(self, gen_optimizer, disc_optimizer, **kwargs):
-        kwargs.setdefault("jit_compile", False)
-        super().compile(optimizer=None, **kwargs)
-        self.gen_optimizer, self.disc_optimizer = gen_optimizer, disc_optimizer
 
     @property
     def generator_variables(self) -> list:
@@ -297,12 +282,6 @@ class EmoStarGAN(keras.Model):
     @property
     def discriminator_variables(self) -> list:
         return self.discriminator.trainable_variables
-
-    def build_optimizers(self) -> None:
-        if not self.gen_optimizer.built:
-            self.gen_optimizer.build(self.generator_variables)
-        if not self.disc_optimizer.built:
-            self.disc_optimizer.build(self.discriminator_variables)
 
     def prepare(self, domains: Sequence) -> None:
         """Take the speaker normalization and emotion names of the pooled emotions the run trains on.
@@ -369,19 +348,13 @@ class EmoStarGAN(keras.Model):
 
         real, log_f0, sources, targets = data
         with tf.GradientTape(persistent=True) as tape:
-            terms, fake_scores = self.generator_losses(real, log_f0, sources, targets, self.gen_optimizer.iterations)
-            real_scores = head_scores(self.discriminator(ops.convert_to_tensor(real), training=True), ops.one_hot(sources, self.n_emotions))
+            terms, fake_scores = self.generator_losses(real, log_f0, sources, targets, self.step)
+            real_scores = head_scores(self.discriminator(ops.convert_to_tensor(real), training=True),
+                                      ops.one_hot(sources, self.n_emotions))
             disc_loss = losses.lsgan_discriminator_loss(real_scores, fake_scores)
-        gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
-        gen_grads = tape.gradient(terms["total"], gen_vars)
-        disc_grads = tape.gradient(disc_loss, disc_vars)
+        self.apply_updates(tape, terms["total"], disc_loss)
         del tape
-        self.gen_optimizer.apply(gen_grads, gen_vars)
-        self.disc_optimizer.apply(disc_grads, disc_vars)
-        values = {**terms, "gen_total": terms["total"], "disc": disc_loss}
-        for tracker in self.trackers:
-            tracker.update_state(values[tracker.name])
-        return {tracker.name: tracker.result() for tracker in self.trackers}
+        return self.record_losses({**terms, "gen_total": terms["total"], "disc": disc_loss})
 
     def networks(self) -> dict[str, keras.Model]:
         nets = {"generator": self.generator, "discriminator": self.discriminator}
