@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from emocore.data.datasets import list_utterances
 from emocore.evaluation.judge import EmotionJudge
@@ -47,3 +48,16 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
     assert table[table["group"] == "unseen"]["emotion_correct_logmel"].isna().all()
     summary = summarize_multispeaker(table)
     assert {"group", "system", "emotion_accuracy_pct", "emotion_accuracy_logmel_pct"} <= set(summary.columns)
+
+
+def test_intensity_table_reads_intensity_from_the_system_names():
+    import pandas as pd
+
+    from emocore.evaluation.multispeaker import intensity_table
+
+    rows = [("source", 0.1), ("emostargan-i0.25", 0.2), ("emostargan-i0.5", 0.4), ("emostargan", 0.8),
+            ("emostargan", 0.6), ("f0-only", 0.9)]
+    table = pd.DataFrame([dict(system=s, target_emotion="angry", p_target_emotion=p, error="") for s, p in rows])
+    out = intensity_table(table, "emostargan")
+    assert out["intensity"].tolist() == [0.0, 0.25, 0.5, 1.0]  # f0-only is not an intensity of the model
+    assert out["p_target_emotion"].tolist() == pytest.approx([0.1, 0.2, 0.4, 0.7])

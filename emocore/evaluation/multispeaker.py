@@ -28,7 +28,7 @@ from emocore.data.datasets import Domain
 from emocore.data.speakers import HELD_OUT_ACTORS
 from emocore.evaluation.judge import EmotionJudge, corpus_held_out_text_ids
 from emocore.evaluation.manifest import EvalItem
-from emocore.evaluation.report import results_rows, summarize
+from emocore.evaluation.report import failed_rows, results_rows, summarize
 from emocore.evaluation.scoring import evaluate_pairs
 from emocore.evaluation.speaker import SpeakerVerifier
 from emocore.evaluation.systems import _synthesize_prosody_only, _write_held_out_conversions, reference_items
@@ -174,7 +174,7 @@ def summarize_multispeaker(table: pd.DataFrame, second: str = "logmel") -> pd.Da
     column = f"emotion_correct_{second}"
     if column in table:
         keys = ["group", "system", "target_emotion"]
-        ok = table[table["error"].fillna("").astype(str).str.strip() == ""] if "error" in table else table
+        ok = table[~failed_rows(table)]
         extra = ok.groupby(keys, sort=False).agg(
             **{f"emotion_accuracy_{second}_pct": (column, "mean"),
                f"judge_ceiling_{second}_pct": (f"judge_ceiling_pct_{second}", "mean")}).reset_index()
@@ -224,3 +224,60 @@ def results_table(summary: pd.DataFrame, system: str = "emostargan") -> pd.DataF
     table = results_rows(ordered, ["group", "target_emotion"], ["source", "f0-only", f"{system}-prosody", system,
                                                                 "target"], RESULTS_COLUMNS)
     return table.assign(group=table["group"].astype(str))
+
+
+def intensity_table(table: pd.DataFrame, system: str = "emostargan") -> pd.DataFrame:
+    """Mean probability each judge gives the target emotion per target and intensity, from a
+    :func:`score_multispeaker` table holding ``source`` (intensity 0), ``<system>-i<alpha>`` and ``<system>`` (1) rows."""
+    ok = table[~failed_rows(table)]
+    alpha = {"source": 0.0, system: 1.0} | {s: float(s.rsplit("-i", 1)[1]) for s in ok["system"].unique()
+                                           if s.startswith(f"{system}-i")}
+    rows = ok[ok["system"].isin(alpha)].assign(intensity=lambda t: t["system"].map(alpha))
+    columns = [c for c in ("p_target_emotion", "p_target_emotion_logmel") if c in rows]
+    return rows.groupby(["target_emotion", "intensity"])[columns].mean().reset_index()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m emocore.evaluation.multispeaker MODEL_DIR OUT_DIR``: the README's multi-speaker tables."""
+    import argparse
+
+    from emocore import paths
+
+    parser = argparse.ArgumentParser(prog="python -m emocore.evaluation.multispeaker", description=__doc__.split("\n\n")[0])
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("out_dir", type=Path, help="audio, evaluation.csv, summary.csv, results.csv, intensity.csv")
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--max-utterances", type=int, default=None, help="per speaker and emotion (quick looks)")
+    parser.add_argument("--no-dnsmos", action="store_true")
+    parser.add_argument("--intensities", type=float, nargs="*", default=[0.25, 0.5, 0.75],
+                        help="also convert the unseen actors at these intensities")
+    args = parser.parse_args(argv)
+    cache = paths.processed_dir() / "evaluation"
+    judges = load_judges(cache, progress=True)  # before TensorFlow loads: openSMILE runs in this process
+    from emocore.evaluation.speaker import default_verifier_path, load_or_build_verifier
+
+    verifier = load_or_build_verifier(default_verifier_path(("tess", "ravdess")), ("tess", "ravdess"),
+                                      cache_dir=cache, progress=True)
+    items = write_multispeaker_conversions(args.model_dir, args.out_dir / "audio", checkpoint=args.checkpoint,
+                                           max_utterances=args.max_utterances, progress=True)
+    table = score_multispeaker(items, judges, verifier, with_dnsmos=not args.no_dnsmos, cache_dir=cache, progress=True)
+    system = next(i.system for i in items if i.system not in ("source", "target", "f0-only")).removesuffix("-prosody")
+    unseen = [s for s in evaluation_speakers() if s.group == "unseen"]
+    softer = [score_multispeaker(write_multispeaker_conversions(
+        args.model_dir, args.out_dir / "audio", system=f"{system}-i{alpha:g}", speakers=unseen, baselines=False,
+        intensity=alpha, checkpoint=args.checkpoint, max_utterances=args.max_utterances), judges, None, speakers=unseen,
+        with_dnsmos=False, cache_dir=cache) for alpha in args.intensities]
+    table.to_csv(args.out_dir / "evaluation.csv", index=False)
+    summary = summarize_multispeaker(table)
+    summary.to_csv(args.out_dir / "summary.csv", index=False)
+    results = results_table(summary, system)
+    results.to_csv(args.out_dir / "results.csv", index=False)
+    intensity = intensity_table(pd.concat([table[table["group"] == "unseen"], *softer], ignore_index=True), system)
+    intensity.to_csv(args.out_dir / "intensity.csv", index=False)
+    print(results.to_string(index=False))
+    print(intensity.round(3).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
