@@ -57,6 +57,21 @@ def test_demo_without_corpora_converts_the_given_file_and_says_how_to_get_data(
     assert not (tmp_path / "build" / "04_evaluate.ipynb").exists()  # no notebooks without data
 
 
+@pytest.mark.real_data
+def test_demo_converts_the_given_file_to_every_emotion_of_a_multi_speaker_model(
+        smoke_stargan, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "pretrained"))
+    pretrained.export_pretrained(smoke_stargan[0], pretrained.DEFAULT_PRETRAINED)
+    monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
+    espeak_wav("Hello there, this is my own recording.", tmp_path / "mine.wav")
+    assert demo.main([str(tmp_path / "mine.wav"), "--build-dir", str(tmp_path / "build")]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "build" / "demo" / "converted" / pretrained.DEFAULT_PRETRAINED
+    for emotion in ("angry", "happy", "sad"):  # from the model's first emotion, neutral, to each other one
+        assert f"ravdess+tess-neutral -> ravdess+tess-{emotion}" in out
+        assert np.isfinite(audio.load_wav(folder / emotion / "mine.wav", 16000)).all()
+
+
 def test_demo_without_pretrained_models_says_how_to_make_one(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "empty"))
     assert demo.main([]) == 1
