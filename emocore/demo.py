@@ -6,7 +6,10 @@
    02 vocoders, 04 evaluation of the reference systems and every pretrained model on its held-out words,
    05 the stream ablation of the models of the first domain pair, 06 the listening test's analysis), then
    write the results table (``figures/results.csv``, printed as Markdown for the README) from notebook
-   04's summary, and print where the audio, tables and figures are.
+   04's summary; then evaluate each multi-speaker model on TESS's held-out words and on RAVDESS actors it never
+   heard (:func:`emocore.evaluation.multispeaker.evaluate_multispeaker`, two judges, baselines, intensity) and print
+   its tables (``figures/results_multispeaker.csv``, ``figures/intensity_multispeaker.csv``); print where the
+   audio, tables and figures are.
 
 Run it as ``make demo`` or ``python -m emocore.demo [FILES...] [--smoke]``.
 """
@@ -111,12 +114,31 @@ def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, dat
                                                "FIG_DIR": str(fig_dir), **({"SMOKE": True} if smoke else {})})
 
 
+def multispeaker_tables(entry: pretrained.PretrainedModel, out_dir: Path, fig_dir: Path, *, evaluate: bool = True,
+                        smoke: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Evaluate a multi-speaker model into ``out_dir`` (or, with ``evaluate=False``, read that evaluation) and write
+    its results and intensity tables into ``fig_dir`` (``results_multispeaker.csv``, ``intensity_multispeaker.csv``
+    for the default model, suffixed by the model's name for any other)."""
+    if evaluate:
+        from emocore.evaluation.multispeaker import evaluate_multispeaker
+
+        evaluate_multispeaker(entry.path, out_dir, progress=True, **(
+            dict(max_utterances=2, with_dnsmos=False, intensities=(0.5,)) if smoke else {}))
+    results, intensity = pd.read_csv(out_dir / "results.csv"), pd.read_csv(out_dir / "intensity.csv")
+    suffix = "" if entry.name == pretrained.DEFAULT_PRETRAINED else f"-{entry.name}"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    results.to_csv(fig_dir / f"results_multispeaker{suffix}.csv", index=False)
+    intensity.to_csv(fig_dir / f"intensity_multispeaker{suffix}.csv", index=False)
+    return results, intensity
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emocore.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="your own audio files to convert with every pretrained model")
     parser.add_argument("--build-dir", type=Path, default=None, help="default build/ in the checkout")
     parser.add_argument("--table-only", action="store_true",
-                        help="only rebuild the results table from notebook 04's evaluation.csv (no conversion, no notebooks)")
+                        help="only rebuild the results tables from the evaluations already written "
+                             "(no conversion, no notebooks)")
     parser.add_argument("--smoke", action="store_true",
                         help="notebooks at smoke size, outputs under <build-dir>/smoke/ (a quick check)")
     args = parser.parse_args(argv)
@@ -150,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\nResults on held-out words (notebook 04; emotion judge, speaker verifier, DNSMOS, distances to "
           "the real target word):\n")
     print(to_markdown(table))
+    for entry in (m for m in models if len(m.emotions) > 2):
+        results, intensity = multispeaker_tables(entry, data_dir / "results" / "multispeaker" / entry.name, fig_dir,
+                                                 evaluate=not args.table_only, smoke=args.smoke)
+        print(f"\nThe multi-speaker model {entry.name} on TESS's held-out words (tess) and on RAVDESS actors it never "
+              "heard (unseen); eGeMAPS and log-mel judges:\n")
+        print(to_markdown(results))
+        print("\nProbability of the target emotion by intensity (unseen actors):\n")
+        print(to_markdown(intensity))
     print(f"\naudio: {data_dir / 'results'}/*/ and {build_dir / 'demo' / 'converted'}/"
           f"\ntables: {summary_csv.parent}/ (evaluation.csv, summary.csv, summary.json) and {fig_dir / 'results.csv'}"
           f"\nfigures: {fig_dir}/\nexecuted notebooks: {build_dir}/")

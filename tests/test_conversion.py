@@ -157,6 +157,27 @@ def test_feature_shift_table_measures_source_converted_target(model):
         reference.feature_shift_table(model, low[1:], high, "A2B")
 
 
+def test_feature_shift_table_pairs_each_source_with_the_same_speakers_target(model):
+    from emocore.data.datasets import Utterance
+
+    def utt(speaker, emotion):
+        return Utterance(path=f"/x/{speaker}/{emotion}/a.wav", corpus="tess", speaker=speaker, emotion=emotion,
+                         text_id="a")
+
+    def tone(hz):
+        return features.extract_features(harmonic_tone(hz, 0.5) * 0.5, FEATURE_CFG)
+
+    # a pooled domain: two speakers said word "a"; the low voice's target is its own, not the first listed
+    sources = [(utt("low", "calm"), tone(110)), (utt("high", "calm"), tone(220))]
+    targets = [(utt("high", "loud"), tone(260)), (utt("low", "loud"), tone(130))]
+    table = reference.feature_shift_table(model, sources, targets, "A2B")
+    target_f0 = table[table["version"] == "target"].set_index("speaker")["log_f0_mean"]
+    assert target_f0["low"] == pytest.approx(np.log(130), abs=0.03)
+    assert target_f0["high"] == pytest.approx(np.log(260), abs=0.03)
+    with pytest.raises(ParameterError, match="speaker"):
+        reference.feature_shift_table(model, sources[:1], targets[:1], "A2B")  # "low" has no target here
+
+
 @pytest.mark.parametrize("variant,expected", [
     ("f0", {"f0": True, "power": False, "mcep": False}),
     ("mcep+f0", {"f0": True, "power": False, "mcep": True}),

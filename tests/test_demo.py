@@ -84,3 +84,28 @@ def test_results_table_keeps_speakers_apart_when_the_summary_has_them():
     assert list(table.columns[:4]) == ["target_emotion", "speaker", "system", "n"]
     assert list(table["speaker"][:8]) == ["OAF"] * 4 + ["YAF"] * 4 and list(table["target_emotion"][:8]) == ["angry"] * 8
     assert demo.to_markdown(table).splitlines()[1].startswith("|---|---|---|---:|")
+
+
+def test_multispeaker_tables_are_copied_where_the_readme_reads_them(tmp_path):
+    from pathlib import Path
+
+    out, figures = tmp_path / "results" / "multispeaker", tmp_path / "figures"
+    out.mkdir(parents=True)
+    results = pd.DataFrame({"group": ["tess", "unseen"], "target_emotion": ["angry", "angry"],
+                            "system": ["emostargan", "emostargan"], "eGeMAPS judge %": [97.0, 75.0]})
+    intensity = pd.DataFrame({"target_emotion": ["angry"] * 2, "intensity": [0.0, 1.0],
+                              "p_target_egemaps": [0.166, 0.677]})
+    results.to_csv(out / "results.csv", index=False)
+    intensity.to_csv(out / "intensity.csv", index=False)
+
+    def entry(name):
+        return pretrained.PretrainedModel(name, Path("unused"), "emostargan", ("neutral", "angry", "happy"), 1, 1.0, 1.0)
+
+    got, got_intensity = demo.multispeaker_tables(entry(pretrained.DEFAULT_PRETRAINED), out, figures, evaluate=False)
+    pd.testing.assert_frame_equal(got, results)
+    pd.testing.assert_frame_equal(pd.read_csv(figures / "results_multispeaker.csv"), results)
+    pd.testing.assert_frame_equal(pd.read_csv(figures / "intensity_multispeaker.csv"), intensity)
+    # another multi-speaker model does not overwrite the default model's tables
+    demo.multispeaker_tables(entry("other"), out, figures, evaluate=False)
+    assert (figures / "results_multispeaker-other.csv").is_file()
+    assert "| tess | angry | emostargan | 97 |" in demo.to_markdown(got)

@@ -99,3 +99,6 @@ def test_tables_on_real_tess(tmp_path, corpora_root):
     assert utt.text_id == shared[0] and utt.emotion == "sad"
     with pytest.raises(KeyError):
         extraction.features_of_text(prepared["tess-YAF-sad"], "no-such-word")
+    assert extraction.features_of_text(prepared["tess-YAF-sad"], shared[0], speaker="YAF")[0] is utt
+    with pytest.raises(KeyError, match="by OAF"):
+        extraction.features_of_text(prepared["tess-YAF-sad"], shared[0], speaker="OAF")

@@ -60,4 +60,4 @@ def test_intensity_table_reads_intensity_from_the_system_names():
     table = pd.DataFrame([dict(system=s, target_emotion="angry", p_target_emotion=p, error="") for s, p in rows])
     out = intensity_table(table, "emostargan")
     assert out["intensity"].tolist() == [0.0, 0.25, 0.5, 1.0]  # f0-only is not an intensity of the model
-    assert out["p_target_emotion"].tolist() == pytest.approx([0.1, 0.2, 0.4, 0.7])
+    assert out["p_target_egemaps"].tolist() == pytest.approx([0.1, 0.2, 0.4, 0.7])

@@ -134,6 +134,40 @@ def test_03_trains_munit_and_05_compares_it_with_the_cyclegan(workdir, corpora_r
 
 @pytest.mark.slow
 @pytest.mark.real_data
+def test_03_trains_emostargan_on_many_speakers_04_evaluates_and_05_ablates_it(workdir, corpora_root):
+    execute("03_train.ipynb", workdir, OUTPUT_DIR=str(workdir / "models"), RESUME=False, MODEL="emostargan",
+            SPEAKERS=["tess:OAF", "ravdess:Actor_01"], TARGET_EMOTION="happy")
+    results = json.loads((workdir / "data" / "results" / "03_train.json").read_text())
+    model_dir = Path(results["model_dir"])
+    assert model_dir.name == "multispeaker-neutral_angry_happy_sad-emostargan" and results["iterations"] == 4
+    assert results["speakers"] == ["tess:OAF", "ravdess:Actor_01"]
+    assert results["emotions"] == ["neutral", "angry", "happy", "sad"]
+    record = json.loads((model_dir / "config.json").read_text())
+    assert record["model_type"] == "emostargan" and sorted(record["training"]["speakers"]) == sorted(results["speakers"])
+    shift = {row["version"]: row for row in results["shift"]}
+    assert shift["target"]["mcd_to_target_db"] == 0.0 and shift["source"]["mcd_to_target_db"] > 0
+    # happy is higher than neutral for OAF: the speaker-relative prosody moves the held-out words up
+    assert shift["source"]["log_f0_mean"] < shift["converted"]["log_f0_mean"]
+
+    execute("04_evaluate.ipynb", workdir, MODEL_DIRS=[str(model_dir)], PAIRS=["OAF:neutral:happy"])
+    report = json.loads((workdir / "data" / "results" / "04_evaluate" / "summary.json").read_text())
+    rows = {row["system"]: row for row in report["summary"]}
+    assert list(rows) == ["source", "f0-only", "f0+power", "emostargan", "target"]
+    assert all(row["n"] == 2 and row["target_emotion"] == "happy" for row in rows.values())
+
+    execute("05_f0_ablation.ipynb", workdir, MODEL_DIRS=[str(model_dir)], PAIR="tess:OAF:neutral:sad",
+            VARIANTS=["none", "f0", "mcep"])
+    report = json.loads((workdir / "data" / "results" / "05_f0_ablation" / "summary.json").read_text())
+    rows = {row["system"]: row for row in report["summary"]}
+    assert set(rows) == {"none", "f0", "mcep"}
+    assert all(row["n"] == 2 and row["target_emotion"] == "sad" for row in rows.values())
+    # the MCEP stream alone keeps the source's F0 contour; the F0 stream moves it
+    assert rows["mcep"]["f0_rmse_hz"] == pytest.approx(rows["none"]["f0_rmse_hz"], rel=0.05)
+    assert rows["f0"]["f0_rmse_hz"] != pytest.approx(rows["none"]["f0_rmse_hz"], rel=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
 def test_06_listening_test(workdir, corpora_root):
     execute("06_listening_test.ipynb", workdir)  # a simulated listener answers every trial
     results = json.loads((workdir / "data" / "results" / "06_listening.json").read_text())

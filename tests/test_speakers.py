@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from emocore.config import FeatureConfig
-from emocore.data.speakers import HELD_OUT_ACTORS, Speaker, default_speakers, pooled_domain, prepare_speakers
+from emocore.data.speakers import (
+    HELD_OUT_ACTORS,
+    Speaker,
+    default_speakers,
+    parse_speakers,
+    pooled_domain,
+    prepare_emotions,
+    prepare_speakers,
+)
 from emocore.exceptions import ParameterError
 
 
@@ -25,6 +33,31 @@ def test_speaker_parse():
         with pytest.raises(ParameterError, match="corpus:name"):
             Speaker.parse(bad)
     assert pooled_domain([Speaker("tess", "OAF"), Speaker("ravdess", "Actor_01")], "sad").name == "ravdess+tess-sad"
+
+
+def test_parse_speakers():
+    assert parse_speakers(["default"]) == default_speakers() == parse_speakers("default")
+    assert parse_speakers(["tess:OAF", "ravdess:Actor_02"]) == [Speaker("tess", "OAF"), Speaker("ravdess", "Actor_02")]
+    with pytest.raises(ParameterError, match="no speaker"):
+        parse_speakers([])
+    with pytest.raises(ParameterError, match="corpus:name"):
+        parse_speakers(["default", "OAF"])
+
+
+@pytest.mark.real_data
+def test_prepare_emotions_gives_one_speakers_domains_or_many_speakers_pooled(tmp_path, corpora_root):
+    cfg = FeatureConfig().smoke()
+    one = prepare_emotions([Speaker("tess", "OAF")], ["neutral", "sad"], cfg, tmp_path, max_utterances=3,
+                           corpora_root=corpora_root, n_jobs=1, progress=False)
+    assert [d.name for d in one] == ["tess-OAF-neutral", "tess-OAF-sad"]
+    assert all(d.speaker_norm is None and d.sample_weights is None for d in one)
+    many = prepare_emotions([Speaker("tess", "OAF"), Speaker("tess", "YAF")], ["neutral", "sad"], cfg, tmp_path,
+                            max_utterances=3, corpora_root=corpora_root, n_jobs=1, progress=False)
+    assert [d.name for d in many] == ["tess-neutral", "tess-sad"]
+    assert all(d.speaker_norm is not None for d in many)
+    assert {u.speaker for u, _ in many[1].train} == {"OAF", "YAF"}
+    with pytest.raises(ParameterError, match="no speaker"):
+        prepare_emotions([], ["neutral", "sad"], cfg, tmp_path)
 
 
 def test_pooled_emotions_give_every_speaker_the_same_share(smoke_stargan):

@@ -115,7 +115,7 @@ def train_main(argv: list[str] | None = None) -> int:
     sides, speakers = [], None
     with _flag_errors(parser):
         if args.speakers is not None:
-            from emocore.data.speakers import DEFAULT_EMOTIONS, Speaker, default_speakers, pooled_domain
+            from emocore.data.speakers import DEFAULT_EMOTIONS, parse_speakers, pooled_domain
 
             given = [f for f in ("domains", "domain_a", "domain_b", "train_A_dir", "train_B_dir", "contrast_domains",
                                  "validation_A_dir", "validation_B_dir", "val_fraction") if getattr(args, f) not in (None, [])]
@@ -123,8 +123,7 @@ def train_main(argv: list[str] | None = None) -> int:
                 flag = given[0] if given[0].endswith("_dir") else given[0].replace("_", "-")
                 parser.error(f"--speakers trains on speakers' emotions; it takes no --{flag} "
                              "(it holds out TESS's words as the per-pair models do and trains on all of RAVDESS's)")
-            speakers = (default_speakers() if args.speakers == ["default"]
-                        else [Speaker.parse(spec) for spec in args.speakers])
+            speakers = parse_speakers(args.speakers)
             emotions = list(args.emotions or DEFAULT_EMOTIONS)
             sides = [pooled_domain(speakers, emotion) for emotion in emotions]
         elif args.emotions is not None:

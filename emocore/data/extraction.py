@@ -237,16 +237,24 @@ def _no_training_data(domain: Domain, train: list[Utterance], failures: list[Ext
 
 
 def summary_table(prepared: dict[str, DomainData]) -> "pd.DataFrame":
-    """One row per domain: utterance counts and the fitted log-F0 / power statistics."""
+    """One row per domain: speakers, utterance counts and the log-F0 / power statistics of its training split.
+
+    A pooled multi-speaker domain's own ``stats`` describe its speaker-normalized features; the row gives those of
+    the recordings as extracted, like every other row.
+    """
     import numpy as np
     import pandas as pd
 
-    return pd.DataFrame([{
-        "domain": name, "emotion": data.domain.emotion, "train": len(data.train), "validation": len(data.validation),
-        "failed": len(data.failures), "f0_geomean_hz": float(np.exp(data.stats.log_f0.mean)),
-        "log_f0_std": data.stats.log_f0.std, "log_power_mean": data.stats.log_power.mean,
-        "log_power_std": data.stats.log_power.std,
-    } for name, data in prepared.items()])
+    rows = []
+    for name, data in prepared.items():
+        stats = data.stats if data.speaker_norm is None else DomainStats.fit(name, [f for _, f in data.train])
+        rows.append({
+            "domain": name, "emotion": data.domain.emotion,
+            "speakers": len({(u.corpus, u.speaker) for u, _ in data.train + data.validation}),
+            "train": len(data.train), "validation": len(data.validation), "failed": len(data.failures),
+            "f0_geomean_hz": float(np.exp(stats.log_f0.mean)), "log_f0_std": stats.log_f0.std,
+            "log_power_mean": stats.log_power.mean, "log_power_std": stats.log_power.std})
+    return pd.DataFrame(rows)
 
 
 def voiced_frames_table(prepared: dict[str, DomainData], split: str = "train") -> "pd.DataFrame":
@@ -272,9 +280,11 @@ def shared_text_ids(prepared: dict[str, DomainData], split: str = "train") -> li
     return sorted(set.intersection(*sets)) if sets else []
 
 
-def features_of_text(data: DomainData, text_id: str) -> tuple[Utterance, features.WorldFeatures]:
-    """The first utterance of ``text_id`` in a domain (training split first, then validation)."""
+def features_of_text(data: DomainData, text_id: str,
+                     speaker: str | None = None) -> tuple[Utterance, features.WorldFeatures]:
+    """The first utterance of ``text_id`` in a domain (training split first, then validation), by ``speaker`` if
+    given (a pooled multi-speaker domain holds several speakers' recordings of a word)."""
     for utt, feats in data.train + data.validation:
-        if utt.text_id == text_id:
+        if utt.text_id == text_id and speaker in (None, utt.speaker):
             return utt, feats
-    raise KeyError(f"{data.name} has no utterance of text {text_id!r}")
+    raise KeyError(f"{data.name} has no utterance of text {text_id!r}" + (f" by {speaker}" if speaker else ""))

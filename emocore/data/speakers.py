@@ -55,6 +55,18 @@ def default_speakers(held_out: Sequence[str] = HELD_OUT_ACTORS) -> list[Speaker]
         Speaker("ravdess", f"Actor_{i:02d}") for i in range(1, 17) if f"Actor_{i:02d}" not in held_out]
 
 
+def parse_speakers(specs: Sequence[str]) -> list[Speaker]:
+    """``["default"]`` -> :func:`default_speakers`; otherwise each ``"corpus:name"`` through :meth:`Speaker.parse`.
+
+    Raises:
+        ParameterError: no speaker, or a spec that is not ``corpus:name``.
+    """
+    specs = [specs] if isinstance(specs, str) else list(specs)
+    if not specs:
+        raise ParameterError("no speaker given: 'default' or corpus:name entries such as tess:OAF")
+    return default_speakers() if specs == ["default"] else [Speaker.parse(spec) for spec in specs]
+
+
 @dataclass
 class SpeakerData:
     """What :func:`prepare_speakers` returns.
@@ -109,6 +121,27 @@ def prepare_speakers(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: 
     normalizer = SpeakerNormalizer.fit(stats, reference)
     pooled = [_pool(speakers, emotion, per_speaker, normalizer) for emotion in emotions]
     return SpeakerData(pooled, per_speaker, normalizer)
+
+
+def prepare_emotions(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: FeatureConfig,
+                     processed_dir: str | Path, *, max_utterances: int | None = None, n_jobs: int | None = None,
+                     corpora_root: str | Path | None = None, progress: bool = True) -> list[DomainData]:
+    """The training data of a model, one :class:`DomainData` per emotion in order, for one speaker or many.
+
+    One speaker: that speaker's emotions as :func:`~emocore.data.extraction.prepare_domains` prepares them (what
+    the per-pair models train on). Several: :func:`prepare_speakers`'s pooled, speaker-normalized emotions (what a
+    multi-speaker model such as EmoStarGAN trains on). Either way TESS holds out the same words.
+    """
+    speakers = list(speakers)
+    if len(set(speakers)) > 1:
+        return prepare_speakers(speakers, emotions, cfg, processed_dir, max_utterances=max_utterances, n_jobs=n_jobs,
+                                corpora_root=corpora_root, progress=progress).emotions
+    if not speakers:
+        raise ParameterError("no speaker given")
+    domains = [Domain(speakers[0].corpus, speakers[0].name, emotion) for emotion in emotions]
+    prepared = prepare_domains(domains, cfg, processed_dir, max_utterances=max_utterances, n_jobs=n_jobs,
+                               corpora_root=corpora_root, progress=progress)
+    return [prepared[d.name] for d in domains]
 
 
 def _pool(speakers: Sequence[Speaker], emotion: str, per_speaker: dict[str, dict[str, DomainData]],

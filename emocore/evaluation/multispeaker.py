@@ -31,7 +31,12 @@ from emocore.evaluation.manifest import EvalItem
 from emocore.evaluation.report import failed_rows, results_rows, summarize
 from emocore.evaluation.scoring import evaluate_pairs
 from emocore.evaluation.speaker import SpeakerVerifier
-from emocore.evaluation.systems import _synthesize_prosody_only, _write_held_out_conversions, reference_items
+from emocore.evaluation.systems import (
+    _synthesize_prosody_only,
+    _write_held_out_conversions,
+    reference_items,
+    write_model_conversions,
+)
 from emocore.exceptions import ParameterError
 
 TARGETS = ("angry", "happy", "sad")
@@ -61,7 +66,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
                                    targets: Sequence[str] = TARGETS, baselines: bool = True,
                                    checkpoint: str | Path | None = None, intensity: float | None = None,
                                    max_utterances: int | None = None, processed_dir: str | Path | None = None,
-                                   root: str | Path | None = None, progress: bool = False) -> list[EvalItem]:
+                                   root: str | Path | None = None, progress: bool = False,
+                                   **switches) -> list[EvalItem]:
     """Convert every test speaker's source files to each target with the model (and the baselines).
 
     Args:
@@ -76,6 +82,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
         intensity: the model's emotion intensity in ``[0, 1]`` (``None``: its default, full).
         max_utterances: at most this many files per speaker and emotion (smoke runs; the statistics of the
             ``f0-only`` baseline then come from those few).
+        switches: ``f0``, ``power``, ``mcep`` for the model's conversions (a stream ablation), as
+            :meth:`~emocore.conversion.ConversionModel.convert_analyzed` takes them.
 
     Returns:
         list[EvalItem]: their ``speaker`` is the corpus speaker (e.g. ``Actor_13``); files under
@@ -113,8 +121,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
 
             options = {} if intensity is None else {"intensity": intensity}
 
-            def convert(feats, target=target, options=options, **switches):
-                return model.convert_analyzed(feats, (source_emotion, target), **options, **switches)
+            def convert(feats, target=target, options=options, **only):
+                return model.convert_analyzed(feats, (source_emotion, target), **options, **{**switches, **only})
 
             systems = {name: convert}
             if baselines:
@@ -129,6 +137,47 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
                 items += [i for i in reference_items(speaker.corpus, speaker.name, source_emotion, target,
                                                      text_ids=text_ids, root=root)
                           if i.system != "source" or i.source_path in used]
+    return items
+
+
+def write_conversions(model_dir: str | Path, out_dir: str | Path, *,
+                      pairs: Sequence[tuple[str, str, str, str]] = (), system: str | None = None,
+                      max_utterances: int | None = None, processed_dir: str | Path | None = None,
+                      root: str | Path | None = None, progress: bool = False, **switches) -> list[EvalItem]:
+    """Held-out conversions of any trained model folder, what notebooks 04 and 05 score next to the baselines.
+
+    A model of one speaker's two emotions converts its own held-out words
+    (:func:`~emocore.evaluation.systems.write_model_conversions`; ``pairs`` are not needed). A model of many
+    speakers (a model type without a fixed number of emotions, such as EmoStarGAN) converts, for each
+    ``(corpus, speaker, source, target)`` of ``pairs``, that speaker's held-out words (TESS) or every recording of
+    an actor it never heard (:func:`write_multispeaker_conversions`, without its baselines).
+
+    Args:
+        switches: ``f0``, ``power``, ``mcep`` (a stream ablation).
+
+    Raises:
+        ParameterError: a model of many speakers and no ``pairs``.
+    """
+    from emocore.models import get
+    from emocore.record import read_record
+
+    record = read_record(model_dir)
+    if get(record.model_type).n_emotions is not None:
+        return write_model_conversions(model_dir, out_dir, system=system, processed_dir=processed_dir,
+                                       max_utterances=max_utterances, root=root, progress=progress, **switches)
+    if not pairs:
+        raise ParameterError(f"{model_dir} converts between many speakers' emotions: give the (corpus, speaker, "
+                             "source, target) pairs to convert")
+    by_source: dict[tuple[str, str, str], list[str]] = {}
+    for corpus, speaker, source, target in pairs:
+        by_source.setdefault((corpus, speaker, source), []).append(target)
+    items: list[EvalItem] = []
+    for (corpus, speaker, source), targets in by_source.items():
+        group = "tess" if corpus == "tess" else "unseen"  # TESS: the held-out words; an actor: every recording
+        items += write_multispeaker_conversions(
+            model_dir, out_dir, system=system, speakers=[EvalSpeaker(corpus, speaker, group)], source_emotion=source,
+            targets=targets, baselines=False, max_utterances=max_utterances, processed_dir=processed_dir, root=root,
+            progress=progress, **switches)
     return items
 
 
@@ -228,20 +277,68 @@ def results_table(summary: pd.DataFrame, system: str = "emostargan") -> pd.DataF
 
 def intensity_table(table: pd.DataFrame, system: str = "emostargan") -> pd.DataFrame:
     """Mean probability each judge gives the target emotion per target and intensity, from a
-    :func:`score_multispeaker` table holding ``source`` (intensity 0), ``<system>-i<alpha>`` and ``<system>`` (1) rows."""
+    :func:`score_multispeaker` table holding ``source`` (intensity 0), ``<system>-i<alpha>`` and ``<system>`` (1) rows.
+
+    Returns:
+        DataFrame: ``target_emotion``, ``intensity``, ``p_target_egemaps`` (and ``p_target_logmel``), 3 decimals.
+    """
     ok = table[~failed_rows(table)]
     alpha = {"source": 0.0, system: 1.0} | {s: float(s.rsplit("-i", 1)[1]) for s in ok["system"].unique()
                                            if s.startswith(f"{system}-i")}
     rows = ok[ok["system"].isin(alpha)].assign(intensity=lambda t: t["system"].map(alpha))
-    columns = [c for c in ("p_target_emotion", "p_target_emotion_logmel") if c in rows]
-    return rows.groupby(["target_emotion", "intensity"])[columns].mean().reset_index()
+    names = {"p_target_emotion": "p_target_egemaps", "p_target_emotion_logmel": "p_target_logmel"}
+    columns = [c for c in names if c in rows]
+    means = rows.groupby(["target_emotion", "intensity"])[columns].mean().round(3)
+    return means.rename(columns=names).reset_index()
+
+
+def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpoint: str | Path | None = None,
+                          intensities: Sequence[float] = (0.25, 0.5, 0.75), max_utterances: int | None = None,
+                          with_dnsmos: bool = True, judges_dir: str | Path | None = None,
+                          progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The whole multi-speaker evaluation of one model, as the README reports it and ``make demo`` prints it.
+
+    Converts both groups of :func:`evaluation_speakers` with the model and the baselines, scores every file with both
+    judges, the speaker verifier and DNSMOS, converts the unseen actors again at each of ``intensities`` (judges only),
+    and writes ``evaluation.csv``, ``summary.csv``, ``results.csv`` and ``intensity.csv`` into ``out_dir`` (audio
+    under ``out_dir/audio/``).
+
+    Args:
+        judges_dir: where the judges are kept (default: :func:`load_judges`'s).
+
+    Returns:
+        tuple: :func:`results_table` and :func:`intensity_table`.
+    """
+    from emocore import paths
+    from emocore.evaluation.speaker import default_verifier_path, load_or_build_verifier
+
+    out_dir = Path(out_dir)
+    cache = paths.processed_dir() / "evaluation"
+    judges = load_judges(cache, judges_dir=judges_dir, progress=progress)  # before TensorFlow: openSMILE in-process
+    verifier = load_or_build_verifier(default_verifier_path(("tess", "ravdess")), ("tess", "ravdess"),
+                                      cache_dir=cache, progress=progress)
+    items = write_multispeaker_conversions(model_dir, out_dir / "audio", checkpoint=checkpoint,
+                                           max_utterances=max_utterances, progress=progress)
+    table = score_multispeaker(items, judges, verifier, with_dnsmos=with_dnsmos, cache_dir=cache, progress=progress)
+    system = next(i.system for i in items if i.system not in ("source", "target", "f0-only")).removesuffix("-prosody")
+    unseen = [s for s in evaluation_speakers() if s.group == "unseen"]
+    softer = [score_multispeaker(write_multispeaker_conversions(
+        model_dir, out_dir / "audio", system=f"{system}-i{alpha:g}", speakers=unseen, baselines=False,
+        intensity=alpha, checkpoint=checkpoint, max_utterances=max_utterances), judges, None, speakers=unseen,
+        with_dnsmos=False, cache_dir=cache) for alpha in intensities]
+    table.to_csv(out_dir / "evaluation.csv", index=False)
+    summary = summarize_multispeaker(table)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    results = results_table(summary, system)
+    results.to_csv(out_dir / "results.csv", index=False)
+    intensity = intensity_table(pd.concat([table[table["group"] == "unseen"], *softer], ignore_index=True), system)
+    intensity.to_csv(out_dir / "intensity.csv", index=False)
+    return results, intensity
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m emocore.evaluation.multispeaker MODEL_DIR OUT_DIR``: the README's multi-speaker tables."""
     import argparse
-
-    from emocore import paths
 
     parser = argparse.ArgumentParser(prog="python -m emocore.evaluation.multispeaker", description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", type=Path)
@@ -252,32 +349,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--intensities", type=float, nargs="*", default=[0.25, 0.5, 0.75],
                         help="also convert the unseen actors at these intensities")
     args = parser.parse_args(argv)
-    cache = paths.processed_dir() / "evaluation"
-    judges = load_judges(cache, progress=True)  # before TensorFlow loads: openSMILE runs in this process
-    from emocore.evaluation.speaker import default_verifier_path, load_or_build_verifier
-
-    verifier = load_or_build_verifier(default_verifier_path(("tess", "ravdess")), ("tess", "ravdess"),
-                                      cache_dir=cache, progress=True)
-    items = write_multispeaker_conversions(args.model_dir, args.out_dir / "audio", checkpoint=args.checkpoint,
-                                           max_utterances=args.max_utterances, progress=True)
-    table = score_multispeaker(items, judges, verifier, with_dnsmos=not args.no_dnsmos, cache_dir=cache, progress=True)
-    system = next(i.system for i in items if i.system not in ("source", "target", "f0-only")).removesuffix("-prosody")
-    unseen = [s for s in evaluation_speakers() if s.group == "unseen"]
-    softer = [score_multispeaker(write_multispeaker_conversions(
-        args.model_dir, args.out_dir / "audio", system=f"{system}-i{alpha:g}", speakers=unseen, baselines=False,
-        intensity=alpha, checkpoint=args.checkpoint, max_utterances=args.max_utterances), judges, None, speakers=unseen,
-        with_dnsmos=False, cache_dir=cache) for alpha in args.intensities]
-    table.to_csv(args.out_dir / "evaluation.csv", index=False)
-    summary = summarize_multispeaker(table)
-    summary.to_csv(args.out_dir / "summary.csv", index=False)
-    results = results_table(summary, system)
-    results.to_csv(args.out_dir / "results.csv", index=False)
-    intensity = intensity_table(pd.concat([table[table["group"] == "unseen"], *softer], ignore_index=True), system)
-    intensity.to_csv(args.out_dir / "intensity.csv", index=False)
+    results, intensity = evaluate_multispeaker(args.model_dir, args.out_dir, checkpoint=args.checkpoint,
+                                               intensities=args.intensities, max_utterances=args.max_utterances,
+                                               with_dnsmos=not args.no_dnsmos)
     print(results.to_string(index=False))
-    print(intensity.round(3).to_string(index=False))
+    print(intensity.to_string(index=False))
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -53,7 +53,8 @@ def reference_metrics(path: str | Path, reference_path: str | Path, *, measure_c
 def feature_shift_table(model, source_pairs, target_pairs, direction="A2B"):
     """How far held-out conversions moved toward real target speech, measured on features.
 
-    For every source utterance whose text also exists among the targets (TESS and RAVDESS are parallel),
+    For every source utterance whose text the same speaker also said among the targets (TESS and RAVDESS are
+    parallel; pooled multi-speaker domains hold several speakers' recordings of each word),
     compares the unconverted source and the converted features with the real target recording of the same
     text: mean and std of log F0 over voiced frames, and MCD (dB, after DTW, c1..) of the MCEPs. This is the
     quick check used after training; :mod:`emocore.evaluation` measures re-synthesized waveforms.
@@ -65,25 +66,26 @@ def feature_shift_table(model, source_pairs, target_pairs, direction="A2B"):
         direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
 
     Returns:
-        pandas.DataFrame: one row per ``(text_id, version)`` with ``version`` in ``source``, ``converted``,
+        pandas.DataFrame: one row per ``(speaker, text_id, version)`` with ``version`` in ``source``, ``converted``,
         ``target`` and columns ``log_f0_mean``, ``log_f0_std``, ``mcd_to_target_db`` (0 for the target).
     """
     import pandas as pd
 
     targets = {}
     for utt, feats in target_pairs:
-        targets.setdefault(utt.text_id, feats)
+        targets.setdefault((utt.corpus, utt.speaker, utt.text_id), feats)
     rows = []
     for utt, feats in source_pairs:
-        if utt.text_id not in targets:
+        target = targets.get((utt.corpus, utt.speaker, utt.text_id))
+        if target is None:
             continue
-        target = targets[utt.text_id]
         converted = model.convert_features(feats, direction)
         for version, values in (("source", feats), ("converted", converted), ("target", target)):
             log_f0 = np.log(values.f0_hz[values.voiced])
-            rows.append({"text_id": utt.text_id, "version": version, "log_f0_mean": float(log_f0.mean()),
+            rows.append({"speaker": utt.speaker, "text_id": utt.text_id, "version": version,
+                         "log_f0_mean": float(log_f0.mean()),
                          "log_f0_std": float(log_f0.std()),
                          "mcd_to_target_db": metrics.mel_cepstral_distortion_db(target.mcep, values.mcep)})
     if not rows:
-        raise ParameterError("no source utterance shares a text with the targets")
+        raise ParameterError("no source utterance shares a speaker and a text with the targets")
     return pd.DataFrame(rows)
