@@ -3,7 +3,8 @@
 1. Convert any audio files given on the command line with every pretrained model (``build/demo/converted/``).
 2. Without the corpora: say how to get them and stop there.
 3. With them: execute the notebooks headless into ``build/`` on the pretrained models (01 preprocessing,
-   02 vocoders, 04 evaluation of the reference systems and every pretrained model on its held-out words,
+   02 vocoders, 04 evaluation of the reference systems and every pretrained model on its held-out words (the
+   multi-speaker model on those of every TESS pair),
    05 the stream ablation of the models of the first domain pair, 06 the listening test's analysis), then
    write the results table (``figures/results.csv``, printed as Markdown for the README) from notebook
    04's summary; then evaluate each multi-speaker model on TESS's held-out words and on RAVDESS actors it never
@@ -30,7 +31,7 @@ NOTEBOOKS = ("01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_abl
 RESULTS_COLUMNS = (("emotion_accuracy_pct", "emotion judge %", 0), ("judge_ceiling_pct", "judge ceiling %", 0),
                    ("speaker_similarity", "speaker sim.", 3), ("nearest_speaker_correct_pct", "nearest speaker %", 0),
                    ("dnsmos_ovrl", "DNSMOS", 2), ("mcd_db", "MCD dB", 2), ("f0_rmse_hz", "F0 RMSE Hz", 1))
-RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "target")
+RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "emostargan", "target")
 
 
 def results_table(summary: pd.DataFrame, systems: tuple[str, ...] = RESULTS_SYSTEMS) -> pd.DataFrame:
@@ -96,8 +97,8 @@ def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, dat
     """Execute the demo notebooks headless into ``build_dir`` on the pretrained models (outputs in ``data_dir``, ``fig_dir``)."""
     import papermill
 
-    models = [m for m in models if len(m.emotions) == 2]  # one speaker's pair, evaluated on its held-out words
-    model_dirs = [str(m.path) for m in models]
+    model_dirs = [str(m.path) for m in models]  # 04: every model on the held-out words of every pair it converts
+    models = [m for m in models if len(m.emotions) == 2]  # one speaker's pair: ablated (05) and listened to (06)
     first_pair = [str(m.path) for m in models if m.emotions == models[0].emotions]
     parameters = {"04_evaluate": {"MODEL_DIRS": model_dirs}, "05_f0_ablation": {"MODEL_DIRS": first_pair},
                   "06_listening_test": {"SYSTEMS": sorted({f"emo{m.model_type}" for m in models}) + ["f0-only"],

@@ -164,6 +164,19 @@ def test_train_writes_a_model_that_converts_a_held_out_actor(trained, corpora_ro
     assert not result.familiarity.far
 
 
+def test_convert_mcep_alone_matches_the_mcep_stream_of_a_conversion(trained, corpora_root):
+    model = ConversionModel.load(trained[0])
+    source = list_utterances("ravdess", speaker="Actor_15", emotion="neutral", root=corpora_root)[0]
+    feats = model.analyze_file(source.path)
+    alone = model.convert_mcep(feats.mcep, ("neutral", "sad"))  # the speaker's statistics from these MCEPs
+    stream = model.convert_features(feats, ("neutral", "sad"), f0=False, power=False).mcep
+    np.testing.assert_allclose(alone, stream, rtol=1e-5, atol=1e-5)
+    assert alone.shape == feats.mcep.shape and not np.allclose(alone, feats.mcep)
+    assert not np.allclose(model.convert_mcep(feats.mcep, ("neutral", "angry")), alone)
+    half = model.convert_mcep(feats.mcep, ("neutral", "sad"), intensity=0.5)
+    assert np.abs(half - feats.mcep).mean() < np.abs(alone - feats.mcep).mean()
+
+
 def test_resume_after_a_kill_matches_the_uninterrupted_run(speaker_data, trained, tmp_path):
     import h5py
 

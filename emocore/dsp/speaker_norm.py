@@ -105,14 +105,23 @@ class SpeakerNormalizer:
         Raises:
             ParameterError: an emotion the normalizer was not fitted on.
         """
-        if emotion not in self.mcep:
-            raise ParameterError(f"no speaker normalization measured for {emotion!r}; known: {', '.join(self.mcep)}")
-        shift = self.mcep[emotion]
-        std = own.mcep.std / np.exp(shift.log_ratio)
-        mcep = MeanStd(mean=own.mcep.mean - shift.mean_shift * std, std=std)
+        mcep = self.reference_mcep(own.mcep, emotion)
         log_f0, log_power = self.prosody.targets(own, emotion, self.reference)
         return DomainStats(name=f"{own.name}-as-{self.reference}", log_f0=log_f0, log_power=log_power, mcep=mcep,
                            n_utterances=own.n_utterances)
+
+    def reference_mcep(self, own: MeanStd, emotion: str) -> MeanStd:
+        """The MCEP part of :meth:`reference_stats`: a speaker's reference-emotion MCEP statistics from their
+        statistics ``own`` in ``emotion`` (the emotion's mean shift and log spread ratio undone).
+
+        Raises:
+            ParameterError: an emotion the normalizer was not fitted on.
+        """
+        if emotion not in self.mcep:
+            raise ParameterError(f"no speaker normalization measured for {emotion!r}; known: {', '.join(self.mcep)}")
+        shift = self.mcep[emotion]
+        std = own.std / np.exp(shift.log_ratio)
+        return MeanStd(mean=own.mean - shift.mean_shift * std, std=std)
 
     @staticmethod
     def normalize(feats: WorldFeatures, ref: DomainStats) -> WorldFeatures:

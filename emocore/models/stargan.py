@@ -195,18 +195,33 @@ class SpeakerRelativeConverter(MappingConverter):
                                                      intensity=intensity))
         return out
 
-    def convert_mcep(self, mcep: np.ndarray, source: Emotion, target: Emotion, *, ref: DomainStats,
-                     intensity: float = 1.0) -> np.ndarray:
-        """MCEPs ``(T, D)`` of a speaker with reference statistics ``ref`` from ``source`` to ``target``, float64."""
+    def convert_mcep(self, mcep: np.ndarray, source: Emotion, target: Emotion, *, ref: DomainStats | None = None,
+                     intensity: float | None = None, speaker_stats: DomainStats | None = None) -> np.ndarray:
+        """MCEPs ``(T, D)`` of a speaker from ``source`` to ``target``, float64.
+
+        Args:
+            ref: the speaker's reference-emotion (neutral) statistics, as :meth:`convert` estimates them. Default:
+                estimated from ``speaker_stats`` (the speaker's statistics in ``source``), or from these MCEPs alone
+                (:meth:`emocore.conversion.ConversionModel.convert_mcep`).
+            intensity: in ``[0, 1]`` (default 1).
+        """
         if source.index == target.index:
             raise ParameterError(f"source and target are the same emotion ({source.name!r})")
-        z = ref.mcep.normalize(np.asarray(mcep, dtype=np.float64))
+        self.check_options({"intensity": intensity})
+        intensity = 1.0 if intensity is None else float(intensity)
+        mcep = np.asarray(mcep, dtype=np.float64)
+        if ref is not None:
+            ref_mcep = ref.mcep
+        else:
+            own = speaker_stats.mcep if speaker_stats is not None else MeanStd.fit([mcep])
+            ref_mcep = self._ready().reference_mcep(own, self.emotion_of(source))
+        z = ref_mcep.normalize(mcep)
         padded, n_frames = pad_to_multiple(source.stats.mcep.normalize(z).astype(np.float32))
         cond = condition(np.array([source.index]), np.array([target.index]), self.n_emotions, intensity)
         converted = ops.convert_to_numpy(self.generator([padded[None], cond], training=False))[0, :n_frames]
         mean = (1 - intensity) * source.stats.mcep.mean + intensity * target.stats.mcep.mean
         std = np.exp((1 - intensity) * np.log(source.stats.mcep.std) + intensity * np.log(target.stats.mcep.std))
-        return SpeakerNormalizer.denormalize_mcep(converted.astype(np.float64) * std + mean, ref)
+        return ref_mcep.denormalize(converted.astype(np.float64) * std + mean)
 
     def familiarity(self, f0_hz: np.ndarray, mcep: np.ndarray, source: Emotion) -> InputFamiliarity:
         """The input's register against the training speakers': its mean log F0, moved back to neutral by the source
