@@ -235,12 +235,11 @@ class TrainingModel(Protocol):
     def converter(self) -> Converter:
         """A converter on the live networks (validation conversions during training, the final model)."""
 
+    def prepare(self, domains: Sequence) -> None:
+        """Take what the model needs from the prepared emotions before training (EmoStarGAN: the speaker
+        normalization of emotions pooled over speakers; :class:`GAN`: nothing)."""
+
     def reset_metrics(self) -> None: ...
-
-
-#: optional member of a training model: ``prepare(domains)`` takes what it needs from the prepared emotions before
-#: training (EmoStarGAN: the speaker normalization of emotions pooled over speakers)
-PREPARE_HOOK = "prepare"
 
 
 @dataclass(frozen=True)
@@ -372,6 +371,9 @@ class GAN(keras.Model):
         self.use_classifier = classifier is not None and lambda_class > 0
         self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_names]
         self.gen_optimizer = self.disc_optimizer = None
+
+    def prepare(self, domains: Sequence) -> None:
+        """Take what the model needs from the prepared emotions (``DomainData``) before training: nothing here."""
 
     @property
     def metrics(self):

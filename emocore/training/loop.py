@@ -31,7 +31,6 @@ from emocore.config import FeatureConfig, ModelConfig, TrainConfig
 from emocore.conversion import ConversionModel
 from emocore.exceptions import ModelFolderError, ParameterError, TrainingDivergedError
 from emocore.models.base import (
-    PREPARE_HOOK,
     ModelSpec,
     TrainingModel,
     build_training_model,
@@ -313,8 +312,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
     if missing:
         raise ParameterError(f"{spec.name}: its build_training gave a {type(model).__name__} without "
                              f"{', '.join(missing)} (see emocore.models.base.TrainingModel)")
-    if hasattr(model, PREPARE_HOOK):
-        model.prepare(domains)
+    model.prepare(domains)
     if model.classifier is None:
         if contrast:
             raise ParameterError(f"contrast_domains train the emotion classifier, which a {spec.title} model "
