@@ -313,10 +313,12 @@ class ConversionModel:
         Args:
             mcep (ndarray): shape ``(T, D)``, unnormalized, of the source emotion.
             direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
-            **style: EmoMUNIT only (:meth:`emocore.models.munit.MunitMapper.convert_mcep`): ``style`` (``"mean"``,
-                ``"reference"`` or ``"random"``), ``reference`` (a target-emotion recording: its
-                ``WorldFeatures``, MCEPs ``(T_ref, D)``, waveform at ``feature_cfg.sr`` or file path),
-                ``seed`` (for ``"random"``), ``intensity`` (0 = the source reconstructed, 1 = full conversion).
+            **style: the model type's options. EmoMUNIT (:meth:`emocore.models.munit.MunitMapper.convert_mcep`):
+                ``style`` (``"mean"``, ``"reference"`` or ``"random"``), ``reference`` (a target-emotion recording:
+                its ``WorldFeatures``, MCEPs ``(T_ref, D)``, waveform at ``feature_cfg.sr`` or file path), ``seed``
+                (for ``"random"``), ``intensity`` (0 = the source reconstructed, 1 = full conversion). EmoStarGAN
+                (:meth:`emocore.models.stargan.SpeakerRelativeConverter.convert_mcep`): ``intensity`` and
+                ``speaker_stats`` (the speaker's statistics in the source emotion; default: those of ``mcep``).
                 An EmoCycleGAN takes none.
 
         Returns:

@@ -8,9 +8,10 @@
    05 the stream ablation of the models of the first domain pair, 06 the listening test's analysis), then
    write the results table (``figures/results.csv``, printed as Markdown for the README) from notebook
    04's summary; then evaluate each multi-speaker model on TESS's held-out words and on RAVDESS actors it never
-   heard (:func:`emocore.evaluation.multispeaker.evaluate_multispeaker`, two judges, baselines, intensity) and print
-   its tables (``figures/results_multispeaker.csv``, ``figures/intensity_multispeaker.csv``); print where the
-   audio, tables and figures are.
+   heard (:func:`emocore.evaluation.multispeaker.evaluate_multispeaker`, two judges, baselines, intensity; about
+   25 minutes on 2 cores; needs RAVDESS; not at ``--smoke`` size) into ``data/results/multispeaker/<model>/`` and
+   print its tables (``figures/results_multispeaker.csv``, ``figures/intensity_multispeaker.csv``); print where
+   the audio, tables and figures are.
 
 Run it as ``make demo`` or ``python -m emocore.demo [FILES...] [--smoke]``.
 """
@@ -115,16 +116,15 @@ def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, dat
                                                "FIG_DIR": str(fig_dir), **({"SMOKE": True} if smoke else {})})
 
 
-def multispeaker_tables(entry: pretrained.PretrainedModel, out_dir: Path, fig_dir: Path, *, evaluate: bool = True,
-                        smoke: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def multispeaker_tables(entry: pretrained.PretrainedModel, out_dir: Path, fig_dir: Path, *,
+                        evaluate: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate a multi-speaker model into ``out_dir`` (or, with ``evaluate=False``, read that evaluation) and write
     its results and intensity tables into ``fig_dir`` (``results_multispeaker.csv``, ``intensity_multispeaker.csv``
     for the default model, suffixed by the model's name for any other)."""
     if evaluate:
         from emocore.evaluation.multispeaker import evaluate_multispeaker
 
-        evaluate_multispeaker(entry.path, out_dir, progress=True, **(
-            dict(max_utterances=2, with_dnsmos=False, intensities=(0.5,)) if smoke else {}))
+        evaluate_multispeaker(entry.path, out_dir, progress=True)
     results, intensity = pd.read_csv(out_dir / "results.csv"), pd.read_csv(out_dir / "intensity.csv")
     suffix = "" if entry.name == pretrained.DEFAULT_PRETRAINED else f"-{entry.name}"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -174,8 +174,17 @@ def main(argv: list[str] | None = None) -> int:
           "the real target word):\n")
     print(to_markdown(table))
     for entry in (m for m in models if len(m.emotions) > 2):
-        results, intensity = multispeaker_tables(entry, data_dir / "results" / "multispeaker" / entry.name, fig_dir,
-                                                 evaluate=not args.table_only, smoke=args.smoke)
+        out_dir = data_dir / "results" / "multispeaker" / entry.name
+        command = f"python -m emocore.evaluation.multispeaker {entry.path} {out_dir}"
+        if args.smoke or (args.table_only and not (out_dir / "intensity.csv").is_file()):
+            print(f"\n{entry.name}: its evaluation on TESS and on unseen RAVDESS actors (about 25 minutes) is "
+                  f"{'not run at smoke size' if args.smoke else 'not written yet'}; run `{command}`")
+            continue
+        if not args.table_only and not (corpora / "ravdess").is_dir():
+            print(f"\n{entry.name}: no RAVDESS at {corpora}: its evaluation on actors it never heard needs it; "
+                  "get it with `.venv/bin/emocore-download ravdess`")
+            continue
+        results, intensity = multispeaker_tables(entry, out_dir, fig_dir, evaluate=not args.table_only)
         print(f"\nThe multi-speaker model {entry.name} on TESS's held-out words (tess) and on RAVDESS actors it never "
               "heard (unseen); eGeMAPS and log-mel judges:\n")
         print(to_markdown(results))

@@ -141,8 +141,9 @@ def test_convert_files_skips_bad_files_and_reports_them(model, source, tmp_path,
 def test_feature_shift_table_measures_source_converted_target(model):
     from emocore.data.datasets import Utterance
 
-    def utt(text_id, emotion):
-        return Utterance(path=f"/x/{emotion}/{text_id}.wav", corpus="dir", speaker="s", emotion=emotion, text_id=text_id)
+    def utt(text_id, emotion):  # two folders of files, as emocore.data.datasets.list_directory names them
+        return Utterance(path=f"/x/{emotion}/{text_id}.wav", corpus="dir", speaker=emotion, emotion=emotion,
+                         text_id=text_id)
 
     low = [(utt(w, "calm"), features.extract_features(harmonic_tone(140, 0.5) * 0.5, FEATURE_CFG)) for w in "ab"]
     high = [(utt("a", "loud"), features.extract_features(harmonic_tone(230, 0.5) * 0.7, FEATURE_CFG))]
@@ -174,8 +175,8 @@ def test_feature_shift_table_pairs_each_source_with_the_same_speakers_target(mod
     target_f0 = table[table["version"] == "target"].set_index("speaker")["log_f0_mean"]
     assert target_f0["low"] == pytest.approx(np.log(130), abs=0.03)
     assert target_f0["high"] == pytest.approx(np.log(260), abs=0.03)
-    with pytest.raises(ParameterError, match="speaker"):
-        reference.feature_shift_table(model, sources[:1], targets[:1], "A2B")  # "low" has no target here
+    with pytest.raises(ParameterError, match="by the same speaker"):  # "other" said "a" in the source emotion only
+        reference.feature_shift_table(model, [(utt("other", "calm"), tone(150))], targets, "A2B")
 
 
 @pytest.mark.parametrize("variant,expected", [

@@ -50,6 +50,19 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
     assert {"group", "system", "emotion_accuracy_pct", "emotion_accuracy_logmel_pct"} <= set(summary.columns)
 
 
+def test_write_conversions_takes_pairs_for_a_model_of_many_speakers(smoke_stargan, corpora_root, tmp_path):
+    from emocore.evaluation.multispeaker import write_conversions
+    from emocore.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match="pairs"):
+        write_conversions(smoke_stargan[0], tmp_path / "out")
+    items = write_conversions(smoke_stargan[0], tmp_path / "out", pairs=[("tess", "OAF", "neutral", "sad")],
+                              max_utterances=2, processed_dir=tmp_path / "processed", root=corpora_root, mcep=False)
+    assert {(i.system, i.speaker, i.source_emotion, i.target_emotion) for i in items} == {
+        ("emostargan", "OAF", "neutral", "sad")}  # no baselines: the notebooks write their own
+    assert len(items) == 2 and all(i.path.is_file() and i.reference_path is not None for i in items)
+
+
 def test_intensity_table_reads_intensity_from_the_system_names():
     import pandas as pd
 

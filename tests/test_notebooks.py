@@ -139,7 +139,7 @@ def test_03_trains_emostargan_on_many_speakers_04_evaluates_and_05_ablates_it(wo
             SPEAKERS=["tess:OAF", "ravdess:Actor_01"], TARGET_EMOTION="happy")
     results = json.loads((workdir / "data" / "results" / "03_train.json").read_text())
     model_dir = Path(results["model_dir"])
-    assert model_dir.name == "multispeaker-neutral_angry_happy_sad-emostargan" and results["iterations"] == 4
+    assert model_dir.name == "actor_01+oaf-neutral_angry_happy_sad-emostargan" and results["iterations"] == 4
     assert results["speakers"] == ["tess:OAF", "ravdess:Actor_01"]
     assert results["emotions"] == ["neutral", "angry", "happy", "sad"]
     record = json.loads((model_dir / "config.json").read_text())

@@ -71,6 +71,12 @@ def test_reference_stats_undo_the_emotion_of_the_recordings(normalizer):
     assert same.log_f0 == neutral.log_f0
     with pytest.raises(ParameterError, match="'sad'.*known: neutral, angry"):
         normalizer.reference_stats(neutral, "sad")
+    # the MCEP part alone, from MCEP statistics only (what converting MCEPs without pitch needs)
+    alone = normalizer.reference_mcep(angry.mcep, "angry")
+    np.testing.assert_allclose(alone.mean, estimate.mcep.mean)
+    np.testing.assert_allclose(alone.std, estimate.mcep.std)
+    with pytest.raises(ParameterError, match="'sad'"):
+        normalizer.reference_mcep(angry.mcep, "sad")
 
 
 def test_normalize_then_denormalize_returns_the_speakers_mceps(normalizer, rng):

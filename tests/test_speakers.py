@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from emocore.config import FeatureConfig
+from emocore.data.extraction import summary_table
 from emocore.data.speakers import (
     HELD_OUT_ACTORS,
     Speaker,
@@ -14,6 +15,7 @@ from emocore.data.speakers import (
     pooled_domain,
     prepare_emotions,
     prepare_speakers,
+    speakers_tag,
 )
 from emocore.exceptions import ParameterError
 
@@ -33,6 +35,13 @@ def test_speaker_parse():
         with pytest.raises(ParameterError, match="corpus:name"):
             Speaker.parse(bad)
     assert pooled_domain([Speaker("tess", "OAF"), Speaker("ravdess", "Actor_01")], "sad").name == "ravdess+tess-sad"
+
+
+def test_speakers_tag_names_a_set_of_speakers_for_a_folder():
+    assert speakers_tag(default_speakers()) == "default" == speakers_tag(default_speakers()[::-1])
+    assert speakers_tag([Speaker("tess", "OAF"), Speaker("ravdess", "Actor_01")]) == "Actor_01+OAF"
+    many = default_speakers()[:5]
+    assert speakers_tag(many).startswith("5speakers-") and speakers_tag(many) != speakers_tag(default_speakers()[1:6])
 
 
 def test_parse_speakers():
@@ -56,6 +65,11 @@ def test_prepare_emotions_gives_one_speakers_domains_or_many_speakers_pooled(tmp
     assert [d.name for d in many] == ["tess-neutral", "tess-sad"]
     assert all(d.speaker_norm is not None for d in many)
     assert {u.speaker for u, _ in many[1].train} == {"OAF", "YAF"}
+    # pooled rows describe the recordings as extracted (in Hz), not the speaker-normalized features
+    table = summary_table({d.name: d for d in one + many}).set_index("domain")
+    assert table.loc["tess-sad", "speakers"] == 2 and table.loc["tess-OAF-sad", "speakers"] == 1
+    assert table["f0_geomean_hz"].between(100, 400).all()
+    assert table.loc["tess-neutral", "train"] == table.loc["tess-OAF-neutral", "train"] * 2
     with pytest.raises(ParameterError, match="no speaker"):
         prepare_emotions([], ["neutral", "sad"], cfg, tmp_path)
 

@@ -175,6 +175,12 @@ def test_convert_mcep_alone_matches_the_mcep_stream_of_a_conversion(trained, cor
     assert not np.allclose(model.convert_mcep(feats.mcep, ("neutral", "angry")), alone)
     half = model.convert_mcep(feats.mcep, ("neutral", "sad"), intensity=0.5)
     assert np.abs(half - feats.mcep).mean() < np.abs(alone - feats.mcep).mean()
+    with pytest.raises(ParameterError, match="EmoMUNIT's"):
+        model.convert_mcep(feats.mcep, ("neutral", "sad"), seed=1)
+    own = model.converter.speaker_stats(feats)
+    source, target = model.emotion_pair(("neutral", "sad"))
+    with pytest.raises(ParameterError, match="not both"):
+        model.converter.convert_mcep(feats.mcep, source, target, ref=own, speaker_stats=own)
 
 
 def test_resume_after_a_kill_matches_the_uninterrupted_run(speaker_data, trained, tmp_path):

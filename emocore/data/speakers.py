@@ -11,6 +11,7 @@ crops from it as usual; its ``sample_weights`` make every speaker equally likely
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,17 @@ def parse_speakers(specs: Sequence[str]) -> list[Speaker]:
     if not specs:
         raise ParameterError("no speaker given: 'default' or corpus:name entries such as tess:OAF")
     return default_speakers() if specs == ["default"] else [Speaker.parse(spec) for spec in specs]
+
+
+def speakers_tag(speakers: Sequence[Speaker]) -> str:
+    """A short name for a set of speakers, for folder names: ``"default"`` for :func:`default_speakers`, the names
+    joined by ``+`` for up to three (``"OAF+Actor_01"``), otherwise ``"<n>speakers-<hash of the set>"``."""
+    keys = sorted(str(s) for s in set(speakers))
+    if keys == sorted(str(s) for s in default_speakers()):
+        return "default"
+    if len(keys) <= 3:
+        return "+".join(key.partition(":")[2] for key in keys)
+    return f"{len(keys)}speakers-{hashlib.sha1(','.join(keys).encode()).hexdigest()[:8]}"
 
 
 @dataclass

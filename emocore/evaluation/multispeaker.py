@@ -356,5 +356,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(intensity.to_string(index=False))
     return 0
 
+
 if __name__ == "__main__":
     raise SystemExit(main())

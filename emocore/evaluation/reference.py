@@ -53,8 +53,8 @@ def reference_metrics(path: str | Path, reference_path: str | Path, *, measure_c
 def feature_shift_table(model, source_pairs, target_pairs, direction="A2B"):
     """How far held-out conversions moved toward real target speech, measured on features.
 
-    For every source utterance whose text the same speaker also said among the targets (TESS and RAVDESS are
-    parallel; pooled multi-speaker domains hold several speakers' recordings of each word),
+    For every source utterance whose text also exists among the targets (TESS and RAVDESS are parallel; where the
+    targets hold several speakers, as a pooled multi-speaker domain does, the same speaker's recording of it),
     compares the unconverted source and the converted features with the real target recording of the same
     text: mean and std of log F0 over voiced frames, and MCD (dB, after DTW, c1..) of the MCEPs. This is the
     quick check used after training; :mod:`emocore.evaluation` measures re-synthesized waveforms.
@@ -71,12 +71,17 @@ def feature_shift_table(model, source_pairs, target_pairs, direction="A2B"):
     """
     import pandas as pd
 
+    by_speaker = len({(utt.corpus, utt.speaker) for utt, _ in target_pairs}) > 1
+
+    def key(utt):
+        return (utt.corpus, utt.speaker, utt.text_id) if by_speaker else utt.text_id
+
     targets = {}
     for utt, feats in target_pairs:
-        targets.setdefault((utt.corpus, utt.speaker, utt.text_id), feats)
+        targets.setdefault(key(utt), feats)
     rows = []
     for utt, feats in source_pairs:
-        target = targets.get((utt.corpus, utt.speaker, utt.text_id))
+        target = targets.get(key(utt))
         if target is None:
             continue
         converted = model.convert_features(feats, direction)
@@ -87,5 +92,6 @@ def feature_shift_table(model, source_pairs, target_pairs, direction="A2B"):
                          "log_f0_std": float(log_f0.std()),
                          "mcd_to_target_db": metrics.mel_cepstral_distortion_db(target.mcep, values.mcep)})
     if not rows:
-        raise ParameterError("no source utterance shares a speaker and a text with the targets")
+        raise ParameterError("no source utterance shares a text with the targets"
+                             + (" by the same speaker" if by_speaker else ""))
     return pd.DataFrame(rows)

@@ -196,24 +196,29 @@ class SpeakerRelativeConverter(MappingConverter):
         return out
 
     def convert_mcep(self, mcep: np.ndarray, source: Emotion, target: Emotion, *, ref: DomainStats | None = None,
-                     intensity: float | None = None, speaker_stats: DomainStats | None = None) -> np.ndarray:
+                     **options) -> np.ndarray:
         """MCEPs ``(T, D)`` of a speaker from ``source`` to ``target``, float64.
 
         Args:
-            ref: the speaker's reference-emotion (neutral) statistics, as :meth:`convert` estimates them. Default:
-                estimated from ``speaker_stats`` (the speaker's statistics in ``source``), or from these MCEPs alone
+            ref: the speaker's reference-emotion (neutral) statistics, as :meth:`convert` estimates them; ``None``:
+                estimated from the ``speaker_stats`` option, or from these MCEPs alone
                 (:meth:`emocore.conversion.ConversionModel.convert_mcep`).
-            intensity: in ``[0, 1]`` (default 1).
+            options: :meth:`convert`'s (``intensity``, ``speaker_stats``).
+
+        Raises:
+            ParameterError: the same emotion twice, an unknown option, or both ``ref`` and ``speaker_stats``.
         """
         if source.index == target.index:
             raise ParameterError(f"source and target are the same emotion ({source.name!r})")
-        self.check_options({"intensity": intensity})
-        intensity = 1.0 if intensity is None else float(intensity)
+        self.check_options(options)
+        if ref is not None and options.get("speaker_stats") is not None:
+            raise ParameterError("give the speaker's reference statistics (ref) or their speaker_stats, not both")
+        intensity = 1.0 if options.get("intensity") is None else float(options["intensity"])
         mcep = np.asarray(mcep, dtype=np.float64)
         if ref is not None:
             ref_mcep = ref.mcep
         else:
-            own = speaker_stats.mcep if speaker_stats is not None else MeanStd.fit([mcep])
+            own = options["speaker_stats"].mcep if options.get("speaker_stats") is not None else MeanStd.fit([mcep])
             ref_mcep = self._ready().reference_mcep(own, self.emotion_of(source))
         z = ref_mcep.normalize(mcep)
         padded, n_frames = pad_to_multiple(source.stats.mcep.normalize(z).astype(np.float32))
