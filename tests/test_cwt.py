@@ -86,3 +86,47 @@ def test_converted_scales_and_statistics_change_the_contour():
     assert np.all(all_voiced > 0)
     with pytest.raises(ParameterError, match="match"):
         cwt_reconstruct(contour, contour.scales[:, :-1])
+
+
+def _shape_stats(contours, frame_ms=FRAME_MS):
+    from emocore.dsp.cwt import CwtStats
+
+    return CwtStats.fit(contours, frame_ms)
+
+
+def test_cwt_stats_measure_where_the_movement_is():
+    t = np.arange(600) * FRAME_MS / 1000
+    calm = [200 * np.exp(0.1 * np.sin(2 * np.pi * 0.4 * t + k)) for k in range(3)]  # slow phrase movement only
+    lively = [200 * np.exp(0.1 * np.sin(2 * np.pi * 0.4 * t + k) + 0.1 * np.sin(2 * np.pi * 5 * t))
+              for k in range(3)]  # plus 200 ms accents
+    calm_stats, lively_stats = _shape_stats(calm), _shape_stats(lively)
+    assert calm_stats.scale_rms.shape == (N_SCALES,) and calm_stats.n_utterances == 3
+    ratio = lively_stats.scale_rms / calm_stats.scale_rms
+    accent_scale = np.argmin(np.abs(np.log2(cwt_scales(FRAME_MS) * 2 * np.pi / np.sqrt(2.5) * 5)))
+    assert np.argmax(ratio) in (accent_scale - 1, accent_scale, accent_scale + 1) and ratio.max() > 3
+    assert _shape_stats(calm + [np.zeros(50)]).n_utterances == 3  # an unvoiced contour is skipped
+    with pytest.raises(ParameterError, match="voiced"):
+        _shape_stats([np.zeros(50)])
+
+
+def test_convert_f0_cwt_is_the_log_gaussian_transform_when_the_shapes_agree_and_adds_accents_otherwise():
+    from dataclasses import replace
+
+    from emocore.dsp.cwt import convert_f0_cwt
+    from emocore.dsp.prosody import LogGaussian, convert_f0
+
+    f0 = _contour()
+    src = _shape_stats([f0])
+    tgt = replace(src, log_f0=LogGaussian(np.log(260.0), 0.2, 100))
+    np.testing.assert_allclose(convert_f0_cwt(f0, src, tgt, FRAME_MS), convert_f0(f0, src.log_f0, tgt.log_f0))
+    # a target whose fast scales move three times as much: more fast movement, same voicing, same level and spread
+    livelier = replace(tgt, scale_rms=src.scale_rms * np.where(np.arange(N_SCALES) < 4, 3.0, 1.0))
+    out = convert_f0_cwt(f0, src, livelier, FRAME_MS)
+    plain = convert_f0(f0, src.log_f0, tgt.log_f0)
+    voiced = f0 > 0
+    np.testing.assert_array_equal(out > 0, voiced)
+    fast = [np.mean(cwt_decompose(x, FRAME_MS).scales[:4] ** 2) for x in (plain, out)]
+    assert fast[1] > 2 * fast[0]
+    assert np.log(out[voiced]).mean() == pytest.approx(np.log(plain[voiced]).mean(), abs=0.02)
+    with pytest.raises(ParameterError, match="scales"):
+        convert_f0_cwt(f0, src, replace(tgt, scale_rms=src.scale_rms[:5]), FRAME_MS)

@@ -9,6 +9,13 @@ decomposed by a Mexican-hat continuous wavelet transform into :data:`N_SCALES` s
 the phrase. A model converts those scales; :func:`cwt_reconstruct` sums them back into a contour, and the voicing
 track of the source puts the unvoiced frames back.
 
+:func:`convert_f0_cwt` is the multi-scale extension of the log-Gaussian transform and the baseline a learned
+contour model has to beat: each scale is scaled by the ratio of the target and source emotions' per-scale movement
+(:class:`CwtStats`), the level and spread still by the log-Gaussian transform. On TESS's held-out words (neutral to
+angry, happy, sad, both speakers; statistics from the training words) it lowers the F0 RMSE to the real target
+recording by 1-8 Hz against the log-Gaussian transform in every pair and raises the log-F0 correlation in five of
+six (README, "Toward learned prosody").
+
 Synthesis is Torrence & Compo's (1998, eq. 11) delta-function reconstruction: ``x = dj sqrt(dt) / (C_delta
 psi_0(0)) sum_j W_j / sqrt(s_j)``. With octave scales (``dj = 1``) that sum is an approximation: the tests measure
 its error on real TESS contours.
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emocore.dsp.prosody import interpolate_over_unvoiced
+from emocore.dsp.prosody import LogGaussian, fit_log_f0, interpolate_over_unvoiced, log_gaussian_transform
 from emocore.exceptions import ParameterError
 
 #: scales of the decomposition (Suni et al. 2013; Zhou et al. 2020)
@@ -156,8 +163,77 @@ def cwt_reconstruct(contour: CwtContour, scales: np.ndarray | None = None, *, me
     if scales.shape != contour.scales.shape or voiced.shape != (scales.shape[1],):
         raise ParameterError(f"scales {scales.shape} and voicing {voiced.shape} must match the decomposition's "
                              f"{contour.scales.shape}")
-    dt = contour.frame_period_ms / 1000.0
-    weights = contour.dj * math.sqrt(dt) / (MEXICAN_HAT_C_DELTA * MEXICAN_HAT_PSI0) / np.sqrt(contour.scales_s)
-    z = weights @ scales
+    z = _synthesize(contour, scales)
     log_f0 = (contour.mean if mean is None else mean) + (contour.std if std is None else std) * z
     return np.where(voiced, np.exp(log_f0), 0.0)
+
+
+def _synthesize(contour: CwtContour, scales: np.ndarray) -> np.ndarray:
+    """Torrence & Compo's eq. 11: the z-scored contour, shape ``(T,)``, from coefficients ``(n_scales, T)``."""
+    dt = contour.frame_period_ms / 1000.0
+    weights = contour.dj * math.sqrt(dt) / (MEXICAN_HAT_C_DELTA * MEXICAN_HAT_PSI0) / np.sqrt(contour.scales_s)
+    return weights @ scales
+
+
+@dataclass(frozen=True)
+class CwtStats:
+    """An emotion's contour shape and level, for :func:`convert_f0_cwt`.
+
+    Attributes:
+        scale_rms (ndarray): shape ``(n_scales,)``, the root mean square of each wavelet scale of the z-scored
+            contours over their voiced frames: how the movement is spread over time scales.
+        log_f0 (LogGaussian): log-F0 statistics over voiced frames (the log-Gaussian transform's).
+        n_utterances (int): how many contours it was measured on.
+    """
+
+    scale_rms: np.ndarray
+    log_f0: LogGaussian
+    n_utterances: int
+
+    @classmethod
+    def fit(cls, f0_list, frame_period_ms: float, n_scales: int = N_SCALES) -> "CwtStats":
+        """Measure F0 contours (each ``(T,)``, 0 on unvoiced frames); contours without a voiced frame are skipped.
+
+        Raises:
+            ParameterError: fewer than two voiced frames in all.
+        """
+        contours = [np.asarray(f0, dtype=np.float64) for f0 in f0_list if np.any(np.asarray(f0) > 0)]
+        squares, n_frames = np.zeros(n_scales), 0
+        for f0 in contours:
+            decomposition = cwt_decompose(f0, frame_period_ms, n_scales)
+            squares += np.sum(decomposition.scales[:, decomposition.voiced] ** 2, axis=1)
+            n_frames += int(decomposition.voiced.sum())
+        if n_frames < 2:
+            raise ParameterError("need at least 2 voiced frames to measure a contour shape")
+        return cls(np.sqrt(squares / n_frames), fit_log_f0(contours), len(contours))
+
+
+def convert_f0_cwt(f0_hz: np.ndarray, src: CwtStats, tgt: CwtStats, frame_period_ms: float) -> np.ndarray:
+    """The multi-scale transform of an F0 contour: its shape moved scale by scale, its level by the log-Gaussian
+    transform.
+
+    Each wavelet scale of the z-scored contour is multiplied by ``tgt.scale_rms / src.scale_rms``; the change this
+    makes (synthesized) is added to the exact z-scored contour, which is then brought back to its own spread, so
+    the shape changes while the overall spread and level are left to the log-Gaussian transform of
+    ``src.log_f0`` to ``tgt.log_f0``. With equal ``scale_rms`` it is the log-Gaussian transform exactly.
+
+    Args:
+        f0_hz (ndarray): shape ``(T,)``, 0 on unvoiced frames (kept unvoiced).
+
+    Returns:
+        ndarray: converted F0 in Hz, shape ``(T,)``.
+
+    Raises:
+        ParameterError: a bad contour, or statistics of different numbers of scales.
+    """
+    if src.scale_rms.shape != tgt.scale_rms.shape:
+        raise ParameterError(f"source and target have {len(src.scale_rms)} and {len(tgt.scale_rms)} scales")
+    contour = cwt_decompose(f0_hz, frame_period_ms, len(src.scale_rms))
+    log_f0, voiced = continuous_log_f0(f0_hz)
+    z = (log_f0 - contour.mean) / contour.std if contour.std > 0 else np.zeros_like(log_f0)
+    ratio = tgt.scale_rms / np.maximum(src.scale_rms, 1e-12)
+    changed = z + _synthesize(contour, contour.scales * ratio[:, None]) - _synthesize(contour, contour.scales)
+    if changed.std() > 0:
+        changed = (changed - changed.mean()) / changed.std() * z.std()
+    converted = log_gaussian_transform(contour.mean + contour.std * changed, src.log_f0, tgt.log_f0)
+    return np.where(voiced, np.exp(converted), 0.0)
