@@ -176,8 +176,9 @@ def train_main(argv: list[str] | None = None) -> int:
                                         progress=not args.quiet).emotions
             prepared = {}
         else:
-            prepared = prepare_domains(sides + contrast, feature_cfg, processed,
-                                       val_fraction=0.0 if both_val_dirs else (0.1 if args.val_fraction is None else args.val_fraction), seed=args.split_seed,
+            val_fraction = 0.0 if both_val_dirs else (0.1 if args.val_fraction is None else args.val_fraction)
+            prepared = prepare_domains(sides + contrast, feature_cfg, processed, val_fraction=val_fraction,
+                                       seed=args.split_seed,
                                        max_utterances=args.max_utterances, n_jobs=args.jobs, progress=not args.quiet)
             emotions = [prepared[d.name] for d in sides]
         for data, folder in zip(emotions, (args.validation_A_dir, args.validation_B_dir)):

@@ -49,6 +49,7 @@ class CwtContour:
         scales (ndarray): the wavelet coefficients, shape ``(n_scales, T)``, of the z-scored continuous log F0
             (smallest scale first).
         scales_s (ndarray): each scale in seconds, shape ``(n_scales,)``.
+        log_f0 (ndarray): the continuous log F0 that was decomposed, shape ``(T,)``.
         mean (float): the mean of the continuous log F0 over the utterance (added back by :func:`cwt_reconstruct`).
         std (float): its standard deviation (likewise).
         voiced (ndarray): the voicing track, shape ``(T,)``, bool.
@@ -58,6 +59,7 @@ class CwtContour:
 
     scales: np.ndarray
     scales_s: np.ndarray
+    log_f0: np.ndarray
     mean: float
     std: float
     voiced: np.ndarray
@@ -139,7 +141,7 @@ def cwt_decompose(f0_hz: np.ndarray, frame_period_ms: float, n_scales: int = N_S
         psi_hat = (math.sqrt(2.0 * math.pi * s / (frame_period_ms / 1000.0)) * 2.0 / math.sqrt(3.0)
                    * math.pi ** -0.25 * (s * omega) ** 2 * np.exp(-0.5 * (s * omega) ** 2))
         coefficients[j] = np.fft.irfft(spectrum * psi_hat, n_fft)[n:2 * n]
-    return CwtContour(coefficients, scales_s, mean, std, voiced, frame_period_ms, dj)
+    return CwtContour(coefficients, scales_s, log_f0, mean, std, voiced, frame_period_ms, dj)
 
 
 def cwt_reconstruct(contour: CwtContour, scales: np.ndarray | None = None, *, mean: float | None = None,
@@ -229,11 +231,10 @@ def convert_f0_cwt(f0_hz: np.ndarray, src: CwtStats, tgt: CwtStats, frame_period
     if src.scale_rms.shape != tgt.scale_rms.shape:
         raise ParameterError(f"source and target have {len(src.scale_rms)} and {len(tgt.scale_rms)} scales")
     contour = cwt_decompose(f0_hz, frame_period_ms, len(src.scale_rms))
-    log_f0, voiced = continuous_log_f0(f0_hz)
-    z = (log_f0 - contour.mean) / contour.std if contour.std > 0 else np.zeros_like(log_f0)
+    z = (contour.log_f0 - contour.mean) / contour.std if contour.std > 0 else np.zeros_like(contour.log_f0)
     ratio = tgt.scale_rms / np.maximum(src.scale_rms, 1e-12)
-    changed = z + _synthesize(contour, contour.scales * ratio[:, None]) - _synthesize(contour, contour.scales)
+    changed = z + _synthesize(contour, contour.scales * (ratio - 1.0)[:, None])  # the synthesis is linear
     if changed.std() > 0:
         changed = (changed - changed.mean()) / changed.std() * z.std()
     converted = log_gaussian_transform(contour.mean + contour.std * changed, src.log_f0, tgt.log_f0)
-    return np.where(voiced, np.exp(converted), 0.0)
+    return np.where(contour.voiced, np.exp(converted), 0.0)

@@ -73,9 +73,6 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     Args:
         model_dir: a multi-speaker model folder (or a checkpoint's run folder).
         system: the model's name in the tables (default: its model type's title in lower case, ``"emostargan"``).
-
-    Raises:
-        ParameterError: an ``unseen`` speaker the model was trained on, or held-out words the model trained on.
         speakers: default :func:`evaluation_speakers`.
         baselines: also write ``<system>-prosody``, ``f0-only``, and the ``source`` and ``target`` rows.
         checkpoint: convert with a training checkpoint of ``model_dir`` instead of its final weights.
@@ -88,6 +85,9 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     Returns:
         list[EvalItem]: their ``speaker`` is the corpus speaker (e.g. ``Actor_13``); files under
         ``out_dir/<system>/``.
+
+    Raises:
+        ParameterError: an ``unseen`` speaker the model was trained on, or held-out words the model trained on.
     """
     from emocore import paths
     from emocore.conversion import ConversionModel
@@ -99,6 +99,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     trained_on = set(model.record.training.get("speakers", ()))
     recorded_words = {t for e in model.record.emotions for t in e.validation_text_ids}
     processed = processed_dir or paths.processed_dir()
+    options = {**switches, **({} if intensity is None else {"intensity": intensity})}
     items: list[EvalItem] = []
     for speaker in speakers or evaluation_speakers():
         held_out = speaker.group == "tess"
@@ -119,10 +120,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
             source_view = dataclasses.replace(src, validation=tests)
             target_view = dataclasses.replace(tgt, validation=tgt.validation if held_out else tgt.train)
 
-            options = {} if intensity is None else {"intensity": intensity}
-
-            def convert(feats, target=target, options=options, **only):
-                return model.convert_analyzed(feats, (source_emotion, target), **options, **{**switches, **only})
+            def convert(feats, target=target, **only):
+                return model.convert_analyzed(feats, (source_emotion, target), **{**options, **only})
 
             systems = {name: convert}
             if baselines:
