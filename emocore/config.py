@@ -216,6 +216,31 @@ class MunitConfig:
 
 
 @dataclass(frozen=True)
+class StarGanConfig:
+    """EmoStarGAN's own settings (:mod:`emocore.models.stargan`); its sizes are :class:`ModelConfig`'s.
+
+    With ``f0_contour`` the generator converts the F0 contour itself (issue 15's learned prosody): the speaker-
+    normalized log F0, interpolated over unvoiced frames, is one more channel beside the MCEPs, in and out, seen by
+    the discriminator and the emotion classifier of the training objective; conversion reads the converted F0 from
+    that channel (voicing stays the input's). ``lambda_f0_smooth`` weights a penalty on the generated contour's
+    second difference beyond the real crop's, which keeps it from jittering. Off, F0 is converted by the
+    speaker-relative log-Gaussian transform (:mod:`emocore.dsp.relative_prosody`), as the first EmoStarGAN did: a
+    record without options is read as the defaults.
+    """
+
+    f0_contour: bool = False
+    lambda_f0_smooth: float = 1.0
+
+    def __post_init__(self):
+        if self.lambda_f0_smooth < 0:
+            raise ParameterError(f"lambda_f0_smooth must be >= 0, got {self.lambda_f0_smooth}")
+
+    def smoke(self) -> "StarGanConfig":
+        """The CI variant: the same settings (the sizes that shrink are ModelConfig's)."""
+        return self
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """CycleGAN-VC training (Kaneko & Kameoka 2017, as used by Gao et al. 2019) for :mod:`emocore.training`.
 

@@ -202,7 +202,7 @@ class ConversionModel:
             raise ParameterError(f"{config_path}: unknown model_type {record.model_type!r}; known: "
                                  f"{', '.join(models.MODELS)}")
         spec = models.get(record.model_type)
-        if spec.options is not None and record.options is None:
+        if spec.options is not None and record.options is None and not spec.options_optional:
             raise ModelFolderError(config_path, f"lacks the 'options' entry: the {spec.options.__name__} of this "
                                                 f"{spec.title} model (schema version 1: 'munit')")
         try:
@@ -358,26 +358,46 @@ class ConversionModel:
         """
         self.converter.fit(train_feats, self.emotions)
 
-    def convert_features(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool = True,
-                         power: bool = True, mcep: bool = True, **style) -> WorldFeatures:
+    def convert_features(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool | str = True,
+                         power: bool = True, mcep: bool = True, rhythm: bool = False, **style) -> WorldFeatures:
         """Convert one utterance's features; each switch turns one stream's conversion on or off.
 
         Args:
             feats (WorldFeatures): source-emotion features, ``T`` frames.
             direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
-            f0 (bool): convert log F0 (the log-Gaussian transform unless the model converts prosody itself).
+            f0 (bool | str): convert log F0 (the log-Gaussian transform unless the model converts prosody itself),
+                or name the method: ``"log-gaussian"``; EmoStarGAN also ``"cwt"`` and, trained with an F0 channel,
+                ``"contour"`` (:meth:`emocore.models.stargan.SpeakerRelativeConverter.convert`).
             power (bool): convert the power envelope (likewise).
             mcep (bool): MCEPs through the model.
+            rhythm (bool): time-warp by the emotions' tempo ratio (EmoStarGAN): the frame count changes.
             **style: EmoMUNIT style options, see :meth:`convert_mcep`. They change the MCEPs only.
 
         Returns:
-            WorldFeatures: ``T`` frames; aperiodicity and ``n_samples`` unchanged. Synthesize it with
-            :meth:`synthesize` and the same ``power``.
+            WorldFeatures: ``T`` frames (with ``rhythm``: ``T`` times the tempo ratio, ``n_samples`` alike);
+            aperiodicity and ``n_samples`` otherwise unchanged. Synthesize it with :meth:`synthesize` and the same
+            ``power``.
         """
         source, target = self.emotion_pair(direction)
         if style.get("reference") is not None:
             style = {**style, "reference": self.reference_mcep(style["reference"])}
-        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, **style)
+        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
+
+    def check_streams(self, direction: Direction = "A2B", *, f0: bool | str = True, rhythm: bool = False) -> None:
+        """Refuse, before a batch starts, stream switches this model cannot honour (an F0 method it lacks, rhythm
+        without tempo statistics), by converting a short synthetic utterance with them.
+
+        Raises:
+            ParameterError: naming the switch.
+        """
+        n = 64
+        rng = np.random.default_rng(0)
+        f0_hz = np.full(n, 120.0) * np.exp(0.05 * np.sin(np.arange(n) / 5.0))
+        mean = self.emotions[0].stats.mcep.mean
+        feats = WorldFeatures(f0_hz=f0_hz, mcep=mean + 0.1 * rng.standard_normal((n, len(mean))),
+                              coded_ap=np.zeros((n, 1)),
+                              log_power=np.full(n, -6.0), n_samples=n * self.feature_cfg.hop_length)
+        self.convert_features(feats, direction, f0=f0, mcep=False, rhythm=rhythm)
 
     def synthesize(self, feats: WorldFeatures, *, power: bool = True) -> np.ndarray:
         """WORLD synthesis at ``feature_cfg.sr``, shape ``(feats.n_samples,)``; ``power`` as in :meth:`convert_features`."""
@@ -386,30 +406,33 @@ class ConversionModel:
     # How long inputs are cut (emocore.dsp.segments); set it on an instance to change it, math.inf: never cut.
     segment_cfg: SegmentConfig = SegmentConfig()
 
-    def convert_wav(self, wav: np.ndarray, direction: Direction = "A2B", *, f0: bool = True, power: bool = True,
-                    mcep: bool = True, **style) -> np.ndarray:
+    def convert_wav(self, wav: np.ndarray, direction: Direction = "A2B", *, f0: bool | str = True,
+                    power: bool = True, mcep: bool = True, rhythm: bool = False, **style) -> np.ndarray:
         """Convert a waveform at ``feature_cfg.sr``.
 
         Args:
             wav (ndarray): shape ``(n_samples,)``.
-            direction, f0, power, mcep, style: as in :meth:`convert_features`.
+            direction, f0, power, mcep, rhythm, style: as in :meth:`convert_features`.
 
         A waveform longer than :attr:`segment_cfg` ``.max_segment_s`` is converted in segments (see
         :meth:`convert_path`); a shorter one as a whole.
 
         Returns:
-            ndarray: converted waveform, shape ``(n_samples,)`` (not clipped or normalized).
+            ndarray: converted waveform, shape ``(n_samples,)`` (with ``rhythm``: scaled by the tempo ratio; not
+            clipped or normalized).
 
         Raises:
             AudioError: the waveform is empty, non-finite, silent or constant, or converts to silence.
+            ParameterError: ``rhythm`` on a waveform longer than one segment.
         """
         wav = audio.validate_wav(wav, self.feature_cfg.sr, silence_peak=self.feature_cfg.silence_peak)
-        return self._convert_segmented(wav, direction, f0=f0, power=power, mcep=mcep, **style).wav
+        return self._convert_segmented(wav, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style).wav
 
-    def convert_analyzed(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool = True,
-                         power: bool = True, mcep: bool = True, **style) -> np.ndarray:
-        """:meth:`convert_features` then :meth:`synthesize` (same ``power``): shape ``(feats.n_samples,)``."""
-        converted = self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, **style)
+    def convert_analyzed(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool | str = True,
+                         power: bool = True, mcep: bool = True, rhythm: bool = False, **style) -> np.ndarray:
+        """:meth:`convert_features` then :meth:`synthesize` (same ``power``): shape ``(n_samples,)`` of the
+        converted features (``feats.n_samples`` unless ``rhythm``)."""
+        converted = self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
         return self.synthesize(converted, power=power)
 
     def analyze_file(self, path: str | Path) -> WorldFeatures:
@@ -430,8 +453,8 @@ class ConversionModel:
         """
         return self.convert_path(path, direction, **switches).wav
 
-    def convert_path(self, path: str | Path, direction: Direction = "A2B", *, f0: bool = True, power: bool = True,
-                     mcep: bool = True, **style) -> FileConversion:
+    def convert_path(self, path: str | Path, direction: Direction = "A2B", *, f0: bool | str = True,
+                     power: bool = True, mcep: bool = True, rhythm: bool = False, **style) -> FileConversion:
         """Convert an audio file in memory bounded by the segment length, with warnings for the user.
 
         The file is loaded at ``feature_cfg.sr`` (:func:`emocore.dsp.audio.load_wav`: any rate, any channel count).
@@ -441,32 +464,38 @@ class ConversionModel:
 
         Args:
             path: the input file.
-            direction, f0, power, mcep, style: as in :meth:`convert_features`. A ``reference`` style
-                recording is analysed once for all segments.
+            direction, f0, power, mcep, rhythm, style: as in :meth:`convert_features`. A ``reference`` style
+                recording is analysed once for all segments. ``rhythm`` needs an input of one segment.
 
         Returns:
-            FileConversion: the waveform (the loaded input's length), the whole file's familiarity, the
+            FileConversion: the waveform (the loaded input's length; with ``rhythm`` scaled by the tempo ratio),
+            the whole file's familiarity, the
             number of segments and notes: a truncated WAV (:func:`emocore.dsp.audio.truncation_note`), no
             voiced frames in the whole file (:data:`NO_VOICED_NOTE`).
 
         Raises:
             AudioError: the file cannot be used (see :func:`emocore.dsp.audio.load_wav`), or the conversion
                 produced silence.
+            ParameterError: ``rhythm`` on a file longer than one segment.
         """
         cfg = self.feature_cfg
         wav = audio.load_wav(path, cfg.sr, min_duration_s=cfg.min_duration_s, silence_peak=cfg.silence_peak)
         truncated = audio.truncation_note(path)
-        result = self._convert_segmented(wav, direction, path=path, f0=f0, power=power, mcep=mcep, **style)
+        result = self._convert_segmented(wav, direction, path=path, f0=f0, power=power, mcep=mcep, rhythm=rhythm,
+                                         **style)
         return replace(result, notes=(truncated, *result.notes)) if truncated else result
 
-    def _convert_segmented(self, wav: np.ndarray, direction: Direction, *, path=None, f0: bool, power: bool, mcep: bool,
-                           **style) -> FileConversion:
+    def _convert_segmented(self, wav: np.ndarray, direction: Direction, *, path=None, f0: bool | str, power: bool,
+                           mcep: bool, rhythm: bool = False, **style) -> FileConversion:
         """Plan segments of a validated float64 waveform ``(n_samples,)``, convert each, stitch; see :meth:`convert_path`."""
         cfg, segment_cfg = self.feature_cfg, self.segment_cfg
         source, _ = self.emotion_pair(direction)
         if style.get("reference") is not None:  # analysed once, not once per segment
             style = {**style, "reference": self.reference_mcep(style["reference"])}
         plan = segments.plan_segments(wav, cfg.sr, segment_cfg, align=cfg.hop_length)
+        if rhythm and len(plan) > 1:
+            raise ParameterError(f"{path or 'the input'}: the rhythm stream converts inputs of up to "
+                                 f"{segment_cfg.max_segment_s:g} s (one segment); this one is {len(wav) / cfg.sr:.1f} s")
         f0_parts, mcep_parts = [], []
 
         own_stats = getattr(self.converter, "speaker_stats", None)  # a converter that normalizes by the speaker
@@ -480,9 +509,9 @@ class ConversionModel:
                 core = segment.core_frames(cfg.hop_length, feats.n_frames)
                 f0_parts.append(feats.f0_hz[core])
                 mcep_parts.append(feats.mcep[core])
-                yield self.convert_analyzed(feats, direction, f0=f0, power=power, mcep=mcep, **style)
+                yield self.convert_analyzed(feats, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
 
-        out = segments.stitch(converted_segments(), plan, cfg.sr, segment_cfg)
+        out = next(converted_segments()) if rhythm else segments.stitch(converted_segments(), plan, cfg.sr, segment_cfg)
         if np.max(np.abs(out)) < cfg.silence_peak:
             raise AudioError(path, f"conversion produced silence (output peak below {cfg.silence_peak:g})")
         f0_hz = np.concatenate(f0_parts)
@@ -490,6 +519,9 @@ class ConversionModel:
         familiarity = (own_measure or (lambda f, m, e: frames_familiarity(f, m, e.stats)))(
             f0_hz, np.concatenate(mcep_parts), source)
         notes = () if np.any(f0_hz > 0) else (NO_VOICED_NOTE,)
+        if len(out) != len(wav):
+            notes += (f"rhythm: duration {len(wav) / cfg.sr:.2f} s -> {len(out) / cfg.sr:.2f} s "
+                      f"(x{len(out) / len(wav):.2f}), so the output is not the input's length",)
         return FileConversion(wav=out, familiarity=familiarity, n_segments=len(plan), notes=notes)
 
 
@@ -526,8 +558,8 @@ class ConversionReport:
 
 
 def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction: Direction, destination: str | Path, *,
-                  overwrite: bool = False, f0: bool = True, power: bool = True, mcep: bool = True,
-                  progress: bool = True, **style) -> ConversionReport:
+                  overwrite: bool = False, f0: bool | str = True, power: bool = True, mcep: bool = True,
+                  rhythm: bool = False, progress: bool = True, **style) -> ConversionReport:
     """Convert audio files into ``destination`` at the model's sample rate, never losing a user's file.
 
     Before any conversion, :func:`emocore.batch.plan_outputs` names every output and checks the destination:
@@ -549,7 +581,8 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
         direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
         destination: output folder (created), or one output file for one input.
         overwrite: replace existing outputs (never an input).
-        f0, power, mcep: stream switches, as in :meth:`ConversionModel.convert_features`.
+        f0, power, mcep, rhythm: stream switches, as in :meth:`ConversionModel.convert_features` (with ``rhythm``
+            each file's note gives its change of duration).
         progress: show a tqdm bar.
         **style: MUNIT style options (:meth:`ConversionModel.convert_mcep`), the same for every file.
 
@@ -563,6 +596,8 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     from emocore.io import is_disk_full
 
     model.emotion_pair(direction)  # an unknown emotion fails before any file is planned
+    if rhythm or not isinstance(f0, bool):
+        model.check_streams(direction, f0=f0, rhythm=rhythm)  # so does a stream the model cannot convert
     plan = plan_outputs(list(paths), destination, overwrite=overwrite)
     report = ConversionReport(skipped=[(str(i), str(o), why) for i, o, why in plan.skipped])
     if style.get("reference") is not None:  # analysed once for the batch, not once per file
@@ -570,7 +605,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     jobs = tqdm(plan.jobs, desc=f"convert {model.describe(direction)}", unit="file", disable=not progress)
     for index, (path, out) in enumerate(jobs):
         try:
-            result = model.convert_path(path, direction, f0=f0, power=power, mcep=mcep, **style)
+            result = model.convert_path(path, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
             wav, familiarity, notes = result.wav, result.familiarity, result.notes
             peak = float(np.max(np.abs(wav)))
             if peak > 1.0:
@@ -604,19 +639,29 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     return report
 
 
-STREAMS = ("f0", "power", "mcep")
+STREAMS = ("f0", "power", "mcep", "rhythm")
+#: the F0 methods an ablation variant may name (``f0=cwt``); which a model has is the model type's business
+F0_METHODS = ("log-gaussian", "cwt", "contour")
 
 
-def parse_streams(variant: str) -> dict[str, bool]:
-    """Stream switches from an ablation variant name, e.g. ``"f0+power"`` -> ``{"f0": True, "power": True, "mcep": False}``.
+def parse_streams(variant: str) -> dict[str, bool | str]:
+    """Stream switches from an ablation variant name, e.g. ``"f0+power"`` ->
+    ``{"f0": True, "power": True, "mcep": False, "rhythm": False}``.
 
-    ``"none"`` switches every stream off (the re-synthesized source).
+    ``"none"`` switches every stream off (the re-synthesized source); ``f0=<method>`` names the F0 conversion
+    (:data:`F0_METHODS`: ``"f0=cwt+power+mcep+rhythm"`` -> ``{"f0": "cwt", ..., "rhythm": True}``).
 
     Raises:
-        ParameterError: an unknown stream name.
+        ParameterError: an unknown stream or F0 method, or a stream named twice.
     """
     names = [] if variant.strip().lower() == "none" else [part.strip().lower() for part in variant.split("+")]
-    unknown = [name for name in names if name not in STREAMS]
-    if unknown or not variant.strip():
-        raise ParameterError(f"unknown stream(s) {unknown or [variant]} in {variant!r}; use {', '.join(STREAMS)} joined by '+'")
-    return {stream: stream in names for stream in STREAMS}
+    switches: dict[str, bool | str] = {stream: False for stream in STREAMS}
+    for name in names:
+        stream, _, method = name.partition("=")
+        if stream not in STREAMS or (method and (stream != "f0" or method not in F0_METHODS)) or switches[stream]:
+            raise ParameterError(f"bad stream {name!r} in {variant!r}: use {', '.join(STREAMS)} joined by '+', each "
+                                 f"once; f0 may name its method: {', '.join('f0=' + m for m in F0_METHODS)}")
+        switches[stream] = method or True
+    if not variant.strip():
+        raise ParameterError("an empty variant: name the streams (e.g. f0+power+mcep) or 'none'")
+    return switches

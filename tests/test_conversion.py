@@ -117,6 +117,18 @@ def test_load_explains_what_is_missing(model, tmp_path):
         conversion.ConversionModel.load(tmp_path)
 
 
+def test_a_per_pair_model_refuses_streams_it_has_no_statistics_for_before_a_batch(model, source, tmp_path):
+    wav, feats = source
+    np.testing.assert_array_equal(model.convert_features(feats, "A2B", f0="log-gaussian").f0_hz,
+                                  model.convert_features(feats, "A2B").f0_hz)  # its one F0 method, by name
+    for switches, message in (({"rhythm": True}, "no rhythm statistics"), ({"f0": "cwt"}, "log-Gaussian transform only")):
+        with pytest.raises(ParameterError, match=message):
+            model.convert_features(feats, "A2B", **switches)
+        with pytest.raises(ParameterError, match=message):  # refused before the batch: nothing planned or written
+            conversion.convert_files(model, [tmp_path / "in.wav"], "A2B", tmp_path / "out", progress=False, **switches)
+    assert not (tmp_path / "out").exists()
+
+
 def test_convert_files_skips_bad_files_and_reports_them(model, source, tmp_path, sr):
     wav, _ = source
     inputs = tmp_path / "in"
@@ -180,16 +192,18 @@ def test_feature_shift_table_pairs_each_source_with_the_same_speakers_target(mod
 
 
 @pytest.mark.parametrize("variant,expected", [
-    ("f0", {"f0": True, "power": False, "mcep": False}),
-    ("mcep+f0", {"f0": True, "power": False, "mcep": True}),
-    ("F0 + power + mcep", {"f0": True, "power": True, "mcep": True}),
-    ("none", {"f0": False, "power": False, "mcep": False}),
+    ("f0", {"f0": True, "power": False, "mcep": False, "rhythm": False}),
+    ("mcep+f0", {"f0": True, "power": False, "mcep": True, "rhythm": False}),
+    ("F0 + power + mcep", {"f0": True, "power": True, "mcep": True, "rhythm": False}),
+    ("none", {"f0": False, "power": False, "mcep": False, "rhythm": False}),
+    ("f0=cwt+power+mcep+rhythm", {"f0": "cwt", "power": True, "mcep": True, "rhythm": True}),
+    ("f0=contour+mcep", {"f0": "contour", "power": False, "mcep": True, "rhythm": False}),
 ])
 def test_parse_streams(variant, expected):
     assert conversion.parse_streams(variant) == expected
 
 
-@pytest.mark.parametrize("variant", ["", "pitch", "f0+ap"])
+@pytest.mark.parametrize("variant", ["", "pitch", "f0+ap", "power=cwt", "f0=melody", "f0+f0=cwt"])
 def test_parse_streams_rejects_unknown(variant):
     with pytest.raises(ParameterError):
         conversion.parse_streams(variant)

@@ -91,3 +91,60 @@ def test_the_speakers_own_statistics_can_come_from_other_recordings(shifts, rng)
     voiced = voice.f0_hz > 0
     expected = (np.log(voice.f0_hz[voiced]) - own.log_f0.mean) * 1.5 + log_f0.mean
     np.testing.assert_allclose(np.log(out.f0_hz[voiced]), expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------- contour shape and tempo (issue 15)
+
+
+def _contour(n_voiced: int, wiggle: float, period: float, rng, lead: int = 20) -> np.ndarray:
+    """A word: ``lead`` unvoiced frames, ``n_voiced`` voiced ones around 200 Hz with a ``period``-frame wiggle."""
+    t = np.arange(n_voiced)
+    f0 = 200.0 * np.exp(wiggle * np.sin(2 * np.pi * t / period) + 0.01 * rng.standard_normal(n_voiced))
+    return np.concatenate([np.zeros(lead), f0, np.zeros(lead)])
+
+
+@pytest.fixture
+def contour_shifts(shifts, rng) -> ProsodyShifts:
+    # both speakers: neutral words span 100 voiced frames with a slow wiggle; angry ones 80 frames with a fast one
+    f0_lists = {}
+    for speaker in ("m1", "f1"):
+        f0_lists[speaker, "neutral"] = [_contour(100, 0.1, 60, rng) for _ in range(4)]
+        f0_lists[speaker, "angry"] = [_contour(80, 0.1, 8, rng) for _ in range(4)]
+    f0_lists["f1", "sad"] = [_contour(125, 0.1, 60, rng) for _ in range(4)]
+    return shifts.fit_contours(f0_lists, frame_period_ms=5.0)
+
+
+def test_fit_contours_measures_each_emotions_tempo_and_contour_shape(shifts, contour_shifts):
+    assert not shifts.has_contours and contour_shifts.has_contours
+    assert contour_shifts.tempo_ratio("neutral", "angry") == pytest.approx(0.8, rel=1e-9)
+    assert contour_shifts.tempo_ratio("neutral", "sad") == pytest.approx(1.25, rel=1e-9)
+    assert contour_shifts.tempo_ratio("angry", "sad") == pytest.approx(1.25 / 0.8, rel=1e-9)
+    assert contour_shifts.tempo_ratio("neutral", "sad", intensity=0.5) == pytest.approx(math.sqrt(1.25), rel=1e-9)
+    angry = np.asarray(contour_shifts.shift("angry").f0_scale_log_ratio)
+    # scale k responds most to periods of about 4 * 10 ms * 2**k: angry's 40 ms wiggle at scale 0, neutral's 300 ms at 2-3
+    assert len(angry) == 10 and angry[0] > 1.0 and angry[2:4].mean() < -1.0
+    assert contour_shifts.shift("angry").log_f0_shift == shifts.shift("angry").log_f0_shift  # the rest is kept
+    assert ProsodyShifts.from_dict(contour_shifts.to_dict()) == contour_shifts
+    old = {"reference": "neutral", "shifts": {k: v for k, v in shifts.to_dict()["shifts"].items()}}
+    for entry in old["shifts"].values():  # a speakers.json written before contours were measured
+        entry.pop("f0_scale_log_ratio"), entry.pop("tempo_log_ratio")
+    assert ProsodyShifts.from_dict(old) == shifts
+    with pytest.raises(ParameterError, match="tempo"):
+        shifts.tempo_ratio("neutral", "angry")
+
+
+def test_cwt_f0_moves_the_contour_shape_and_keeps_level_spread_and_voicing(shifts, contour_shifts, rng):
+    word = WorldFeatures(f0_hz=_contour(100, 0.1, 60, rng), mcep=np.zeros((140, 4)), coded_ap=np.zeros((140, 1)),
+                         log_power=np.full(140, -8.0), n_samples=140 * 80)
+    plain = contour_shifts.convert(word, "neutral", "angry", f0="log-gaussian")
+    shaped = contour_shifts.convert(word, "neutral", "angry", f0="cwt")
+    assert np.array_equal(shaped.f0_hz > 0, word.f0_hz > 0)
+    a, b = fit_log_f0([plain.f0_hz]), fit_log_f0([shaped.f0_hz])
+    assert b.mean == pytest.approx(a.mean, abs=0.02) and b.std == pytest.approx(a.std, rel=0.1)  # within a few cents
+    voiced = word.f0_hz > 0
+    fast = np.abs(np.diff(np.log(shaped.f0_hz[voiced]))).mean() / np.abs(np.diff(np.log(plain.f0_hz[voiced]))).mean()
+    assert fast > 1.2  # angry moves faster: more frame-to-frame change
+    with pytest.raises(ParameterError, match="contour shapes"):
+        shifts.convert(word, "neutral", "angry", f0="cwt")
+    with pytest.raises(ParameterError, match="f0="):
+        shifts.convert(word, "neutral", "angry", f0="melody")

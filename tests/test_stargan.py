@@ -12,7 +12,7 @@ import pytest
 from conftest import espeak_wav
 
 from emocore import cli, training
-from emocore.config import FeatureConfig, ModelConfig, TrainConfig
+from emocore.config import FeatureConfig, ModelConfig, StarGanConfig, TrainConfig
 from emocore.conversion import ConversionModel
 from emocore.data.datasets import list_utterances
 from emocore.dsp import audio
@@ -137,6 +137,68 @@ def test_familiarity_judges_the_register_against_the_training_speakers(converter
     assert converter.familiarity(low.f0_hz, low.mcep, _emotions()[0]).far
 
 
+# ---------------------------------------------------------------------- learned F0 contour, CWT F0, rhythm (issue 15)
+
+
+def _contour_converter(normalizer, *, untrained: bool = False) -> SpeakerRelativeConverter:
+    import keras
+
+    keras.utils.set_random_seed(4)
+    generator = build_conditional_generator(MODEL_CFG, 4, n_channels=MODEL_CFG.mcep_dim + 1)
+    if not untrained:  # an untrained generator passes its input through (zero output layer, skip connection)
+        out = generator.get_layer("output_conv")
+        out.set_weights([np.random.default_rng(1).normal(0, 0.05, w.shape).astype("float32") for w in out.get_weights()])
+    return SpeakerRelativeConverter(generator, 4, normalizer, EMOTIONS, f0_contour=True)
+
+
+def test_an_f0_channel_converts_the_contour_and_keeps_the_voicing(normalizer, converter, rng):
+    feats, (neutral, _, happy, _) = _voice(rng), _emotions()
+    voiced = feats.f0_hz > 0
+    # untrained, the channel comes out as it went in: normalized by the speaker and the source emotion, read back
+    # with the target emotion's statistics
+    identity = _contour_converter(normalizer, untrained=True)
+    out = identity.convert(feats, neutral, happy, mcep=False, power=False)
+    assert np.array_equal(out.f0_hz > 0, voiced) and out.mcep is feats.mcep
+    ref = normalizer.reference_stats(identity.speaker_stats(feats), "neutral").log_f0
+    z = (np.log(feats.f0_hz[voiced]) - ref.mean) / ref.std
+    x = (z - neutral.stats.log_f0.mean) / neutral.stats.log_f0.std
+    expected = ref.mean + ref.std * (x * happy.stats.log_f0.std + happy.stats.log_f0.mean)
+    np.testing.assert_allclose(np.log(out.f0_hz[voiced]), expected, rtol=1e-5)
+    # trained (here: random output weights), the contour differs from the log-Gaussian fallback's
+    model = _contour_converter(normalizer)
+    contour, fallback = model.convert(feats, neutral, happy), model.convert(feats, neutral, happy, f0="log-gaussian")
+    assert np.array_equal(contour.f0_hz > 0, voiced) and np.array_equal(fallback.f0_hz > 0, voiced)
+    assert not np.allclose(contour.f0_hz[voiced], fallback.f0_hz[voiced], rtol=1e-3)
+    np.testing.assert_array_equal(model.convert(feats, neutral, happy, f0=False).f0_hz, feats.f0_hz)
+    np.testing.assert_allclose(contour.mcep, model.convert(feats, neutral, happy, f0=False).mcep)  # same MCEPs
+    with pytest.raises(ParameterError, match="without the F0 channel"):
+        converter.convert(feats, neutral, happy, f0="contour")
+    with pytest.raises(ParameterError, match="f0="):
+        model.convert(feats, neutral, happy, f0="melody")
+
+
+def test_the_cwt_and_rhythm_streams_need_and_use_the_measured_contours(normalizer, converter, rng):
+    spans = {"neutral": 100, "angry": 80, "happy": 90, "sad": 125}
+
+    def words(n_voiced, speaker_rng):
+        return [np.concatenate([np.zeros(10), 150 * np.exp(0.1 * np.sin(np.arange(n_voiced) / 7.0)
+                                                           + 0.02 * speaker_rng.standard_normal(n_voiced)), np.zeros(10)])
+                for _ in range(3)]
+
+    f0_lists = {(s, e): words(n, rng) for s in ("m", "f") for e, n in spans.items()}
+    measured = SpeakerRelativeConverter(converter.generator, 4, normalizer.with_contours(f0_lists, 5.0), EMOTIONS)
+    feats, (neutral, _, _, sad) = _voice(rng), _emotions()
+    slow = measured.convert(feats, neutral, sad, rhythm=True)
+    assert slow.n_frames == round(feats.n_frames * 1.25)  # sad words last 1.25 times as long for both speakers
+    assert slow.n_samples == round(feats.n_samples * slow.n_frames / feats.n_frames)
+    assert measured.convert(feats, neutral, sad, rhythm=True, intensity=0.0).n_frames == feats.n_frames
+    shaped = measured.convert(feats, neutral, sad, f0="cwt", mcep=False)
+    assert np.array_equal(shaped.f0_hz > 0, feats.f0_hz > 0)
+    for switches in ({"rhythm": True}, {"f0": "cwt"}):  # a model whose speakers.json predates the contours
+        with pytest.raises(ParameterError, match="contour shapes or tempo"):
+            converter.convert(feats, neutral, sad, **switches)
+
+
 # ---------------------------------------------------------------------- real data
 
 
@@ -229,8 +291,8 @@ def test_training_refuses_emotions_of_one_speaker(speaker_data, tmp_path):
                        model_type="emostargan", progress=False, run_eagerly=True)
 
 
-def test_build_refuses_options():
-    with pytest.raises(ParameterError, match="no options"):
+def test_build_refuses_options_of_another_type():
+    with pytest.raises(ParameterError, match="StarGanConfig"):
         build_stargan(MODEL_CFG, TRAIN_CFG, options={"x": 1})
 
 
@@ -249,3 +311,41 @@ def test_convert_cli_converts_a_voice_in_neither_corpus_and_an_unseen_actor(trai
     assert np.isfinite(audio.load_wav(tmp_path / "soft.wav", 16000)).all()
     rc = cli.convert_main([*argv, str(actor[0].path), "-o", str(tmp_path / "bad.wav"), "--style", "mean"])
     assert rc == 1 and "--style: not for the 'emostargan' model" in capsys.readouterr().err
+
+
+def test_an_f0_channel_model_warm_starts_from_one_without_and_converts_the_contour(speaker_data, trained, corpora_root,
+                                                                                    tmp_path):
+    history = training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, model_type="emostargan",
+                             options=StarGanConfig(f0_contour=True), init_from=trained[0], progress=False,
+                             run_eagerly=True)
+    assert all(math.isfinite(row["f0_smooth"]) and row["f0_smooth"] >= 0 for row in history)
+    record = json.loads((tmp_path / "config.json").read_text())
+    assert record["options"]["f0_contour"] is True
+    assert record["training"]["initialized_from"]["grown"] == ["generator"]  # the discriminator's weights fit as they are
+    model = ConversionModel.load(tmp_path)
+    assert model.converter.f0_contour
+    source = list_utterances("ravdess", speaker="Actor_15", emotion="neutral", root=corpora_root)[0]
+    feats = model.analyze_file(source.path)
+    contour = model.convert_features(feats, ("neutral", "happy"))
+    fallback = model.convert_features(feats, ("neutral", "happy"), f0="log-gaussian")
+    assert np.array_equal(contour.f0_hz > 0, feats.f0_hz > 0) and np.all(np.isfinite(contour.f0_hz))
+    assert not np.allclose(contour.f0_hz, fallback.f0_hz)
+    assert np.all(np.isfinite(model.convert_file(source.path, ("neutral", "happy"))))
+    assert ConversionModel.load(trained[0]).converter.f0_contour is False  # a record without options: the defaults
+
+
+def test_convert_cli_rhythm_and_f0_methods(trained, corpora_root, tmp_path, capsys):
+    actor = list_utterances("ravdess", speaker="Actor_16", emotion="neutral", root=corpora_root)[0]
+    argv = ["--model_dir", str(trained[0]), "--target-emotion", "sad", "--quiet", str(actor.path)]
+    assert cli.convert_main([*argv, "-o", str(tmp_path / "slow.wav"), "--rhythm", "--f0-method", "cwt"]) == 0
+    err = capsys.readouterr().err
+    model = ConversionModel.load(trained[0])
+    ratio = model.converter.normalizer.prosody.tempo_ratio("neutral", "sad")
+    sr = model.feature_cfg.sr
+    n_in, n_out = len(audio.load_wav(actor.path, sr)), len(audio.load_wav(tmp_path / "slow.wav", sr))
+    assert n_out / n_in == pytest.approx(ratio, rel=0.01) and "rhythm: duration" in err
+    assert cli.convert_main([*argv, "-o", str(tmp_path / "c.wav"), "--f0-method", "contour"]) == 1
+    assert "without the F0 channel" in capsys.readouterr().err and not (tmp_path / "c.wav").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.convert_main([*argv, "-o", str(tmp_path / "n.wav"), "--no-f0", "--f0-method", "cwt"])
+    assert exit_info.value.code == 2

@@ -455,7 +455,7 @@ def test_a_warm_start_begins_from_the_source_networks_with_a_fresh_classifier(do
     model = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
     fresh_classifier = [w.copy() for w in model.classifier.get_weights()]
     info = training.warm_start(model, source)
-    assert info == {"checkpoint": str(source / "checkpoints" / "step-00000004"), "iteration": 4}
+    assert info == {"checkpoint": str(source / "checkpoints" / "step-00000004"), "iteration": 4, "grown": []}
     stored = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
     training.load_checkpoint(stored, source / "checkpoints" / "step-00000004")
     for name in ("gen_a2b", "gen_b2a", "disc_a", "disc_b"):
@@ -468,6 +468,8 @@ def test_a_warm_start_begins_from_the_source_networks_with_a_fresh_classifier(do
     wider = build_cyclegan(replace(MODEL_CFG, width=0.25), TRAIN_CFG, run_eagerly=True)
     with pytest.raises(ParameterError, match="does not fit"):
         training.warm_start(wider, source)
+    with pytest.raises(ParameterError, match="another width"):  # growing channels is for options, not sizes
+        training.warm_start(wider, source, replace(MODEL_CFG, width=0.25))
     with pytest.raises(ParameterError, match="neither"):
         training.warm_start(model, tmp_path)
 
@@ -475,3 +477,24 @@ def test_a_warm_start_begins_from_the_source_networks_with_a_fresh_classifier(do
                    init_from=source)
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["training"]["initialized_from"] == info
+
+
+def test_transfer_weights_fills_grown_channels_with_zeros():
+    import keras
+
+    from emocore.training.checkpoints import transfer_weights
+
+    def net(channels: int, seed: int) -> keras.Model:
+        keras.utils.set_random_seed(seed)
+        x = keras.Input((None, channels))
+        h = keras.layers.Conv1D(4, 3, padding="same", bias_initializer="glorot_uniform")(x)
+        return keras.Model(x, keras.layers.Conv1D(channels, 1, bias_initializer="glorot_uniform")(h))
+
+    small, grown = net(2, 0), net(3, 1)  # one more channel in and out (EmoStarGAN's F0 channel)
+    transfer_weights(small, grown)
+    x = np.random.default_rng(0).standard_normal((1, 10, 3)).astype("float32")
+    out = grown.predict(x, verbose=0)
+    np.testing.assert_allclose(out[..., :2], small.predict(x[..., :2], verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out[..., 2], 0.0)  # the new output starts at zero; the new input is ignored
+    with pytest.raises(ParameterError, match="cannot copy"):
+        transfer_weights(grown, small)

@@ -57,6 +57,19 @@ def fraction(text: str) -> float:
     return value
 
 
+def assignment(text: str) -> tuple[str, object]:
+    """An argparse type: ``NAME=VALUE`` with a JSON value (``true``, ``16``, ``0.5``; anything else is a string)."""
+    import json
+
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"must be NAME=VALUE, got {text!r}")
+    try:
+        return name.strip(), json.loads(value)
+    except ValueError:
+        return name.strip(), value
+
+
 def _parse(text: str, kind: type, what: str):
     try:
         return kind(text)

@@ -51,6 +51,13 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-f0", action="store_true", help="keep the source F0 (ablation)")
     parser.add_argument("--no-power", action="store_true", help="keep the source power envelope (ablation)")
     parser.add_argument("--no-mcep", action="store_true", help="keep the source MCEPs (ablation)")
+    parser.add_argument("--f0-method", choices=("log-gaussian", "cwt", "contour"), default=None,
+                        help="how F0 is converted (default: the model's own way). log-gaussian: mean and spread; "
+                             "EmoStarGAN also cwt (the contour's shape, scale by scale) and, trained with an F0 "
+                             "channel, contour (the generator's)")
+    parser.add_argument("--rhythm", action="store_true",
+                        help="EmoStarGAN: also change the tempo by the emotions' measured ratio (the output's "
+                             "length then differs from the input's; the summary says by how much)")
     speaker = parser.add_argument_group("the speaker (multi-speaker models: EmoStarGAN)")
     speaker.add_argument("--speaker-recordings", nargs="+", type=Path, default=None, metavar="FILE",
                          help="a few recordings of the input's speaker in the source emotion: their pitch, loudness "
@@ -85,6 +92,8 @@ def convert_main(argv: list[str] | None = None) -> int:
         args.pretrained = pretrained.DEFAULT_PRETRAINED
     if not args.inputs and not args.data_dir:
         parser.error("nothing to convert: give files, folders or globs, or --data_dir")
+    if args.no_f0 and args.f0_method:
+        parser.error(f"--no-f0 keeps the source F0; it takes no --f0-method ({args.f0_method})")
     style = _style_options(parser, args)
     # Everything that can be refused without the model is refused before TensorFlow loads (seconds):
     # the model name, the inputs and the destination.
@@ -120,7 +129,8 @@ def convert_main(argv: list[str] | None = None) -> int:
         raise EmocoreError(f"{flags}: not for the {model.model_type!r} model in {args.model_dir}: {error}") from None
     source, target = model.emotion_pair(direction)
     report = convert_files(model, files, direction, args.output_dir, overwrite=args.overwrite,
-                           f0=not args.no_f0, power=not args.no_power, mcep=not args.no_mcep,
+                           f0=(args.f0_method or True) if not args.no_f0 else False, power=not args.no_power,
+                           mcep=not args.no_mcep, rhythm=args.rhythm,
                            progress=not args.quiet, **style)
     for path, out, reason in report.skipped:
         print(f"  skipped: {path}: its output {out} {reason}", file=sys.stderr)

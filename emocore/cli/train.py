@@ -13,6 +13,7 @@ from emocore.cli.common import (
     _feature_args,
     _feature_config,
     _flag_errors,
+    assignment,
     fraction,
     guarded,
     nonnegative_int,
@@ -91,6 +92,9 @@ def train_main(argv: list[str] | None = None) -> int:
     run.add_argument("--model", default=None,
                      help="a model type of the registry: cyclegan (EmoCycleGAN, default) or munit (the "
                           "style-transfer autoencoder EmoMUNIT)")
+    run.add_argument("--option", action="append", default=[], type=assignment, metavar="NAME=VALUE", dest="options",
+                     help="one of the model type's own settings, as JSON (repeatable): e.g. --option f0_contour=true "
+                          "(emostargan: convert the F0 contour with the generator), --option style_dim=16 (munit)")
     run.add_argument("--random_seed", type=nonnegative_int, default=None, help="seed of weights and data sampling")
     run.add_argument("--iterations", type=positive_int, default=None)
     run.add_argument("--batch-size", type=positive_int, default=None)
@@ -158,7 +162,7 @@ def train_main(argv: list[str] | None = None) -> int:
                          "one speaker's emotions (--domains, --domain-a/--domain-b), not --speakers"))
         if spec.n_emotions is not None and len(sides) != spec.n_emotions:
             parser.error(f"--model {spec.name} converts between {spec.n_emotions} emotions; {len(sides)} given")
-        options = spec.default_options(smoke=args.smoke)
+        options = spec.default_options(smoke=args.smoke, **dict(args.options))
 
     from emocore.data.extraction import prepare_domains
     from emocore.training import limit_cpu_threads, train

@@ -18,18 +18,31 @@ Converting an utterance from emotion ``a`` to ``b`` starts from the *speaker's o
 
 then applies the log-Gaussian transform from ``(mu, sigma)`` to ``(mu', sigma')``. A low voice stays low while it
 becomes angry; ``alpha = 0`` leaves the utterance as it was.
+
+Two changes beyond mean and spread are measured the same way when :meth:`ProsodyShifts.fit_contours` is given the
+speakers' contours (issue 15's contour and rhythm streams):
+
+- the **contour shape**: the log ratio, per wavelet scale, of the root-mean-square CWT coefficient of the z-scored
+  log-F0 contours (:class:`~emocore.dsp.cwt.CwtStats`), averaged over speakers; ``f0="cwt"`` moves each scale of
+  the input's contour by it (:func:`~emocore.dsp.cwt.convert_f0_cwt`) besides the mean and spread;
+- the **tempo**: the log ratio of the mean speech span (first to last voiced frame,
+  :class:`~emocore.dsp.rhythm.RhythmStats`), averaged over speakers; :meth:`ProsodyShifts.tempo_ratio` gives the
+  duration factor that :func:`~emocore.dsp.rhythm.time_warp` applies.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from emocore.dsp.cwt import CwtStats, convert_f0_cwt
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats, LogGaussian, convert_f0, convert_log_power
+from emocore.dsp.rhythm import RhythmStats
 from emocore.exceptions import ParameterError
 
 SEMITONES_PER_LOG = 12.0 / math.log(2.0)
@@ -46,6 +59,10 @@ class EmotionShift:
         log_power_shift (float): the same for the power envelope's mean.
         log_power_log_ratio (float): the same for its spread.
         n_speakers (int): how many speakers it was measured on (0 for the reference itself).
+        f0_scale_log_ratio (tuple[float, ...]): per CWT scale, the mean log ratio of the contours' scale RMS
+            (empty when the contours were not measured).
+        tempo_log_ratio (float | None): the mean log ratio of the speech spans (above 0: slower); ``None`` when
+            not measured.
     """
 
     emotion: str
@@ -54,6 +71,8 @@ class EmotionShift:
     log_power_shift: float = 0.0
     log_power_log_ratio: float = 0.0
     n_speakers: int = 0
+    f0_scale_log_ratio: tuple[float, ...] = ()
+    tempo_log_ratio: float | None = None
 
     @property
     def semitones(self) -> float:
@@ -78,6 +97,7 @@ class ProsodyShifts:
 
     reference: str
     shifts: Mapping[str, EmotionShift]
+    frame_period_ms: float | None = None  # of the contours measured by fit_contours
 
     @classmethod
     def fit(cls, stats: Mapping[tuple[str, str], DomainStats], reference: str = "neutral") -> "ProsodyShifts":
@@ -108,6 +128,53 @@ class ProsodyShifts:
                 n_speakers=len(pairs))
         return cls(reference, shifts)
 
+    def fit_contours(self, f0_lists: Mapping[tuple[str, str], list], frame_period_ms: float) -> "ProsodyShifts":
+        """These shifts with each emotion's contour shape and tempo measured too (see the module docstring).
+
+        Args:
+            f0_lists: ``{(speaker, emotion): [F0 contour (T,), ...]}`` of the training speakers (0 unvoiced).
+            frame_period_ms: the contours' frame period.
+
+        Raises:
+            ParameterError: an emotion of these shifts that shares no speaker (with voiced contours) with the
+                reference.
+        """
+        cwt = {key: CwtStats.fit(f0s, frame_period_ms) for key, f0s in f0_lists.items()
+               if any(np.any(np.asarray(f) > 0) for f in f0s)}
+        tempo = {key: RhythmStats.fit(f0_lists[key], frame_period_ms).speech_ms for key in cwt}
+        speakers = sorted({s for s, e in cwt if e == self.reference})
+        shifts = {}
+        for emotion, shift in self.shifts.items():
+            pairs = [((s, self.reference), (s, emotion)) for s in speakers if (s, emotion) in cwt]
+            if not pairs:
+                raise ParameterError(f"emotion {emotion!r}: no speaker's contours of it and of {self.reference!r}")
+            ratio = np.mean([np.log(cwt[e].scale_rms / cwt[r].scale_rms) for r, e in pairs], axis=0)
+            shifts[emotion] = dataclasses.replace(
+                shift, f0_scale_log_ratio=tuple(float(x) for x in ratio),
+                tempo_log_ratio=float(np.mean([math.log(tempo[e] / tempo[r]) for r, e in pairs])))
+        return ProsodyShifts(self.reference, shifts, float(frame_period_ms))
+
+    @property
+    def has_contours(self) -> bool:
+        """Whether :meth:`fit_contours` measured contour shapes and tempo (``f0="cwt"`` and rhythm need them)."""
+        return self.frame_period_ms is not None and all(s.tempo_log_ratio is not None for s in self.shifts.values())
+
+    def _contours(self) -> None:
+        if not self.has_contours:
+            raise ParameterError("this model's prosody shifts hold no contour shapes or tempo (measured by "
+                                 "ProsodyShifts.fit_contours since issue 15); the CWT F0 and rhythm streams need them")
+
+    def tempo_ratio(self, source: str, target: str, intensity: float = 1.0) -> float:
+        """The duration factor from ``source`` to ``target`` (above 1: the target speaks slower), ``intensity`` of it
+        in the log domain.
+
+        Raises:
+            ParameterError: no tempo measured (:attr:`has_contours`), or an unknown emotion.
+        """
+        self._contours()
+        a, b = self.shift(source), self.shift(target)
+        return math.exp(float(intensity) * (b.tempo_log_ratio - a.tempo_log_ratio))
+
     def shift(self, emotion: str) -> EmotionShift:
         """The change of ``emotion``.
 
@@ -135,7 +202,7 @@ class ProsodyShifts:
                        alpha * (b.log_power_log_ratio - a.log_power_log_ratio)))
 
     def convert(self, feats: WorldFeatures, source: str, target: str, *, own: DomainStats | None = None,
-                intensity: float = 1.0, f0: bool = True, power: bool = True) -> WorldFeatures:
+                intensity: float = 1.0, f0: bool | str = True, power: bool = True) -> WorldFeatures:
         """Convert one utterance's log F0 and power envelope relative to its speaker.
 
         Args:
@@ -143,24 +210,48 @@ class ProsodyShifts:
             own: the speaker's statistics in ``source`` (from a few of their recordings); ``None``: the
                 utterance's own (it needs at least two voiced frames).
             intensity: see :meth:`targets`.
-            f0, power: switch each stream's conversion off (the stream stays as in the source).
+            f0: ``True`` or ``"log-gaussian"`` (mean and spread), ``"cwt"`` (the contour's shape too, scale by
+                scale: needs :meth:`fit_contours`), ``False`` (the source's F0).
+            power: switch the power envelope's conversion off (it stays as in the source).
 
         Returns:
             WorldFeatures: ``T`` frames; MCEPs and aperiodicity unchanged.
+
+        Raises:
+            ParameterError: an unknown ``f0``, or ``"cwt"`` without contour shapes.
         """
+        if f0 not in (True, False, None, "log-gaussian", "cwt"):
+            raise ParameterError(f"f0={f0!r}: use True, False, 'log-gaussian' or 'cwt'")
         own = DomainStats.fit("input", [feats]) if own is None else own
         log_f0, log_power = self.targets(own, source, target, intensity)
         out = feats
         if power:
             out = out.replace(log_power=convert_log_power(feats.log_power, feats.f0_hz, own.log_power, log_power))
-        if f0:
+        if f0 == "cwt":
+            self._contours()
+            ratio = float(intensity) * (np.asarray(self.shift(target).f0_scale_log_ratio)
+                                        - np.asarray(self.shift(source).f0_scale_log_ratio))
+            src, tgt = CwtStats(np.ones(len(ratio)), own.log_f0, 1), CwtStats(np.exp(ratio), log_f0, 1)
+            if np.count_nonzero(np.asarray(feats.f0_hz) > 0) >= 2:
+                out = out.replace(f0_hz=convert_f0_cwt(feats.f0_hz, src, tgt, self.frame_period_ms))
+        elif f0:
             out = out.replace(f0_hz=convert_f0(feats.f0_hz, own.log_f0, log_f0))
         return out
 
     def to_dict(self) -> dict:
-        return {"reference": self.reference,
-                "shifts": {name: {k: v for k, v in vars(s).items() if k != "emotion"} for name, s in self.shifts.items()}}
+        def entry(shift: EmotionShift) -> dict:
+            values = {k: v for k, v in vars(shift).items() if k != "emotion"}
+            values["f0_scale_log_ratio"] = list(shift.f0_scale_log_ratio)
+            return values
+
+        return {"reference": self.reference, "frame_period_ms": self.frame_period_ms,
+                "shifts": {name: entry(s) for name, s in self.shifts.items()}}
 
     @classmethod
     def from_dict(cls, values: dict) -> "ProsodyShifts":
-        return cls(values["reference"], {name: EmotionShift(name, **s) for name, s in values["shifts"].items()})
+        def shift(name: str, entry: dict) -> EmotionShift:
+            entry = {**entry, "f0_scale_log_ratio": tuple(entry.get("f0_scale_log_ratio", ()))}
+            return EmotionShift(name, **entry)
+
+        return cls(values["reference"], {name: shift(name, s) for name, s in values["shifts"].items()},
+                   values.get("frame_period_ms"))

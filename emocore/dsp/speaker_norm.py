@@ -25,7 +25,7 @@ For neutral recordings both are zero and the estimate is the recordings' own sta
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -90,6 +90,11 @@ class SpeakerNormalizer:
         means = np.array([stats[s, reference].log_f0.mean for s in speakers])
         spread = float(means.std()) if len(means) > 1 else 0.0
         return cls(reference, mcep, prosody, LogGaussian(float(means.mean()), max(spread, 1e-8), len(means)))
+
+    def with_contours(self, f0_lists: Mapping[tuple[str, str], list], frame_period_ms: float) -> "SpeakerNormalizer":
+        """This normalizer with each emotion's contour shape and tempo measured on the speakers' F0 contours
+        (:meth:`~emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`; training utterances only)."""
+        return replace(self, prosody=self.prosody.fit_contours(f0_lists, frame_period_ms))
 
     @property
     def emotions(self) -> tuple[str, ...]:

@@ -20,6 +20,8 @@ place that knows the model types by name.
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -79,10 +81,11 @@ class Converter(Protocol):
     def networks(self) -> dict[str, keras.Model]:
         """The networks conversion needs, by file-name stem."""
 
-    def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool = True,
-                power: bool = True, mcep: bool = True, **options) -> WorldFeatures:
-        """``T`` frames of ``source`` to ``T`` frames of ``target``; a switch set to False leaves that stream as
-        it was (``options``: the model type's own, e.g. EmoMUNIT's style)."""
+    def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
+                power: bool = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
+        """``T`` frames of ``source`` to ``T`` frames of ``target`` (another number with ``rhythm``); a switch set
+        to False leaves that stream as it was; ``f0`` may also name a method (``"log-gaussian"``, ...: those the
+        model type knows); ``options``: the model type's own, e.g. EmoMUNIT's style."""
 
     def check_options(self, options: dict) -> None:
         """Raise :class:`~emocore.exceptions.ParameterError` for options this converter does not take."""
@@ -110,14 +113,24 @@ class MappingConverter:
     def networks(self) -> dict[str, keras.Model]:
         raise NotImplementedError
 
-    def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool = True,
-                power: bool = True, mcep: bool = True, **options) -> WorldFeatures:
+    def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
+                power: bool = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
         """:meth:`convert_prosody`, then the MCEPs through :meth:`convert_mcep` when ``mcep`` is on.
 
         Returns:
             WorldFeatures: ``T`` frames; aperiodicity and ``n_samples`` unchanged.
+
+        Raises:
+            ParameterError: ``rhythm`` or an F0 method other than the log-Gaussian transform: a model of one
+                speaker's two emotions has neither a contour model nor rhythm statistics.
         """
-        out = self.convert_prosody(feats, source, target, f0=f0, power=power)
+        if rhythm:
+            raise ParameterError("rhythm: this model type converts one speaker's two emotions and has no rhythm "
+                                 "statistics; the rhythm stream is EmoStarGAN's")
+        if f0 not in (True, False, None, "log-gaussian"):
+            raise ParameterError(f"f0={f0!r}: this model type converts F0 by the log-Gaussian transform only "
+                                 "(True, False or 'log-gaussian')")
+        out = self.convert_prosody(feats, source, target, f0=bool(f0), power=power)
         if mcep:
             out = out.replace(mcep=self.convert_mcep(np.asarray(feats.mcep), source, target, **options))
         elif options:
@@ -259,6 +272,8 @@ class ModelSpec:
             reconstruction terms).
         n_emotions (int | None): how many emotions one model converts between; ``None``: any number from 2,
             the model's ``ModelConfig.n_emotions``.
+        options_optional (bool): a record without ``options`` means the defaults (the model type gained its
+            options after models of it were shipped); otherwise such a record is refused.
     """
 
     name: str
@@ -268,6 +283,7 @@ class ModelSpec:
     options: type | None = None
     loss_panels: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     n_emotions: int | None = 2
+    options_optional: bool = False
 
     def parse_options(self, values: dict | Any | None):
         """The options dataclass from a record's dict (or an instance, or ``None`` for the defaults); ``None``
@@ -289,10 +305,24 @@ class ModelSpec:
                                  f"{type(values).__name__}")
         return values
 
-    def default_options(self, smoke: bool = False):
-        """The model type's default options (their ``smoke()`` variant with ``smoke``); ``None`` if it has none."""
+    def default_options(self, smoke: bool = False, **overrides):
+        """The model type's default options (their ``smoke()`` variant with ``smoke``), with ``overrides`` set;
+        ``None`` if it has none.
+
+        Raises:
+            ParameterError: overrides for a model type without options, or names its options do not have.
+        """
         options = self.parse_options(None)
-        return options.smoke() if smoke and hasattr(options, "smoke") else options
+        options = options.smoke() if smoke and hasattr(options, "smoke") else options
+        if not overrides:
+            return options
+        if options is None:
+            raise ParameterError(f"model type {self.name!r} takes no options, got {sorted(overrides)}")
+        known = {f.name for f in dataclasses.fields(options)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ParameterError(f"{self.options.__name__} has no {', '.join(unknown)}; its options: {', '.join(sorted(known))}")
+        return dataclasses.replace(options, **overrides)
 
 
 def missing_members(obj, protocol: type) -> list[str]:

@@ -9,7 +9,8 @@ from emocore.config import ModelConfig
 from emocore.models.layers import GLU, scale_channels
 
 
-def build_discriminator(cfg: ModelConfig, name: str = "disc_a", n_outputs: int = 1) -> keras.Model:
+def build_discriminator(cfg: ModelConfig, name: str = "disc_a", n_outputs: int = 1,
+                        input_dim: int | None = None) -> keras.Model:
     """CycleGAN-VC's 2-D gated CNN discriminator on the (frames x MCEP) plane, with a patch output.
 
     Kernels and strides are ``(time, mcep)``; this is CycleGAN-VC's ``(mcep, time)`` layout transposed.
@@ -33,9 +34,11 @@ def build_discriminator(cfg: ModelConfig, name: str = "disc_a", n_outputs: int =
         name (str): model name, ``"disc_a"`` or ``"disc_b"``.
         n_outputs (int): score maps: 1 for one emotion's discriminator, one per emotion for a multi-head
             discriminator (EmoStarGAN: the head of an input's emotion judges it).
+        input_dim (int | None): feature channels; ``None``: ``cfg.mcep_dim`` (EmoStarGAN with an F0 channel:
+            one more, the contour as the plane's last row). The weights do not depend on it.
 
     Returns:
-        keras.Model: ``(B, T, mcep_dim) -> (B, ceil(T / 16), ceil(mcep_dim / 4), n_outputs)`` realness scores,
+        keras.Model: ``(B, T, input_dim) -> (B, ceil(T / 16), ceil(input_dim / 4), n_outputs)`` realness scores,
         any ``T``.
     """
 
@@ -43,8 +46,9 @@ def build_discriminator(cfg: ModelConfig, name: str = "disc_a", n_outputs: int =
         return scale_channels(multiplier * cfg.disc_base_channels, cfg.width)
 
     eps = cfg.norm_epsilon
-    inputs = keras.Input(shape=(None, cfg.mcep_dim), name="mcep")
-    x = layers.Reshape((-1, cfg.mcep_dim, 1), name="add_channel")(inputs)
+    input_dim = cfg.mcep_dim if input_dim is None else input_dim
+    inputs = keras.Input(shape=(None, input_dim), name="mcep")
+    x = layers.Reshape((-1, input_dim, 1), name="add_channel")(inputs)
     x = GLU(ch(1), (3, 3), strides=(2, 1), rank=2, normalize=False, name="input_glu")(x)
     x = GLU(ch(2), (3, 3), strides=(2, 2), rank=2, epsilon=eps, name="down1")(x)
     x = GLU(ch(4), (3, 3), strides=(2, 2), rank=2, epsilon=eps, name="down2")(x)

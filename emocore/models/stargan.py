@@ -20,6 +20,13 @@ many speakers (Kaneko et al. 2019, StarGAN-VC2; Gao et al.'s per-emotion domains
 - **Prosody** is converted relative to the speaker (:class:`~emocore.dsp.relative_prosody.ProsodyShifts`): the
   input's own pitch and power statistics moved by each emotion's change measured across the training speakers,
   so a low voice stays low.
+- **F0 contour** (:class:`~emocore.config.StarGanConfig` ``f0_contour``): the generator converts the contour too.
+  The log F0, interpolated over unvoiced frames and normalized like the MCEPs (by the speaker's neutral mean and
+  spread, then the pooled emotion's), is one more channel in and out; the discriminator judges it with the MCEPs
+  and the training classifier reads the *generated* contour, so the classification loss can ask for an emotion's
+  melody, not only its spectrum. A smoothness term keeps the contour from jittering (its second difference beyond
+  the real crop's). Conversion reads the F0 from that channel and keeps the input's voicing; the speaker-relative
+  log-Gaussian transform stays the fallback (``f0="log-gaussian"``).
 - **Intensity** ``alpha`` in ``[0, 1]`` moves the target condition from the source's one-hot to the target's (and
   the prosody change with it); 0 returns the source features unchanged.
 
@@ -38,9 +45,10 @@ import numpy as np
 from keras import layers, ops
 
 import emocore.models.losses as losses
-from emocore.config import ModelConfig, TrainConfig, read_model_json
+from emocore.config import ModelConfig, StarGanConfig, TrainConfig, read_model_json
 from emocore.dsp.features import MeanStd, WorldFeatures
-from emocore.dsp.prosody import DomainStats, LogGaussian
+from emocore.dsp.prosody import DomainStats, LogGaussian, interpolate_over_unvoiced
+from emocore.dsp.rhythm import time_warp
 from emocore.dsp.speaker_norm import SpeakerNormalizer
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity
@@ -52,8 +60,10 @@ from emocore.models.layers import GLU, AdaptiveResidualBlock1D, pad_to_multiple,
 
 NAME = "emostargan"
 SPEAKERS_FILE = "speakers.json"
-LOSS_NAMES = ("gen_total", "adversarial", "cycle", "identity", "identity_weight", "classification", "disc")
-LOSS_PANELS = (("adversarial", "disc"), ("cycle", "identity", "classification"))
+LOSS_NAMES = ("gen_total", "adversarial", "cycle", "identity", "identity_weight", "classification", "f0_smooth", "disc")
+LOSS_PANELS = (("adversarial", "disc"), ("cycle", "identity", "classification", "f0_smooth"))
+#: the F0 switch of a conversion: the model's own way (``True``: the contour channel if it has one), or named
+F0_METHODS = ("log-gaussian", "cwt", "contour")
 #: log-F0 spread assumed for an input too short to measure its own (natural log units: about 3 semitones)
 FALLBACK_LOG_F0_STD = 0.17
 
@@ -84,7 +94,8 @@ def _unit_scale_bias(block: AdaptiveResidualBlock1D):
     return initializer
 
 
-def build_conditional_generator(cfg: ModelConfig, n_emotions: int, name: str = "generator") -> keras.Model:
+def build_conditional_generator(cfg: ModelConfig, n_emotions: int, name: str = "generator",
+                                n_channels: int | None = None) -> keras.Model:
     """CycleGAN-VC's gated CNN with source-and-target conditional instance norm in its residual blocks.
 
     Layers as :func:`emocore.models.cyclegan.build_generator` (channels from ``cfg.gen_base_channels`` and
@@ -92,15 +103,20 @@ def build_conditional_generator(cfg: ModelConfig, n_emotions: int, name: str = "
     come from a dense layer on the condition (:func:`condition`), and the output adds the input (the network
     learns the change; it starts near the identity).
 
+    Args:
+        n_channels (int | None): feature channels in and out; ``None``: ``cfg.mcep_dim`` (with an F0 channel:
+            ``cfg.mcep_dim + 1``).
+
     Returns:
-        keras.Model: ``[(B, T, mcep_dim), (B, 2 * n_emotions)] -> (B, T, mcep_dim)``; ``T`` a multiple of 4.
+        keras.Model: ``[(B, T, n_channels), (B, 2 * n_emotions)] -> (B, T, n_channels)``; ``T`` a multiple of 4.
     """
 
     def ch(multiplier: int) -> int:
         return scale_channels(multiplier * cfg.gen_base_channels, cfg.width)
 
     eps = cfg.norm_epsilon
-    mcep = keras.Input(shape=(None, cfg.mcep_dim), name="mcep")
+    n_channels = cfg.mcep_dim if n_channels is None else n_channels
+    mcep = keras.Input(shape=(None, n_channels), name="features")
     cond = keras.Input(shape=(2 * n_emotions,), name="condition")
     x = GLU(ch(1), 15, normalize=False, name="input_glu")(mcep)
     x = GLU(ch(2), 5, strides=2, epsilon=eps, name="down1")(x)
@@ -111,8 +127,14 @@ def build_conditional_generator(cfg: ModelConfig, n_emotions: int, name: str = "
         x = block(x, params)
     x = GLU(ch(4), 5, upsample=2, epsilon=eps, name="up1")(x)
     x = GLU(ch(2), 5, upsample=2, epsilon=eps, name="up2")(x)
-    change = layers.Conv1D(cfg.mcep_dim, 15, padding="same", kernel_initializer="zeros", name="output_conv")(x)
+    change = layers.Conv1D(n_channels, 15, padding="same", kernel_initializer="zeros", name="output_conv")(x)
     return keras.Model([mcep, cond], layers.Add(name="skip")([mcep, change]), name=name)
+
+
+def contour_roughness(log_f0):
+    """Mean squared second difference over time of contours ``(B, T)`` (keras.ops): how much they jitter."""
+    curvature = log_f0[:, 2:] - 2.0 * log_f0[:, 1:-1] + log_f0[:, :-2]
+    return ops.mean(ops.square(curvature))
 
 
 def head_scores(scores, one_hot):
@@ -131,16 +153,18 @@ class SpeakerRelativeConverter(MappingConverter):
         n_emotions (int): the model's emotions.
         normalizer (SpeakerNormalizer | None): from training; read from ``speakers.json`` by :meth:`load_extra`.
         emotions (Sequence[str] | None): the emotion of each index (``"neutral"``, ...), in the model's order.
+        f0_contour (bool): the generator has the F0 channel (:class:`~emocore.config.StarGanConfig`).
     """
 
     extra_files = (SPEAKERS_FILE,)
     option_names = ("intensity", "speaker_stats")
 
     def __init__(self, generator: keras.Model, n_emotions: int, normalizer: SpeakerNormalizer | None = None,
-                 emotions: Sequence[str] | None = None):
+                 emotions: Sequence[str] | None = None, f0_contour: bool = False):
         self.generator, self.n_emotions = generator, n_emotions
         self.normalizer = normalizer
         self.emotions = None if emotions is None else tuple(emotions)
+        self.f0_contour = f0_contour
 
     def networks(self) -> dict[str, keras.Model]:
         return {"generator": self.generator}
@@ -174,9 +198,35 @@ class SpeakerRelativeConverter(MappingConverter):
         return DomainStats("input", LogGaussian(normalizer.speaker_log_f0.mean, FALLBACK_LOG_F0_STD, 0),
                            LogGaussian.fit(feats.log_power), MeanStd.fit([np.asarray(feats.mcep)]), 1)
 
-    def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool = True,
-                power: bool = True, mcep: bool = True, **options) -> WorldFeatures:
-        """Prosody relative to the speaker, then the MCEPs through the generator (see the module docstring).
+    def f0_method(self, f0: bool | str) -> str | None:
+        """The F0 conversion a switch asks for: ``None`` (off), ``"log-gaussian"``, ``"cwt"`` or ``"contour"``.
+
+        ``True`` is the model's own way: the contour channel when the generator has one.
+
+        Raises:
+            ParameterError: an unknown method, or ``"contour"`` for a model without the F0 channel.
+        """
+        if f0 is False or f0 is None:
+            return None
+        method = ("contour" if self.f0_contour else "log-gaussian") if f0 is True else str(f0)
+        if method not in F0_METHODS:
+            raise ParameterError(f"f0={f0!r}: EmoStarGAN converts F0 by {' or '.join(F0_METHODS)} (or True / False)")
+        if method == "contour" and not self.f0_contour:
+            raise ParameterError("f0='contour': this EmoStarGAN was trained without the F0 channel "
+                                 "(StarGanConfig.f0_contour); use f0=True or 'log-gaussian'")
+        return method
+
+    def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
+                power: bool = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
+        """Prosody relative to the speaker, then the MCEPs (and the F0 contour) through the generator (see the
+        module docstring), then the rhythm.
+
+        Args:
+            f0: ``True`` (the model's way), ``False`` (the input's F0), ``"log-gaussian"`` (the speaker-relative
+                transform), ``"cwt"`` (that transform with the contour's shape moved scale by scale) or
+                ``"contour"`` (the generator's F0 channel; the input's voicing is kept).
+            rhythm: time-warp the result by the emotions' measured tempo ratio
+                (:meth:`~emocore.dsp.relative_prosody.ProsodyShifts.tempo_ratio`): the frame count changes.
 
         Options:
             intensity (float): in ``[0, 1]`` (default 1).
@@ -184,20 +234,73 @@ class SpeakerRelativeConverter(MappingConverter):
                 (default: the utterance's own).
         """
         self.check_options(options)
+        method = self.f0_method(f0)
         normalizer = self._ready()
         intensity = 1.0 if options.get("intensity") is None else float(options["intensity"])
         own = options.get("speaker_stats") or self.speaker_stats(feats)
         src, tgt = self.emotion_of(source), self.emotion_of(target)
-        out = normalizer.prosody.convert(feats, src, tgt, own=own, intensity=intensity, f0=f0, power=power)
-        if mcep and intensity > 0:
+        if (method == "cwt" or rhythm) and not normalizer.prosody.has_contours:
+            raise ParameterError(f"{'f0=cwt' if method == 'cwt' else 'rhythm'}: this model's speakers.json holds no "
+                                 "contour shapes or tempo (models trained before issue 15; emocore.dsp."
+                                 "relative_prosody.ProsodyShifts.fit_contours measures them)")
+        out = normalizer.prosody.convert(feats, src, tgt, own=own, intensity=intensity,
+                                         f0=method if method in ("log-gaussian", "cwt") else False, power=power)
+        contour = method == "contour" and np.any(np.asarray(feats.f0_hz) > 0)
+        if (mcep or contour) and intensity > 0:
             ref = normalizer.reference_stats(own, src)
-            out = out.replace(mcep=self.convert_mcep(np.asarray(feats.mcep), source, target, ref=ref,
-                                                     intensity=intensity))
+            converted_mcep, log_f0 = self._generate(np.asarray(feats.mcep), np.asarray(feats.f0_hz), source, target,
+                                                    ref, intensity)
+            if mcep:
+                out = out.replace(mcep=converted_mcep)
+            if contour:
+                out = out.replace(f0_hz=np.where(np.asarray(feats.f0_hz) > 0, np.exp(log_f0), 0.0))
+        if rhythm:
+            out = time_warp(out, normalizer.prosody.tempo_ratio(src, tgt, intensity))
         return out
+
+    def _generate(self, mcep: np.ndarray, f0_hz: np.ndarray | None, source: Emotion, target: Emotion,
+                  ref: DomainStats, intensity: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """The generator on one utterance: converted MCEPs ``(T, D)`` and, with the F0 channel, log F0 ``(T,)``
+        (on every frame; ``None`` without the channel). ``f0_hz`` (``(T,)``, 0 unvoiced) is read only with the
+        channel; all zeros feed the source emotion's flat mean contour."""
+        mcep = np.asarray(mcep, dtype=np.float64)
+        channels = [source.stats.mcep.normalize(ref.mcep.normalize(mcep))]
+        if self.f0_contour:
+            channels.append(self._contour_channel(f0_hz, source, ref)[:, None])
+        padded, n_frames = pad_to_multiple(np.concatenate(channels, axis=1).astype(np.float32))
+        cond = condition(np.array([source.index]), np.array([target.index]), self.n_emotions, intensity)
+        converted = ops.convert_to_numpy(self.generator([padded[None], cond], training=False))[0, :n_frames]
+        converted = converted.astype(np.float64)
+        d = mcep.shape[1]
+        mean = (1 - intensity) * source.stats.mcep.mean + intensity * target.stats.mcep.mean
+        std = np.exp((1 - intensity) * np.log(source.stats.mcep.std) + intensity * np.log(target.stats.mcep.std))
+        out_mcep = ref.mcep.denormalize(converted[:, :d] * std + mean)
+        if not self.f0_contour:
+            return out_mcep, None
+        src_f0, tgt_f0 = source.stats.log_f0, target.stats.log_f0
+        f0_mean = (1 - intensity) * src_f0.mean + intensity * tgt_f0.mean
+        f0_std = np.exp((1 - intensity) * np.log(src_f0.std) + intensity * np.log(tgt_f0.std))
+        z = converted[:, d] * f0_std + f0_mean  # speaker-normalized log F0
+        return out_mcep, ref.log_f0.mean + ref.log_f0.std * z
+
+    @staticmethod
+    def _contour_channel(f0_hz: np.ndarray, source: Emotion, ref: DomainStats) -> np.ndarray:
+        """The F0 input channel ``(T,)``: log F0 interpolated over unvoiced frames, normalized by the speaker's
+        reference statistics and then the source emotion's (as the training crops; zeros without voiced frames)."""
+        f0_hz = np.asarray(f0_hz, dtype=np.float64)
+        voiced = f0_hz > 0
+        if not voiced.any():
+            return np.zeros(len(f0_hz))
+        log_f0 = np.where(voiced, np.log(np.where(voiced, f0_hz, 1.0)), 0.0)
+        z = (interpolate_over_unvoiced(log_f0, voiced) - ref.log_f0.mean) / ref.log_f0.std
+        return (z - source.stats.log_f0.mean) / source.stats.log_f0.std
 
     def convert_mcep(self, mcep: np.ndarray, source: Emotion, target: Emotion, *, ref: DomainStats | None = None,
                      **options) -> np.ndarray:
         """MCEPs ``(T, D)`` of a speaker from ``source`` to ``target``, float64.
+
+        A model with the F0 channel sees a flat contour here (the source emotion's mean; :meth:`convert` gives it
+        the input's own).
 
         Args:
             ref: the speaker's reference-emotion (neutral) statistics, as :meth:`convert` estimates them; ``None``:
@@ -215,18 +318,12 @@ class SpeakerRelativeConverter(MappingConverter):
             raise ParameterError("give the speaker's reference statistics (ref) or their speaker_stats, not both")
         intensity = 1.0 if options.get("intensity") is None else float(options["intensity"])
         mcep = np.asarray(mcep, dtype=np.float64)
-        if ref is not None:
-            ref_mcep = ref.mcep
-        else:
+        if ref is None:
             own = options["speaker_stats"].mcep if options.get("speaker_stats") is not None else MeanStd.fit([mcep])
             ref_mcep = self._ready().reference_mcep(own, self.emotion_of(source))
-        z = ref_mcep.normalize(mcep)
-        padded, n_frames = pad_to_multiple(source.stats.mcep.normalize(z).astype(np.float32))
-        cond = condition(np.array([source.index]), np.array([target.index]), self.n_emotions, intensity)
-        converted = ops.convert_to_numpy(self.generator([padded[None], cond], training=False))[0, :n_frames]
-        mean = (1 - intensity) * source.stats.mcep.mean + intensity * target.stats.mcep.mean
-        std = np.exp((1 - intensity) * np.log(source.stats.mcep.std) + intensity * np.log(target.stats.mcep.std))
-        return ref_mcep.denormalize(converted.astype(np.float64) * std + mean)
+            ref = DomainStats("reference", LogGaussian(0.0, 1.0, 0), LogGaussian(0.0, 1.0, 0), ref_mcep, 0)
+        f0_hz = np.zeros(len(mcep)) if self.f0_contour else None  # zeros: the flat mean contour
+        return self._generate(mcep, f0_hz, source, target, ref, intensity)[0]
 
     def familiarity(self, f0_hz: np.ndarray, mcep: np.ndarray, source: Emotion) -> InputFamiliarity:
         """The input's register against the training speakers': its mean log F0, moved back to neutral by the source
@@ -265,9 +362,12 @@ class SpeakerRelativeConverter(MappingConverter):
         self.emotions, self.normalizer = emotions, normalizer
 
 
-def build_converter(model_cfg: ModelConfig, options=None) -> SpeakerRelativeConverter:
+def build_converter(model_cfg: ModelConfig, options: StarGanConfig | None = None) -> SpeakerRelativeConverter:
     """A converter with an untrained generator; :meth:`~SpeakerRelativeConverter.load_extra` adds the rest."""
-    return SpeakerRelativeConverter(build_conditional_generator(model_cfg, model_cfg.n_emotions), model_cfg.n_emotions)
+    options = options or StarGanConfig()
+    generator = build_conditional_generator(model_cfg, model_cfg.n_emotions,
+                                            n_channels=model_cfg.mcep_dim + int(options.f0_contour))
+    return SpeakerRelativeConverter(generator, model_cfg.n_emotions, f0_contour=options.f0_contour)
 
 
 # ---------------------------------------------------------------------- training
@@ -286,13 +386,16 @@ class EmoStarGAN(GAN):
             ``identity_switch_off_step``, ``lambda_class``).
         n_emotions (int): emotions of the model.
         classifier (keras.Model | None): pre-trained emotion classifier over the same emotions; frozen here.
+        options (StarGanConfig | None): the F0 channel and its smoothness weight; ``None``: the defaults.
     """
 
     loss_names = LOSS_NAMES
 
-    def __init__(self, generator, discriminator, cfg: TrainConfig, n_emotions: int, classifier=None, **kwargs):
+    def __init__(self, generator, discriminator, cfg: TrainConfig, n_emotions: int, classifier=None,
+                 options: StarGanConfig | None = None, **kwargs):
         super().__init__(classifier, cfg.lambda_class, **kwargs)
         self.generator, self.discriminator, self.cfg, self.n_emotions = generator, discriminator, cfg, n_emotions
+        self.options = options or StarGanConfig()
         self.normalizer, self.emotion_names = None, None
 
     @property
@@ -340,9 +443,16 @@ class EmoStarGAN(GAN):
         logs = self.train_function(iter([(real, log_f0, sources.astype(np.int32), targets.astype(np.int32))]))
         return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
 
+    def features(self, real, log_f0):
+        """The generator's input of a batch: the MCEPs ``(B, T, D)``, with the F0 channel ``(B, T, D + 1)``."""
+        real, log_f0 = ops.convert_to_tensor(real), ops.convert_to_tensor(log_f0)  # arrays when run eagerly
+        if not self.options.f0_contour:
+            return real
+        return ops.concatenate([real, ops.expand_dims(ops.cast(log_f0, real.dtype), -1)], axis=-1)
+
     def generator_losses(self, real, log_f0, sources, targets, step, training=True):
         """``(terms, fake_scores)``: the generator objective of one batch (backend-neutral)."""
-        real, log_f0 = ops.convert_to_tensor(real), ops.convert_to_tensor(log_f0)  # arrays when run eagerly
+        real, log_f0 = self.features(real, log_f0), ops.convert_to_tensor(log_f0)
         src = ops.one_hot(sources, self.n_emotions)
         tgt = ops.one_hot(targets, self.n_emotions)
         fake = self.generator([real, ops.concatenate([src, tgt], axis=1)], training=training)
@@ -354,11 +464,15 @@ class EmoStarGAN(GAN):
         fake_scores = head_scores(self.discriminator(fake, training=training), tgt)
         terms = {"adversarial": losses.lsgan_generator_loss(fake_scores),
                  "cycle": losses.cycle_loss(real, cycled), "identity": losses.identity_loss(real, same)}
-        terms["classification"] = (losses.emotion_classification_loss(
-            self.classifier(classifier_input(fake, log_f0), training=False), targets)
-            if self.use_classifier else ops.zeros_like(terms["cycle"]))
+        # with the F0 channel the classifier hears the generated contour, else the source's
+        judged = fake if self.options.f0_contour else classifier_input(fake, log_f0)
+        terms["classification"] = (losses.emotion_classification_loss(self.classifier(judged, training=False), targets)
+                                   if self.use_classifier else ops.zeros_like(terms["cycle"]))
+        terms["f0_smooth"] = (ops.relu(contour_roughness(fake[..., -1]) - contour_roughness(log_f0))
+                              if self.options.f0_contour else ops.zeros_like(terms["cycle"]))
         terms["total"] = (terms["adversarial"] + self.cfg.lambda_cycle * terms["cycle"] + id_weight * terms["identity"]
-                          + (self.cfg.lambda_class if self.use_classifier else 0.0) * terms["classification"])
+                          + (self.cfg.lambda_class if self.use_classifier else 0.0) * terms["classification"]
+                          + self.options.lambda_f0_smooth * terms["f0_smooth"])
         terms["identity_weight"] = ops.convert_to_tensor(id_weight, dtype="float32")
         return terms, fake_scores
 
@@ -369,7 +483,7 @@ class EmoStarGAN(GAN):
         real, log_f0, sources, targets = data
         with tf.GradientTape(persistent=True) as tape:
             terms, fake_scores = self.generator_losses(real, log_f0, sources, targets, self.step)
-            real_scores = head_scores(self.discriminator(ops.convert_to_tensor(real), training=True),
+            real_scores = head_scores(self.discriminator(self.features(real, log_f0), training=True),
                                       ops.one_hot(sources, self.n_emotions))
             disc_loss = losses.lsgan_discriminator_loss(real_scores, fake_scores)
         self.apply_updates(tape, terms["total"], disc_loss)
@@ -384,21 +498,24 @@ class EmoStarGAN(GAN):
 
     def converter(self) -> SpeakerRelativeConverter:
         """The converter on the live generator (with the normalizer once :meth:`prepare` has run)."""
-        return SpeakerRelativeConverter(self.generator, self.n_emotions, self.normalizer, self.emotion_names)
+        return SpeakerRelativeConverter(self.generator, self.n_emotions, self.normalizer, self.emotion_names,
+                                        f0_contour=self.options.f0_contour)
 
 
-def build_stargan(model_cfg: ModelConfig, train_cfg: TrainConfig, options=None, *, run_eagerly: bool = False,
-                  jit_compile: bool = False) -> EmoStarGAN:
+def build_stargan(model_cfg: ModelConfig, train_cfg: TrainConfig, options: StarGanConfig | None = None, *,
+                  run_eagerly: bool = False, jit_compile: bool = False) -> EmoStarGAN:
     """Build, compile and build the optimizers of an :class:`EmoStarGAN` of ``model_cfg.n_emotions`` emotions."""
-    if options is not None:
-        raise ParameterError(f"EmoStarGAN takes no options, got {options}")
+    if options is not None and not isinstance(options, StarGanConfig):
+        raise ParameterError(f"EmoStarGAN takes StarGanConfig options, got {options!r}")
+    options = options or StarGanConfig()
     keras.utils.set_random_seed(train_cfg.seed)
-    n = model_cfg.n_emotions
+    n, channels = model_cfg.n_emotions, model_cfg.mcep_dim + int(options.f0_contour)
     classifier = build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
-    model = EmoStarGAN(build_conditional_generator(model_cfg, n), build_discriminator(model_cfg, "discriminator", n),
-                       train_cfg, n, classifier=classifier, name="emostargan")
+    model = EmoStarGAN(build_conditional_generator(model_cfg, n, n_channels=channels),
+                       build_discriminator(model_cfg, "discriminator", n, input_dim=channels),
+                       train_cfg, n, classifier=classifier, options=options, name="emostargan")
     return compile_gan(model, train_cfg, run_eagerly=run_eagerly, jit_compile=jit_compile)
 
 
 SPEC = ModelSpec(name=NAME, title="EmoStarGAN", build_training=build_stargan, build_converter=build_converter,
-                 loss_panels=LOSS_PANELS, n_emotions=None)
+                 options=StarGanConfig, loss_panels=LOSS_PANELS, n_emotions=None, options_optional=True)

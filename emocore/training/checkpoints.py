@@ -101,23 +101,32 @@ def load_checkpoint(model: TrainingModel, checkpoint: str | Path) -> dict:
     return state
 
 
-def warm_start(model: TrainingModel, source: str | Path) -> dict:
+def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict:
     """Start a new run from another run's converters and discriminators (fine-tuning); returns where from.
 
     Loads every network of ``model`` except the emotion classifier from ``source``: a checkpoint folder, or a
     run folder (its newest checkpoint). Optimizers, step counter and classifier start fresh, so the new run
     may use another learning-rate schedule, loss weights or classifier (e.g. one with contrast emotions).
 
+    Given ``model_cfg`` (the new run's :class:`~emocore.config.ModelConfig`), a network that has grown channels
+    through the model type's options alone (EmoStarGAN given an F0 channel: one more input and output channel)
+    is rebuilt as the source run's record describes it, loaded, and copied in with :func:`transfer_weights`: the
+    new channels' weights start at zero, so the grown network computes what the source did on the old channels.
+    Sizes (``model_cfg``) must be the source run's.
+
     Returns:
-        dict: ``checkpoint`` (the folder read) and ``iteration`` (its step in the source run).
+        dict: ``checkpoint`` (the folder read), ``iteration`` (its step in the source run) and ``grown`` (the
+        networks copied into larger shapes).
 
     Raises:
-        ParameterError: no checkpoint there, a network missing, or weights of another shape (width, model type).
+        ParameterError: no checkpoint there, a network missing, or weights of another shape (width, model type)
+            that growing cannot explain.
     """
     source = Path(source)
     checkpoint = source if (source / CHECKPOINT_STATE).is_file() else latest_checkpoint(source)
     if checkpoint is None:
         raise ParameterError(f"warm start: {source} is neither a checkpoint folder nor a run with checkpoints")
+    grown, source_networks = [], None
     for name, network in model.networks().items():
         if name == "classifier":
             continue
@@ -127,7 +136,60 @@ def warm_start(model: TrainingModel, source: str | Path) -> dict:
         try:
             network.load_weights(path)
         except ValueError as error:
-            raise ParameterError(f"warm start: {path} does not fit this model's {name} (another width or "
-                                 f"mcep_dim?): {error}") from error
+            if model_cfg is None:
+                raise ParameterError(f"warm start: {path} does not fit this model's {name} (another width or "
+                                     f"mcep_dim?): {error}") from error
+            if source_networks is None:
+                source_networks = _source_networks(checkpoint, model_cfg, error)
+            old = source_networks.get(name)
+            if old is None:
+                raise ParameterError(f"warm start: {path} does not fit this model's {name}: {error}") from error
+            old.load_weights(path)
+            transfer_weights(old, network)
+            grown.append(name)
     state = json.loads((checkpoint / CHECKPOINT_STATE).read_text())
-    return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"])}
+    return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"]), "grown": grown}
+
+
+def _source_networks(checkpoint: Path, model_cfg, error: Exception) -> dict:
+    """The networks of the run a checkpoint belongs to, rebuilt untrained from its ``config.json``; refused when its
+    sizes are not ``model_cfg``."""
+    from emocore import models
+    from emocore.config import TrainConfig
+    from emocore.record import CONFIG_NAME, read_record
+
+    config = checkpoint.parent.parent / CONFIG_NAME
+    if not config.is_file():
+        raise ParameterError(f"warm start: {checkpoint}'s weights do not fit this model ({error}), and there is no "
+                             f"{config} to rebuild them from") from error
+    record = read_record(config)
+    if record.model != model_cfg:
+        raise ParameterError(f"warm start: {checkpoint} does not fit this model (another width or mcep_dim?): its "
+                             f"sizes are {record.model}, this run's {model_cfg}") from error
+    spec = models.get(record.model_type)
+    options = spec.parse_options(record.options)
+    return spec.build_training(record.model, record.train or TrainConfig(), options).networks()
+
+
+def transfer_weights(source, target) -> None:
+    """Copy a network's weights into one of the same layers whose weights may be larger along some axes.
+
+    Each weight of ``target`` gets ``source``'s values in its leading block and zeros elsewhere: a layer that
+    reads new input channels ignores them at first, one that writes new outputs writes zeros there.
+
+    Raises:
+        ParameterError: the networks have different numbers of weights, or a weight is smaller or of another rank.
+    """
+    if len(source.weights) != len(target.weights):
+        raise ParameterError(f"cannot copy {source.name} into {target.name}: {len(source.weights)} and "
+                             f"{len(target.weights)} weights")
+    for old, new in zip(source.weights, target.weights):
+        values = ops.convert_to_numpy(old)
+        if tuple(values.shape) == tuple(new.shape):
+            new.assign(values)
+            continue
+        if len(values.shape) != len(new.shape) or any(a > b for a, b in zip(values.shape, new.shape)):
+            raise ParameterError(f"cannot copy {old.path} {tuple(values.shape)} into {new.path} {tuple(new.shape)}")
+        grown = np.zeros(tuple(new.shape), dtype=values.dtype)
+        grown[tuple(slice(0, n) for n in values.shape)] = values
+        new.assign(grown)

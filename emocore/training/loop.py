@@ -106,13 +106,21 @@ def initial_record(spec: ModelSpec, options, domains: Sequence, contrast: Sequen
         classifier_classes=tuple(classes), contrast=tuple(emotion_entry(d) for d in contrast))
 
 
+def _options(record: RunRecord):
+    """A record's model options as its model type reads them (an EmoStarGAN record without options: the defaults)."""
+    spec = models.MODELS.get(record.model_type)
+    if spec is None or spec.options is None or (record.options is None and not spec.options_optional):
+        return record.options
+    return spec.parse_options(record.options)
+
+
 def check_resume(previous: RunRecord, record: RunRecord, config_path: Path) -> None:
     """Refuse to continue a run with other emotions, classes, sizes or model type; warn of other training settings.
 
     Raises:
         ParameterError: naming what differs.
     """
-    if previous.model_type != record.model_type or previous.options != record.options:
+    if previous.model_type != record.model_type or _options(previous) != _options(record):
         raise ParameterError(f"resume: this run trains a {previous.model_type!r} model (options {previous.options}); "
                              "start a new model_dir instead")
     if previous.classifier_classes and previous.classifier_classes != record.classifier_classes:
@@ -333,7 +341,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
                                  f"not {', '.join(speakers)}; resume with the same --speakers or choose another model_dir")
         run.info["speakers"] = speakers
     if init_from is not None and checkpoint is None:
-        run.info["initialized_from"] = warm_start(model, init_from)
+        run.info["initialized_from"] = warm_start(model, init_from, model_cfg)
         if progress:
             tqdm.write(f"warm start from {run.info['initialized_from']['checkpoint']}")
     run.save_record("training")
