@@ -195,3 +195,53 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def add_prosody_contours(model_dir: str | Path, *, processed_dir: str | Path | None = None,
+                         corpora_root: str | Path | None = None, n_jobs: int | None = None,
+                         max_utterances: int | None = None) -> Path:
+    """Measure a multi-speaker model's contour shapes and tempo on its training speakers and write them into its
+    ``speakers.json`` (weights untouched, ``config.json``'s fingerprint renewed).
+
+    EmoStarGAN models trained before issue 15 lack them, and their CWT-F0 and rhythm streams need them
+    (:meth:`emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`). The speakers and emotions come from the
+    run record; their training utterances are prepared with the default split, as ``emocore-train --speakers``
+    does. The mean and spread shifts measured again must equal the model's own, so the contours are measured on
+    the data the model was trained on.
+
+    Args:
+        max_utterances: per speaker and emotion, as the run was prepared (smoke runs).
+
+    Returns:
+        Path: ``model_dir``.
+
+    Raises:
+        ParameterError: not a multi-speaker model, or its training data cannot be recovered exactly.
+    """
+    from emocore import paths
+    from emocore.conversion import ConversionModel, model_files
+    from emocore.data.speakers import parse_speakers, prepare_speakers
+    from emocore.record import fingerprint, write_record
+
+    model_dir = Path(model_dir)
+    model = ConversionModel.load(model_dir)
+    normalizer = getattr(model.converter, "normalizer", None)
+    speakers = model.record.training.get("speakers")
+    if normalizer is None or not speakers:
+        raise ParameterError(f"{model_dir} is not a multi-speaker model with recorded training speakers")
+    data = prepare_speakers(parse_speakers(speakers), model.converter.emotions, model.feature_cfg,
+                            processed_dir or paths.processed_dir(), corpora_root=corpora_root, n_jobs=n_jobs,
+                            max_utterances=max_utterances, progress=False)
+    measured = data.normalizer.prosody
+    for emotion, shift in normalizer.prosody.shifts.items():
+        again = measured.shift(emotion)
+        if not np.allclose([shift.log_f0_shift, shift.log_f0_log_ratio, shift.log_power_shift],
+                           [again.log_f0_shift, again.log_f0_log_ratio, again.log_power_shift], rtol=1e-6, atol=1e-9):
+            raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
+                                 f"{emotion} shifts; its contours cannot be measured on the same data")
+    model.converter.normalizer = dataclasses.replace(normalizer, prosody=measured)
+    model.converter.save_extra(model_dir)
+    record = model.record
+    write_record(model_dir / CONFIG_NAME, dataclasses.replace(
+        record, fingerprint=fingerprint(model_dir, model_files(model.converter, record.stats_files))))
+    return model_dir

@@ -349,3 +349,30 @@ def test_convert_cli_rhythm_and_f0_methods(trained, corpora_root, tmp_path, caps
     with pytest.raises(SystemExit) as exit_info:
         cli.convert_main([*argv, "-o", str(tmp_path / "n.wav"), "--no-f0", "--f0-method", "cwt"])
     assert exit_info.value.code == 2
+
+
+def test_contours_are_added_to_a_model_trained_before_them(trained, corpora_root, tmp_path):
+    import shutil
+
+    from emocore.pretrained import add_prosody_contours
+
+    folder = tmp_path / "old"
+    shutil.copytree(trained[0], folder)
+    values = json.loads((folder / SPEAKERS_FILE).read_text())
+    for entry in values["normalizer"]["prosody"]["shifts"].values():  # as written before issue 15
+        entry.pop("f0_scale_log_ratio"), entry.pop("tempo_log_ratio")
+    values["normalizer"]["prosody"].pop("frame_period_ms")
+    (folder / SPEAKERS_FILE).write_text(json.dumps(values))
+    with pytest.raises(ModelFolderError, match=SPEAKERS_FILE):  # the fingerprint no longer matches
+        ConversionModel.load(folder)
+    from emocore.record import read_record, write_record
+
+    write_record(folder / "config.json", replace(read_record(folder), fingerprint=None))
+    assert not ConversionModel.load(folder).converter.normalizer.prosody.has_contours
+    with pytest.raises(ParameterError, match="same data"):  # fewer utterances: not what the smoke run trained on
+        add_prosody_contours(folder, processed_dir=tmp_path / "processed", corpora_root=corpora_root, n_jobs=1,
+                             max_utterances=2)
+    add_prosody_contours(folder, processed_dir=tmp_path / "processed", corpora_root=corpora_root, n_jobs=1,
+                         max_utterances=3)
+    model = ConversionModel.load(folder)  # the fingerprint is renewed
+    assert model.converter.normalizer.prosody == ConversionModel.load(trained[0]).converter.normalizer.prosody
