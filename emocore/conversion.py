@@ -359,7 +359,7 @@ class ConversionModel:
         self.converter.fit(train_feats, self.emotions)
 
     def convert_features(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool | str = True,
-                         power: bool = True, mcep: bool = True, rhythm: bool = False, **style) -> WorldFeatures:
+                         power: bool | str = True, mcep: bool = True, rhythm: bool = False, **style) -> WorldFeatures:
         """Convert one utterance's features; each switch turns one stream's conversion on or off.
 
         Args:
@@ -368,7 +368,8 @@ class ConversionModel:
             f0 (bool | str): convert log F0 (the log-Gaussian transform unless the model converts prosody itself),
                 or name the method: ``"log-gaussian"``; EmoStarGAN also ``"cwt"`` and, trained with an F0 channel,
                 ``"contour"`` (:meth:`emocore.models.stargan.SpeakerRelativeConverter.convert`).
-            power (bool): convert the power envelope (likewise).
+            power (bool | str): convert the power envelope (likewise; EmoStarGAN also ``"cwt"``: the energy
+                contour's shape).
             mcep (bool): MCEPs through the model.
             rhythm (bool): time-warp by the emotions' tempo ratio (EmoStarGAN): the frame count changes.
             **style: EmoMUNIT style options, see :meth:`convert_mcep`. They change the MCEPs only.
@@ -383,7 +384,8 @@ class ConversionModel:
             style = {**style, "reference": self.reference_mcep(style["reference"])}
         return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
 
-    def check_streams(self, direction: Direction = "A2B", *, f0: bool | str = True, rhythm: bool = False) -> None:
+    def check_streams(self, direction: Direction = "A2B", *, f0: bool | str = True, power: bool | str = True,
+                      rhythm: bool = False) -> None:
         """Refuse, before a batch starts, stream switches this model cannot honour (an F0 method it lacks, rhythm
         without tempo statistics), by converting a short synthetic utterance with them.
 
@@ -397,7 +399,7 @@ class ConversionModel:
         feats = WorldFeatures(f0_hz=f0_hz, mcep=mean + 0.1 * rng.standard_normal((n, len(mean))),
                               coded_ap=np.zeros((n, 1)),
                               log_power=np.full(n, -6.0), n_samples=n * self.feature_cfg.hop_length)
-        self.convert_features(feats, direction, f0=f0, mcep=False, rhythm=rhythm)
+        self.convert_features(feats, direction, f0=f0, power=power, mcep=False, rhythm=rhythm)
 
     def synthesize(self, feats: WorldFeatures, *, power: bool = True) -> np.ndarray:
         """WORLD synthesis at ``feature_cfg.sr``, shape ``(feats.n_samples,)``; ``power`` as in :meth:`convert_features`."""
@@ -558,7 +560,7 @@ class ConversionReport:
 
 
 def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction: Direction, destination: str | Path, *,
-                  overwrite: bool = False, f0: bool | str = True, power: bool = True, mcep: bool = True,
+                  overwrite: bool = False, f0: bool | str = True, power: bool | str = True, mcep: bool = True,
                   rhythm: bool = False, progress: bool = True, **style) -> ConversionReport:
     """Convert audio files into ``destination`` at the model's sample rate, never losing a user's file.
 
@@ -596,8 +598,8 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     from emocore.io import is_disk_full
 
     model.emotion_pair(direction)  # an unknown emotion fails before any file is planned
-    if rhythm or not isinstance(f0, bool):
-        model.check_streams(direction, f0=f0, rhythm=rhythm)  # so does a stream the model cannot convert
+    if rhythm or not isinstance(f0, bool) or not isinstance(power, bool):
+        model.check_streams(direction, f0=f0, power=power, rhythm=rhythm)  # so does a stream the model cannot convert
     plan = plan_outputs(list(paths), destination, overwrite=overwrite)
     report = ConversionReport(skipped=[(str(i), str(o), why) for i, o, why in plan.skipped])
     if style.get("reference") is not None:  # analysed once for the batch, not once per file
@@ -640,16 +642,16 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
 
 
 STREAMS = ("f0", "power", "mcep", "rhythm")
-#: the F0 methods an ablation variant may name (``f0=cwt``); which a model has is the model type's business
-F0_METHODS = ("log-gaussian", "cwt", "contour")
+#: the methods an ablation variant may name per stream (``f0=cwt``); which a model has is the model type's business
+METHODS = {"f0": ("log-gaussian", "cwt", "contour"), "power": ("log-gaussian", "cwt")}
 
 
 def parse_streams(variant: str) -> dict[str, bool | str]:
     """Stream switches from an ablation variant name, e.g. ``"f0+power"`` ->
     ``{"f0": True, "power": True, "mcep": False, "rhythm": False}``.
 
-    ``"none"`` switches every stream off (the re-synthesized source); ``f0=<method>`` names the F0 conversion
-    (:data:`F0_METHODS`: ``"f0=cwt+power+mcep+rhythm"`` -> ``{"f0": "cwt", ..., "rhythm": True}``).
+    ``"none"`` switches every stream off (the re-synthesized source); ``f0=<method>`` and ``power=<method>`` name
+    the conversion (:data:`METHODS`: ``"f0=cwt+power+mcep+rhythm"`` -> ``{"f0": "cwt", ..., "rhythm": True}``).
 
     Raises:
         ParameterError: an unknown stream or F0 method, or a stream named twice.
@@ -658,9 +660,10 @@ def parse_streams(variant: str) -> dict[str, bool | str]:
     switches: dict[str, bool | str] = {stream: False for stream in STREAMS}
     for name in names:
         stream, _, method = name.partition("=")
-        if stream not in STREAMS or (method and (stream != "f0" or method not in F0_METHODS)) or switches[stream]:
+        if stream not in STREAMS or (method and method not in METHODS.get(stream, ())) or switches[stream]:
+            named = ", ".join(f"{s}={m}" for s, methods in METHODS.items() for m in methods)
             raise ParameterError(f"bad stream {name!r} in {variant!r}: use {', '.join(STREAMS)} joined by '+', each "
-                                 f"once; f0 may name its method: {', '.join('f0=' + m for m in F0_METHODS)}")
+                                 f"once, or name a method: {named}")
         switches[stream] = method or True
     if not variant.strip():
         raise ParameterError("an empty variant: name the streams (e.g. f0+power+mcep) or 'none'")

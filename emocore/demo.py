@@ -5,7 +5,9 @@
 3. With them: execute the notebooks headless into ``build/`` on the pretrained models (01 preprocessing,
    02 vocoders, 04 evaluation of the reference systems and every pretrained model on its held-out words (the
    multi-speaker model on those of every TESS pair),
-   05 the stream ablation of the models of the first domain pair, 06 the listening test's analysis), then
+   05 the stream ablation of the models of the first domain pair and, again, of the default multi-speaker model
+   with its contour and rhythm streams (:func:`stream_variants`, TESS OAF neutral -> happy), 06 the listening test's
+   analysis), then
    write the results table (``figures/results.csv``, printed as Markdown for the README) from notebook
    04's summary; then evaluate each multi-speaker model on TESS's held-out words and on RAVDESS actors it never
    heard (:func:`emocore.evaluation.multispeaker.evaluate_multispeaker`, two judges, baselines, intensity; about
@@ -26,6 +28,7 @@ import pandas as pd
 
 from emocore import paths, pretrained
 from emocore.evaluation.report import results_rows
+from emocore.record import read_record
 
 NOTEBOOKS = ("01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation", "06_listening_test")
 #: the results table: (summary column, README header, decimals)
@@ -33,6 +36,18 @@ RESULTS_COLUMNS = (("emotion_accuracy_pct", "emotion judge %", 0), ("judge_ceili
                    ("speaker_similarity", "speaker sim.", 3), ("nearest_speaker_correct_pct", "nearest speaker %", 0),
                    ("dnsmos_ovrl", "DNSMOS", 2), ("mcd_db", "MCD dB", 2), ("f0_rmse_hz", "F0 RMSE Hz", 1))
 RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "emostargan", "target")
+#: the held-out words the multi-speaker model's stream ablation converts (notebook 05, ``TAG="_emostargan"``)
+STREAM_PAIR = "tess:OAF:neutral:happy"
+
+
+def stream_variants(f0_contour: bool = False) -> list[str]:
+    """Notebook 05's variants for a multi-speaker model: each stream alone (F0 by the speaker-relative log-Gaussian
+    transform, by its CWT extension, or by the generator's contour channel when the model has one; power likewise;
+    MCEPs; rhythm), then the full model with each F0 method, with and without rhythm."""
+    methods = ["log-gaussian", "cwt", *(["contour"] if f0_contour else [])]
+    alone = ["none", *(f"f0={m}" for m in methods), "power", "power=cwt", "mcep", "rhythm"]
+    full = [f"f0={m}+power{'=cwt' if m != 'log-gaussian' else ''}+mcep" for m in methods]
+    return alone + full + [f"{v}+rhythm" for v in full]
 
 
 def results_table(summary: pd.DataFrame, systems: tuple[str, ...] = RESULTS_SYSTEMS) -> pd.DataFrame:
@@ -93,26 +108,43 @@ def convert_given_files(files: list[str], models: list[pretrained.PretrainedMode
     return failures
 
 
+def notebook_runs(models: list[pretrained.PretrainedModel], data_dir: Path) -> list[tuple[str, str, dict]]:
+    """What :func:`run_notebooks` executes, in order: ``(notebook, output name, parameters)``.
+
+    04 gets every model (each on every pair it converts); 05 the per-pair models of the first domain pair and then,
+    as ``05_f0_ablation_emostargan``, the default multi-speaker model with :func:`stream_variants` on
+    :data:`STREAM_PAIR`; 06 the per-pair model types.
+    """
+    pairs = [m for m in models if len(m.emotions) == 2]  # one speaker's pair: ablated (05) and listened to (06)
+    first_pair = [str(m.path) for m in pairs if m.emotions == pairs[0].emotions]
+    parameters = {"04_evaluate": {"MODEL_DIRS": [str(m.path) for m in models]},
+                  "05_f0_ablation": {"MODEL_DIRS": first_pair},
+                  "06_listening_test": {"SYSTEMS": sorted({f"emo{m.model_type}" for m in pairs}) + ["f0-only"],
+                                        "MANIFEST_DIR": str(data_dir / "results" / "04_evaluate")}}
+    runs = [(name, name, parameters.get(name, {})) for name in NOTEBOOKS if name != "05_f0_ablation" or first_pair]
+    multi = next((m for m in models if m.name == pretrained.DEFAULT_PRETRAINED and len(m.emotions) > 2), None)
+    if multi is not None:  # the default model's own streams (issue 15), beside the per-pair ablation
+        contour = bool((read_record(multi.path).options or {}).get("f0_contour"))
+        runs.insert([r[0] for r in runs].index("06_listening_test"), (
+            "05_f0_ablation", "05_f0_ablation_emostargan",
+            {"MODEL_DIRS": [str(multi.path)], "PAIR": STREAM_PAIR, "VARIANTS": stream_variants(contour),
+             "TAG": "_emostargan"}))
+    return runs
+
+
 def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, data_dir: Path, fig_dir: Path, *,
                   smoke: bool = False) -> None:
-    """Execute the demo notebooks headless into ``build_dir`` on the pretrained models (outputs in ``data_dir``, ``fig_dir``)."""
+    """Execute :func:`notebook_runs` headless into ``build_dir`` on the pretrained models (outputs in ``data_dir``,
+    ``fig_dir``)."""
     import papermill
 
-    model_dirs = [str(m.path) for m in models]  # 04: every model on the held-out words of every pair it converts
-    models = [m for m in models if len(m.emotions) == 2]  # one speaker's pair: ablated (05) and listened to (06)
-    first_pair = [str(m.path) for m in models if m.emotions == models[0].emotions]
-    parameters = {"04_evaluate": {"MODEL_DIRS": model_dirs}, "05_f0_ablation": {"MODEL_DIRS": first_pair},
-                  "06_listening_test": {"SYSTEMS": sorted({f"emo{m.model_type}" for m in models}) + ["f0-only"],
-                                        "MANIFEST_DIR": str(data_dir / "results" / "04_evaluate")}}
     build_dir.mkdir(parents=True, exist_ok=True)
     notebooks_dir = paths.repo_root() / "notebooks"
-    for name in NOTEBOOKS:
-        if name == "05_f0_ablation" and not first_pair:
-            continue
-        print(f"executing notebooks/{name}.ipynb -> {build_dir / name}.ipynb", flush=True)
-        papermill.execute_notebook(str(notebooks_dir / f"{name}.ipynb"), str(build_dir / f"{name}.ipynb"),
+    for name, output, values in notebook_runs(models, data_dir):
+        print(f"executing notebooks/{name}.ipynb -> {build_dir / output}.ipynb", flush=True)
+        papermill.execute_notebook(str(notebooks_dir / f"{name}.ipynb"), str(build_dir / f"{output}.ipynb"),
                                    cwd=str(notebooks_dir), progress_bar=True,
-                                   parameters={**parameters.get(name, {}), "DATA_DIR": str(data_dir),
+                                   parameters={**values, "DATA_DIR": str(data_dir),
                                                "FIG_DIR": str(fig_dir), **({"SMOKE": True} if smoke else {})})
 
 

@@ -121,7 +121,8 @@ def test_a_per_pair_model_refuses_streams_it_has_no_statistics_for_before_a_batc
     wav, feats = source
     np.testing.assert_array_equal(model.convert_features(feats, "A2B", f0="log-gaussian").f0_hz,
                                   model.convert_features(feats, "A2B").f0_hz)  # its one F0 method, by name
-    for switches, message in (({"rhythm": True}, "no rhythm statistics"), ({"f0": "cwt"}, "log-Gaussian transform only")):
+    for switches, message in (({"rhythm": True}, "no rhythm statistics"), ({"f0": "cwt"}, "log-Gaussian transform only"),
+                              ({"power": "cwt"}, "log-Gaussian transform only")):
         with pytest.raises(ParameterError, match=message):
             model.convert_features(feats, "A2B", **switches)
         with pytest.raises(ParameterError, match=message):  # refused before the batch: nothing planned or written
@@ -198,12 +199,13 @@ def test_feature_shift_table_pairs_each_source_with_the_same_speakers_target(mod
     ("none", {"f0": False, "power": False, "mcep": False, "rhythm": False}),
     ("f0=cwt+power+mcep+rhythm", {"f0": "cwt", "power": True, "mcep": True, "rhythm": True}),
     ("f0=contour+mcep", {"f0": "contour", "power": False, "mcep": True, "rhythm": False}),
+    ("power=cwt", {"f0": False, "power": "cwt", "mcep": False, "rhythm": False}),
 ])
 def test_parse_streams(variant, expected):
     assert conversion.parse_streams(variant) == expected
 
 
-@pytest.mark.parametrize("variant", ["", "pitch", "f0+ap", "power=cwt", "f0=melody", "f0+f0=cwt"])
+@pytest.mark.parametrize("variant", ["", "pitch", "f0+ap", "power=contour", "mcep=cwt", "f0=melody", "f0+f0=cwt"])
 def test_parse_streams_rejects_unknown(variant):
     with pytest.raises(ParameterError):
         conversion.parse_streams(variant)

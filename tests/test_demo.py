@@ -109,3 +109,31 @@ def test_multispeaker_tables_are_copied_where_the_readme_reads_them(tmp_path):
     demo.multispeaker_tables(entry("other"), out, figures, evaluate=False)
     assert (figures / "results_multispeaker-other.csv").is_file()
     assert "| tess | angry | emostargan | 97 |" in demo.to_markdown(got)
+
+
+def test_stream_variants_name_every_stream_alone_and_together_and_all_parse():
+    from emocore.conversion import parse_streams
+
+    plain, contour = demo.stream_variants(), demo.stream_variants(f0_contour=True)
+    for variants in (plain, contour):
+        switches = [parse_streams(v) for v in variants]  # every name is one the conversion path reads
+        assert variants[0] == "none" and len(set(variants)) == len(variants)
+        assert {"f0=cwt", "power=cwt", "rhythm", "mcep", "f0=cwt+power=cwt+mcep+rhythm"} <= set(variants)
+        assert all(s["mcep"] and s["power"] for s, v in zip(switches, variants) if v.count("+") >= 2)
+    assert not any("contour" in v for v in plain)
+    assert {"f0=contour", "f0=contour+power=cwt+mcep", "f0=contour+power=cwt+mcep+rhythm"} <= set(contour)
+
+
+def test_the_notebook_runs_ablate_the_first_pair_and_the_default_multi_speaker_model(tmp_path):
+    models = pretrained.list_pretrained()
+    runs = demo.notebook_runs(models, tmp_path)
+    outputs = [output for _, output, _ in runs]
+    assert outputs == ["01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation",
+                       "05_f0_ablation_emostargan", "06_listening_test"]
+    parameters = dict((output, values) for _, output, values in runs)
+    assert len(parameters["04_evaluate"]["MODEL_DIRS"]) == len(models)
+    multi = parameters["05_f0_ablation_emostargan"]
+    assert multi["MODEL_DIRS"] == [str(pretrained.default_model())] and multi["TAG"] == "_emostargan"
+    assert "f0=cwt+power=cwt+mcep+rhythm" in multi["VARIANTS"] and multi["PAIR"] == demo.STREAM_PAIR
+    first = [m for m in models if str(m.path) in parameters["05_f0_ablation"]["MODEL_DIRS"]]
+    assert first and all(len(m.emotions) == 2 and m.emotions == first[0].emotions for m in first)

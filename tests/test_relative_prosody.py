@@ -103,15 +103,24 @@ def _contour(n_voiced: int, wiggle: float, period: float, rng, lead: int = 20) -
     return np.concatenate([np.zeros(lead), f0, np.zeros(lead)])
 
 
+def _word(f0: np.ndarray, loudness_wiggle: float = 0.0, period: float = 60.0) -> WorldFeatures:
+    """Features of a :func:`_contour` whose voiced power envelope wiggles with ``period`` frames."""
+    n = len(f0)
+    log_power = np.where(f0 > 0, -6.0 + loudness_wiggle * np.sin(2 * np.pi * np.arange(n) / period), -12.0)
+    return WorldFeatures(f0_hz=f0, mcep=np.zeros((n, 4)), coded_ap=np.zeros((n, 1)), log_power=log_power,
+                         n_samples=n * 80)
+
+
 @pytest.fixture
 def contour_shifts(shifts, rng) -> ProsodyShifts:
     # both speakers: neutral words span 100 voiced frames with a slow wiggle; angry ones 80 frames with a fast one
-    f0_lists = {}
+    # (and an energy contour that is slow and weak when neutral, fast and strong when angry)
+    words = {}
     for speaker in ("m1", "f1"):
-        f0_lists[speaker, "neutral"] = [_contour(100, 0.1, 60, rng) for _ in range(4)]
-        f0_lists[speaker, "angry"] = [_contour(80, 0.1, 8, rng) for _ in range(4)]
-    f0_lists["f1", "sad"] = [_contour(125, 0.1, 60, rng) for _ in range(4)]
-    return shifts.fit_contours(f0_lists, frame_period_ms=5.0)
+        words[speaker, "neutral"] = [_word(_contour(100, 0.1, 60, rng), 0.2, 60) for _ in range(4)]
+        words[speaker, "angry"] = [_word(_contour(80, 0.1, 8, rng), 0.6, 8) for _ in range(4)]
+    words["f1", "sad"] = [_word(_contour(125, 0.1, 60, rng), 0.2, 60) for _ in range(4)]
+    return shifts.fit_contours(words, frame_period_ms=5.0)
 
 
 def test_fit_contours_measures_each_emotions_tempo_and_contour_shape(shifts, contour_shifts):
@@ -127,7 +136,7 @@ def test_fit_contours_measures_each_emotions_tempo_and_contour_shape(shifts, con
     assert ProsodyShifts.from_dict(contour_shifts.to_dict()) == contour_shifts
     old = {"reference": "neutral", "shifts": {k: v for k, v in shifts.to_dict()["shifts"].items()}}
     for entry in old["shifts"].values():  # a speakers.json written before contours were measured
-        entry.pop("f0_scale_log_ratio"), entry.pop("tempo_log_ratio")
+        entry.pop("f0_scale_log_ratio"), entry.pop("tempo_log_ratio"), entry.pop("power_scale_log_ratio")
     assert ProsodyShifts.from_dict(old) == shifts
     with pytest.raises(ParameterError, match="tempo"):
         shifts.tempo_ratio("neutral", "angry")
@@ -148,3 +157,19 @@ def test_cwt_f0_moves_the_contour_shape_and_keeps_level_spread_and_voicing(shift
         shifts.convert(word, "neutral", "angry", f0="cwt")
     with pytest.raises(ParameterError, match="f0="):
         shifts.convert(word, "neutral", "angry", f0="melody")
+
+
+def test_cwt_power_moves_the_energy_contour_of_voiced_frames(shifts, contour_shifts, rng):
+    angry = np.asarray(contour_shifts.shift("angry").power_scale_log_ratio)
+    assert angry[0] > 1.0 and angry[2:4].mean() < 0.5  # measured: faster loudness movement when angry
+    word = _word(_contour(100, 0.1, 60, rng), 0.2, 60)
+    plain = contour_shifts.convert(word, "neutral", "angry", f0=False, power=True)
+    shaped = contour_shifts.convert(word, "neutral", "angry", f0=False, power="cwt")
+    voiced = word.voiced
+    a, b = fit_log_power([plain.log_power], [word.f0_hz]), fit_log_power([shaped.log_power], [word.f0_hz])
+    assert b.mean == pytest.approx(a.mean, abs=0.05) and b.std == pytest.approx(a.std, rel=0.15)  # level kept
+    fast = np.abs(np.diff(shaped.log_power[voiced])).mean() / np.abs(np.diff(plain.log_power[voiced])).mean()
+    assert fast > 1.2
+    assert np.all(np.isfinite(shaped.log_power)) and np.array_equal(shaped.f0_hz, word.f0_hz)
+    with pytest.raises(ParameterError, match="contour shapes"):
+        shifts.convert(word, "neutral", "angry", power="cwt")

@@ -181,20 +181,25 @@ def test_the_cwt_and_rhythm_streams_need_and_use_the_measured_contours(normalize
     spans = {"neutral": 100, "angry": 80, "happy": 90, "sad": 125}
 
     def words(n_voiced, speaker_rng):
-        return [np.concatenate([np.zeros(10), 150 * np.exp(0.1 * np.sin(np.arange(n_voiced) / 7.0)
-                                                           + 0.02 * speaker_rng.standard_normal(n_voiced)), np.zeros(10)])
-                for _ in range(3)]
+        out = []
+        for _ in range(3):
+            f0 = np.concatenate([np.zeros(10), 150 * np.exp(0.1 * np.sin(np.arange(n_voiced) / 7.0)
+                                                            + 0.02 * speaker_rng.standard_normal(n_voiced)), np.zeros(10)])
+            power = np.where(f0 > 0, -6.0 + 0.3 * speaker_rng.standard_normal(len(f0)), -12.0)
+            out.append(WorldFeatures(f0_hz=f0, mcep=np.zeros((len(f0), 24)), coded_ap=np.zeros((len(f0), 1)),
+                                     log_power=power, n_samples=len(f0) * 80))
+        return out
 
-    f0_lists = {(s, e): words(n, rng) for s in ("m", "f") for e, n in spans.items()}
-    measured = SpeakerRelativeConverter(converter.generator, 4, normalizer.with_contours(f0_lists, 5.0), EMOTIONS)
+    utterances = {(s, e): words(n, rng) for s in ("m", "f") for e, n in spans.items()}
+    measured = SpeakerRelativeConverter(converter.generator, 4, normalizer.with_contours(utterances, 5.0), EMOTIONS)
     feats, (neutral, _, _, sad) = _voice(rng), _emotions()
     slow = measured.convert(feats, neutral, sad, rhythm=True)
     assert slow.n_frames == round(feats.n_frames * 1.25)  # sad words last 1.25 times as long for both speakers
     assert slow.n_samples == round(feats.n_samples * slow.n_frames / feats.n_frames)
     assert measured.convert(feats, neutral, sad, rhythm=True, intensity=0.0).n_frames == feats.n_frames
-    shaped = measured.convert(feats, neutral, sad, f0="cwt", mcep=False)
-    assert np.array_equal(shaped.f0_hz > 0, feats.f0_hz > 0)
-    for switches in ({"rhythm": True}, {"f0": "cwt"}):  # a model whose speakers.json predates the contours
+    shaped = measured.convert(feats, neutral, sad, f0="cwt", power="cwt", mcep=False)
+    assert np.array_equal(shaped.f0_hz > 0, feats.f0_hz > 0) and np.all(np.isfinite(shaped.log_power))
+    for switches in ({"rhythm": True}, {"f0": "cwt"}, {"power": "cwt"}):  # a model whose speakers.json predates the contours
         with pytest.raises(ParameterError, match="contour shapes or tempo"):
             converter.convert(feats, neutral, sad, **switches)
 
@@ -337,7 +342,8 @@ def test_an_f0_channel_model_warm_starts_from_one_without_and_converts_the_conto
 def test_convert_cli_rhythm_and_f0_methods(trained, corpora_root, tmp_path, capsys):
     actor = list_utterances("ravdess", speaker="Actor_16", emotion="neutral", root=corpora_root)[0]
     argv = ["--model_dir", str(trained[0]), "--target-emotion", "sad", "--quiet", str(actor.path)]
-    assert cli.convert_main([*argv, "-o", str(tmp_path / "slow.wav"), "--rhythm", "--f0-method", "cwt"]) == 0
+    assert cli.convert_main([*argv, "-o", str(tmp_path / "slow.wav"), "--rhythm", "--f0-method", "cwt",
+                             "--power-method", "cwt"]) == 0
     err = capsys.readouterr().err
     model = ConversionModel.load(trained[0])
     ratio = model.converter.normalizer.prosody.tempo_ratio("neutral", "sad")
@@ -360,7 +366,7 @@ def test_contours_are_added_to_a_model_trained_before_them(trained, corpora_root
     shutil.copytree(trained[0], folder)
     values = json.loads((folder / SPEAKERS_FILE).read_text())
     for entry in values["normalizer"]["prosody"]["shifts"].values():  # as written before issue 15
-        entry.pop("f0_scale_log_ratio"), entry.pop("tempo_log_ratio")
+        entry.pop("f0_scale_log_ratio"), entry.pop("tempo_log_ratio"), entry.pop("power_scale_log_ratio")
     values["normalizer"]["prosody"].pop("frame_period_ms")
     (folder / SPEAKERS_FILE).write_text(json.dumps(values))
     with pytest.raises(ModelFolderError, match=SPEAKERS_FILE):  # the fingerprint no longer matches

@@ -55,6 +55,9 @@ def convert_main(argv: list[str] | None = None) -> int:
                         help="how F0 is converted (default: the model's own way). log-gaussian: mean and spread; "
                              "EmoStarGAN also cwt (the contour's shape, scale by scale) and, trained with an F0 "
                              "channel, contour (the generator's)")
+    parser.add_argument("--power-method", choices=("log-gaussian", "cwt"), default=None,
+                        help="how the power envelope is converted (default log-gaussian: mean and spread); "
+                             "EmoStarGAN also cwt (the energy contour's shape, scale by scale)")
     parser.add_argument("--rhythm", action="store_true",
                         help="EmoStarGAN: also change the tempo by the emotions' measured ratio (the output's "
                              "length then differs from the input's; the summary says by how much)")
@@ -94,6 +97,8 @@ def convert_main(argv: list[str] | None = None) -> int:
         parser.error("nothing to convert: give files, folders or globs, or --data_dir")
     if args.no_f0 and args.f0_method:
         parser.error(f"--no-f0 keeps the source F0; it takes no --f0-method ({args.f0_method})")
+    if args.no_power and args.power_method:
+        parser.error(f"--no-power keeps the source power envelope; it takes no --power-method ({args.power_method})")
     style = _style_options(parser, args)
     # Everything that can be refused without the model is refused before TensorFlow loads (seconds):
     # the model name, the inputs and the destination.
@@ -129,7 +134,8 @@ def convert_main(argv: list[str] | None = None) -> int:
         raise EmocoreError(f"{flags}: not for the {model.model_type!r} model in {args.model_dir}: {error}") from None
     source, target = model.emotion_pair(direction)
     report = convert_files(model, files, direction, args.output_dir, overwrite=args.overwrite,
-                           f0=(args.f0_method or True) if not args.no_f0 else False, power=not args.no_power,
+                           f0=(args.f0_method or True) if not args.no_f0 else False,
+                           power=(args.power_method or True) if not args.no_power else False,
                            mcep=not args.no_mcep, rhythm=args.rhythm,
                            progress=not args.quiet, **style)
     for path, out, reason in report.skipped:

@@ -130,9 +130,8 @@ def prepare_speakers(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: 
                                    corpora_root=corpora_root, progress=progress)
         per_speaker[str(speaker)] = {d.domain.emotion: d for d in prepared.values()}
     stats = {(s, e): d.stats for s, by_emotion in per_speaker.items() for e, d in by_emotion.items()}
-    f0_lists = {(s, e): [f.f0_hz for _, f in d.train] for s, by_emotion in per_speaker.items()
-                for e, d in by_emotion.items()}
-    normalizer = SpeakerNormalizer.fit(stats, reference).with_contours(f0_lists, cfg.frame_period_ms)
+    utterances = {(s, e): [f for _, f in d.train] for s, by_emotion in per_speaker.items() for e, d in by_emotion.items()}
+    normalizer = SpeakerNormalizer.fit(stats, reference).with_contours(utterances, cfg.frame_period_ms)
     pooled = [_pool(speakers, emotion, per_speaker, normalizer) for emotion in emotions]
     return SpeakerData(pooled, per_speaker, normalizer)
 

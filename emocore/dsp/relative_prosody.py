@@ -25,6 +25,8 @@ speakers' contours (issue 15's contour and rhythm streams):
 - the **contour shape**: the log ratio, per wavelet scale, of the root-mean-square CWT coefficient of the z-scored
   log-F0 contours (:class:`~emocore.dsp.cwt.CwtStats`), averaged over speakers; ``f0="cwt"`` moves each scale of
   the input's contour by it (:func:`~emocore.dsp.cwt.convert_f0_cwt`) besides the mean and spread;
+- the **energy contour's shape**: the same for the power envelope over voiced frames; ``power="cwt"`` moves it
+  scale by scale and carries the change over unvoiced frames as the log-Gaussian power transform does;
 - the **tempo**: the log ratio of the mean speech span (first to last voiced frame,
   :class:`~emocore.dsp.rhythm.RhythmStats`), averaged over speakers; :meth:`ProsodyShifts.tempo_ratio` gives the
   duration factor that :func:`~emocore.dsp.rhythm.time_warp` applies.
@@ -41,7 +43,7 @@ import numpy as np
 
 from emocore.dsp.cwt import CwtStats, convert_f0_cwt
 from emocore.dsp.features import WorldFeatures
-from emocore.dsp.prosody import DomainStats, LogGaussian, convert_f0, convert_log_power
+from emocore.dsp.prosody import DomainStats, LogGaussian, convert_f0, convert_log_power, interpolate_over_unvoiced
 from emocore.dsp.rhythm import RhythmStats
 from emocore.exceptions import ParameterError
 
@@ -63,6 +65,8 @@ class EmotionShift:
             (empty when the contours were not measured).
         tempo_log_ratio (float | None): the mean log ratio of the speech spans (above 0: slower); ``None`` when
             not measured.
+        power_scale_log_ratio (tuple[float, ...]): per CWT scale, the same as ``f0_scale_log_ratio`` for the power
+            envelope over voiced frames.
     """
 
     emotion: str
@@ -73,11 +77,18 @@ class EmotionShift:
     n_speakers: int = 0
     f0_scale_log_ratio: tuple[float, ...] = ()
     tempo_log_ratio: float | None = None
+    power_scale_log_ratio: tuple[float, ...] = ()
 
     @property
     def semitones(self) -> float:
         """The mean pitch change in semitones."""
         return self.log_f0_shift * SEMITONES_PER_LOG
+
+
+def _voiced_power(feats: WorldFeatures) -> np.ndarray:
+    """The power envelope on voiced frames as a positive contour ``(T,)`` (0 on unvoiced frames), the form the CWT
+    functions of :mod:`emocore.dsp.cwt` take."""
+    return np.where(feats.voiced, np.exp(np.asarray(feats.log_power, dtype=np.float64)), 0.0)
 
 
 def _moved(own: LogGaussian, shift: float, log_ratio: float) -> LogGaussian:
@@ -128,20 +139,22 @@ class ProsodyShifts:
                 n_speakers=len(pairs))
         return cls(reference, shifts)
 
-    def fit_contours(self, f0_lists: Mapping[tuple[str, str], list], frame_period_ms: float) -> "ProsodyShifts":
-        """These shifts with each emotion's contour shape and tempo measured too (see the module docstring).
+    def fit_contours(self, utterances: Mapping[tuple[str, str], list], frame_period_ms: float) -> "ProsodyShifts":
+        """These shifts with each emotion's F0 and energy contour shapes and tempo measured too (see the module
+        docstring).
 
         Args:
-            f0_lists: ``{(speaker, emotion): [F0 contour (T,), ...]}`` of the training speakers (0 unvoiced).
-            frame_period_ms: the contours' frame period.
+            utterances: ``{(speaker, emotion): [WorldFeatures, ...]}`` of the training speakers.
+            frame_period_ms: their frame period.
 
         Raises:
-            ParameterError: an emotion of these shifts that shares no speaker (with voiced contours) with the
+            ParameterError: an emotion of these shifts that shares no speaker (with voiced utterances) with the
                 reference.
         """
-        cwt = {key: CwtStats.fit(f0s, frame_period_ms) for key, f0s in f0_lists.items()
-               if any(np.any(np.asarray(f) > 0) for f in f0s)}
-        tempo = {key: RhythmStats.fit(f0_lists[key], frame_period_ms).speech_ms for key in cwt}
+        voiced = {key: [f for f in feats if np.any(f.voiced)] for key, feats in utterances.items()}
+        cwt = {key: CwtStats.fit([f.f0_hz for f in feats], frame_period_ms) for key, feats in voiced.items() if feats}
+        energy = {key: CwtStats.fit([_voiced_power(f) for f in voiced[key]], frame_period_ms) for key in cwt}
+        tempo = {key: RhythmStats.fit([f.f0_hz for f in voiced[key]], frame_period_ms).speech_ms for key in cwt}
         speakers = sorted({s for s, e in cwt if e == self.reference})
         shifts = {}
         for emotion, shift in self.shifts.items():
@@ -149,20 +162,24 @@ class ProsodyShifts:
             if not pairs:
                 raise ParameterError(f"emotion {emotion!r}: no speaker's contours of it and of {self.reference!r}")
             ratio = np.mean([np.log(cwt[e].scale_rms / cwt[r].scale_rms) for r, e in pairs], axis=0)
+            power = np.mean([np.log(energy[e].scale_rms / energy[r].scale_rms) for r, e in pairs], axis=0)
             shifts[emotion] = dataclasses.replace(
                 shift, f0_scale_log_ratio=tuple(float(x) for x in ratio),
+                power_scale_log_ratio=tuple(float(x) for x in power),
                 tempo_log_ratio=float(np.mean([math.log(tempo[e] / tempo[r]) for r, e in pairs])))
         return ProsodyShifts(self.reference, shifts, float(frame_period_ms))
 
     @property
     def has_contours(self) -> bool:
         """Whether :meth:`fit_contours` measured contour shapes and tempo (``f0="cwt"`` and rhythm need them)."""
-        return self.frame_period_ms is not None and all(s.tempo_log_ratio is not None for s in self.shifts.values())
+        return self.frame_period_ms is not None and all(
+            s.tempo_log_ratio is not None and s.power_scale_log_ratio for s in self.shifts.values())
 
     def _contours(self) -> None:
         if not self.has_contours:
             raise ParameterError("this model's prosody shifts hold no contour shapes or tempo (measured by "
-                                 "ProsodyShifts.fit_contours since issue 15); the CWT F0 and rhythm streams need them")
+                                 "ProsodyShifts.fit_contours since issue 15); the CWT F0 and power and the rhythm "
+                                 "streams need them")
 
     def tempo_ratio(self, source: str, target: str, intensity: float = 1.0) -> float:
         """The duration factor from ``source`` to ``target`` (above 1: the target speaks slower), ``intensity`` of it
@@ -212,21 +229,32 @@ class ProsodyShifts:
             intensity: see :meth:`targets`.
             f0: ``True`` or ``"log-gaussian"`` (mean and spread), ``"cwt"`` (the contour's shape too, scale by
                 scale: needs :meth:`fit_contours`), ``False`` (the source's F0).
-            power: switch the power envelope's conversion off (it stays as in the source).
+            power: the same choices for the power envelope (``False``: it stays as in the source).
 
         Returns:
             WorldFeatures: ``T`` frames; MCEPs and aperiodicity unchanged.
 
         Raises:
-            ParameterError: an unknown ``f0``, or ``"cwt"`` without contour shapes.
+            ParameterError: an unknown ``f0`` or ``power``, or ``"cwt"`` without contour shapes.
         """
-        if f0 not in (True, False, None, "log-gaussian", "cwt"):
-            raise ParameterError(f"f0={f0!r}: use True, False, 'log-gaussian' or 'cwt'")
+        for name, value in (("f0", f0), ("power", power)):
+            if value not in (True, False, None, "log-gaussian", "cwt"):
+                raise ParameterError(f"{name}={value!r}: use True, False, 'log-gaussian' or 'cwt'")
         own = DomainStats.fit("input", [feats]) if own is None else own
         log_f0, log_power = self.targets(own, source, target, intensity)
         out = feats
         if power:
             out = out.replace(log_power=convert_log_power(feats.log_power, feats.f0_hz, own.log_power, log_power))
+        if power == "cwt":
+            self._contours()
+            ratio = float(intensity) * (np.asarray(self.shift(target).power_scale_log_ratio)
+                                        - np.asarray(self.shift(source).power_scale_log_ratio))
+            if np.count_nonzero(feats.voiced) >= 2:
+                src, tgt = CwtStats(np.ones(len(ratio)), own.log_power, 1), CwtStats(np.exp(ratio), log_power, 1)
+                shaped = convert_f0_cwt(_voiced_power(feats), src, tgt, self.frame_period_ms)
+                voiced = feats.voiced
+                log_gain = np.where(voiced, np.log(np.where(voiced, shaped, 1.0)) - feats.log_power, 0.0)
+                out = out.replace(log_power=feats.log_power + interpolate_over_unvoiced(log_gain, voiced))
         if f0 == "cwt":
             self._contours()
             ratio = float(intensity) * (np.asarray(self.shift(target).f0_scale_log_ratio)
@@ -242,6 +270,7 @@ class ProsodyShifts:
         def entry(shift: EmotionShift) -> dict:
             values = {k: v for k, v in vars(shift).items() if k != "emotion"}
             values["f0_scale_log_ratio"] = list(shift.f0_scale_log_ratio)
+            values["power_scale_log_ratio"] = list(shift.power_scale_log_ratio)
             return values
 
         return {"reference": self.reference, "frame_period_ms": self.frame_period_ms,
@@ -250,7 +279,8 @@ class ProsodyShifts:
     @classmethod
     def from_dict(cls, values: dict) -> "ProsodyShifts":
         def shift(name: str, entry: dict) -> EmotionShift:
-            entry = {**entry, "f0_scale_log_ratio": tuple(entry.get("f0_scale_log_ratio", ()))}
+            entry = {**entry, "f0_scale_log_ratio": tuple(entry.get("f0_scale_log_ratio", ())),
+                     "power_scale_log_ratio": tuple(entry.get("power_scale_log_ratio", ()))}
             return EmotionShift(name, **entry)
 
         return cls(values["reference"], {name: shift(name, s) for name, s in values["shifts"].items()},

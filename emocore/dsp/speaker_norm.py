@@ -91,10 +91,11 @@ class SpeakerNormalizer:
         spread = float(means.std()) if len(means) > 1 else 0.0
         return cls(reference, mcep, prosody, LogGaussian(float(means.mean()), max(spread, 1e-8), len(means)))
 
-    def with_contours(self, f0_lists: Mapping[tuple[str, str], list], frame_period_ms: float) -> "SpeakerNormalizer":
-        """This normalizer with each emotion's contour shape and tempo measured on the speakers' F0 contours
-        (:meth:`~emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`; training utterances only)."""
-        return replace(self, prosody=self.prosody.fit_contours(f0_lists, frame_period_ms))
+    def with_contours(self, utterances: Mapping[tuple[str, str], list], frame_period_ms: float) -> "SpeakerNormalizer":
+        """This normalizer with each emotion's contour shapes and tempo measured on the speakers' utterances
+        (``{(speaker, emotion): [WorldFeatures, ...]}``, training utterances only;
+        :meth:`~emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`)."""
+        return replace(self, prosody=self.prosody.fit_contours(utterances, frame_period_ms))
 
     @property
     def emotions(self) -> tuple[str, ...]:

@@ -121,16 +121,17 @@ class MappingConverter:
             WorldFeatures: ``T`` frames; aperiodicity and ``n_samples`` unchanged.
 
         Raises:
-            ParameterError: ``rhythm`` or an F0 method other than the log-Gaussian transform: a model of one
-                speaker's two emotions has neither a contour model nor rhythm statistics.
+            ParameterError: ``rhythm``, or an F0 or power method other than the log-Gaussian transform: a model of
+                one speaker's two emotions has neither a contour model nor contour or rhythm statistics.
         """
         if rhythm:
             raise ParameterError("rhythm: this model type converts one speaker's two emotions and has no rhythm "
                                  "statistics; the rhythm stream is EmoStarGAN's")
-        if f0 not in (True, False, None, "log-gaussian"):
-            raise ParameterError(f"f0={f0!r}: this model type converts F0 by the log-Gaussian transform only "
-                                 "(True, False or 'log-gaussian')")
-        out = self.convert_prosody(feats, source, target, f0=bool(f0), power=power)
+        for name, value in (("f0", f0), ("power", power)):
+            if value not in (True, False, None, "log-gaussian"):
+                raise ParameterError(f"{name}={value!r}: this model type converts {name} by the log-Gaussian "
+                                     "transform only (True, False or 'log-gaussian')")
+        out = self.convert_prosody(feats, source, target, f0=bool(f0), power=bool(power))
         if mcep:
             out = out.replace(mcep=self.convert_mcep(np.asarray(feats.mcep), source, target, **options))
         elif options:

@@ -225,6 +225,7 @@ class SpeakerRelativeConverter(MappingConverter):
             f0: ``True`` (the model's way), ``False`` (the input's F0), ``"log-gaussian"`` (the speaker-relative
                 transform), ``"cwt"`` (that transform with the contour's shape moved scale by scale) or
                 ``"contour"`` (the generator's F0 channel; the input's voicing is kept).
+            power: ``True`` / ``"log-gaussian"``, ``"cwt"`` (the energy contour's shape too) or ``False``.
             rhythm: time-warp the result by the emotions' measured tempo ratio
                 (:meth:`~emocore.dsp.relative_prosody.ProsodyShifts.tempo_ratio`): the frame count changes.
 
@@ -239,10 +240,12 @@ class SpeakerRelativeConverter(MappingConverter):
         intensity = 1.0 if options.get("intensity") is None else float(options["intensity"])
         own = options.get("speaker_stats") or self.speaker_stats(feats)
         src, tgt = self.emotion_of(source), self.emotion_of(target)
-        if (method == "cwt" or rhythm) and not normalizer.prosody.has_contours:
-            raise ParameterError(f"{'f0=cwt' if method == 'cwt' else 'rhythm'}: this model's speakers.json holds no "
-                                 "contour shapes or tempo (models trained before issue 15; emocore.dsp."
-                                 "relative_prosody.ProsodyShifts.fit_contours measures them)")
+        needs = [name for name, on in (("f0=cwt", method == "cwt"), ("power=cwt", power == "cwt"), ("rhythm", rhythm))
+                 if on]
+        if needs and not normalizer.prosody.has_contours:
+            raise ParameterError(f"{', '.join(needs)}: this model's speakers.json holds no contour shapes or tempo "
+                                 "(models trained before issue 15; emocore.pretrained.add_prosody_contours measures "
+                                 "them)")
         out = normalizer.prosody.convert(feats, src, tgt, own=own, intensity=intensity,
                                          f0=method if method in ("log-gaussian", "cwt") else False, power=power)
         contour = method == "contour" and np.any(np.asarray(feats.f0_hz) > 0)
