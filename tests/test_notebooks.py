@@ -136,7 +136,7 @@ def test_03_trains_munit_and_05_compares_it_with_the_cyclegan(workdir, corpora_r
 @pytest.mark.real_data
 def test_03_trains_emostargan_on_many_speakers_04_evaluates_and_05_ablates_it(workdir, corpora_root):
     execute("03_train.ipynb", workdir, OUTPUT_DIR=str(workdir / "models"), RESUME=False, MODEL="emostargan",
-            SPEAKERS=["tess:OAF", "ravdess:Actor_01"], TARGET_EMOTION="happy")
+            SPEAKERS=["tess:OAF", "ravdess:Actor_01"], TARGET_EMOTION="happy", OPTIONS={"f0_contour": True})
     results = json.loads((workdir / "data" / "results" / "03_train.json").read_text())
     model_dir = Path(results["model_dir"])
     assert model_dir.name == "actor_01+oaf-neutral_angry_happy_sad-emostargan" and results["iterations"] == 4
@@ -144,6 +144,7 @@ def test_03_trains_emostargan_on_many_speakers_04_evaluates_and_05_ablates_it(wo
     assert results["emotions"] == ["neutral", "angry", "happy", "sad"]
     record = json.loads((model_dir / "config.json").read_text())
     assert record["model_type"] == "emostargan" and sorted(record["training"]["speakers"]) == sorted(results["speakers"])
+    assert record["options"]["f0_contour"] is True  # the generator converts the F0 contour (issue 15)
     shift = {row["version"]: row for row in results["shift"]}
     assert shift["target"]["mcd_to_target_db"] == 0.0 and shift["source"]["mcd_to_target_db"] > 0
     # happy is higher than neutral for OAF: the speaker-relative prosody moves the held-out words up
@@ -155,11 +156,12 @@ def test_03_trains_emostargan_on_many_speakers_04_evaluates_and_05_ablates_it(wo
     assert list(rows) == ["source", "f0-only", "f0+power", "emostargan", "target"]
     assert all(row["n"] == 2 and row["target_emotion"] == "happy" for row in rows.values())
 
+    variants = ["none", "f0", "mcep", "f0=cwt+power=cwt+mcep+rhythm"]
     execute("05_f0_ablation.ipynb", workdir, MODEL_DIRS=[str(model_dir)], PAIR="tess:OAF:neutral:sad",
-            VARIANTS=["none", "f0", "mcep"])
-    report = json.loads((workdir / "data" / "results" / "05_f0_ablation" / "summary.json").read_text())
+            VARIANTS=variants, TAG="_emostargan")
+    report = json.loads((workdir / "data" / "results" / "05_f0_ablation_emostargan" / "summary.json").read_text())
     rows = {row["system"]: row for row in report["summary"]}
-    assert set(rows) == {"none", "f0", "mcep"}
+    assert set(rows) == set(variants) and (workdir / "figures" / "05_ablation_emostargan.png").is_file()
     assert all(row["n"] == 2 and row["target_emotion"] == "sad" for row in rows.values())
     # the MCEP stream alone keeps the source's F0 contour; the F0 stream moves it
     assert rows["mcep"]["f0_rmse_hz"] == pytest.approx(rows["none"]["f0_rmse_hz"], rel=0.05)

@@ -82,7 +82,7 @@ class Converter(Protocol):
         """The networks conversion needs, by file-name stem."""
 
     def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
-                power: bool = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
+                power: bool | str = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
         """``T`` frames of ``source`` to ``T`` frames of ``target`` (another number with ``rhythm``); a switch set
         to False leaves that stream as it was; ``f0`` may also name a method (``"log-gaussian"``, ...: those the
         model type knows); ``options``: the model type's own, e.g. EmoMUNIT's style."""
@@ -114,7 +114,7 @@ class MappingConverter:
         raise NotImplementedError
 
     def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
-                power: bool = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
+                power: bool | str = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
         """:meth:`convert_prosody`, then the MCEPs through :meth:`convert_mcep` when ``mcep`` is on.
 
         Returns:

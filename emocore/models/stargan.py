@@ -217,7 +217,7 @@ class SpeakerRelativeConverter(MappingConverter):
         return method
 
     def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
-                power: bool = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
+                power: bool | str = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
         """Prosody relative to the speaker, then the MCEPs (and the F0 contour) through the generator (see the
         module docstring), then the rhythm.
 
