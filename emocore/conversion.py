@@ -7,12 +7,15 @@ system's directions ``"A2B"`` (emotion 0 to 1) and ``"B2A"``. An utterance is an
 the streams, each of which can be switched off for the ablation:
 
 - log F0 and the power envelope (``f0``, ``power``): by the log-Gaussian transform of :mod:`emocore.dsp.prosody`
-  unless the model type converts prosody itself,
+  unless the model type converts prosody itself (EmoStarGAN: relative to the speaker; a switch may also name the
+  method: ``f0="cwt"`` / ``power="cwt"`` move the contour's shape scale by scale, ``f0="contour"`` takes F0 from a
+  generator trained with an F0 channel),
 - MCEPs (``mcep``): by the networks, normalized with the source emotion's statistics and denormalized with the
   target's (EmoMUNIT's style options: ``style``, ``reference``, ``seed``, ``intensity``),
-- aperiodicity is copied.
+- aperiodicity is copied,
+- rhythm (``rhythm``, off by default; EmoStarGAN): every stream time-warped by the emotions' measured tempo ratio.
 
-WORLD synthesis then gives a waveform of exactly the input's length. With ``power`` on, the decoded envelope is
+WORLD synthesis then gives a waveform of exactly the input's length (with ``rhythm``: scaled by the tempo ratio). With ``power`` on, the decoded envelope is
 rescaled to the converted power envelope (``features.synthesize_features(..., apply_log_power=True)``); with
 it off, the level comes from the (converted or copied) MCEPs.
 
@@ -409,7 +412,7 @@ class ConversionModel:
     segment_cfg: SegmentConfig = SegmentConfig()
 
     def convert_wav(self, wav: np.ndarray, direction: Direction = "A2B", *, f0: bool | str = True,
-                    power: bool = True, mcep: bool = True, rhythm: bool = False, **style) -> np.ndarray:
+                    power: bool | str = True, mcep: bool = True, rhythm: bool = False, **style) -> np.ndarray:
         """Convert a waveform at ``feature_cfg.sr``.
 
         Args:
@@ -431,11 +434,11 @@ class ConversionModel:
         return self._convert_segmented(wav, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style).wav
 
     def convert_analyzed(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool | str = True,
-                         power: bool = True, mcep: bool = True, rhythm: bool = False, **style) -> np.ndarray:
+                         power: bool | str = True, mcep: bool = True, rhythm: bool = False, **style) -> np.ndarray:
         """:meth:`convert_features` then :meth:`synthesize` (same ``power``): shape ``(n_samples,)`` of the
         converted features (``feats.n_samples`` unless ``rhythm``)."""
         converted = self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
-        return self.synthesize(converted, power=power)
+        return self.synthesize(converted, power=bool(power))
 
     def analyze_file(self, path: str | Path) -> WorldFeatures:
         """Load ``path`` at ``feature_cfg.sr`` (any rate, any channel count) and extract its WORLD features.
@@ -456,7 +459,7 @@ class ConversionModel:
         return self.convert_path(path, direction, **switches).wav
 
     def convert_path(self, path: str | Path, direction: Direction = "A2B", *, f0: bool | str = True,
-                     power: bool = True, mcep: bool = True, rhythm: bool = False, **style) -> FileConversion:
+                     power: bool | str = True, mcep: bool = True, rhythm: bool = False, **style) -> FileConversion:
         """Convert an audio file in memory bounded by the segment length, with warnings for the user.
 
         The file is loaded at ``feature_cfg.sr`` (:func:`emocore.dsp.audio.load_wav`: any rate, any channel count).
@@ -487,7 +490,7 @@ class ConversionModel:
                                          **style)
         return replace(result, notes=(truncated, *result.notes)) if truncated else result
 
-    def _convert_segmented(self, wav: np.ndarray, direction: Direction, *, path=None, f0: bool | str, power: bool,
+    def _convert_segmented(self, wav: np.ndarray, direction: Direction, *, path=None, f0: bool | str, power: bool | str,
                            mcep: bool, rhythm: bool = False, **style) -> FileConversion:
         """Plan segments of a validated float64 waveform ``(n_samples,)``, convert each, stitch; see :meth:`convert_path`."""
         cfg, segment_cfg = self.feature_cfg, self.segment_cfg
