@@ -26,6 +26,9 @@ def test_notebook_is_stripped_and_parameterized(path):
         ast.literal_eval(node.value)
     names = {node.target.id for node in tree.body}
     assert {"SMOKE", "DATA_DIR", "FIG_DIR"} <= names
+    import papermill.inspection  # papermill itself reads every one (a comment can confuse its parser: see 05)
+
+    assert set(papermill.inspection.inspect_notebook(str(path))) == names
     mock = cell["metadata"]["nbmake"]["mock"]
     assert mock["SMOKE"] is True and set(mock) <= names
     # nbmake runs in the repo: its smoke outputs must not overwrite the committed figures
