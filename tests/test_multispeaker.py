@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emocore.data.datasets import list_utterances
@@ -74,3 +75,25 @@ def test_intensity_table_reads_intensity_from_the_system_names():
     out = intensity_table(table, "emostargan")
     assert out["intensity"].tolist() == [0.0, 0.25, 0.5, 1.0]  # f0-only is not an intensity of the model
     assert out["p_target_egemaps"].tolist() == pytest.approx([0.1, 0.2, 0.4, 0.7])
+
+
+def test_streams_evaluation_compares_variants_on_the_same_files(smoke_stargan, corpora_root, tmp_path, monkeypatch):
+    from emocore.evaluation import multispeaker
+
+    judge_utts = [u for emotion in ("neutral", "angry", "happy", "sad")
+                  for u in list_utterances("tess", "YAF", emotion, root=corpora_root)[:12]]
+    judge = EmotionJudge.train(judge_utts, ["neutral", "angry", "happy", "sad"], features="logmel", cv_folds=2,
+                               logistic_c=(1.0,), svm_c=())
+    monkeypatch.setattr("emocore.evaluation.speaker.load_or_build_verifier", lambda *a, **k: None)
+    variants = ["f0+power+mcep", "f0=cwt+power=cwt+mcep+rhythm"]
+    streams = multispeaker.evaluate_streams(smoke_stargan[0], tmp_path / "out", variants, speakers=SPEAKERS,
+                                            max_utterances=1, processed_dir=tmp_path / "processed",
+                                            root=corpora_root, judges={"tess": (judge, judge), "unseen": (judge,)},
+                                            cache_dir=tmp_path / "cache", progress=False)
+    assert list(streams["system"]) == ["source", "f0-only", *variants, "target", "ceiling"]
+    assert {"tess angry", "unseen sad", "TESS F0 RMSE Hz / logF0 r"} <= set(streams.columns)
+    assert all("/" in cell for cell in streams["tess angry"])
+    table = pd.read_csv(tmp_path / "out" / "evaluation.csv")
+    files = table.groupby("system")["source_path"].apply(lambda p: tuple(sorted(p)))
+    assert files[variants[0]] == files[variants[1]]  # the same source files for every variant
+    assert (tmp_path / "out" / "streams.csv").is_file()

@@ -335,6 +335,82 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
     return results, intensity
 
 
+def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Sequence[str], *,
+                     speakers: Sequence[EvalSpeaker] | None = None, max_utterances: int | None = None,
+                     with_dnsmos: bool = False, judges_dir: str | Path | None = None, processed_dir=None, root=None,
+                     judges: Mapping[str, Sequence[EmotionJudge]] | None = None,
+                     cache_dir: str | Path | None = None, progress: bool = True) -> pd.DataFrame:
+    """One multi-speaker model with each of several stream variants (issue 15's streams), on the same files as
+    :func:`evaluate_multispeaker`, with the ``source``, ``f0-only`` and ``target`` rows: writes ``evaluation.csv``,
+    ``summary.csv`` and ``streams.csv`` (:func:`streams_table`) into ``out_dir``.
+
+    Args:
+        variants: :func:`emocore.conversion.parse_streams` names, e.g. ``["f0+power+mcep", "f0=cwt+power=cwt+mcep"]``;
+            each is a system of the tables.
+        judges: ``{group: judges}`` (default :func:`load_judges`, trained on first use).
+        cache_dir: the scores' and judges' feature cache (default ``<processed>/evaluation``).
+
+    Returns:
+        DataFrame: :func:`streams_table`.
+    """
+    from emocore import paths
+    from emocore.evaluation.speaker import default_verifier_path, load_or_build_verifier
+
+    out_dir = Path(out_dir)
+    cache = Path(cache_dir) if cache_dir is not None else paths.processed_dir() / "evaluation"
+    judges = judges or load_judges(cache, judges_dir=judges_dir, progress=progress)  # before TensorFlow
+    verifier = load_or_build_verifier(default_verifier_path(("tess", "ravdess")), ("tess", "ravdess"),
+                                      cache_dir=cache, progress=progress)
+    from emocore.conversion import parse_streams  # TensorFlow
+
+    items = []
+    for k, variant in enumerate(variants):
+        written = write_multispeaker_conversions(model_dir, out_dir / "audio", system=variant, speakers=speakers,
+                                                 baselines=k == 0, max_utterances=max_utterances,
+                                                 processed_dir=processed_dir, root=root, progress=progress,
+                                                 **parse_streams(variant))
+        items += [i for i in written if not i.system.endswith("-prosody")]  # the variants name the prosody ones
+    table = score_multispeaker(items, judges, verifier, speakers=speakers, with_dnsmos=with_dnsmos, cache_dir=cache,
+                               progress=progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / "evaluation.csv", index=False)
+    summary = summarize_multispeaker(table)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    streams = streams_table(summary, ["source", "f0-only", *variants])
+    streams.to_csv(out_dir / "streams.csv", index=False)
+    return streams
+
+
+def streams_table(summary: pd.DataFrame, systems: Sequence[str]) -> pd.DataFrame:
+    """The README's stream table: one row per system (in this order, absent ones skipped), one column per group and
+    target emotion holding ``"<eGeMAPS %> / <log-mel %>"``, then TESS's mean F0 RMSE and log-F0 r, then the nearest
+    speaker % per group; last the real target recordings and the judges' ceilings."""
+    keys = [(g, e) for g in ("tess", "unseen") for e in TARGETS
+            if ((summary["group"] == g) & (summary["target_emotion"] == e)).any()]
+
+    def cell(rows: pd.DataFrame, first: str, second: str) -> str:
+        return "—" if rows.empty else f"{rows[first].iloc[0]:.0f} / {rows[second].iloc[0]:.0f}"
+
+    def pick(system: str, group: str, emotion: str) -> pd.DataFrame:
+        return summary[(summary["system"] == system) & (summary["group"] == group) & (summary["target_emotion"] == emotion)]
+
+    rows = []
+    for system in [s for s in systems if (summary["system"] == s).any()] + ["target", "ceiling"]:
+        source = "target" if system == "ceiling" else system
+        first, second = (("judge_ceiling_pct", "judge_ceiling_logmel_pct") if system == "ceiling" else
+                         ("emotion_accuracy_pct", "emotion_accuracy_logmel_pct"))
+        row = {"system": system, **{f"{g} {e}": cell(pick(source, g, e), first, second) for g, e in keys}}
+        if system not in ("target", "ceiling"):
+            tess = summary[(summary["system"] == system) & (summary["group"] == "tess")]
+            row["TESS F0 RMSE Hz / logF0 r"] = (f"{tess['f0_rmse_hz'].mean():.1f} / {tess['log_f0_pearson'].mean():.2f}"
+                                                if not tess.empty else "—")
+            for group in ("tess", "unseen"):
+                mine = summary[(summary["system"] == system) & (summary["group"] == group)]
+                row[f"{group} nearest speaker %"] = round(float(mine["nearest_speaker_correct_pct"].mean()), 0)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m emocore.evaluation.multispeaker MODEL_DIR OUT_DIR``: the README's multi-speaker tables."""
     import argparse
@@ -347,7 +423,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-dnsmos", action="store_true")
     parser.add_argument("--intensities", type=float, nargs="*", default=[0.25, 0.5, 0.75],
                         help="also convert the unseen actors at these intensities")
+    parser.add_argument("--variants", nargs="+", default=None, metavar="STREAMS",
+                        help="instead: compare stream variants of the model (e.g. f0+power+mcep "
+                             "f0=cwt+power=cwt+mcep+rhythm; no DNSMOS unless --dnsmos) and print streams.csv")
+    parser.add_argument("--dnsmos", action="store_true", help="with --variants: score DNSMOS too (2 s per file)")
     args = parser.parse_args(argv)
+    if args.variants:
+        streams = evaluate_streams(args.model_dir, args.out_dir, args.variants, max_utterances=args.max_utterances,
+                                   with_dnsmos=args.dnsmos)
+        print(streams.to_string(index=False))
+        return 0
     results, intensity = evaluate_multispeaker(args.model_dir, args.out_dir, checkpoint=args.checkpoint,
                                                intensities=args.intensities, max_utterances=args.max_utterances,
                                                with_dnsmos=not args.no_dnsmos)
