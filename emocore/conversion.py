@@ -385,7 +385,9 @@ class ConversionModel:
         source, target = self.emotion_pair(direction)
         if style.get("reference") is not None:
             style = {**style, "reference": self.reference_mcep(style["reference"])}
-        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
+        if rhythm:  # asked only when on: a converter written before the rhythm stream need not know it
+            style = {**style, "rhythm": True}
+        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, **style)
 
     def check_streams(self, direction: Direction = "A2B", *, f0: bool | str = True, power: bool | str = True,
                       rhythm: bool = False) -> None:
@@ -659,15 +661,15 @@ def parse_streams(variant: str) -> dict[str, bool | str]:
     Raises:
         ParameterError: an unknown stream or F0 method, or a stream named twice.
     """
+    if not variant.strip():
+        raise ParameterError("an empty variant: name the streams (e.g. f0+power+mcep) or 'none'")
     names = [] if variant.strip().lower() == "none" else [part.strip().lower() for part in variant.split("+")]
     switches: dict[str, bool | str] = {stream: False for stream in STREAMS}
     for name in names:
-        stream, _, method = name.partition("=")
-        if stream not in STREAMS or (method and method not in METHODS.get(stream, ())) or switches[stream]:
+        stream, equals, method = name.partition("=")
+        if (stream not in STREAMS or (equals and method not in METHODS.get(stream, ())) or switches[stream]):
             named = ", ".join(f"{s}={m}" for s, methods in METHODS.items() for m in methods)
             raise ParameterError(f"bad stream {name!r} in {variant!r}: use {', '.join(STREAMS)} joined by '+', each "
                                  f"once, or name a method: {named}")
         switches[stream] = method or True
-    if not variant.strip():
-        raise ParameterError("an empty variant: name the streams (e.g. f0+power+mcep) or 'none'")
     return switches

@@ -207,7 +207,8 @@ def add_prosody_contours(model_dir: str | Path, *, processed_dir: str | Path | N
     (:meth:`emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`). The speakers and emotions come from the
     run record; their training utterances are prepared with the default split, as ``emocore-train --speakers``
     does. The mean and spread shifts measured again must equal the model's own, so the contours are measured on
-    the data the model was trained on.
+    the data the model was trained on. The copies of ``speakers.json`` in a run's checkpoints are left as they were
+    (convert with the model folder).
 
     Args:
         max_utterances: per speaker and emotion, as the run was prepared (smoke runs).

@@ -205,7 +205,7 @@ def test_parse_streams(variant, expected):
     assert conversion.parse_streams(variant) == expected
 
 
-@pytest.mark.parametrize("variant", ["", "pitch", "f0+ap", "power=contour", "mcep=cwt", "f0=melody", "f0+f0=cwt"])
+@pytest.mark.parametrize("variant", ["", "  ", "pitch", "f0+ap", "power=contour", "mcep=cwt", "f0=melody", "f0+f0=cwt", "f0=", "rhythm="])
 def test_parse_streams_rejects_unknown(variant):
     with pytest.raises(ParameterError):
         conversion.parse_streams(variant)

@@ -375,3 +375,23 @@ def test_each_model_type_gives_its_default_options_and_their_smoke_variant():
     assert models.get("cyclegan").default_options(smoke=True) is None
     with pytest.raises(ParameterError, match="takes no options"):
         models.get("cyclegan").parse_options({"style_dim": 4})
+
+
+def test_options_from_the_command_line_are_checked_by_name_and_type():
+    from emocore import models
+    from emocore.config import MunitConfig, StarGanConfig
+
+    from dataclasses import replace
+
+    stargan, munit = models.get("emostargan"), models.get("munit")
+    assert stargan.default_options(f0_contour=True) == StarGanConfig(f0_contour=True)
+    assert munit.default_options(style_dim=16, lambda_style=2) == replace(MunitConfig(), style_dim=16, lambda_style=2.0)
+    for bad in ({"f0_contour": "True"}, {"f0_contour": "false"}, {"f0_contour": 1}, {"lambda_f0_smooth": "abc"}):
+        with pytest.raises(ParameterError, match="takes a"):
+            stargan.default_options(**bad)
+    with pytest.raises(ParameterError, match="takes a int"):
+        munit.default_options(style_dim=True)
+    with pytest.raises(ParameterError, match="has no colour"):
+        stargan.default_options(colour=1)
+    with pytest.raises(ParameterError, match="takes no options"):
+        models.get("cyclegan").default_options(f0_contour=True)

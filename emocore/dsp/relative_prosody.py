@@ -219,7 +219,7 @@ class ProsodyShifts:
                        alpha * (b.log_power_log_ratio - a.log_power_log_ratio)))
 
     def convert(self, feats: WorldFeatures, source: str, target: str, *, own: DomainStats | None = None,
-                intensity: float = 1.0, f0: bool | str = True, power: bool = True) -> WorldFeatures:
+                intensity: float = 1.0, f0: bool | str = True, power: bool | str = True) -> WorldFeatures:
         """Convert one utterance's log F0 and power envelope relative to its speaker.
 
         Args:
@@ -262,6 +262,8 @@ class ProsodyShifts:
             src, tgt = CwtStats(np.ones(len(ratio)), own.log_f0, 1), CwtStats(np.exp(ratio), log_f0, 1)
             if np.count_nonzero(np.asarray(feats.f0_hz) > 0) >= 2:
                 out = out.replace(f0_hz=convert_f0_cwt(feats.f0_hz, src, tgt, self.frame_period_ms))
+            else:  # too short for a contour: mean and spread only
+                out = out.replace(f0_hz=convert_f0(feats.f0_hz, own.log_f0, log_f0))
         elif f0:
             out = out.replace(f0_hz=convert_f0(feats.f0_hz, own.log_f0, log_f0))
         return out

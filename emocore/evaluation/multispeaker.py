@@ -79,7 +79,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
         intensity: the model's emotion intensity in ``[0, 1]`` (``None``: its default, full).
         max_utterances: at most this many files per speaker and emotion (smoke runs; the statistics of the
             ``f0-only`` baseline then come from those few).
-        switches: ``f0``, ``power``, ``mcep`` for the model's conversions (a stream ablation), as
+        switches: ``f0``, ``power``, ``mcep``, ``rhythm`` for the model's conversions (a stream ablation), as
             :meth:`~emocore.conversion.ConversionModel.convert_analyzed` takes them.
 
     Returns:
@@ -338,7 +338,7 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
 def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Sequence[str], *,
                      speakers: Sequence[EvalSpeaker] | None = None, max_utterances: int | None = None,
                      with_dnsmos: bool = False, judges_dir: str | Path | None = None, processed_dir=None, root=None,
-                     judges: Mapping[str, Sequence[EmotionJudge]] | None = None,
+                     judges: Mapping[str, Sequence[EmotionJudge]] | None = None, checkpoint: str | Path | None = None,
                      cache_dir: str | Path | None = None, progress: bool = True) -> pd.DataFrame:
     """One multi-speaker model with each of several stream variants (issue 15's streams), on the same files as
     :func:`evaluate_multispeaker`, with the ``source``, ``f0-only`` and ``target`` rows: writes ``evaluation.csv``,
@@ -348,27 +348,31 @@ def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Seque
         variants: :func:`emocore.conversion.parse_streams` names, e.g. ``["f0+power+mcep", "f0=cwt+power=cwt+mcep"]``;
             each is a system of the tables.
         judges: ``{group: judges}`` (default :func:`load_judges`, trained on first use).
+        checkpoint: convert with a training checkpoint of ``model_dir`` instead of its final weights.
         cache_dir: the scores' and judges' feature cache (default ``<processed>/evaluation``).
 
     Returns:
         DataFrame: :func:`streams_table`.
+
+    Raises:
+        ParameterError: a variant that is not a stream name (before any conversion).
     """
     from emocore import paths
     from emocore.evaluation.speaker import default_verifier_path, load_or_build_verifier
 
     out_dir = Path(out_dir)
     cache = Path(cache_dir) if cache_dir is not None else paths.processed_dir() / "evaluation"
-    judges = judges or load_judges(cache, judges_dir=judges_dir, progress=progress)  # before TensorFlow
-    verifier = load_or_build_verifier(default_verifier_path(("tess", "ravdess")), ("tess", "ravdess"),
-                                      cache_dir=cache, progress=progress)
+    judges = judges or load_judges(cache, judges_dir=judges_dir, progress=progress)  # before TensorFlow: openSMILE
     from emocore.conversion import parse_streams  # TensorFlow
 
+    switches = [parse_streams(v) for v in variants]  # a typo fails now, before any conversion
+    verifier = load_or_build_verifier(default_verifier_path(("tess", "ravdess")), ("tess", "ravdess"),
+                                      cache_dir=cache, progress=progress)
     items = []
-    for k, variant in enumerate(variants):
+    for k, (variant, streams) in enumerate(zip(variants, switches)):
         written = write_multispeaker_conversions(model_dir, out_dir / "audio", system=variant, speakers=speakers,
-                                                 baselines=k == 0, max_utterances=max_utterances,
-                                                 processed_dir=processed_dir, root=root, progress=progress,
-                                                 **parse_streams(variant))
+                                                 baselines=k == 0, max_utterances=max_utterances, checkpoint=checkpoint,
+                                                 processed_dir=processed_dir, root=root, progress=progress, **streams)
         items += [i for i in written if not i.system.endswith("-prosody")]  # the variants name the prosody ones
     table = score_multispeaker(items, judges, verifier, speakers=speakers, with_dnsmos=with_dnsmos, cache_dir=cache,
                                progress=progress)
@@ -430,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.variants:
         streams = evaluate_streams(args.model_dir, args.out_dir, args.variants, max_utterances=args.max_utterances,
-                                   with_dnsmos=args.dnsmos)
+                                   with_dnsmos=args.dnsmos, checkpoint=args.checkpoint)
         print(streams.to_string(index=False))
         return 0
     results, intensity = evaluate_multispeaker(args.model_dir, args.out_dir, checkpoint=args.checkpoint,

@@ -21,6 +21,7 @@ place that knows the model types by name.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import re
 import warnings
@@ -323,6 +324,15 @@ class ModelSpec:
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise ParameterError(f"{self.options.__name__} has no {', '.join(unknown)}; its options: {', '.join(sorted(known))}")
+        for name, value in overrides.items():  # JSON from the command line: true, 16, 0.5; never "True" or "abc"
+            default = getattr(options, name)
+            fits = (isinstance(value, bool) if isinstance(default, bool) else
+                    isinstance(value, (int, float)) and not isinstance(value, bool) if isinstance(default, float) else
+                    isinstance(value, int) and not isinstance(value, bool) if isinstance(default, int) else
+                    isinstance(value, type(default)))
+            if not fits:
+                raise ParameterError(f"{self.options.__name__}.{name} takes a {type(default).__name__} "
+                                     f"(e.g. {json.dumps(default)}), got {value!r}")
         return dataclasses.replace(options, **overrides)
 
 
