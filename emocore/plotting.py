@@ -104,7 +104,8 @@ def plot_metric_by_system(table: pd.DataFrame, metric: str, ax=None, hue: str = 
     palette = {k: v for k, v in EMOTION_COLORS.items() if k in set(data[hue])}
     sns.barplot(data=data, x="system", y=metric, hue=hue, palette=palette, errorbar=("ci", 95), ax=ax)
     ax.set(xlabel="")
-    ax.tick_params(axis="x", rotation=20)
+    long = max((len(str(s)) for s in data["system"].unique()), default=0) > 14  # e.g. f0=cwt+power=cwt+mcep
+    ax.tick_params(axis="x", rotation=90 if long else 20)
     return ax
 
 

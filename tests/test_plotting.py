@@ -47,6 +47,13 @@ def test_plot_metric_by_system_groups_by_emotion():
     plotting.plot_metric_by_system(table, "mcd_db", ax=ax)
     heights = sorted(round(p.get_height(), 3) for p in ax.patches if p.get_height() > 0)
     assert heights == [6.0, 7.0, 7.5]
+    assert ax.get_xticklabels()[0].get_rotation() == 20
+    plt.close(fig)
+    # stream variants have long names (notebook 05 on EmoStarGAN): written upright so they do not overlap
+    fig, ax = plt.subplots()
+    plotting.plot_metric_by_system(table.replace({"f0-only": "f0=cwt+power=cwt+mcep+rhythm"}), "mcd_db", ax=ax)
+    assert ax.get_xticklabels()[1].get_text() == "f0=cwt+power=cwt+mcep+rhythm"
+    assert ax.get_xticklabels()[1].get_rotation() == 90
     plt.close(fig)
 
 
