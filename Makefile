@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   with the pretrained models: evaluate them on held-out words, execute notebooks 01, 02, 04, 05,
-#               06 into build/, write figures/results.csv, evaluate the multi-speaker model on unseen actors
+#   make demo   with the pretrained models: evaluate them on held-out words, execute notebooks 01, 02, 04, 05
+#               (the per-pair models' streams, then the multi-speaker model's), 06 into build/, write figures/results.csv, evaluate the multi-speaker model on unseen actors
 #               (figures/results_multispeaker.csv) (emocore/demo.py; 03_train is the one that trains)
 #   make test   run the test suite (unit tests, real-data tests, notebooks at smoke size)
 # Each creates .venv with everything it needs on first use.
