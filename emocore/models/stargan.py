@@ -234,6 +234,8 @@ class SpeakerRelativeConverter(MappingConverter):
             speaker_stats (DomainStats): the speaker's statistics in the source emotion from a few recordings
                 (default: the utterance's own).
         """
+        if source.index == target.index:
+            raise ParameterError(f"source and target are the same emotion ({source.name!r})")
         self.check_options(options)
         method = self.f0_method(f0)
         normalizer = self._ready()
