@@ -18,6 +18,10 @@ _C = TypeVar("_C")
 
 F0_METHODS = ("harvest", "dio")
 MCEP_METHODS = ("world", "sptk")
+#: how a conversion may change each prosody stream (a switch's method name): the log-Gaussian transform of mean and
+#: spread, its multi-scale CWT extension (the contour's shape too), or the generator's own F0 channel (EmoStarGAN
+#: trained with one). Which of them a model offers is its model type's business.
+PROSODY_METHODS = {"f0": ("log-gaussian", "cwt", "contour"), "power": ("log-gaussian", "cwt")}
 
 
 @dataclass(frozen=True)

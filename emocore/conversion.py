@@ -49,7 +49,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from emocore import models
-from emocore.config import FeatureConfig, SegmentConfig, read_model_json
+from emocore.config import PROSODY_METHODS, FeatureConfig, SegmentConfig, read_model_json
 from emocore.dsp import audio, features, segments
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
@@ -647,8 +647,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
 
 
 STREAMS = ("f0", "power", "mcep", "rhythm")
-#: the methods an ablation variant may name per stream (``f0=cwt``); which a model has is the model type's business
-METHODS = {"f0": ("log-gaussian", "cwt", "contour"), "power": ("log-gaussian", "cwt")}
+METHODS = PROSODY_METHODS  # the methods an ablation variant may name per stream (``f0=cwt``)
 
 
 def parse_streams(variant: str) -> dict[str, bool | str]:

@@ -378,10 +378,10 @@ def test_each_model_type_gives_its_default_options_and_their_smoke_variant():
 
 
 def test_options_from_the_command_line_are_checked_by_name_and_type():
+    from dataclasses import replace
+
     from emocore import models
     from emocore.config import MunitConfig, StarGanConfig
-
-    from dataclasses import replace
 
     stargan, munit = models.get("emostargan"), models.get("munit")
     assert stargan.default_options(f0_contour=True) == StarGanConfig(f0_contour=True)

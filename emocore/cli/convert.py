@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from emocore.cli.common import _add_debug_flag, guarded, nonnegative_int
+from emocore.config import PROSODY_METHODS
 
 
 @guarded("emocore-convert")
@@ -51,11 +52,11 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-f0", action="store_true", help="keep the source F0 (ablation)")
     parser.add_argument("--no-power", action="store_true", help="keep the source power envelope (ablation)")
     parser.add_argument("--no-mcep", action="store_true", help="keep the source MCEPs (ablation)")
-    parser.add_argument("--f0-method", choices=("log-gaussian", "cwt", "contour"), default=None,
+    parser.add_argument("--f0-method", choices=PROSODY_METHODS["f0"], default=None,
                         help="how F0 is converted (default: the model's own way). log-gaussian: mean and spread; "
                              "EmoStarGAN also cwt (the contour's shape, scale by scale) and, trained with an F0 "
                              "channel, contour (the generator's)")
-    parser.add_argument("--power-method", choices=("log-gaussian", "cwt"), default=None,
+    parser.add_argument("--power-method", choices=PROSODY_METHODS["power"], default=None,
                         help="how the power envelope is converted (default log-gaussian: mean and spread); "
                              "EmoStarGAN also cwt (the energy contour's shape, scale by scale)")
     parser.add_argument("--rhythm", action="store_true",

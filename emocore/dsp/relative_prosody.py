@@ -41,11 +41,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emocore.config import PROSODY_METHODS
 from emocore.dsp.cwt import CwtStats, convert_f0_cwt
 from emocore.dsp.features import WorldFeatures
-from emocore.dsp.prosody import DomainStats, LogGaussian, convert_f0, convert_log_power, interpolate_over_unvoiced
+from emocore.dsp.prosody import (
+    DomainStats,
+    LogGaussian,
+    convert_f0,
+    convert_log_power,
+    interpolate_over_unvoiced,
+)
 from emocore.dsp.rhythm import RhythmStats
 from emocore.exceptions import ParameterError
+
+_TRANSFORMS = PROSODY_METHODS["power"]  # log-Gaussian and CWT: the methods that are transforms (contour is a network's)
 
 SEMITONES_PER_LOG = 12.0 / math.log(2.0)
 
@@ -238,7 +247,7 @@ class ProsodyShifts:
             ParameterError: an unknown ``f0`` or ``power``, or ``"cwt"`` without contour shapes.
         """
         for name, value in (("f0", f0), ("power", power)):
-            if value not in (True, False, None, "log-gaussian", "cwt"):
+            if value not in (True, False, None, *_TRANSFORMS):
                 raise ParameterError(f"{name}={value!r}: use True, False, 'log-gaussian' or 'cwt'")
         own = DomainStats.fit("input", [feats]) if own is None else own
         log_f0, log_power = self.targets(own, source, target, intensity)

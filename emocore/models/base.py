@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-
 import re
 import warnings
 from collections.abc import Callable, Sequence

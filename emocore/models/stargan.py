@@ -45,7 +45,7 @@ import numpy as np
 from keras import layers, ops
 
 import emocore.models.losses as losses
-from emocore.config import ModelConfig, StarGanConfig, TrainConfig, read_model_json
+from emocore.config import PROSODY_METHODS, ModelConfig, StarGanConfig, TrainConfig, read_model_json
 from emocore.dsp.features import MeanStd, WorldFeatures
 from emocore.dsp.prosody import DomainStats, LogGaussian, interpolate_over_unvoiced
 from emocore.dsp.rhythm import time_warp
@@ -63,7 +63,7 @@ SPEAKERS_FILE = "speakers.json"
 LOSS_NAMES = ("gen_total", "adversarial", "cycle", "identity", "identity_weight", "classification", "f0_smooth", "disc")
 LOSS_PANELS = (("adversarial", "disc"), ("cycle", "identity", "classification", "f0_smooth"))
 #: the F0 switch of a conversion: the model's own way (``True``: the contour channel if it has one), or named
-F0_METHODS = ("log-gaussian", "cwt", "contour")
+F0_METHODS = PROSODY_METHODS["f0"]
 #: log-F0 spread assumed for an input too short to measure its own (natural log units: about 3 semitones)
 FALLBACK_LOG_F0_STD = 0.17
 
