@@ -647,7 +647,6 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
 
 
 STREAMS = ("f0", "power", "mcep", "rhythm")
-METHODS = PROSODY_METHODS  # the methods an ablation variant may name per stream (``f0=cwt``)
 
 
 def parse_streams(variant: str) -> dict[str, bool | str]:
@@ -655,7 +654,7 @@ def parse_streams(variant: str) -> dict[str, bool | str]:
     ``{"f0": True, "power": True, "mcep": False, "rhythm": False}``.
 
     ``"none"`` switches every stream off (the re-synthesized source); ``f0=<method>`` and ``power=<method>`` name
-    the conversion (:data:`METHODS`: ``"f0=cwt+power+mcep+rhythm"`` -> ``{"f0": "cwt", ..., "rhythm": True}``).
+    the conversion (:data:`emocore.config.PROSODY_METHODS`: ``"f0=cwt+power+mcep+rhythm"`` -> ``{"f0": "cwt", ..., "rhythm": True}``).
 
     Raises:
         ParameterError: an unknown stream or F0 method, or a stream named twice.
@@ -666,8 +665,8 @@ def parse_streams(variant: str) -> dict[str, bool | str]:
     switches: dict[str, bool | str] = {stream: False for stream in STREAMS}
     for name in names:
         stream, equals, method = name.partition("=")
-        if (stream not in STREAMS or (equals and method not in METHODS.get(stream, ())) or switches[stream]):
-            named = ", ".join(f"{s}={m}" for s, methods in METHODS.items() for m in methods)
+        if (stream not in STREAMS or (equals and method not in PROSODY_METHODS.get(stream, ())) or switches[stream]):
+            named = ", ".join(f"{s}={m}" for s, methods in PROSODY_METHODS.items() for m in methods)
             raise ParameterError(f"bad stream {name!r} in {variant!r}: use {', '.join(STREAMS)} joined by '+', each "
                                  f"once, or name a method: {named}")
         switches[stream] = method or True

@@ -46,8 +46,9 @@ from keras import layers, ops
 
 import emocore.models.losses as losses
 from emocore.config import PROSODY_METHODS, ModelConfig, StarGanConfig, TrainConfig, read_model_json
+from emocore.dsp.cwt import continuous_log_f0
 from emocore.dsp.features import MeanStd, WorldFeatures
-from emocore.dsp.prosody import DomainStats, LogGaussian, interpolate_over_unvoiced
+from emocore.dsp.prosody import DomainStats, LogGaussian
 from emocore.dsp.rhythm import time_warp
 from emocore.dsp.speaker_norm import SpeakerNormalizer
 from emocore.exceptions import ModelFolderError, ParameterError
@@ -292,12 +293,9 @@ class SpeakerRelativeConverter(MappingConverter):
     def _contour_channel(f0_hz: np.ndarray, source: Emotion, ref: DomainStats) -> np.ndarray:
         """The F0 input channel ``(T,)``: log F0 interpolated over unvoiced frames, normalized by the speaker's
         reference statistics and then the source emotion's (as the training crops; zeros without voiced frames)."""
-        f0_hz = np.asarray(f0_hz, dtype=np.float64)
-        voiced = f0_hz > 0
-        if not voiced.any():
+        if not np.any(np.asarray(f0_hz) > 0):
             return np.zeros(len(f0_hz))
-        log_f0 = np.where(voiced, np.log(np.where(voiced, f0_hz, 1.0)), 0.0)
-        z = (interpolate_over_unvoiced(log_f0, voiced) - ref.log_f0.mean) / ref.log_f0.std
+        z = (continuous_log_f0(f0_hz)[0] - ref.log_f0.mean) / ref.log_f0.std
         return (z - source.stats.log_f0.mean) / source.stats.log_f0.std
 
     def convert_mcep(self, mcep: np.ndarray, source: Emotion, target: Emotion, *, ref: DomainStats | None = None,
