@@ -16,7 +16,14 @@ from emocore.exceptions import ModelFolderError, ParameterError
 
 _C = TypeVar("_C")
 
-F0_METHODS = ("harvest", "dio")
+#: the F0 trackers of WORLD analysis (:func:`emocore.dsp.features.extract_f0`)
+F0_METHODS = ("harvest", "dio", "rapt", "swipe")
+#: the tracker that analyses inputs for conversion (:attr:`emocore.conversion.ConversionModel.f0_tracker`), chosen by
+#: ``emocore-bench conversion``: the fastest that keeps the judges' accuracy and DNSMOS of harvest (README, "Speed")
+CONVERSION_F0_TRACKER = "harvest"
+#: the smallest batch for which :func:`emocore.conversion.convert_files` starts worker processes by default (a pool
+#: of spawned processes takes about a second to start)
+MIN_FILES_FOR_WORKERS = 4
 MCEP_METHODS = ("world", "sptk")
 #: how a conversion may change each prosody stream (a switch's method name): the log-Gaussian transform of mean and
 #: spread, its multi-scale CWT extension (the contour's shape too), or the generator's own F0 channel (EmoStarGAN

@@ -48,12 +48,19 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from emocore import models
-from emocore.config import PROSODY_METHODS, FeatureConfig, SegmentConfig, read_model_json
+from emocore import models, stages
+from emocore.config import (
+    CONVERSION_F0_TRACKER,
+    MIN_FILES_FOR_WORKERS,
+    PROSODY_METHODS,
+    FeatureConfig,
+    SegmentConfig,
+    read_model_json,
+)
 from emocore.dsp import audio, features, segments
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
-from emocore.exceptions import AudioError, EmocoreError, ModelFolderError, ParameterError
+from emocore.exceptions import EmocoreError, ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity, frames_familiarity
 from emocore.models.base import (
     WEIGHTS_SUFFIX,
@@ -75,11 +82,11 @@ from emocore.record import (
     verify_fingerprint,
     write_record,
 )
+from emocore.stages import OUTPUT_PEAK, AnalyzedInput
 
 log = logging.getLogger(__name__)
 
 DIRECTIONS = {"A2B": (0, 1), "B2A": (1, 0)}  # the original system's names of the two directions
-OUTPUT_PEAK = 0.99  # convert_files scales a converted file down to this peak when it would clip
 NO_VOICED_NOTE = ("no voiced frames: F0 left unchanged (there is none to convert), so the output is unvoiced "
                   "throughout; the conversion changed the spectrum and level only")
 
@@ -171,7 +178,8 @@ class ConversionModel:
     # ------------------------------------------------------------------ folders
 
     @classmethod
-    def load(cls, model_dir: str | Path, *, checkpoint: str | Path | None = None) -> "ConversionModel":
+    def load(cls, model_dir: str | Path, *, checkpoint: str | Path | None = None,
+             f0_tracker: str | None = None) -> "ConversionModel":
         """Read a model folder: the run record, each emotion's statistics, the network weights and extra files.
 
         The model type comes from ``config.json`` (:func:`emocore.record.read_record`, which upgrades older
@@ -182,6 +190,7 @@ class ConversionModel:
             checkpoint: take the network weights from this checkpoint folder instead (e.g. one in
                 ``model_dir/checkpoints/`` while training is still running). The converter's extra files (a
                 MUNIT model's mean style codes) come from the checkpoint too, never from ``model_dir``.
+            f0_tracker: analyse inputs with this F0 tracker (default :attr:`f0_tracker`).
 
         Every file is checked against the ``fingerprint`` that :meth:`save` (and
         :func:`emocore.pretrained.export_pretrained`) records in ``config.json``: the SHA-256 of each file
@@ -236,7 +245,11 @@ class ConversionModel:
             load_weights(network, weights_dir / files[name])
         converter.load_extra(weights_dir)
         _verify_model_folder(model_dir, record, converter, checkpoint)
-        return cls(record.feature, stats, converter, record.model_type, record=record)
+        model = cls(record.feature, stats, converter, record.model_type, record=record)
+        if f0_tracker is not None:
+            model.f0_tracker = f0_tracker
+            model.analysis_cfg  # an unknown tracker fails here, not at the first file
+        return model
 
     def save(self, model_dir: str | Path, record: RunRecord | None = None, *, weights: bool = True) -> Path:
         """Write everything conversion needs to ``model_dir`` (each file atomically).
@@ -413,6 +426,22 @@ class ConversionModel:
     # How long inputs are cut (emocore.dsp.segments); set it on an instance to change it, math.inf: never cut.
     segment_cfg: SegmentConfig = SegmentConfig()
 
+    #: The F0 tracker that analyses inputs to convert (:data:`emocore.config.F0_METHODS`; default
+    #: :data:`emocore.config.CONVERSION_F0_TRACKER`); ``None``: the one the model was trained with
+    #: (``feature_cfg.f0_method``). Set it on an instance, or with :meth:`load`'s ``f0_tracker``.
+    f0_tracker: str | None = CONVERSION_F0_TRACKER
+
+    @property
+    def analysis_cfg(self) -> FeatureConfig:
+        """:attr:`feature_cfg` with :attr:`f0_tracker`: how inputs are analysed for conversion.
+
+        Raises:
+            ParameterError: an unknown tracker.
+        """
+        if self.f0_tracker is None or self.f0_tracker == self.feature_cfg.f0_method:
+            return self.feature_cfg
+        return replace(self.feature_cfg, f0_method=self.f0_tracker)
+
     def convert_wav(self, wav: np.ndarray, direction: Direction = "A2B", *, f0: bool | str = True,
                     power: bool | str = True, mcep: bool = True, rhythm: bool = False, **style) -> np.ndarray:
         """Convert a waveform at ``feature_cfg.sr``.
@@ -443,12 +472,13 @@ class ConversionModel:
         return self.synthesize(converted, power=bool(power))
 
     def analyze_file(self, path: str | Path) -> WorldFeatures:
-        """Load ``path`` at ``feature_cfg.sr`` (any rate, any channel count) and extract its WORLD features.
+        """Load ``path`` at ``feature_cfg.sr`` (any rate, any channel count) and extract its WORLD features
+        (:attr:`analysis_cfg`).
 
         Raises:
             AudioError: the file cannot be used (see :func:`emocore.dsp.audio.load_wav`).
         """
-        cfg = self.feature_cfg
+        cfg = self.analysis_cfg
         wav = audio.load_wav(path, cfg.sr, min_duration_s=cfg.min_duration_s, silence_peak=cfg.silence_peak)
         return features.extract_features(wav, cfg)
 
@@ -485,7 +515,7 @@ class ConversionModel:
                 produced silence.
             ParameterError: ``rhythm`` on a file longer than one segment.
         """
-        cfg = self.feature_cfg
+        cfg = self.analysis_cfg
         wav = audio.load_wav(path, cfg.sr, min_duration_s=cfg.min_duration_s, silence_peak=cfg.silence_peak)
         truncated = audio.truncation_note(path)
         result = self._convert_segmented(wav, direction, path=path, f0=f0, power=power, mcep=mcep, rhythm=rhythm,
@@ -494,42 +524,64 @@ class ConversionModel:
 
     def _convert_segmented(self, wav: np.ndarray, direction: Direction, *, path=None, f0: bool | str, power: bool | str,
                            mcep: bool, rhythm: bool = False, **style) -> FileConversion:
-        """Plan segments of a validated float64 waveform ``(n_samples,)``, convert each, stitch; see :meth:`convert_path`."""
-        cfg, segment_cfg = self.feature_cfg, self.segment_cfg
+        """Analyse a validated float64 waveform ``(n_samples,)`` in segments, convert, synthesize; see :meth:`convert_path`."""
+        cfg = self.analysis_cfg
+        if rhythm and len(segments.plan_segments(wav, cfg.sr, self.segment_cfg, align=cfg.hop_length)) > 1:
+            raise ParameterError(f"{path or 'the input'}: the rhythm stream converts inputs of up to "
+                                 f"{self.segment_cfg.max_segment_s:g} s (one segment); this one is "
+                                 f"{len(wav) / cfg.sr:.1f} s")  # before the analysis of a long input
+        analyzed = stages.analyze_wav(wav, cfg, self.segment_cfg)
+        converted, familiarity, notes = self.convert_analyzed_input(analyzed, direction, path=path, f0=f0, power=power,
+                                                                    mcep=mcep, rhythm=rhythm, **style)
+        out = stages.render(converted, analyzed.plan, self.feature_cfg, self.segment_cfg, power=bool(power), path=path)
+        return FileConversion(wav=out, familiarity=familiarity, n_segments=len(analyzed.plan),
+                              notes=notes + rhythm_notes(len(wav), len(out), self.feature_cfg.sr))
+
+    def convert_analyzed_input(self, analyzed: AnalyzedInput, direction: Direction = "A2B", *, path=None,
+                               f0: bool | str = True, power: bool | str = True, mcep: bool = True, rhythm: bool = False,
+                               **style) -> tuple[list[WorldFeatures], InputFamiliarity, tuple[str, ...]]:
+        """The model's stage of a conversion (:mod:`emocore.stages`): convert each analysed segment's features.
+
+        Args:
+            analyzed: from :func:`emocore.stages.analyze_path` or :func:`~emocore.stages.analyze_wav` with
+                :attr:`analysis_cfg` and :attr:`segment_cfg`.
+            path: the input, named in errors.
+            direction, f0, power, mcep, rhythm, style: as in :meth:`convert_features`. A converter that normalizes
+                by the speaker uses the first segment's statistics for every segment (unless ``speaker_stats``).
+
+        Returns:
+            tuple: the converted features of each segment, the whole input's familiarity and notes (the input's own,
+            and :data:`NO_VOICED_NOTE`).
+
+        Raises:
+            ParameterError: ``rhythm`` on an input of more than one segment.
+        """
+        cfg = self.feature_cfg
         source, _ = self.emotion_pair(direction)
+        if rhythm and len(analyzed.plan) > 1:
+            raise ParameterError(f"{path or 'the input'}: the rhythm stream converts inputs of up to "
+                                 f"{self.segment_cfg.max_segment_s:g} s (one segment); this one is "
+                                 f"{analyzed.n_samples / cfg.sr:.1f} s")
         if style.get("reference") is not None:  # analysed once, not once per segment
             style = {**style, "reference": self.reference_mcep(style["reference"])}
-        plan = segments.plan_segments(wav, cfg.sr, segment_cfg, align=cfg.hop_length)
-        if rhythm and len(plan) > 1:
-            raise ParameterError(f"{path or 'the input'}: the rhythm stream converts inputs of up to "
-                                 f"{segment_cfg.max_segment_s:g} s (one segment); this one is {len(wav) / cfg.sr:.1f} s")
-        f0_parts, mcep_parts = [], []
-
         own_stats = getattr(self.converter, "speaker_stats", None)  # a converter that normalizes by the speaker
-
-        def converted_segments():
-            nonlocal style
-            for segment in plan:
-                feats = features.extract_features(wav[segment.start:segment.stop], cfg)
-                if own_stats is not None and len(plan) > 1 and style.get("speaker_stats") is None:
-                    style = {**style, "speaker_stats": own_stats(feats)}  # the first segment's, for every segment
-                core = segment.core_frames(cfg.hop_length, feats.n_frames)
-                f0_parts.append(feats.f0_hz[core])
-                mcep_parts.append(feats.mcep[core])
-                yield self.convert_analyzed(feats, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
-
-        out = next(converted_segments()) if rhythm else segments.stitch(converted_segments(), plan, cfg.sr, segment_cfg)
-        if np.max(np.abs(out)) < cfg.silence_peak:
-            raise AudioError(path, f"conversion produced silence (output peak below {cfg.silence_peak:g})")
-        f0_hz = np.concatenate(f0_parts)
+        if own_stats is not None and len(analyzed.plan) > 1 and style.get("speaker_stats") is None:
+            style = {**style, "speaker_stats": own_stats(analyzed.feats[0])}
+        converted = [self.convert_features(feats, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
+                     for feats in analyzed.feats]
+        f0_hz, mcep_frames = analyzed.core_frames(cfg.hop_length)
         own_measure = getattr(self.converter, "familiarity", None)  # a converter may know better what is far
-        familiarity = (own_measure or (lambda f, m, e: frames_familiarity(f, m, e.stats)))(
-            f0_hz, np.concatenate(mcep_parts), source)
-        notes = () if np.any(f0_hz > 0) else (NO_VOICED_NOTE,)
-        if len(out) != len(wav):
-            notes += (f"rhythm: duration {len(wav) / cfg.sr:.2f} s -> {len(out) / cfg.sr:.2f} s "
-                      f"(x{len(out) / len(wav):.2f}), so the output is not the input's length",)
-        return FileConversion(wav=out, familiarity=familiarity, n_segments=len(plan), notes=notes)
+        familiarity = (own_measure or (lambda f, m, e: frames_familiarity(f, m, e.stats)))(f0_hz, mcep_frames, source)
+        notes = analyzed.notes + (() if np.any(f0_hz > 0) else (NO_VOICED_NOTE,))
+        return converted, familiarity, notes
+
+
+def rhythm_notes(n_in: int, n_out: int, sr: int) -> tuple[str, ...]:
+    """The note of a conversion whose duration changed (the rhythm stream), else none."""
+    if n_in == n_out:
+        return ()
+    return (f"rhythm: duration {n_in / sr:.2f} s -> {n_out / sr:.2f} s (x{n_out / n_in:.2f}), so the output is not "
+            "the input's length",)
 
 
 # ---------------------------------------------------------------------- many files
@@ -564,9 +616,56 @@ class ConversionReport:
         return not self.failed and not self.not_attempted
 
 
+def worker_count(jobs: int | None, n_files: int) -> int:
+    """How many worker processes :func:`convert_files` analyses and synthesizes in.
+
+    ``jobs=None`` (the default) means every core, for a batch of at least :data:`MIN_FILES_FOR_WORKERS` files
+    (fewer files convert faster in this process than a pool takes to start); ``jobs=1`` means this process only.
+    Never more workers than files.
+
+    Raises:
+        ParameterError: ``jobs`` below 1.
+    """
+    if jobs is None:
+        import os
+
+        jobs = (os.cpu_count() or 1) if n_files >= MIN_FILES_FOR_WORKERS else 1
+    if int(jobs) < 1:
+        raise ParameterError(f"jobs must be at least 1 (or None: every core), got {jobs}")
+    return max(1, min(int(jobs), n_files))
+
+
+class _InProcess:
+    """An executor that runs each task when it is submitted, in this process: :func:`convert_files` with one job."""
+
+    def submit(self, fn, *args, **kwargs):
+        from concurrent.futures import Future
+
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # noqa: BLE001 - handed to the caller through the future, as a pool does
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _stage_executor(n_workers: int):
+    """A pool of ``n_workers`` fresh processes for :mod:`emocore.stages` (``spawn``: a fork of a process that holds
+    TensorFlow is not safe), or :class:`_InProcess` for one."""
+    if n_workers == 1:
+        return _InProcess()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction: Direction, destination: str | Path, *,
                   overwrite: bool = False, f0: bool | str = True, power: bool | str = True, mcep: bool = True,
-                  rhythm: bool = False, progress: bool = True, **style) -> ConversionReport:
+                  rhythm: bool = False, progress: bool = True, jobs: int | None = None, **style) -> ConversionReport:
     """Convert audio files into ``destination`` at the model's sample rate, never losing a user's file.
 
     Before any conversion, :func:`emocore.batch.plan_outputs` names every output and checks the destination:
@@ -574,6 +673,10 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     suffix is the one output of a single input. Nothing is ever written over an input; an existing output
     is kept and listed in ``report.skipped`` unless ``overwrite``, so re-running an interrupted batch goes
     on where it stopped.
+
+    Each file goes through the stages of :mod:`emocore.stages`: WORLD analysis and synthesis (nearly all of the
+    compute) run in ``jobs`` worker processes, several files at a time, while this process converts each file's
+    features with the model, file after file; the report keeps the input order.
 
     Each file is written atomically (:func:`emocore.dsp.audio.save_wav`): a failed write leaves nothing at the
     output path. A file that cannot be read, analysed or written is listed in ``report.failed`` and the
@@ -583,7 +686,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     whose peak exceeds 1 is scaled down to :data:`OUTPUT_PEAK` instead of being clipped (logged).
 
     Args:
-        model: the conversion model.
+        model: the conversion model (its :attr:`~ConversionModel.analysis_cfg` analyses the inputs).
         paths: input files (use :func:`emocore.batch.expand_inputs` for folders and globs).
         direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
         destination: output folder (created), or one output file for one input.
@@ -591,6 +694,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
         f0, power, mcep, rhythm: stream switches, as in :meth:`ConversionModel.convert_features` (with ``rhythm``
             each file's note gives its change of duration).
         progress: show a tqdm bar.
+        jobs: worker processes (:func:`worker_count`; ``None``: every core for a batch of a few files, 1: none).
         **style: MUNIT style options (:meth:`ConversionModel.convert_mcep`), the same for every file.
 
     Returns:
@@ -598,52 +702,96 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
 
     Raises:
         OutputError: the plan is refused (see :func:`emocore.batch.plan_outputs`); nothing was converted.
+        ParameterError: ``jobs`` below 1.
     """
+    from collections import deque
+
     from emocore.batch import plan_outputs
-    from emocore.io import is_disk_full
 
     model.emotion_pair(direction)  # an unknown emotion fails before any file is planned
     if rhythm or not isinstance(f0, bool) or not isinstance(power, bool):
         model.check_streams(direction, f0=f0, power=power, rhythm=rhythm)  # so does a stream the model cannot convert
     plan = plan_outputs(list(paths), destination, overwrite=overwrite)
+    n_workers = worker_count(jobs, len(plan.jobs))
     report = ConversionReport(skipped=[(str(i), str(o), why) for i, o, why in plan.skipped])
     if style.get("reference") is not None:  # analysed once for the batch, not once per file
         style = {**style, "reference": model.reference_mcep(style["reference"])}
-    jobs = tqdm(plan.jobs, desc=f"convert {model.describe(direction)}", unit="file", disable=not progress)
-    for index, (path, out) in enumerate(jobs):
-        try:
-            result = model.convert_path(path, direction, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
-            wav, familiarity, notes = result.wav, result.familiarity, result.notes
-            peak = float(np.max(np.abs(wav)))
-            if peak > 1.0:
-                log.warning("%s: converted peak %.2f would clip; scaled to %.2f", path, peak, OUTPUT_PEAK)
-                wav = wav * (OUTPUT_PEAK / peak)
-            audio.save_wav(out, wav, model.feature_cfg.sr)
-        except EmocoreError as error:
-            reason = str(getattr(error, "reason", error))
-        except OSError as error:
-            if is_disk_full(error):
-                again = ("run the same command again with --overwrite" if overwrite else
-                         "run the same command again: the files converted so far are kept and skipped")
-                report.stopped = (f"the disk is full: writing {out} failed ({error.strerror}) and left no partial "
-                                  f"file; no further file was tried. Free some space and {again}")
-                report.failed.append((str(path), f"not written: {error.strerror}"))
-                report.not_attempted = [str(p) for p, _ in plan.jobs[index + 1:]]
+    cfg, segment_cfg = model.analysis_cfg, model.segment_cfg
+    ahead = 2 * n_workers if n_workers > 1 else 0  # files analysed ahead of the model: keeps the workers busy
+    analyses, written = {}, deque()  # index -> analysis future; (index, familiarity, notes, write future), in order
+    bar = tqdm(total=len(plan.jobs), desc=f"convert {model.describe(direction)}", unit="file", disable=not progress)
+    pool = _stage_executor(n_workers)
+    try:
+        for index, (path, out) in enumerate(plan.jobs):
+            for k in range(index, min(index + ahead, len(plan.jobs) - 1) + 1):
+                if k not in analyses:
+                    analyses[k] = pool.submit(stages.analyze_path, plan.jobs[k][0], cfg, segment_cfg)
+            try:
+                analyzed = analyses.pop(index).result()
+                converted, familiarity, notes = model.convert_analyzed_input(
+                    analyzed, direction, path=path, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
+            except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
+                _record_failure(report, path, out, error, overwrite)
+                bar.update()
+            else:
+                written.append((index, familiarity, notes, analyzed.n_samples, pool.submit(
+                    stages.render_to_file, converted, analyzed.plan, model.feature_cfg, segment_cfg, out,
+                    power=bool(power), path=path)))
+            while written and (written[0][-1].done() or len(written) > ahead):
+                _collect(report, plan, written.popleft(), model.feature_cfg.sr, overwrite)
+                bar.update()
+            if report.stopped:
                 break
-            reason = f"{error.strerror or error} ({error.filename or out})"
-        except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
-            log.debug("conversion of %s failed", path, exc_info=True)
-            reason = f"{type(error).__name__}: {error}"
-        else:
-            report.converted.append((str(path), str(out)))
-            report.notes.extend((str(path), note) for note in notes)
-            if familiarity.far:
-                log.info("%s: %s; converted anyway", path, familiarity.describe())
-                report.unfamiliar.append((str(path), familiarity.describe()))
-            continue
-        log.info("skipping %s: %s", path, reason)  # the report lists it; emocore-convert prints it once
-        report.failed.append((str(path), reason))
+        while written:  # the writes still running (after a stop too: a file written is a file converted)
+            _collect(report, plan, written.popleft(), model.feature_cfg.sr, overwrite)
+            bar.update()
+        if report.stopped:
+            done = {p for p, _ in report.converted} | {p for p, _ in report.failed}
+            report.not_attempted = [str(p) for p, _ in plan.jobs if str(p) not in done]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
     return report
+
+
+def _collect(report: ConversionReport, plan, entry, sr: int, overwrite: bool) -> None:
+    """Wait for one file's write (:func:`emocore.stages.render_to_file`) and enter its outcome in ``report``."""
+    index, familiarity, notes, n_in, future = entry
+    path, out = plan.jobs[index]
+    try:
+        peak, n_out = future.result()
+    except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
+        _record_failure(report, path, out, error, overwrite)
+        return
+    if peak > 1.0:
+        log.warning("%s: converted peak %.2f would clip; scaled to %.2f", path, peak, OUTPUT_PEAK)
+    report.converted.append((str(path), str(out)))
+    report.notes.extend((str(path), note) for note in notes + rhythm_notes(n_in, n_out, sr))
+    if familiarity.far:
+        log.info("%s: %s; converted anyway", path, familiarity.describe())
+        report.unfamiliar.append((str(path), familiarity.describe()))
+
+
+def _record_failure(report: ConversionReport, path, out, error: Exception, overwrite: bool) -> None:
+    """Enter a file that failed in ``report``; a full disk stops the batch (``report.stopped``)."""
+    from emocore.io import is_disk_full
+
+    if isinstance(error, EmocoreError):
+        reason = str(getattr(error, "reason", error))
+    elif isinstance(error, OSError):
+        if is_disk_full(error):
+            again = ("run the same command again with --overwrite" if overwrite else
+                     "run the same command again: the files converted so far are kept and skipped")
+            report.stopped = report.stopped or (f"the disk is full: writing {out} failed ({error.strerror}) and left no partial "
+                              f"file; no further file was tried. Free some space and {again}")
+            report.failed.append((str(path), f"not written: {error.strerror}"))
+            return
+        reason = f"{error.strerror or error} ({error.filename or out})"
+    else:
+        log.debug("conversion of %s failed", path, exc_info=error)
+        reason = f"{type(error).__name__}: {error}"
+    log.info("skipping %s: %s", path, reason)  # the report lists it; emocore-convert prints it once
+    report.failed.append((str(path), reason))
 
 
 STREAMS = ("f0", "power", "mcep", "rhythm")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -278,7 +279,7 @@ def test_a_full_disk_stops_the_batch_says_what_was_done_and_leaves_no_partial_fi
     wav, _ = source  # 12,345 samples: a 24.7 kB 16-bit wav
     files = _inputs(tmp_path / "in", wav, sr, ["a.wav", "b.wav", "c.wav", "d.wav"])
     disk = small_disk(64)  # room for two outputs, not three
-    report = conversion.convert_files(model, files, "A2B", disk, progress=False)
+    report = conversion.convert_files(model, files, "A2B", disk, progress=False, jobs=1)
     assert [p.rsplit("/", 1)[-1] for p, _ in report.converted] == ["a.wav", "b.wav"]
     assert [p.rsplit("/", 1)[-1] for p, _ in report.failed] == ["c.wav"]
     assert [p.rsplit("/", 1)[-1] for p in report.not_attempted] == ["d.wav"]
@@ -286,6 +287,69 @@ def test_a_full_disk_stops_the_batch_says_what_was_done_and_leaves_no_partial_fi
     assert sorted(p.name for p in disk.iterdir()) == ["a.wav", "b.wav"]
     for name in ("a.wav", "b.wav"):
         assert sf.info(str(disk / name)).frames == len(wav)
+
+
+def test_a_full_disk_with_workers_accounts_for_every_input_once(model, source, tmp_path, sr, small_disk):
+    # with workers the next file may already be written or failing when a write finds the disk full
+    wav, _ = source
+    names = ["a.wav", "b.wav", "c.wav", "d.wav", "e.wav", "f.wav"]
+    files = _inputs(tmp_path / "in", wav, sr, names)
+    disk = small_disk(64)
+    report = conversion.convert_files(model, files, "A2B", disk, progress=False, jobs=2)
+    converted = [p.rsplit("/", 1)[-1] for p, _ in report.converted]
+    failed = [p.rsplit("/", 1)[-1] for p, _ in report.failed]
+    untried = [p.rsplit("/", 1)[-1] for p in report.not_attempted]
+    assert sorted(converted + failed + untried) == names and len(converted) == 2 and failed
+    assert "disk is full" in report.stopped and not report.ok
+    assert sorted(p.name for p in disk.iterdir()) == sorted(converted)  # nothing partial, nothing temporary
+
+
+def test_workers_write_the_same_files_in_the_same_order_as_one_process(model, source, tmp_path, sr):
+    wav, _ = source
+    names = ["a.wav", "b.wav", "broken.wav", "c.wav", "d.wav"]
+    files = _inputs(tmp_path / "in", wav, sr, names)
+    (tmp_path / "in" / "broken.wav").write_bytes(b"RIFF-not-really")
+    one = conversion.convert_files(model, files, "A2B", tmp_path / "one", progress=False, jobs=1)
+    two = conversion.convert_files(model, files, "A2B", tmp_path / "two", progress=False, jobs=2)
+    assert [Path(p).name for p, _ in two.converted] == [Path(p).name for p, _ in one.converted] == [
+        "a.wav", "b.wav", "c.wav", "d.wav"]
+    assert [Path(p).name for p, _ in two.failed] == ["broken.wav"] and two.failed[0][1] == one.failed[0][1]
+    for name in ("a.wav", "b.wav", "c.wav", "d.wav"):
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def test_worker_count_uses_every_core_for_a_batch_and_this_process_for_a_few_files(monkeypatch):
+    import os
+
+    from emocore.exceptions import ParameterError
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert conversion.worker_count(None, 100) == 8
+    assert conversion.worker_count(None, conversion.MIN_FILES_FOR_WORKERS - 1) == 1
+    assert conversion.worker_count(3, 100) == 3 and conversion.worker_count(3, 2) == 2
+    assert conversion.worker_count(1, 100) == 1
+    with pytest.raises(ParameterError, match="at least 1"):
+        conversion.worker_count(0, 10)
+
+
+def test_another_f0_tracker_analyses_the_inputs_the_model_keeps_its_own(model, source, tmp_path, sr, monkeypatch):
+    from dataclasses import replace
+
+    wav, _ = source
+    files = _inputs(tmp_path / "in", wav, sr, ["a.wav"])
+    trained = model.feature_cfg.f0_method
+    other = next(m for m in ("rapt", "harvest") if m != trained)
+    monkeypatch.setattr(model, "f0_tracker", None)  # None: the tracker the model was trained with
+    assert model.analysis_cfg is model.feature_cfg
+    own = model.convert_path(files[0]).wav
+    monkeypatch.setattr(model, "f0_tracker", other)
+    assert model.analysis_cfg == replace(model.feature_cfg, f0_method=other)
+    assert model.feature_cfg.f0_method == trained
+    tracked = model.convert_path(files[0]).wav
+    assert tracked.shape == own.shape and not np.array_equal(tracked, own)
+    monkeypatch.setattr(model, "f0_tracker", "yin")
+    with pytest.raises(ParameterError, match="f0_method must be one of"):
+        model.analysis_cfg
 
 
 def test_a_read_only_destination_is_refused_before_any_conversion(model, source, tmp_path, sr, small_disk):

@@ -20,7 +20,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
 
-from emocore.config import FeatureConfig  # noqa: E402
+from emocore.config import F0_METHODS, FeatureConfig  # noqa: E402
 
 # ---------------------------------------------------------------------- argument types (argparse errors, exit 2)
 
@@ -126,7 +126,7 @@ def _feature_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("features")
     group.add_argument("--sr", type=positive_int, default=defaults.sr, help="sample rate in Hz (default %(default)s)")
     group.add_argument("--frame-period-ms", type=positive_float, default=defaults.frame_period_ms)
-    group.add_argument("--f0-method", choices=("harvest", "dio"), default=defaults.f0_method)
+    group.add_argument("--f0-method", choices=F0_METHODS, default=defaults.f0_method, help="F0 tracker (default %(default)s)")
     group.add_argument("--mcep-dim", type=positive_int, default=defaults.mcep_dim)
     group.add_argument("--mcep-method", choices=("world", "sptk"), default=defaults.mcep_method)
 

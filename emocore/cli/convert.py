@@ -8,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from emocore.cli.common import _add_debug_flag, guarded, nonnegative_int
-from emocore.config import PROSODY_METHODS
+from emocore.cli.common import _add_debug_flag, guarded, nonnegative_int, positive_int
+from emocore.config import CONVERSION_F0_TRACKER, F0_METHODS, MIN_FILES_FOR_WORKERS, PROSODY_METHODS
 
 
 @guarded("emocore-convert")
@@ -75,6 +75,13 @@ def convert_main(argv: list[str] | None = None) -> int:
     styles.add_argument("--seed", type=nonnegative_int, default=None, help="seed of --style random (default 0)")
     styles.add_argument("--intensity", type=float, default=None,
                         help="emotion intensity in [0, 1]: 0 keeps the source style, 1 (default) the target's")
+    speed = parser.add_argument_group("speed (emocore-bench conversion measures both)")
+    speed.add_argument("--f0-tracker", choices=F0_METHODS, default=None,
+                       help=f"the F0 tracker that analyses the inputs (default {CONVERSION_F0_TRACKER}; harvest is the "
+                            "slowest and the one the models were trained with)")
+    speed.add_argument("--jobs", type=positive_int, default=None,
+                       help="processes that analyse and synthesize files in parallel (default: every core for a "
+                            f"batch of at least {MIN_FILES_FOR_WORKERS} files; 1: this process only)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_debug_flag(parser)
     args = parser.parse_args(argv)
@@ -121,7 +128,7 @@ def convert_main(argv: list[str] | None = None) -> int:
         return 0
     from emocore.conversion import ConversionModel, convert_files  # loads TensorFlow
 
-    model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint)
+    model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint, f0_tracker=args.f0_tracker)
     trained_name = model.record.model_name
     if args.model_name is not None and trained_name is not None and args.model_name != trained_name:
         print(f"emocore-convert: note: --model_name {args.model_name!r} differs from the name recorded at "
@@ -137,7 +144,7 @@ def convert_main(argv: list[str] | None = None) -> int:
     report = convert_files(model, files, direction, args.output_dir, overwrite=args.overwrite,
                            f0=(args.f0_method or True) if not args.no_f0 else False,
                            power=(args.power_method or True) if not args.no_power else False,
-                           mcep=not args.no_mcep, rhythm=args.rhythm,
+                           mcep=not args.no_mcep, rhythm=args.rhythm, jobs=args.jobs,
                            progress=not args.quiet, **style)
     for path, out, reason in report.skipped:
         print(f"  skipped: {path}: its output {out} {reason}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 One utterance becomes a :class:`WorldFeatures` of time-major arrays at ``cfg.frame_period_ms``:
 
-- ``f0_hz (T,)``: fundamental frequency from harvest (default) or dio + stonemask; 0 = unvoiced.
+- ``f0_hz (T,)``: fundamental frequency from harvest (default), dio + stonemask, RAPT or SWIPE'; 0 = unvoiced.
 - ``mcep (T, D)``: the spectral envelope coded to ``D = cfg.mcep_dim`` coefficients, either with
   WORLD's own ``code_spectral_envelope`` (the original system) or SPTK's ``sp2mc``.
 - ``coded_ap (T, B)``: band aperiodicity (``B = 1`` at 16 kHz), copied unchanged by conversion.
@@ -89,20 +89,39 @@ def fft_size(cfg: FeatureConfig) -> int:
 
 
 def extract_f0(wav: np.ndarray, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
-    """F0 contour with ``cfg.f0_method``.
+    """F0 contour with the tracker ``cfg.f0_method``.
+
+    - ``"harvest"``: WORLD's Harvest (the original system's; the most robust, and the slowest).
+    - ``"dio"``: WORLD's DIO refined by StoneMask.
+    - ``"rapt"``: Talkin's RAPT (normalized cross-correlation and dynamic programming), SPTK's C code in pysptk.
+    - ``"swipe"``: Camacho's SWIPE' (sawtooth-waveform-inspired pitch estimator), SPTK's C code in pysptk.
+
+    ``emocore-bench trackers`` measures their cost and their agreement with harvest on real speech.
 
     Args:
         wav (ndarray): float64 waveform at ``cfg.sr``, shape ``(n_samples,)``.
 
     Returns:
-        tuple: ``f0_hz`` shape ``(T,)`` (0 = unvoiced) and frame times in seconds, shape ``(T,)``.
+        tuple: ``f0_hz`` shape ``(T,)`` (0 = unvoiced) and frame times in seconds, shape ``(T,)``, with
+        ``T = n_samples // hop_length + 1`` frames for every tracker.
     """
     wav = np.ascontiguousarray(wav, dtype=np.float64)
     kwargs = dict(f0_floor=cfg.f0_floor_hz, f0_ceil=cfg.f0_ceil_hz, frame_period=cfg.frame_period_ms)
     if cfg.f0_method == "harvest":
         return pyworld.harvest(wav, cfg.sr, **kwargs)
-    f0_hz, times = pyworld.dio(wav, cfg.sr, **kwargs)
-    return pyworld.stonemask(wav, f0_hz, times, cfg.sr), times
+    if cfg.f0_method == "dio":
+        f0_hz, times = pyworld.dio(wav, cfg.sr, **kwargs)
+        return pyworld.stonemask(wav, f0_hz, times, cfg.sr), times
+    import pysptk
+
+    n_frames = len(wav) // cfg.hop_length + 1
+    sptk = dict(fs=cfg.sr, hopsize=cfg.hop_length, min=cfg.f0_floor_hz, max=cfg.f0_ceil_hz, otype="f0")
+    if cfg.f0_method == "rapt":  # RAPT reads 16-bit sample values
+        f0_hz = pysptk.rapt((wav * 32767).astype(np.float32), **sptk)
+    else:
+        f0_hz = pysptk.swipe(wav, **sptk)
+    f0_hz = np.pad(np.asarray(f0_hz, dtype=np.float64), (0, max(0, n_frames - len(f0_hz))))[:n_frames]
+    return f0_hz, np.arange(n_frames) * (cfg.frame_period_ms / 1000.0)
 
 
 def world_analyze(wav: np.ndarray, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ from emocore.models.base import (
 )
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
-from emocore.models.layers import GLU, ResidualBlock1D, pad_to_multiple, scale_channels
+from emocore.models.layers import GLU, ResidualBlock1D, infer, pad_to_multiple, scale_channels
 
 NAME = "cyclegan"
 LOSS_NAMES = ("gen_total", "adversarial_a2b", "adversarial_b2a", "cycle", "identity", "identity_weight",
@@ -101,7 +101,7 @@ class GeneratorPair(MappingConverter):
         self.check_options(options)
         generator = self.generators[pair_index(source, target)]
         padded, n_frames = pad_to_multiple(source.stats.mcep.normalize(mcep).astype(np.float32))
-        converted = ops.convert_to_numpy(generator(padded[None], training=False))
+        converted = infer(generator, padded[None])
         return target.stats.mcep.denormalize(converted[0, :n_frames].astype(np.float64))
 
 

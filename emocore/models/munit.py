@@ -57,6 +57,7 @@ from emocore.models.layers import (
     GLU,
     AdaptiveResidualBlock1D,
     ResidualBlock1D,
+    infer,
     pad_to_multiple,
     scale_channels,
 )
@@ -243,7 +244,7 @@ def mean_style_code(style_encoder: keras.Model, mceps) -> np.ndarray:
     Returns:
         ndarray: shape ``(style_dim,)``, float64; each utterance counts once, whatever its length.
     """
-    codes = [ops.convert_to_numpy(style_encoder(np.asarray(m, dtype=np.float32)[None], training=False))[0]
+    codes = [infer(style_encoder, np.asarray(m, dtype=np.float32)[None])[0]
              for m in mceps]
     if not codes:
         raise ParameterError("no utterances to average a style code over")
@@ -377,7 +378,7 @@ class MunitMapper(MappingConverter):
         target_code = self.target_style(target, style, reference, seed)
         padded, n_frames = pad_to_multiple(src.mcep.normalize(mcep).astype(np.float32))
         x = padded[None]
-        content = ops.convert_to_numpy(self.nets.content_encoder(x, training=False))
+        content = infer(self.nets.content_encoder, x)
         params = ops.convert_to_numpy(self.nets.adain_params(target_code[None], tgt_domain))
         mean, std = tgt.mcep.mean, tgt.mcep.std
         if alpha < 1.0:
@@ -386,7 +387,7 @@ class MunitMapper(MappingConverter):
             params = (1.0 - alpha) * own_params + alpha * params
             mean = (1.0 - alpha) * src.mcep.mean + alpha * tgt.mcep.mean
             std = (1.0 - alpha) * src.mcep.std + alpha * tgt.mcep.std
-        converted = ops.convert_to_numpy(self.nets.decoder([content, params.astype(np.float32)], training=False))
+        converted = infer(self.nets.decoder, [content, params.astype(np.float32)])
         return converted[0, :n_frames].astype(np.float64) * std + mean
 
 

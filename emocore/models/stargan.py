@@ -57,7 +57,7 @@ from emocore.io import write_json_atomic
 from emocore.models.base import GAN, Emotion, MappingConverter, ModelSpec, compile_gan
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
-from emocore.models.layers import GLU, AdaptiveResidualBlock1D, pad_to_multiple, scale_channels
+from emocore.models.layers import GLU, AdaptiveResidualBlock1D, infer, pad_to_multiple, scale_channels
 
 NAME = "emostargan"
 SPEAKERS_FILE = "speakers.json"
@@ -275,7 +275,7 @@ class SpeakerRelativeConverter(MappingConverter):
             channels.append(self._contour_channel(f0_hz, source, ref)[:, None])
         padded, n_frames = pad_to_multiple(np.concatenate(channels, axis=1).astype(np.float32))
         cond = condition(np.array([source.index]), np.array([target.index]), self.n_emotions, intensity)
-        converted = ops.convert_to_numpy(self.generator([padded[None], cond], training=False))[0, :n_frames]
+        converted = infer(self.generator, [padded[None], cond])[0, :n_frames]
         converted = converted.astype(np.float64)
         d = mcep.shape[1]
         mean = (1 - intensity) * source.stats.mcep.mean + intensity * target.stats.mcep.mean
