@@ -24,14 +24,6 @@ def test_training_benchmark_prints_iterations_per_second(capsys):
     assert all(r["first_step_s"] > 0 and r["it_per_s_identity"] > 0 and r["it_per_s_no_identity"] > 0 for r in rows)
 
 
-@pytest.mark.real_data
-def test_conversion_benchmark_prints_real_time_factor(corpora_root, capsys):
-    result = bench.conversion_rtf(width=0.125, n_files=1)
-    assert "total" in capsys.readouterr().out
-    assert result["audio_s"] > 0 and result["rtf_total"] == pytest.approx(
-        sum(result[f"rtf_{k}"] for k in ("analysis", "prosody", "generator", "synthesis")))
-
-
 # ---------------------------------------------------------------------- long inputs (emocore-bench memory)
 
 

@@ -67,7 +67,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
                                    checkpoint: str | Path | None = None, intensity: float | None = None,
                                    max_utterances: int | None = None, processed_dir: str | Path | None = None,
                                    root: str | Path | None = None, progress: bool = False,
-                                   **switches) -> list[EvalItem]:
+                                   f0_tracker: str | None = None, **switches) -> list[EvalItem]:
     """Convert every test speaker's source files to each target with the model (and the baselines).
 
     Args:
@@ -79,6 +79,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
         intensity: the model's emotion intensity in ``[0, 1]`` (``None``: its default, full).
         max_utterances: at most this many files per speaker and emotion (smoke runs; the statistics of the
             ``f0-only`` baseline then come from those few).
+        f0_tracker: analyse every file (sources, targets, the baselines' statistics) with this F0 tracker instead of
+            the model's training one (``emocore-bench conversion`` compares them).
         switches: ``f0``, ``power``, ``mcep``, ``rhythm`` for the model's conversions (a stream ablation), as
             :meth:`~emocore.conversion.ConversionModel.convert_analyzed` takes them.
 
@@ -94,7 +96,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     from emocore.data.extraction import prepare_domains
     from emocore.models import get
 
-    model = ConversionModel.load(model_dir, checkpoint=checkpoint)
+    model = ConversionModel.load(model_dir, checkpoint=checkpoint, f0_tracker=f0_tracker)
+    analysis_cfg = model.analysis_cfg if f0_tracker is not None else model.feature_cfg
     name = system or get(model.model_type).title.lower()
     trained_on = set(model.record.training.get("speakers", ()))
     recorded_words = {t for e in model.record.emotions for t in e.validation_text_ids}
@@ -106,7 +109,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
         if not held_out and f"{speaker.corpus}:{speaker.name}" in trained_on:
             raise ParameterError(f"{speaker.corpus}:{speaker.name} is not unseen: {model_dir} was trained on it")
         domains = [Domain(speaker.corpus, speaker.name, e) for e in (source_emotion, *targets)]
-        prepared = prepare_domains(domains, model.feature_cfg, processed, val_fraction=0.1 if held_out else 0.0,
+        prepared = prepare_domains(domains, analysis_cfg, processed, val_fraction=0.1 if held_out else 0.0,
                                    max_utterances=max_utterances, corpora_root=root, progress=False)
         by_emotion = {d.domain.emotion: d for d in prepared.values()}
         src = by_emotion[source_emotion]
@@ -339,7 +342,8 @@ def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Seque
                      speakers: Sequence[EvalSpeaker] | None = None, max_utterances: int | None = None,
                      with_dnsmos: bool = False, judges_dir: str | Path | None = None, processed_dir=None, root=None,
                      judges: Mapping[str, Sequence[EmotionJudge]] | None = None, checkpoint: str | Path | None = None,
-                     cache_dir: str | Path | None = None, progress: bool = True) -> pd.DataFrame:
+                     cache_dir: str | Path | None = None, trackers: Sequence[str | None] = (None,),
+                     progress: bool = True) -> pd.DataFrame:
     """One multi-speaker model with each of several stream variants (issue 15's streams), on the same files as
     :func:`evaluate_multispeaker`, with the ``source``, ``f0-only`` and ``target`` rows: writes ``evaluation.csv``,
     ``summary.csv`` and ``streams.csv`` (:func:`streams_table`) into ``out_dir``.
@@ -350,6 +354,9 @@ def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Seque
         judges: ``{group: judges}`` (default :func:`load_judges`, trained on first use).
         checkpoint: convert with a training checkpoint of ``model_dir`` instead of its final weights.
         cache_dir: the scores' and judges' feature cache (default ``<processed>/evaluation``).
+        trackers: analyse the files with each of these F0 trackers in turn (``None``: the model's training one);
+            with more than one, each variant's system is ``"<variant> @<tracker>"`` and the baselines come from the
+            first tracker.
 
     Returns:
         DataFrame: :func:`streams_table`.
@@ -368,11 +375,14 @@ def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Seque
     switches = [parse_streams(v) for v in variants]  # a typo fails now, before any conversion
     verifier = load_or_build_verifier(default_verifier_path(("tess", "ravdess")), ("tess", "ravdess"),
                                       cache_dir=cache, progress=progress)
-    items = []
-    for k, (variant, streams) in enumerate(zip(variants, switches)):
-        written = write_multispeaker_conversions(model_dir, out_dir / "audio", system=variant, speakers=speakers,
+    items, systems = [], []
+    runs = [(variant, streams, tracker) for tracker in trackers for variant, streams in zip(variants, switches)]
+    for k, (variant, streams, tracker) in enumerate(runs):
+        systems.append(variant if len(trackers) == 1 else f"{variant} @{tracker or 'model'}")
+        written = write_multispeaker_conversions(model_dir, out_dir / "audio", system=systems[-1], speakers=speakers,
                                                  baselines=k == 0, max_utterances=max_utterances, checkpoint=checkpoint,
-                                                 processed_dir=processed_dir, root=root, progress=progress, **streams)
+                                                 processed_dir=processed_dir, root=root, progress=progress,
+                                                 f0_tracker=tracker, **streams)
         items += [i for i in written if not i.system.endswith("-prosody")]  # the variants name the prosody ones
     table = score_multispeaker(items, judges, verifier, speakers=speakers, with_dnsmos=with_dnsmos, cache_dir=cache,
                                progress=progress)
@@ -380,7 +390,7 @@ def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Seque
     table.to_csv(out_dir / "evaluation.csv", index=False)
     summary = summarize_multispeaker(table)
     summary.to_csv(out_dir / "summary.csv", index=False)
-    streams = streams_table(summary, ["source", "f0-only", *variants])
+    streams = streams_table(summary, ["source", "f0-only", *systems])
     streams.to_csv(out_dir / "streams.csv", index=False)
     return streams
 

@@ -43,6 +43,8 @@ def scale_channels(channels: int, width: float) -> int:
 
 
 _COMPILED_INFERENCE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: False: :func:`infer` calls networks eagerly, as before issue 16 (``emocore-bench conversion``'s baseline)
+COMPILE_INFERENCE = True
 
 
 def infer(network: keras.Model, inputs):
@@ -62,7 +64,7 @@ def infer(network: keras.Model, inputs):
     Returns:
         ndarray: the network's output.
     """
-    if keras.backend.backend() != "tensorflow":
+    if keras.backend.backend() != "tensorflow" or not COMPILE_INFERENCE:
         return ops.convert_to_numpy(network(inputs, training=False))
     function = _COMPILED_INFERENCE.get(network)
     if function is None:
