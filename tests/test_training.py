@@ -29,7 +29,7 @@ from emocore.exceptions import ParameterError, TrainingDivergedError
 from emocore.models import base as gan
 from emocore.models.classifier import build_emotion_classifier
 from emocore.models.cyclegan import LOSS_NAMES, build_cyclegan, build_generator
-from emocore.training import checkpoints, classifier, loop, monitor, sampling
+from emocore.training import checkpoints, classifier, distribute, loop, monitor, sampling
 
 FEATURE_CFG = FeatureConfig().smoke()
 MODEL_CFG = ModelConfig().smoke()
@@ -381,7 +381,9 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
         assert not [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom) and "tensorflow" in ast.dump(n)]
         return users
 
-    assert tensorflow_users(gan) == {"TwoDomainGAN", "train_step"}
+    # the step, and averaging the replicas' gradients in it (tf.distribute)
+    assert tensorflow_users(gan) == {"TwoDomainGAN", "train_step", "GAN", "apply_updates"}
+    assert tensorflow_users(distribute) == {"split_cpu", "make_strategy"}
     # accelerator_summary asks TensorFlow which devices the step will run on
     assert tensorflow_users(monitor) == {"TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}
     for module in (loop, checkpoints, classifier, sampling, conversion):

@@ -387,6 +387,31 @@ def learning_rate_schedules(cfg: TrainConfig) -> tuple[ConstantThenLinearDecay, 
             ConstantThenLinearDecay(cfg.disc_lr, cfg.iterations, decay_start))
 
 
+def split_batch(strategy, batch: tuple):
+    """A global batch of arrays ``(N, ...)`` as each replica's share: replica ``i`` of ``R`` gets rows
+    ``i * N / R`` to ``(i + 1) * N / R`` of every array (the batch itself for one replica).
+
+    Every worker of a multi-worker run draws the same global batch (the same seed) and takes its replicas' rows.
+
+    Raises:
+        ParameterError: ``N`` is not a multiple of ``R``.
+    """
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return batch
+    sizes = {len(array) for array in batch}
+    if len(sizes) != 1 or next(iter(sizes)) % replicas:
+        raise ParameterError(f"a global batch of {sorted(sizes)} crops cannot be split evenly over {replicas} replicas; "
+                             "choose a batch size that makes it a multiple")
+    share = next(iter(sizes)) // replicas
+
+    def rows(context):
+        start = context.replica_id_in_sync_group * share
+        return tuple(array[start:start + share] for array in batch)
+
+    return strategy.experimental_distribute_values_from_function(rows)
+
+
 class GAN(keras.Model):
     """What every GAN here shares: an optional frozen emotion classifier, loss trackers, and a generator and a
     discriminator optimizer (each with its own learning-rate schedule, :func:`make_optimizers`).
@@ -447,12 +472,29 @@ class GAN(keras.Model):
 
     def apply_updates(self, tape, gen_loss, disc_loss) -> None:
         """Both updates from one persistent gradient tape: the generator side on ``gen_loss``, the
-        discriminators on ``disc_loss``, each with its own optimizer."""
+        discriminators on ``disc_loss``, each with its own optimizer.
+
+        Under a ``tf.distribute`` strategy of ``R`` replicas each replica's losses are means over its ``1/R`` of the
+        global batch, and the optimizers sum the replicas' gradients; each gradient is divided by ``R`` first, so the
+        update is the one of the whole global batch on one device (:mod:`emocore.training.distribute`)."""
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
         gen_grads = tape.gradient(gen_loss, gen_vars)
         disc_grads = tape.gradient(disc_loss, disc_vars)
+        if replicas > 1:
+            gen_grads = [None if g is None else g / replicas for g in gen_grads]
+            disc_grads = [None if g is None else g / replicas for g in disc_grads]
         self.gen_optimizer.apply(gen_grads, gen_vars)
         self.disc_optimizer.apply(disc_grads, disc_vars)
+
+    def run_step(self, batch: tuple) -> dict[str, float]:
+        """One compiled (unless ``run_eagerly``) :meth:`train_step` on a global batch of arrays, split over the
+        replicas of the model's ``tf.distribute`` strategy (:func:`split_batch`); returns each tracker's mean."""
+        self.make_train_function()
+        logs = self.train_function(iter([split_batch(self.distribute_strategy, batch)]))
+        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
 
     def record_losses(self, values: dict) -> dict:
         """Update each tracker from ``values`` (by loss name); returns the trackers' running means."""
@@ -519,9 +561,7 @@ class TwoDomainGAN(GAN):
         if len(crops) != 2:
             raise ParameterError(f"a two-emotion GAN trains on crops of 2 emotions, got {len(crops)}")
         (real_a, log_f0_a), (real_b, log_f0_b) = crops
-        self.make_train_function()
-        logs = self.train_function(iter([(real_a, real_b, log_f0_a, log_f0_b)]))
-        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
+        return self.run_step((real_a, real_b, log_f0_a, log_f0_b))
 
     def generator_networks(self) -> dict[str, keras.Model]:
         """The generator side's networks, by file name stem."""

@@ -442,9 +442,7 @@ class EmoStarGAN(GAN):
         sources = np.repeat(np.arange(self.n_emotions), [len(c[0]) for c in crops])
         step = int(ops.convert_to_numpy(self.gen_optimizer.iterations))
         targets = self.targets(sources, step)
-        self.make_train_function()
-        logs = self.train_function(iter([(real, log_f0, sources.astype(np.int32), targets.astype(np.int32))]))
-        return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
+        return self.run_step((real, log_f0, sources.astype(np.int32), targets.astype(np.int32)))
 
     def features(self, real, log_f0):
         """The generator's input of a batch: the MCEPs ``(B, T, D)``, with the F0 channel ``(B, T, D + 1)``."""

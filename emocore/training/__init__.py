@@ -5,12 +5,14 @@
 - :mod:`~emocore.training.sampling`: random crops of an emotion's utterances, normalized with its statistics;
 - :mod:`~emocore.training.classifier`: pre-training and freezing the emotion classifier of the objective;
 - :mod:`~emocore.training.checkpoints`: atomic checkpoints, exact resume, warm starts;
-- :mod:`~emocore.training.monitor`: TensorBoard, validation conversions, ``history.csv``, CPU threads.
+- :mod:`~emocore.training.monitor`: TensorBoard, validation conversions, ``history.csv``, CPU threads;
+- :mod:`~emocore.training.distribute`: ``tf.distribute`` strategies (several GPUs, CPU devices or machines).
 
 The networks and each model type's generator objective come from :mod:`emocore.models` (asked by name through
 its registry), every hyperparameter from :class:`~emocore.config.TrainConfig`. Everything here is
-backend-neutral Keras 3 except the TensorBoard writer (``tf.summary``); the one TensorFlow training step is
-:meth:`emocore.models.base.TwoDomainGAN.train_step`.
+backend-neutral Keras 3 except the TensorBoard writer (``tf.summary``) and the strategies of
+:mod:`~emocore.training.distribute`; the TensorFlow training steps are :meth:`emocore.models.base.TwoDomainGAN.train_step`
+and EmoStarGAN's, which average the replicas' gradients in :meth:`emocore.models.base.GAN.apply_updates`.
 
 A model folder holds ``config.json`` (the run record), each emotion's statistics, the converter's weights (see
 :mod:`emocore.conversion`), ``history.csv`` and ``checkpoints/step-NNNNNNNN/``.

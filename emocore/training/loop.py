@@ -46,6 +46,7 @@ from emocore.training.checkpoints import (
     warm_start,
 )
 from emocore.training.classifier import pretrain_classifier
+from emocore.training.distribute import describe, make_strategy
 from emocore.training.monitor import TensorBoard, now, validate, write_history_csv
 from emocore.training.sampling import sample_segments
 
@@ -223,7 +224,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
           tensorboard_log_dir: str | Path | None = None, output_dir: str | Path | None = None, progress: bool = True,
           callbacks: Sequence[Callback] = (), run_eagerly: bool = False, model_name: str | None = None,
           max_wall_time_s: float | None = None, contrast_domains: Sequence = (),
-          init_from: str | Path | None = None) -> list[dict]:
+          init_from: str | Path | None = None, strategy="none") -> list[dict]:
     """Train a model of the registry between prepared emotions and write a model folder that conversion can load.
 
     Order of work: write each emotion's statistics and ``config.json`` (status ``"training"``); build the
@@ -283,6 +284,10 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
         max_wall_time_s: training-time budget in seconds (``None``: run all ``train_cfg.iterations``).
         contrast_domains (Sequence[DomainData]): further emotion classes for the classifier.
         init_from: warm-start a new run from this checkpoint or run folder.
+        strategy: ``"none"``, ``"mirrored"``, ``"multi-worker"`` (:func:`emocore.training.distribute.make_strategy`)
+            or a ``tf.distribute.Strategy``: the global batch (``batch_size`` crops per emotion, a multiple of the
+            replicas) is split over its replicas, and one step equals one device's step on the whole batch.
+            Checkpoints and ``resume`` are unchanged; the record's ``training["strategy"]`` names it.
 
     Returns:
         list[dict]: the history, one row per logged iteration: ``iteration``, each loss the model logs,
@@ -294,121 +299,128 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
         ParameterError: inconsistent configs, an unknown model type, no usable training crops, or
             ``model_dir`` already holds a run and ``resume`` is off.
     """
-    spec = models.get(model_type)
-    options = spec.parse_options(options)
-    domains, contrast = list(domains), list(contrast_domains)
-    classes = check_run(spec, domains, contrast, feature_cfg, model_cfg, train_cfg, max_wall_time_s)
-    model_dir = Path(model_dir)
-    output_dir = None if output_dir is None else Path(output_dir)
-    checkpoint = latest_checkpoint(model_dir) if resume else None
-    if not resume and checkpoint_steps(model_dir):
-        raise ParameterError(f"{model_dir} already holds a training run; resume it (resume=True, --resume) "
-                             "or choose another model_dir")
-    record = initial_record(spec, options, domains, contrast, classes, feature_cfg, model_cfg, train_cfg, model_name)
-    config_path = model_dir / CONFIG_NAME
-    if checkpoint is not None and config_path.is_file():
-        try:
-            previous = read_record(config_path)
-        except ModelFolderError as error:
-            raise ParameterError(f"resume: {error}") from error
-        check_resume(previous, record, config_path)
-        if model_name is None:
-            record = dataclasses.replace(record, model_name=previous.model_name)
+    strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
+    replicas = strategy.num_replicas_in_sync
+    if train_cfg.batch_size % replicas:
+        raise ParameterError(f"batch_size={train_cfg.batch_size} crops per emotion cannot be split evenly over "
+                             f"{replicas} replicas; choose a multiple of {replicas}")
+    with strategy.scope():  # the networks' and optimizers' variables are mirrored on every replica
+        spec = models.get(model_type)
+        options = spec.parse_options(options)
+        domains, contrast = list(domains), list(contrast_domains)
+        classes = check_run(spec, domains, contrast, feature_cfg, model_cfg, train_cfg, max_wall_time_s)
+        model_dir = Path(model_dir)
+        output_dir = None if output_dir is None else Path(output_dir)
+        checkpoint = latest_checkpoint(model_dir) if resume else None
+        if not resume and checkpoint_steps(model_dir):
+            raise ParameterError(f"{model_dir} already holds a training run; resume it (resume=True, --resume) "
+                                 "or choose another model_dir")
+        record = initial_record(spec, options, domains, contrast, classes, feature_cfg, model_cfg, train_cfg, model_name)
+        config_path = model_dir / CONFIG_NAME
+        if checkpoint is not None and config_path.is_file():
+            try:
+                previous = read_record(config_path)
+            except ModelFolderError as error:
+                raise ParameterError(f"resume: {error}") from error
+            check_resume(previous, record, config_path)
+            if model_name is None:
+                record = dataclasses.replace(record, model_name=previous.model_name)
 
-    model = build_training_model(spec, model_cfg, train_cfg, options, run_eagerly=run_eagerly)
-    missing = missing_members(model, TrainingModel)
-    if missing:
-        raise ParameterError(f"{spec.name}: its build_training gave a {type(model).__name__} without "
-                             f"{', '.join(missing)} (see emocore.models.base.TrainingModel)")
-    model.prepare(domains)
-    if model.classifier is None:
-        if contrast:
-            raise ParameterError(f"contrast_domains train the emotion classifier, which a {spec.title} model "
-                                 "trained with these settings does not have")
-        record = dataclasses.replace(record, classifier_classes=())
-    conv = ConversionModel(feature_cfg, [d.stats for d in domains], model.converter(), spec.name, record=record)
-    run = _Run(spec, model, conv, record, model_dir, train_cfg, max_wall_time_s)
-    if checkpoint is not None:
-        run.restore(checkpoint)
-        if progress:
-            tqdm.write(f"resuming {model_dir} at iteration {run.iteration} from {checkpoint.name}")
-    elif resume:
-        log.info("resume: no checkpoint in %s; starting from scratch", model_dir)
-    if any(getattr(d, "speaker_norm", None) is not None for d in domains):  # emotions pooled over speakers
-        speakers = sorted({f"{u.corpus}:{u.speaker}" for d in domains for u, _ in d.train})
-        if checkpoint is not None and run.info.get("speakers", speakers) != speakers:
-            raise ParameterError(f"resume: {model_dir} was trained on the speakers {', '.join(run.info['speakers'])}, "
-                                 f"not {', '.join(speakers)}; resume with the same --speakers or choose another model_dir")
-        run.info["speakers"] = speakers
-    if init_from is not None and checkpoint is None:
-        run.info["initialized_from"] = warm_start(model, init_from, model_cfg)
-        if progress:
-            tqdm.write(f"warm start from {run.info['initialized_from']['checkpoint']}")
-    run.save_record("training")
-    if model.classifier is not None and checkpoint is None:
-        run.pretrain_classifier(domains, contrast, run_eagerly, progress)
+        model = build_training_model(spec, model_cfg, train_cfg, options, run_eagerly=run_eagerly)
+        missing = missing_members(model, TrainingModel)
+        if missing:
+            raise ParameterError(f"{spec.name}: its build_training gave a {type(model).__name__} without "
+                                 f"{', '.join(missing)} (see emocore.models.base.TrainingModel)")
+        model.prepare(domains)
+        if model.classifier is None:
+            if contrast:
+                raise ParameterError(f"contrast_domains train the emotion classifier, which a {spec.title} model "
+                                     "trained with these settings does not have")
+            record = dataclasses.replace(record, classifier_classes=())
+        conv = ConversionModel(feature_cfg, [d.stats for d in domains], model.converter(), spec.name, record=record)
+        run = _Run(spec, model, conv, record, model_dir, train_cfg, max_wall_time_s)
+        if checkpoint is not None:
+            run.restore(checkpoint)
+            if progress:
+                tqdm.write(f"resuming {model_dir} at iteration {run.iteration} from {checkpoint.name}")
+        elif resume:
+            log.info("resume: no checkpoint in %s; starting from scratch", model_dir)
+        if any(getattr(d, "speaker_norm", None) is not None for d in domains):  # emotions pooled over speakers
+            speakers = sorted({f"{u.corpus}:{u.speaker}" for d in domains for u, _ in d.train})
+            if checkpoint is not None and run.info.get("speakers", speakers) != speakers:
+                raise ParameterError(f"resume: {model_dir} was trained on the speakers {', '.join(run.info['speakers'])}, "
+                                     f"not {', '.join(speakers)}; resume with the same --speakers or choose another model_dir")
+            run.info["speakers"] = speakers
+        run.info["strategy"] = describe(strategy)  # a resumed run may continue on other devices
+        if init_from is not None and checkpoint is None:
+            run.info["initialized_from"] = warm_start(model, init_from, model_cfg)
+            if progress:
+                tqdm.write(f"warm start from {run.info['initialized_from']['checkpoint']}")
         run.save_record("training")
+        if model.classifier is not None and checkpoint is None:
+            run.pretrain_classifier(domains, contrast, run_eagerly, progress)
+            run.save_record("training")
 
-    train_feats = [d.network_features("train") for d in domains]
-    weights = [d.sample_weights for d in domains]
-    schedules = learning_rate_schedules(train_cfg)
-    tensorboard = TensorBoard(tensorboard_log_dir) if tensorboard_log_dir is not None else None
-    classifier_result = run.info.get("classifier") or {}
-    if tensorboard is not None and checkpoint is None and classifier_result.get("val_accuracy") is not None:
-        tensorboard.scalars(0, {"classifier/val_accuracy": classifier_result["val_accuracy"]})
-    validation = validation_pairs(domains)
-    validating_on = train_cfg.validate_every > 0 and (output_dir is not None or tensorboard is not None)
-    model.reset_metrics()
-    bar = tqdm(total=train_cfg.iterations, initial=run.iteration, desc=spec.title, unit="it", disable=not progress)
-    try:
-        t_last = time.perf_counter()
-        for iteration in range(run.iteration + 1, train_cfg.iterations + 1):
-            run.iteration = iteration
-            crops = [sample_segments(feats, train_cfg.n_frames, train_cfg.batch_size, run.data_rng, d.stats,
-                                     train_cfg.min_voiced_fraction, w) for feats, d, w in zip(train_feats, domains, weights)]
-            logs = model.train_on_segments(crops)
-            t_now = time.perf_counter()
-            run.wall_time_s += t_now - t_last
-            bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
-            if bad:
-                raise TrainingDivergedError(iteration, bad, run.last_checkpoint)
-            out_of_time = max_wall_time_s is not None and run.wall_time_s >= max_wall_time_s
-            last = iteration == train_cfg.iterations or out_of_time
-            is_checkpoint = iteration % train_cfg.checkpoint_every == 0 or last
-            validating = validating_on and (iteration % train_cfg.validate_every == 0 or last)
-            if iteration % train_cfg.log_every == 0 or is_checkpoint:
-                run.log_row(logs, schedules, tensorboard)
-                bar.set_postfix({name: f"{logs[name]:.3f}" for name in ("gen_total", "disc_a", "disc_b", "disc")
-                                 if name in logs})
-                model.reset_metrics()
-            if is_checkpoint or validating:
-                conv.fit(train_feats)  # e.g. EmoMUNIT's mean styles from the current encoders
-            if is_checkpoint:
-                run.checkpoint()
-            if validating:
-                validate(conv, validation, iteration, train_cfg.n_validation_files, output_dir, tensorboard)
-            for callback in callbacks:
-                callback(iteration, logs, model)
-            bar.update()
-            t_last = time.perf_counter()  # checkpoints, validation and callbacks are not training time
-            if out_of_time:
-                run.info["stopped_by"] = "time budget"
-                if progress:
-                    tqdm.write(f"time budget of {max_wall_time_s:.0f} s reached at iteration {iteration}")
-                break
-    except TrainingDivergedError:
-        run.save_record("diverged")
+        train_feats = [d.network_features("train") for d in domains]
+        weights = [d.sample_weights for d in domains]
+        schedules = learning_rate_schedules(train_cfg)
+        tensorboard = TensorBoard(tensorboard_log_dir) if tensorboard_log_dir is not None else None
+        classifier_result = run.info.get("classifier") or {}
+        if tensorboard is not None and checkpoint is None and classifier_result.get("val_accuracy") is not None:
+            tensorboard.scalars(0, {"classifier/val_accuracy": classifier_result["val_accuracy"]})
+        validation = validation_pairs(domains)
+        validating_on = train_cfg.validate_every > 0 and (output_dir is not None or tensorboard is not None)
+        model.reset_metrics()
+        bar = tqdm(total=train_cfg.iterations, initial=run.iteration, desc=spec.title, unit="it", disable=not progress)
+        try:
+            t_last = time.perf_counter()
+            for iteration in range(run.iteration + 1, train_cfg.iterations + 1):
+                run.iteration = iteration
+                crops = [sample_segments(feats, train_cfg.n_frames, train_cfg.batch_size, run.data_rng, d.stats,
+                                         train_cfg.min_voiced_fraction, w) for feats, d, w in zip(train_feats, domains, weights)]
+                logs = model.train_on_segments(crops)
+                t_now = time.perf_counter()
+                run.wall_time_s += t_now - t_last
+                bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+                if bad:
+                    raise TrainingDivergedError(iteration, bad, run.last_checkpoint)
+                out_of_time = max_wall_time_s is not None and run.wall_time_s >= max_wall_time_s
+                last = iteration == train_cfg.iterations or out_of_time
+                is_checkpoint = iteration % train_cfg.checkpoint_every == 0 or last
+                validating = validating_on and (iteration % train_cfg.validate_every == 0 or last)
+                if iteration % train_cfg.log_every == 0 or is_checkpoint:
+                    run.log_row(logs, schedules, tensorboard)
+                    bar.set_postfix({name: f"{logs[name]:.3f}" for name in ("gen_total", "disc_a", "disc_b", "disc")
+                                     if name in logs})
+                    model.reset_metrics()
+                if is_checkpoint or validating:
+                    conv.fit(train_feats)  # e.g. EmoMUNIT's mean styles from the current encoders
+                if is_checkpoint:
+                    run.checkpoint()
+                if validating:
+                    validate(conv, validation, iteration, train_cfg.n_validation_files, output_dir, tensorboard)
+                for callback in callbacks:
+                    callback(iteration, logs, model)
+                bar.update()
+                t_last = time.perf_counter()  # checkpoints, validation and callbacks are not training time
+                if out_of_time:
+                    run.info["stopped_by"] = "time budget"
+                    if progress:
+                        tqdm.write(f"time budget of {max_wall_time_s:.0f} s reached at iteration {iteration}")
+                    break
+        except TrainingDivergedError:
+            run.save_record("diverged")
+            write_history_csv(run.history, model_dir / HISTORY)
+            raise
+        finally:
+            bar.close()
+            if tensorboard is not None:
+                tensorboard.close()
+
+        conv.fit(train_feats)
+        run.save_record("complete", weights=True)
         write_history_csv(run.history, model_dir / HISTORY)
-        raise
-    finally:
-        bar.close()
-        if tensorboard is not None:
-            tensorboard.close()
-
-    conv.fit(train_feats)
-    run.save_record("complete", weights=True)
-    write_history_csv(run.history, model_dir / HISTORY)
-    return run.history
+        return run.history
 
 
 def load_model_config(model_dir: str | Path) -> tuple[FeatureConfig, ModelConfig, TrainConfig]:
