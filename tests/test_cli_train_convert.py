@@ -16,6 +16,35 @@ from emocore.dsp import audio, features
 NEUTRAL, ANGRY = "tess:OAF:neutral", "tess:OAF:angry"
 
 
+def test_train_cli_splits_the_cpu_only_for_a_mirrored_strategy(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.train_main(["--domain-a", NEUTRAL, "--domain-b", ANGRY, "--cpu-replicas", "2"])
+    assert exit_info.value.code == 2 and "--cpu-replicas splits the CPU for --strategy mirrored" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.train_main(["--domain-a", NEUTRAL, "--domain-b", ANGRY, "--strategy", "parameter-server"])
+    assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_convert_cli_analyses_with_another_tracker_in_worker_processes(recording, tmp_path, capsys):
+    import shutil
+
+    import soundfile as sf
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.wav", "b.wav", "c.wav", "d.wav"):
+        shutil.copy(recording, folder / name)
+    rc = cli.convert_main(["--pretrained", PRETRAINED, str(folder), "-o", str(tmp_path / "out"), "--quiet",
+                           "--f0-tracker", "rapt", "--jobs", "2"])
+    assert rc == 0 and "converted 4 of 4" in capsys.readouterr().out
+    lengths = {sf.info(str(tmp_path / "out" / n)).frames for n in ("a.wav", "b.wav", "c.wav", "d.wav")}
+    assert len(lengths) == 1 and lengths.pop() == round(sf.info(str(recording)).duration * 16000)
+    for flags, message in ((["--f0-tracker", "yin"], "invalid choice"), (["--jobs", "0"], "--jobs")):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.convert_main(["--pretrained", PRETRAINED, str(folder), "-o", str(tmp_path / "x"), *flags])
+        assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_train_cli_needs_each_domain_once(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.train_main(["--domain-a", NEUTRAL])
@@ -215,7 +244,9 @@ def test_convert_cli_full_disk_names_what_was_done_and_what_was_not(recording, s
     for name in ("b.wav", "c.wav", "d.wav"):
         shutil.copy(recording, recording.parent / name)
     disk = small_disk(64)  # two 25.6 kB outputs fit, the third does not
-    rc = cli.convert_main(["--pretrained", PRETRAINED, str(recording.parent), "-o", str(disk), "--quiet"])
+    # one process: the next file is tried only after a write succeeds (with workers it may already be in flight;
+    # test_conversion covers that)
+    rc = cli.convert_main(["--pretrained", PRETRAINED, str(recording.parent), "-o", str(disk), "--quiet", "--jobs", "1"])
     captured = capsys.readouterr()
     assert rc == 1 and "converted 2 of 4" in captured.out and "Traceback" not in captured.err
     assert captured.err.count("disk is full") == 1 and "not tried:" in captured.err and "d.wav" in captured.err

@@ -20,7 +20,7 @@ from emocore.cli.common import (
     positive_float,
     positive_int,
 )
-from emocore.config import FeatureConfig
+from emocore.config import STRATEGIES, FeatureConfig
 
 #: the model type ``--speakers`` trains unless ``--model`` names another
 MULTI_SPEAKER_MODEL = "emostargan"
@@ -108,6 +108,13 @@ def train_main(argv: list[str] | None = None) -> int:
                           "learning-rate schedule stays that of --iterations): equal-wall-clock comparisons")
     run.add_argument("--threads", type=positive_int, default=None,
                      help="CPU threads for TensorFlow's ops (default: all cores)")
+    run.add_argument("--strategy", choices=STRATEGIES, default="none",
+                     help="tf.distribute: none (one device), mirrored (every local GPU; without GPUs the CPU devices of "
+                          "--cpu-replicas) or multi-worker (several machines, each with its TF_CONFIG); the global "
+                          "batch (--batch-size crops per emotion) is split over the replicas, checkpoints and --resume "
+                          "are unchanged")
+    run.add_argument("--cpu-replicas", type=positive_int, default=None, metavar="N",
+                     help="with --strategy mirrored and no GPU: split the CPU into N devices, one replica each")
     run.add_argument("--smoke", action="store_true", help="tiny CI sizes (the configs' smoke() variants)")
     run.add_argument("--eager", action="store_true", help="run the training step eagerly (debugging)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -117,6 +124,8 @@ def train_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 
     sides, speakers = [], None
+    if args.cpu_replicas is not None and args.strategy != "mirrored":
+        parser.error(f"--cpu-replicas splits the CPU for --strategy mirrored, not --strategy {args.strategy}")
     with _flag_errors(parser):
         if args.speakers is not None:
             from emocore.data.speakers import DEFAULT_EMOTIONS, parse_speakers, pooled_domain
@@ -169,6 +178,10 @@ def train_main(argv: list[str] | None = None) -> int:
 
     if args.threads is not None:
         limit_cpu_threads(args.threads)
+    if args.cpu_replicas is not None:
+        from emocore.training.distribute import split_cpu
+
+        split_cpu(args.cpu_replicas)
     processed = args.processed_dir or paths.processed_dir()
     both_val_dirs = args.validation_A_dir is not None and args.validation_B_dir is not None
     try:
@@ -194,7 +207,8 @@ def train_main(argv: list[str] | None = None) -> int:
                         progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name,
                         model_type=spec.name, options=options,
                         max_wall_time_s=None if args.time_budget is None else 60.0 * args.time_budget,
-                        contrast_domains=[prepared[d.name] for d in contrast], init_from=args.init_from)
+                        contrast_domains=[prepared[d.name] for d in contrast], init_from=args.init_from,
+                        strategy=args.strategy)
     except TrainingDivergedError as error:
         print(f"emocore-train: {error}", file=sys.stderr)
         return 1

@@ -20,11 +20,10 @@ import json
 import logging
 import os
 
+from emocore.config import STRATEGIES
 from emocore.exceptions import ParameterError
 
 log = logging.getLogger(__name__)
-
-STRATEGIES = ("none", "mirrored", "multi-worker")
 
 
 def split_cpu(n_devices: int) -> None:
