@@ -500,3 +500,42 @@ def test_transfer_weights_fills_grown_channels_with_zeros():
     np.testing.assert_array_equal(out[..., 2], 0.0)  # the new output starts at zero; the new input is ignored
     with pytest.raises(ParameterError, match="cannot copy"):
         transfer_weights(grown, small)
+
+
+def test_the_prefetcher_draws_what_the_loop_would_and_hands_over_the_generator_state():
+    feats = [_synthetic_feats(seed=i, voiced=slice(20 * i, 20 * i + 120)) for i in range(4)]
+    stats = DomainStats.fit("x", feats)
+    samplers = [sampling.CropSampler(feats, 32, stats, 0.25), sampling.CropSampler(feats[::-1], 32, stats, 0.25,
+                                                                                    weights=[1, 2, 3, 4])]
+    rng = np.random.default_rng(7)
+    direct, states = [], []
+    for _ in range(5):
+        direct.append([s.draw(2, rng) for s in samplers])
+        states.append(rng.bit_generator.state)
+    prefetcher = sampling.Prefetcher(samplers, 2, np.random.default_rng(7).bit_generator.state)
+    try:
+        for expected, state in zip(direct, states):
+            crops, handed = prefetcher.next()
+            assert handed == state
+            for (m, f), (m2, f2) in zip(crops, expected):
+                np.testing.assert_array_equal(m, m2)
+                np.testing.assert_array_equal(f, f2)
+    finally:
+        prefetcher.close()
+    # sample_segments is one CropSampler draw: the same crops from the same generator state
+    again = np.random.default_rng(7)
+    m, f = sampling.sample_segments(feats, 32, 2, again, stats, 0.25)
+    np.testing.assert_array_equal(m, direct[0][0][0])
+
+
+def test_the_prefetcher_raises_a_drawing_error_in_the_loop():
+    class Broken:
+        def draw(self, batch_size, rng):
+            raise ParameterError("no crops today")
+
+    prefetcher = sampling.Prefetcher([Broken()], 2, np.random.default_rng(0).bit_generator.state)
+    try:
+        with pytest.raises(ParameterError, match="no crops today"):
+            prefetcher.next()
+    finally:
+        prefetcher.close()

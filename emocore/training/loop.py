@@ -7,8 +7,8 @@ A run trains one model type of the registry (:mod:`emocore.models`) on a list of
    so that a folder is a model folder from its first second;
 3. the training model is built (``spec.build_training``) and restored from a checkpoint or warm-started;
 4. the emotion classifier is pre-trained and frozen (:func:`emocore.training.classifier.pretrain_classifier`);
-5. iterations (:class:`_Run`): a batch of crops per emotion (:func:`~emocore.training.sampling.sample_segments`),
-   one update, then logging, checkpoints and validation conversions when due;
+5. iterations (:class:`_Run`): a batch of crops per emotion (:class:`~emocore.training.sampling.CropSampler`, drawn
+   ahead in a background thread by :class:`~emocore.training.sampling.Prefetcher`), one update, then logging, checkpoints and validation conversions when due;
 6. the final model: the converter's networks, ``history.csv`` and the completed record.
 """
 
@@ -48,7 +48,7 @@ from emocore.training.checkpoints import (
 from emocore.training.classifier import pretrain_classifier
 from emocore.training.distribute import describe, make_strategy
 from emocore.training.monitor import TensorBoard, now, validate, write_history_csv
-from emocore.training.sampling import sample_segments
+from emocore.training.sampling import CropSampler, Prefetcher
 
 log = logging.getLogger(__name__)
 
@@ -371,13 +371,15 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
         validation = validation_pairs(domains)
         validating_on = train_cfg.validate_every > 0 and (output_dir is not None or tensorboard is not None)
         model.reset_metrics()
+        samplers = [CropSampler(feats, train_cfg.n_frames, d.stats, train_cfg.min_voiced_fraction, w)
+                    for feats, d, w in zip(train_feats, domains, weights)]
+        prefetcher = Prefetcher(samplers, train_cfg.batch_size, run.data_rng.bit_generator.state)
         bar = tqdm(total=train_cfg.iterations, initial=run.iteration, desc=spec.title, unit="it", disable=not progress)
         try:
             t_last = time.perf_counter()
             for iteration in range(run.iteration + 1, train_cfg.iterations + 1):
                 run.iteration = iteration
-                crops = [sample_segments(feats, train_cfg.n_frames, train_cfg.batch_size, run.data_rng, d.stats,
-                                         train_cfg.min_voiced_fraction, w) for feats, d, w in zip(train_feats, domains, weights)]
+                crops, run.data_rng.bit_generator.state = prefetcher.next()  # the state after these crops
                 logs = model.train_on_segments(crops)
                 t_now = time.perf_counter()
                 run.wall_time_s += t_now - t_last
@@ -413,6 +415,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
             write_history_csv(run.history, model_dir / HISTORY)
             raise
         finally:
+            prefetcher.close()
             bar.close()
             if tensorboard is not None:
                 tensorboard.close()
