@@ -16,12 +16,18 @@ def test_extraction_benchmark_prints_throughput(corpora_root, capsys):
 
 
 @pytest.mark.slow
-def test_training_benchmark_prints_iterations_per_second(capsys):
-    rows = bench.training_speed(widths=(0.125,), steps=1, warmup=0, n_frames=32)  # one trace: ~30 s on 2 cores
+def test_training_benchmark_prints_iterations_per_second_against_the_reference(capsys, monkeypatch):
+    from emocore.bench import training
+
+    monkeypatch.setattr(training, "REFERENCE", ("cyclegan", 0.125, False))  # a small reference: one trace ~10 s
+    rows = bench.training_speed(["emostargan"], widths=(0.125, 0.25), steps=1, warmup=0, n_frames=32, batch_size=1)
     printed = capsys.readouterr().out
-    assert "it/s identity" in printed and "first step (s)" in printed
-    assert rows[0]["x_first"] == 1.0 and rows[0]["width"] == 0.125 and rows[0]["gen_params"] > 0
-    assert all(r["first_step_s"] > 0 and r["it_per_s_identity"] > 0 and r["it_per_s_no_identity"] > 0 for r in rows)
+    assert "it/s" in printed and "first step (s)" in printed and "x reference" in printed
+    assert [(r["model"], r["width"]) for r in rows] == [("cyclegan", 0.125), ("emostargan", 0.125), ("emostargan", 0.25)]
+    assert rows[2]["gen_params"] > rows[1]["gen_params"] and not any(r["xla"] for r in rows)
+    assert rows[0]["x_reference"] == 1.0 and all(r["gen_params"] > 0 for r in rows)
+    assert all(r["first_step_s"] > 0 and r["it_per_s"] > 0 for r in rows)
+    assert rows[1]["x_reference"] == pytest.approx(rows[1]["it_per_s"] / rows[0]["it_per_s"])
 
 
 # ---------------------------------------------------------------------- long inputs (emocore-bench memory)
@@ -44,3 +50,50 @@ def test_difference_of_identical_signals_is_infinite_snr():
     assert same == {"max_abs": 0.0, "snr_db": float("inf"), "spectral_snr_db": float("inf")}
     shifted = bench._difference(np.roll(x, 3), x)  # a phase shift: the waveform differs, the spectrum hardly
     assert shifted["snr_db"] < 10 < shifted["spectral_snr_db"]
+
+
+# ---------------------------------------------------------------------- conversion speed (emocore-bench conversion)
+
+
+@pytest.mark.real_data
+def test_tracker_agreement_puts_harvest_at_zero_and_measures_the_others(corpora_root, capsys):
+    from emocore.bench import conversion
+
+    rows = conversion.tracker_agreement(("harvest", "dio", "rapt"), n_files=2, root=corpora_root)
+    assert "voicing err %" in capsys.readouterr().out
+    assert [(r["corpus"], r["tracker"]) for r in rows] == [(c, t) for c in ("tess", "ravdess")
+                                                           for t in ("harvest", "dio", "rapt")]
+    for r in rows:
+        if r["tracker"] == "harvest":
+            assert r["f0_rmse_hz"] == 0 and r["voicing_error_pct"] == 0 and r["x_harvest"] == 1
+        else:  # another tracker disagrees somewhere, and costs less than harvest
+            assert r["f0_rmse_hz"] > 0 and 0 < r["voicing_error_pct"] < 50 and r["x_harvest"] > 2
+
+
+@pytest.mark.real_data
+def test_conversion_speed_times_each_tracker_and_worker_count_against_the_baseline(corpora_root, capsys):
+    from emocore.bench import conversion
+
+    rows = conversion.conversion_speed(trackers=("rapt",), workers=(1, 2), n_files=4, root=corpora_root)
+    printed = capsys.readouterr().out
+    assert "x baseline" in printed and "held-out TESS words" in printed
+    assert [(r["tracker"], r["workers"], r["networks"]) for r in rows] == [
+        ("harvest", 1, "eager"), ("rapt", 1, "compiled"), ("rapt", 2, "compiled")]
+    assert rows[0]["x_baseline"] == 1.0 and all(r["rtf"] > 0 and r["audio_s"] > 0 for r in rows)
+    # RAPT and the compiled networks are much cheaper than harvest and eager calls
+    assert rows[1]["rtf"] < rows[0]["rtf"]
+    table = conversion.summary_table([{"corpus": "tess", "tracker": "rapt", "f0_rmse_hz": 4.0,
+                                       "voicing_error_pct": 12.0}], rows)
+    assert table == [{"tracker": "rapt", "rtf_1w": rows[1]["rtf"], "rtf_2w": rows[2]["rtf"], "tess_f0_rmse_hz": 4.0,
+                      "tess_voicing_error_pct": 12.0}]
+
+
+@pytest.mark.real_data
+def test_held_out_sources_are_neutral_words_no_model_trained_on(corpora_root):
+    from emocore.bench import conversion
+    from emocore.evaluation.judge import corpus_held_out_text_ids
+
+    paths = conversion.held_out_sources(6, root=corpora_root)
+    held_out = corpus_held_out_text_ids("tess", root=corpora_root)
+    assert len(paths) == 6 and [p.parent.parent.name for p in paths[:2]] == ["OAF", "YAF"]
+    assert all(p.parent.name == "neutral" and p.stem.split("_")[1] in held_out for p in paths)

@@ -34,12 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     extract_cmd = commands.add_parser("extraction", help="WORLD feature extraction throughput on real TESS files")
     extract_cmd.add_argument("--n-files", type=positive_int, default=40)
     extract_cmd.add_argument("--speaker", default="OAF")
-    train_cmd = commands.add_parser("training", help="EmoCycleGAN training iterations/s and first-step time")
-    train_cmd.add_argument("--widths", type=positive_float, nargs="+", default=[1.0, 0.5])
-    train_cmd.add_argument("--steps", type=positive_int, default=20, help="timed iterations per phase")
+    train_cmd = commands.add_parser("training", help="training iterations/s and first-step time of every registered "
+                                                     "model per width, against EmoCycleGAN at width 1.0")
+    train_cmd.add_argument("--models", nargs="+", default=None, help="registry names (default: all)")
+    train_cmd.add_argument("--widths", type=positive_float, nargs="+", default=[0.35, 0.5, 1.0])
+    train_cmd.add_argument("--xla", action="store_true", help="also measure each configuration compiled with XLA")
+    train_cmd.add_argument("--steps", type=positive_int, default=10, help="timed iterations")
     train_cmd.add_argument("--warmup", type=nonnegative_int, default=2)
     train_cmd.add_argument("--n-frames", type=positive_int, default=128)
-    train_cmd.add_argument("--batch-size", type=positive_int, default=1)
+    train_cmd.add_argument("--batch-size", type=positive_int, default=2, help="crops per emotion")
     convert = commands.add_parser("conversion", help="conversion real-time factor per F0 tracker and worker count, "
                                                      "with each tracker's agreement with harvest (and --judges)")
     convert.add_argument("--model", default=conversion.DEFAULT_MODEL, help="pretrained model name or model folder")
@@ -68,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "extraction":
         extraction.extraction_throughput(args.n_files, args.speaker)
     elif args.command == "training":
-        training.training_speed(tuple(args.widths), args.steps, args.warmup, args.n_frames, args.batch_size)
+        training.training_speed(args.models, tuple(args.widths), xla=args.xla, steps=args.steps, warmup=args.warmup,
+                                n_frames=args.n_frames, batch_size=args.batch_size)
     elif args.command == "conversion":
         agreement = conversion.tracker_agreement(tuple(args.trackers), args.agreement_files)
         quality = (conversion.tracker_quality(args.model, tuple(args.trackers), args.judges_out,

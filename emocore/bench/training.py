@@ -1,58 +1,73 @@
-"""``emocore-bench training``: training iterations per second and the first (tracing) step."""
+"""``emocore-bench training``: training iterations per second and the first (tracing) step, per model and width."""
 
 from __future__ import annotations
 
 import os
 import time
 
+#: the row every other is compared with: EmoCycleGAN at the published sizes, compiled without XLA
+REFERENCE = ("cyclegan", 1.0, False)
 
-def training_speed(widths=(1.0, 0.5), steps: int = 20, warmup: int = 2, n_frames: int = 128,
-                   batch_size: int = 1, seed: int = 0) -> list[dict]:
-    """Training iterations per second of the compiled (``tf.function``) EmoCycleGAN step, on random data.
 
-    For each width: the first call (tracing and compiling the step, plus the step itself), then ``steps`` timed
-    iterations with the identity loss on (the first ``identity_switch_off_step`` iterations of a run) and
-    ``steps`` with it switched off (the rest of a run: two fewer generator passes). Ratios are against the
-    first width. Returns one dict per width: ``width, gen_params, first_step_s, it_per_s_identity,
-    it_per_s_no_identity, x_first``.
+def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = False, steps: int = 10,
+                   warmup: int = 2, n_frames: int = 128, batch_size: int = 2, seed: int = 0) -> list[dict]:
+    """Iterations per second of every registered model's compiled training step, on random crops.
+
+    Each configuration is built afresh (``keras.utils.set_random_seed(seed)``); the first call (tracing the step, and
+    compiling it with XLA for the ``xla`` rows, plus the step itself) is timed on its own, then ``warmup`` steps, then
+    ``steps`` timed ones, the identity loss on (as in the first ``identity_switch_off_step`` iterations of a run).
+    Every row is compared with :data:`REFERENCE`, measured in the same process. A model of many emotions gets 4
+    (``batch_size`` crops each, as the shipped EmoStarGAN); a two-emotion model 2.
+
+    Args:
+        model_types: registry names (default: all of :data:`emocore.models.MODELS`).
+        widths: channel multipliers.
+        xla: also measure each configuration compiled with XLA (``jit_compile``).
+
+    Returns:
+        list[dict]: ``model, width, xla, gen_params, first_step_s, it_per_s, x_reference``, the reference first.
     """
+    import keras
     import numpy as np
 
+    from emocore import models
     from emocore.config import ModelConfig, TrainConfig
-    from emocore.models.cyclegan import build_cyclegan
+    from emocore.models.base import build_training_model
 
-    rng = np.random.default_rng(seed)
+    names = list(model_types or models.MODELS)
+    runs = [REFERENCE] + [(m, w, x) for m in names for w in widths for x in ((False, True) if xla else (False,))
+                          if (m, w, x) != REFERENCE]
     rows = []
-    for width in widths:
-        model_cfg = ModelConfig(width=width)
+    for name, width, jit in runs:
+        spec = models.get(name)
+        n_emotions = spec.n_emotions or 4
+        model_cfg = ModelConfig(width=width, n_emotions=n_emotions)
         train_cfg = TrainConfig(iterations=10 ** 6, batch_size=batch_size, n_frames=n_frames, seed=seed,
-                                identity_switch_off_step=1 + warmup + steps)
-        model = build_cyclegan(model_cfg, train_cfg, run_eagerly=False)
-        shape = (batch_size, n_frames)
-        batch = [(rng.standard_normal((*shape, model_cfg.mcep_dim)).astype("float32"),
-                  rng.standard_normal(shape).astype("float32")) for _emotion in range(2)]
+                                identity_switch_off_step=10 ** 6)
+        keras.utils.set_random_seed(seed)
+        model = build_training_model(spec, model_cfg, train_cfg, jit_compile=jit)
+        rng = np.random.default_rng(seed)
+        crops = [(rng.standard_normal((batch_size, n_frames, model_cfg.mcep_dim)).astype("float32"),
+                  rng.standard_normal((batch_size, n_frames)).astype("float32")) for _ in range(n_emotions)]
         start = time.perf_counter()
-        model.train_on_segments(batch)
+        model.train_on_segments(crops)
         first = time.perf_counter() - start
         for _ in range(warmup):
-            model.train_on_segments(batch)
-        rates = []
-        for _phase in ("identity", "no_identity"):
-            model.reset_metrics()  # the logs are means since the last reset
-            start = time.perf_counter()
-            for _ in range(steps):
-                logs = model.train_on_segments(batch)
-            rates.append(steps / (time.perf_counter() - start))
-        assert logs["identity_weight"] == 0.0  # the second phase really ran without the identity mappings
-        gen_params = model.gen_a2b.count_params()
-        rows.append({"width": width, "gen_params": gen_params, "first_step_s": first,
-                     "it_per_s_identity": rates[0], "it_per_s_no_identity": rates[1],
-                     "x_first": rates[0] / rows[0]["it_per_s_identity"] if rows else 1.0})
-    print(f"batch {batch_size} x {n_frames} frames, {steps} timed iterations per phase, tf.function, "
-          f"{os.cpu_count()} cores")
-    print(f"{'width':>6}{'gen params':>12}{'first step (s)':>16}{'it/s identity':>15}{'it/s after':>12}"
-          f"{'x width ' + str(widths[0]):>14}")
-    for row in rows:
-        print(f"{row['width']:>6}{row['gen_params']:>12,}{row['first_step_s']:>16.2f}{row['it_per_s_identity']:>15.2f}"
-              f"{row['it_per_s_no_identity']:>12.2f}{row['x_first']:>14.2f}")
+            model.train_on_segments(crops)
+        start = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_segments(crops)
+        rate = steps / (time.perf_counter() - start)
+        gen_params = sum(int(np.prod(v.shape)) for v in model.generator_variables)
+        rows.append({"model": name, "width": width, "xla": jit, "gen_params": gen_params, "first_step_s": first,
+                     "it_per_s": rate, "x_reference": rate / rows[0]["it_per_s"] if rows else 1.0})
+        print(f"  {name} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s, {rate:.2f} it/s", flush=True)
+        del model
+        keras.backend.clear_session()
+    print(f"{batch_size} crops x {n_frames} frames per emotion, {steps} timed steps after {warmup}, identity loss on, "
+          f"{os.cpu_count()} cores; x reference: against EmoCycleGAN at width 1.0 without XLA (first row)")
+    print(f"{'model':<12}{'width':>6}{'XLA':>5}{'gen params':>12}{'first step (s)':>16}{'it/s':>8}{'x reference':>13}")
+    for r in rows:
+        print(f"{r['model']:<12}{r['width']:>6g}{'yes' if r['xla'] else 'no':>5}{r['gen_params']:>12,}"
+              f"{r['first_step_s']:>16.1f}{r['it_per_s']:>8.2f}{r['x_reference']:>13.2f}")
     return rows

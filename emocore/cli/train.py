@@ -115,6 +115,8 @@ def train_main(argv: list[str] | None = None) -> int:
                           "are unchanged")
     run.add_argument("--cpu-replicas", type=positive_int, default=None, metavar="N",
                      help="with --strategy mirrored and no GPU: split the CPU into N devices, one replica each")
+    run.add_argument("--xla", action="store_true",
+                     help="compile the training step with XLA (slower on CPU here: emocore-bench training --xla)")
     run.add_argument("--smoke", action="store_true", help="tiny CI sizes (the configs' smoke() variants)")
     run.add_argument("--eager", action="store_true", help="run the training step eagerly (debugging)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -208,7 +210,7 @@ def train_main(argv: list[str] | None = None) -> int:
                         model_type=spec.name, options=options,
                         max_wall_time_s=None if args.time_budget is None else 60.0 * args.time_budget,
                         contrast_domains=[prepared[d.name] for d in contrast], init_from=args.init_from,
-                        strategy=args.strategy)
+                        strategy=args.strategy, jit_compile=args.xla)
     except TrainingDivergedError as error:
         print(f"emocore-train: {error}", file=sys.stderr)
         return 1

@@ -224,7 +224,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
           tensorboard_log_dir: str | Path | None = None, output_dir: str | Path | None = None, progress: bool = True,
           callbacks: Sequence[Callback] = (), run_eagerly: bool = False, model_name: str | None = None,
           max_wall_time_s: float | None = None, contrast_domains: Sequence = (),
-          init_from: str | Path | None = None, strategy="none") -> list[dict]:
+          init_from: str | Path | None = None, strategy="none", jit_compile: bool = False) -> list[dict]:
     """Train a model of the registry between prepared emotions and write a model folder that conversion can load.
 
     Order of work: write each emotion's statistics and ``config.json`` (status ``"training"``); build the
@@ -288,6 +288,8 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
             or a ``tf.distribute.Strategy``: the global batch (``batch_size`` crops per emotion, a multiple of the
             replicas) is split over its replicas, and one step equals one device's step on the whole batch.
             Checkpoints and ``resume`` are unchanged; the record's ``training["strategy"]`` names it.
+        jit_compile: compile the training step with XLA (on this project's CPU machine it is slower:
+            ``emocore-bench training --xla``; try it on a GPU).
 
     Returns:
         list[dict]: the history, one row per logged iteration: ``iteration``, each loss the model logs,
@@ -326,7 +328,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
             if model_name is None:
                 record = dataclasses.replace(record, model_name=previous.model_name)
 
-        model = build_training_model(spec, model_cfg, train_cfg, options, run_eagerly=run_eagerly)
+        model = build_training_model(spec, model_cfg, train_cfg, options, run_eagerly=run_eagerly, jit_compile=jit_compile)
         missing = missing_members(model, TrainingModel)
         if missing:
             raise ParameterError(f"{spec.name}: its build_training gave a {type(model).__name__} without "
@@ -351,7 +353,7 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
                 raise ParameterError(f"resume: {model_dir} was trained on the speakers {', '.join(run.info['speakers'])}, "
                                      f"not {', '.join(speakers)}; resume with the same --speakers or choose another model_dir")
             run.info["speakers"] = speakers
-        run.info["strategy"] = describe(strategy)  # a resumed run may continue on other devices
+        run.info["strategy"] = {**describe(strategy), "xla": bool(jit_compile)}  # a resumed run may use other devices
         if init_from is not None and checkpoint is None:
             run.info["initialized_from"] = warm_start(model, init_from, model_cfg)
             if progress:
