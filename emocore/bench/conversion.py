@@ -139,7 +139,7 @@ def conversion_speed(model: str = DEFAULT_MODEL, trackers=F0_METHODS, workers=No
     """
     from emocore import pretrained
     from emocore.conversion import ConversionModel, convert_files
-    from emocore.models import layers
+    from emocore.models import base as model_base
 
     model_dir = Path(model) if Path(model).is_dir() else pretrained.resolve(model)
     paths = held_out_sources(n_files, root=root)
@@ -155,14 +155,14 @@ def conversion_speed(model: str = DEFAULT_MODEL, trackers=F0_METHODS, workers=No
     logging.getLogger("emocore.conversion").setLevel(logging.ERROR)  # not the loud words' "scaled to 0.99", 9 times
     for tracker, n_workers, compiled in runs:
         converter.f0_tracker = tracker
-        layers.COMPILE_INFERENCE = compiled
+        model_base.COMPILE_INFERENCE = compiled
         try:
             with tempfile.TemporaryDirectory() as out:
                 start = time.perf_counter()
                 report = convert_files(converter, paths, direction, out, jobs=n_workers, progress=False)
                 wall = time.perf_counter() - start
         finally:
-            layers.COMPILE_INFERENCE = True
+            model_base.COMPILE_INFERENCE = True
         if not report.ok:
             raise RuntimeError(f"benchmark files failed: {report.failed}")
         rows.append({"tracker": tracker, "workers": n_workers, "networks": "compiled" if compiled else "eager",

@@ -26,11 +26,12 @@ from emocore.models.base import (
     ModelSpec,
     TwoDomainGAN,
     compile_gan,
+    infer,
     pair_index,
 )
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
-from emocore.models.layers import GLU, ResidualBlock1D, infer, pad_to_multiple, scale_channels
+from emocore.models.layers import GLU, ResidualBlock1D, pad_to_multiple, scale_channels
 
 NAME = "cyclegan"
 LOSS_NAMES = ("gen_total", "adversarial_a2b", "adversarial_b2a", "cycle", "identity", "identity_weight",

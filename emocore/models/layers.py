@@ -14,8 +14,6 @@ saving under the ``emocore`` package name.
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 import numpy as np
 from keras import layers, ops
@@ -40,46 +38,6 @@ def scale_channels(channels: int, width: float) -> int:
     if not width > 0:
         raise ParameterError(f"width must be positive, got {width}")
     return max(4, 2 * round(channels * width / 2))
-
-
-_COMPILED_INFERENCE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-#: False: :func:`infer` calls networks eagerly, as before issue 16 (``emocore-bench conversion``'s baseline)
-COMPILE_INFERENCE = True
-
-
-def infer(network: keras.Model, inputs):
-    """``network(inputs, training=False)`` as numpy, through a compiled function under the TensorFlow backend.
-
-    Called eagerly, a Keras network pays Python overhead per layer on every call: 0.24 s for 400 frames of the
-    shipped EmoStarGAN generator on this project's 2-core machine, against 0.02 s for the same call in a
-    ``tf.function`` (``emocore-bench conversion`` measures it). The function is traced once per network with the
-    time axis left open (``None``), so utterances of every length share it; it reads the network's variables,
-    so weights changed later (training, ``load_weights``) are used. Under another backend the network is called
-    as it is.
-
-    Args:
-        network (keras.Model): a functional network (its ``inputs`` give the signature).
-        inputs: one array, or a list of arrays for a network with several inputs (numpy, float32).
-
-    Returns:
-        ndarray: the network's output.
-    """
-    if keras.backend.backend() != "tensorflow" or not COMPILE_INFERENCE:
-        return ops.convert_to_numpy(network(inputs, training=False))
-    function = _COMPILED_INFERENCE.get(network)
-    if function is None:
-        import tensorflow as tf
-
-        several = isinstance(network.inputs, (list, tuple)) and len(network.inputs) > 1
-        signature = [tf.TensorSpec(shape=tensor.shape, dtype=tensor.dtype) for tensor in network.inputs]
-
-        def call(*arrays):
-            return network(list(arrays) if several else arrays[0], training=False)
-
-        function = tf.function(call, input_signature=signature)
-        _COMPILED_INFERENCE[network] = function
-    arrays = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    return ops.convert_to_numpy(function(*arrays))
 
 
 def pad_to_multiple(x: np.ndarray, multiple: int = GENERATOR_LENGTH_MULTIPLE, mode: str = "edge"):

@@ -49,6 +49,7 @@ from emocore.models.base import (
     ModelSpec,
     TwoDomainGAN,
     compile_gan,
+    infer,
     pair_index,
 )
 from emocore.models.classifier import build_emotion_classifier, classifier_input
@@ -57,7 +58,6 @@ from emocore.models.layers import (
     GLU,
     AdaptiveResidualBlock1D,
     ResidualBlock1D,
-    infer,
     pad_to_multiple,
     scale_channels,
 )

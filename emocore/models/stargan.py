@@ -54,10 +54,10 @@ from emocore.dsp.speaker_norm import SpeakerNormalizer
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity
 from emocore.io import write_json_atomic
-from emocore.models.base import GAN, Emotion, MappingConverter, ModelSpec, compile_gan
+from emocore.models.base import GAN, Emotion, MappingConverter, ModelSpec, compile_gan, infer
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
-from emocore.models.layers import GLU, AdaptiveResidualBlock1D, infer, pad_to_multiple, scale_channels
+from emocore.models.layers import GLU, AdaptiveResidualBlock1D, pad_to_multiple, scale_channels
 
 NAME = "emostargan"
 SPEAKERS_FILE = "speakers.json"
