@@ -99,7 +99,7 @@ print("RESULT " + json.dumps({"whole": whole, "again": again, "training": record
 """
 
 
-def _run(script: str, *args: str) -> dict:
+def _run(script: str, *args: str):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
                           timeout=900)
@@ -201,3 +201,56 @@ def test_unknown_strategies_and_a_bad_tf_config_are_named(monkeypatch):
     with pytest.raises(ParameterError, match="TF_CONFIG is not valid JSON"):
         distribute.make_strategy("multi-worker")
     assert distribute.make_strategy("none").num_replicas_in_sync == 1
+
+
+MULTI_WORKER = r"""
+import json, os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from test_training import FEATURE_CFG, MODEL_CFG, TRAIN_CFG, _domain
+from emocore import training
+
+domains = (_domain("calm", 140.0, seed=0), _domain("loud", 220.0, seed=10))
+history = training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, Path(sys.argv[2]), progress=False,
+                         strategy=sys.argv[1], run_eagerly=True)
+print("RESULT " + json.dumps(history))
+"""
+
+
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_two_workers_train_as_one_device_and_only_the_chief_writes_the_model_folder(tmp_path):
+    from emocore.models.cyclegan import LOSS_NAMES
+
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen([sys.executable, "-c", MULTI_WORKER, "multi-worker", str(tmp_path / "run"),
+                                         str(TESTS)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    histories = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=900)
+        assert worker.returncode == 0, err[-4000:]
+        histories.append(json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:]))
+    alone = _run(MULTI_WORKER, "none", str(tmp_path / "alone"), str(TESTS))
+    for rows in histories:  # each worker, and both together, train as one device on the whole batch
+        for row, single in zip(rows, alone):
+            for name in LOSS_NAMES:
+                assert row[name] == pytest.approx(single[name], rel=1e-4, abs=1e-5), (row["iteration"], name)
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["training"]["strategy"]["replicas"] == 2 and record["training"]["status"] == "complete"
+    assert (tmp_path / "run" / "gen_a2b.weights.h5").is_file()
+    assert (tmp_path / "run" / "workers" / "worker-1" / "checkpoints").is_dir()  # worker 1's own, for its resume

@@ -383,7 +383,8 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
 
     # the step, and averaging the replicas' gradients in it (tf.distribute)
     # and the compiled inference of conversion (infer)
-    assert tensorflow_users(gan) == {"TwoDomainGAN", "train_step", "GAN", "apply_updates", "infer"}
+    assert tensorflow_users(gan) == {"TwoDomainGAN", "train_step", "GAN", "apply_updates", "infer", "distributed_step",
+                                     "classifier_step"}
     assert tensorflow_users(distribute) == {"split_cpu", "make_strategy"}
     # accelerator_summary asks TensorFlow which devices the step will run on
     assert tensorflow_users(monitor) == {"TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}

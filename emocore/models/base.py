@@ -460,6 +460,45 @@ def split_batch(strategy, batch: tuple):
     return strategy.experimental_distribute_values_from_function(rows)
 
 
+def distributed_step(step: Callable, strategy, *, run_eagerly: bool = False, jit_compile: bool = False) -> Callable:
+    """``step(data) -> {name: scalar}`` run on every replica of ``strategy`` (each on its share of ``data``, from
+    :func:`split_batch`), the results averaged over the replicas; a ``tf.function`` unless ``run_eagerly``.
+
+    Keras' own ``train_function`` cannot average scalar logs under ``MultiWorkerMirroredStrategy`` in Keras 3
+    (tensorflow/tensorflow#72388: "Invalid reduction dimension 0 for input with 0 dimensions"), so the GAN steps and
+    the classifier's pre-training go through this instead.
+    """
+    import tensorflow as tf
+
+    def run(data):
+        logs = strategy.run(step, args=(data,))
+        return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None) for name, value in logs.items()}
+
+    return run if run_eagerly else tf.function(run, reduce_retracing=True, jit_compile=jit_compile)
+
+
+def classifier_step(classifier: keras.Model, optimizer: keras.optimizers.Optimizer) -> Callable:
+    """One supervised update of an emotion classifier on one replica's ``(crops (B, T, C), labels (B,))``: the mean
+    sparse cross-entropy of its logits, its gradient averaged over the replicas (as :meth:`GAN.apply_updates`).
+    Returns ``{"loss", "accuracy"}`` of the crops; wrap it in :func:`distributed_step`."""
+    import tensorflow as tf
+
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def step(data):
+        crops, labels = data
+        with tf.GradientTape() as tape:
+            logits = classifier(crops, training=True)
+            loss = loss_fn(labels, logits)
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        grads = [g / replicas for g in tape.gradient(loss, classifier.trainable_variables)]
+        optimizer.apply(grads, classifier.trainable_variables)
+        correct = ops.cast(ops.equal(ops.argmax(logits, axis=-1), ops.cast(labels, "int64")), "float32")
+        return {"loss": loss, "accuracy": ops.mean(correct)}
+
+    return step
+
+
 class GAN(keras.Model):
     """What every GAN here shares: an optional frozen emotion classifier, loss trackers, and a generator and a
     discriminator optimizer (each with its own learning-rate schedule, :func:`make_optimizers`).
@@ -540,8 +579,10 @@ class GAN(keras.Model):
     def run_step(self, batch: tuple) -> dict[str, float]:
         """One compiled (unless ``run_eagerly``) :meth:`train_step` on a global batch of arrays, split over the
         replicas of the model's ``tf.distribute`` strategy (:func:`split_batch`); returns each tracker's mean."""
-        self.make_train_function()
-        logs = self.train_function(iter([split_batch(self.distribute_strategy, batch)]))
+        if getattr(self, "_step_function", None) is None:
+            self._step_function = distributed_step(self.train_step, self.distribute_strategy,
+                                                   run_eagerly=self.run_eagerly, jit_compile=self.jit_compile)
+        logs = self._step_function(split_batch(self.distribute_strategy, batch))
         return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
 
     def record_losses(self, values: dict) -> dict:

@@ -27,6 +27,7 @@ from emocore.config import TrainConfig
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ParameterError
+from emocore.models.base import classifier_step, distributed_step, split_batch
 from emocore.training.sampling import classifier_features, sample_segments
 
 EmotionClass = tuple[Sequence[WorldFeatures], Sequence[WorldFeatures], DomainStats]
@@ -78,9 +79,10 @@ def pretrain_classifier(classifier: keras.Model, classes: Sequence[EmotionClass]
         raise ParameterError(f"the classifier has {n_outputs} outputs for {len(classes)} emotion "
                              "classes; set ModelConfig.n_emotions to the number of emotions and contrast emotions")
     classifier.trainable = True
-    classifier.compile(optimizer=keras.optimizers.Adam(cfg.classifier_lr),
-                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                       metrics=["accuracy"], run_eagerly=run_eagerly, jit_compile=False)
+    strategy = classifier.distribute_strategy  # the run's (emocore.training.distribute): the batch is split over it
+    optimizer = keras.optimizers.Adam(cfg.classifier_lr)
+    optimizer.build(classifier.trainable_variables)
+    update = distributed_step(classifier_step(classifier, optimizer), strategy, run_eagerly=run_eagerly)
     labels = np.repeat(np.arange(len(classes), dtype=np.int32), cfg.classifier_batch_size)
     logs: dict = {}
     for _ in tqdm(range(cfg.classifier_pretrain_steps), desc="emotion classifier", unit="step",
@@ -90,10 +92,10 @@ def pretrain_classifier(classifier: keras.Model, classes: Sequence[EmotionClass]
             mcep, log_f0 = sample_segments(train_feats, cfg.n_frames, cfg.classifier_batch_size, rng, stats,
                                            cfg.min_voiced_fraction)
             crops.append(np.concatenate([mcep, log_f0[..., None]], -1))
-        logs = classifier.train_on_batch(np.concatenate(crops), labels, return_dict=True)
+        logs = update(split_batch(strategy, (np.concatenate(crops), labels)))
     classifier.trainable = False
-    return {"train_loss": float(logs.get("loss", float("nan"))),
-            "train_accuracy": float(logs.get("accuracy", float("nan"))),
+    return {"train_loss": float(ops.convert_to_numpy(logs["loss"])) if logs else float("nan"),
+            "train_accuracy": float(ops.convert_to_numpy(logs["accuracy"])) if logs else float("nan"),
             "val_accuracy": classifier_accuracy(classifier, [(val, stats) for _, val, stats in classes]),
             "n_val": sum(len(val) for _, val, _ in classes), "n_classes": len(classes),
             "steps": cfg.classifier_pretrain_steps}

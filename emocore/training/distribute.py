@@ -11,7 +11,9 @@ The training step does not change: :meth:`emocore.models.base.GAN.run_step` spli
 crops per emotion, drawn by the same seeded generator on every worker) evenly over the replicas
 (:func:`emocore.models.base.split_batch`), each replica computes its share's losses, and
 :meth:`~emocore.models.base.GAN.apply_updates` averages the replicas' gradients, so one step on ``R`` replicas is
-the step of one device on the whole batch. Checkpoints and ``--resume`` are the same files either way.
+the step of one device on the whole batch. The steps run through :func:`emocore.models.base.distributed_step` rather
+than Keras' ``train_function``, which cannot average scalar logs over several workers in Keras 3. Checkpoints and
+``--resume`` are the same files either way; in a multi-worker run the chief (worker 0) writes the model folder.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ def make_strategy(name: str = "none"):
                 raise ParameterError(f"TF_CONFIG is not valid JSON ({error.msg} at {error.pos})") from error
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ParameterError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
+
+
+def worker_index(strategy) -> int:
+    """This machine's index among a multi-worker strategy's workers (0, the chief, for every other strategy)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_id = getattr(resolver, "task_id", None) if resolver is not None else None
+    return int(task_id or 0)
 
 
 def describe(strategy) -> dict:

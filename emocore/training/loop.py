@@ -46,7 +46,7 @@ from emocore.training.checkpoints import (
     warm_start,
 )
 from emocore.training.classifier import pretrain_classifier
-from emocore.training.distribute import describe, make_strategy
+from emocore.training.distribute import describe, make_strategy, worker_index
 from emocore.training.monitor import TensorBoard, now, validate, write_history_csv
 from emocore.training.sampling import CropSampler, Prefetcher
 
@@ -287,7 +287,9 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
         strategy: ``"none"``, ``"mirrored"``, ``"multi-worker"`` (:func:`emocore.training.distribute.make_strategy`)
             or a ``tf.distribute.Strategy``: the global batch (``batch_size`` crops per emotion, a multiple of the
             replicas) is split over its replicas, and one step equals one device's step on the whole batch.
-            Checkpoints and ``resume`` are unchanged; the record's ``training["strategy"]`` names it.
+            Checkpoints and ``resume`` are unchanged; the record's ``training["strategy"]`` names it. In a
+            multi-worker run the chief (worker 0) writes ``model_dir``; worker ``k`` keeps its own checkpoints in
+            ``model_dir/workers/worker-k`` (for its ``resume``) and writes no validation or TensorBoard files.
         jit_compile: compile the training step with XLA (on this project's CPU machine it is slower:
             ``emocore-bench training --xla``; try it on a GPU).
 
@@ -303,9 +305,14 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
     """
     strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
     replicas = strategy.num_replicas_in_sync
-    if train_cfg.batch_size % replicas:
-        raise ParameterError(f"batch_size={train_cfg.batch_size} crops per emotion cannot be split evenly over "
-                             f"{replicas} replicas; choose a multiple of {replicas}")
+    worker = worker_index(strategy)
+    if worker > 0:  # another machine of a multi-worker run: the chief (worker 0) writes the model folder
+        model_dir = Path(model_dir) / "workers" / f"worker-{worker}"
+        output_dir = tensorboard_log_dir = None
+    for name in ("batch_size", "classifier_batch_size"):
+        if getattr(train_cfg, name) % replicas:
+            raise ParameterError(f"{name}={getattr(train_cfg, name)} crops per emotion cannot be split evenly over "
+                                 f"{replicas} replicas; choose a multiple of {replicas}")
     with strategy.scope():  # the networks' and optimizers' variables are mirrored on every replica
         spec = models.get(model_type)
         options = spec.parse_options(options)
