@@ -20,7 +20,7 @@ _C = TypeVar("_C")
 F0_METHODS = ("harvest", "dio", "rapt", "swipe")
 #: the tracker that analyses inputs for conversion (:attr:`emocore.conversion.ConversionModel.f0_tracker`), chosen by
 #: ``emocore-bench conversion``: the fastest that keeps the judges' accuracy and DNSMOS of harvest (README, "Speed")
-CONVERSION_F0_TRACKER = "harvest"
+CONVERSION_F0_TRACKER = "dio"
 #: how training spreads over devices (:func:`emocore.training.distribute.make_strategy`)
 STRATEGIES = ("none", "mirrored", "multi-worker")
 #: the smallest batch for which :func:`emocore.conversion.convert_files` starts worker processes by default (a pool
