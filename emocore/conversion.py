@@ -42,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -619,7 +620,7 @@ class ConversionReport:
 def worker_count(jobs: int | None, n_files: int) -> int:
     """How many worker processes :func:`convert_files` analyses and synthesizes in.
 
-    ``jobs=None`` (the default) means every core, for a batch of at least :data:`MIN_FILES_FOR_WORKERS` files
+    ``jobs=None`` means every core this process may use, for a batch of at least :data:`MIN_FILES_FOR_WORKERS` files
     (fewer files convert faster in this process than a pool takes to start); ``jobs=1`` means this process only.
     Never more workers than files.
 
@@ -629,7 +630,8 @@ def worker_count(jobs: int | None, n_files: int) -> int:
     if jobs is None:
         import os
 
-        jobs = (os.cpu_count() or 1) if n_files >= MIN_FILES_FOR_WORKERS else 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        jobs = cores if n_files >= MIN_FILES_FOR_WORKERS else 1
     if int(jobs) < 1:
         raise ParameterError(f"jobs must be at least 1 (or None: every core), got {jobs}")
     return max(1, min(int(jobs), n_files))
@@ -665,7 +667,7 @@ def _stage_executor(n_workers: int):
 
 def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction: Direction, destination: str | Path, *,
                   overwrite: bool = False, f0: bool | str = True, power: bool | str = True, mcep: bool = True,
-                  rhythm: bool = False, progress: bool = True, jobs: int | None = None, **style) -> ConversionReport:
+                  rhythm: bool = False, progress: bool = True, jobs: int | None = 1, **style) -> ConversionReport:
     """Convert audio files into ``destination`` at the model's sample rate, never losing a user's file.
 
     Before any conversion, :func:`emocore.batch.plan_outputs` names every output and checks the destination:
@@ -694,7 +696,9 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
         f0, power, mcep, rhythm: stream switches, as in :meth:`ConversionModel.convert_features` (with ``rhythm``
             each file's note gives its change of duration).
         progress: show a tqdm bar.
-        jobs: worker processes (:func:`worker_count`; ``None``: every core for a batch of a few files, 1: none).
+        jobs: worker processes (:func:`worker_count`): 1 (the default) none, ``None`` every core for a batch of a few
+            files (``emocore-convert``'s default). The workers are spawned, so a script that passes ``jobs`` other
+            than 1 must guard its top level with ``if __name__ == "__main__":``.
         **style: MUNIT style options (:meth:`ConversionModel.convert_mcep`), the same for every file.
 
     Returns:
@@ -723,20 +727,24 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     pool = _stage_executor(n_workers)
     try:
         for index, (path, out) in enumerate(plan.jobs):
-            for k in range(index, min(index + ahead, len(plan.jobs) - 1) + 1):
-                if k not in analyses:
-                    analyses[k] = pool.submit(stages.analyze_path, plan.jobs[k][0], cfg, segment_cfg)
+            try:
+                for k in range(index, min(index + ahead, len(plan.jobs) - 1) + 1):
+                    if k not in analyses:
+                        analyses[k] = pool.submit(stages.analyze_path, plan.jobs[k][0], cfg, segment_cfg)
+            except BrokenProcessPool as error:  # a worker died (killed for memory, a crash): no file can go on
+                report.stopped = f"a worker process died ({error}); run the same command again to go on"
+                break
             try:
                 analyzed = analyses.pop(index).result()
                 converted, familiarity, notes = model.convert_analyzed_input(
                     analyzed, direction, path=path, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
+                future = pool.submit(stages.render_to_file, converted, analyzed.plan, model.feature_cfg, segment_cfg,
+                                     out, power=bool(power), path=path)
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
                 _record_failure(report, path, out, error, overwrite)
                 bar.update()
             else:
-                written.append((index, familiarity, notes, analyzed.n_samples, pool.submit(
-                    stages.render_to_file, converted, analyzed.plan, model.feature_cfg, segment_cfg, out,
-                    power=bool(power), path=path)))
+                written.append((index, familiarity, notes, analyzed.n_samples, future))
             while written and (written[0][-1].done() or len(written) > ahead):
                 _collect(report, plan, written.popleft(), model.feature_cfg.sr, overwrite)
                 bar.update()
@@ -751,6 +759,8 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
+    order = {str(p): i for i, (p, _) in enumerate(plan.jobs)}  # with workers, failures may come out of order
+    report.failed.sort(key=lambda item: order.get(item[0], len(order)))
     return report
 
 
@@ -776,14 +786,17 @@ def _record_failure(report: ConversionReport, path, out, error: Exception, overw
     """Enter a file that failed in ``report``; a full disk stops the batch (``report.stopped``)."""
     from emocore.io import is_disk_full
 
-    if isinstance(error, EmocoreError):
+    if isinstance(error, BrokenProcessPool):
+        report.stopped = report.stopped or f"a worker process died ({error}); run the same command again to go on"
+        reason = "not converted: a worker process died"
+    elif isinstance(error, EmocoreError):
         reason = str(getattr(error, "reason", error))
     elif isinstance(error, OSError):
         if is_disk_full(error):
             again = ("run the same command again with --overwrite" if overwrite else
                      "run the same command again: the files converted so far are kept and skipped")
-            report.stopped = report.stopped or (f"the disk is full: writing {out} failed ({error.strerror}) and left no partial "
-                              f"file; no further file was tried. Free some space and {again}")
+            report.stopped = report.stopped or (f"the disk is full: writing {out} failed ({error.strerror}) and left no "
+                                                f"partial file; no further file was started. Free some space and {again}")
             report.failed.append((str(path), f"not written: {error.strerror}"))
             return
         reason = f"{error.strerror or error} ({error.filename or out})"

@@ -149,6 +149,17 @@ def test_a_two_replica_run_cut_short_and_resumed_ends_as_the_uninterrupted_one(t
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
+def test_the_classifier_pretrains_on_two_replicas_as_on_one_device():
+    result = _run(CLASSIFIER, str(TESTS))
+    one, two = result["one"], result["two"]
+    # the loss is the whole batch's mean (not divided by the replicas) and the updates agree
+    assert two["train_loss"] == pytest.approx(one["train_loss"], rel=1e-5)
+    assert two["train_accuracy"] == one["train_accuracy"]
+    assert result["moved"] > result["learning_rate"]  # three Adam steps moved the weights...
+    assert result["weight_diff"] < 0.1 * result["learning_rate"]  # ...alike on one device and on two
+
+
 def test_a_batch_the_replicas_cannot_share_is_refused_before_training(tmp_path):
     from test_training import FEATURE_CFG, MODEL_CFG, TRAIN_CFG, _domain
 
@@ -164,6 +175,23 @@ def test_a_batch_the_replicas_cannot_share_is_refused_before_training(tmp_path):
     with pytest.raises(ParameterError, match="cannot be split evenly over 2 replicas"):
         training.train(domains, FEATURE_CFG, MODEL_CFG, replace(TRAIN_CFG, batch_size=3), tmp_path, progress=False,
                        strategy=TwoReplicas())
+    with pytest.raises(ParameterError, match="XLA"):
+        training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, strategy=TwoReplicas(),
+                       jit_compile=True)
+
+    class Cluster:
+        def cluster_spec(self):
+            class Spec:
+                def as_dict(self):
+                    return {"worker": ["a:1", "b:1"]}
+            return Spec()
+
+    class TwoWorkers(TwoReplicas):
+        cluster_resolver = Cluster()
+
+    with pytest.raises(ParameterError, match="time budget"):  # each worker would stop by its own clock
+        training.train(domains, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, progress=False, strategy=TwoWorkers(),
+                       max_wall_time_s=60.0)
     assert not any(tmp_path.iterdir())  # nothing written
 
 
@@ -201,6 +229,39 @@ def test_unknown_strategies_and_a_bad_tf_config_are_named(monkeypatch):
     with pytest.raises(ParameterError, match="TF_CONFIG is not valid JSON"):
         distribute.make_strategy("multi-worker")
     assert distribute.make_strategy("none").num_replicas_in_sync == 1
+
+
+CLASSIFIER = r"""
+import json, sys
+from dataclasses import replace
+import numpy as np
+from emocore.training import distribute
+distribute.split_cpu(2)
+sys.path.insert(0, sys.argv[1])
+import keras
+from test_training import MODEL_CFG, TRAIN_CFG, _domain
+from emocore.models.classifier import build_emotion_classifier
+from emocore.training.classifier import pretrain_classifier
+
+domains = (_domain("calm", 140.0, seed=0), _domain("loud", 220.0, seed=10))
+classes = [(d.network_features("train"), d.network_features("validation"), d.stats) for d in domains]
+cfg = replace(TRAIN_CFG, classifier_pretrain_steps=3, classifier_batch_size=2)
+keras.utils.set_random_seed(0)
+one = build_emotion_classifier(MODEL_CFG)
+strategy = distribute.make_strategy("mirrored")
+with strategy.scope():
+    two = build_emotion_classifier(MODEL_CFG)
+    two.set_weights(one.get_weights())
+result_one = pretrain_classifier(one, classes, cfg, np.random.default_rng(5), run_eagerly=True)
+with strategy.scope():
+    result_two = pretrain_classifier(two, classes, cfg, np.random.default_rng(5), run_eagerly=True)
+print("RESULT " + json.dumps({
+    "one": result_one, "two": result_two,
+    "weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(one.get_weights(), two.get_weights())),
+    "moved": max(float(np.max(np.abs(a - b))) for a, b in zip(one.get_weights(), keras.utils.set_random_seed(0) or
+                                                                  build_emotion_classifier(MODEL_CFG).get_weights())),
+    "learning_rate": cfg.classifier_lr}))
+"""
 
 
 MULTI_WORKER = r"""

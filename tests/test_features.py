@@ -126,3 +126,20 @@ def test_fft_size_is_worlds_and_bounds_the_mcep_order(sr, f0_floor_hz):
 def test_a_frame_period_below_one_sample_is_refused():
     with pytest.raises(ParameterError, match="less than one sample"):
         config.FeatureConfig(frame_period_ms=0.01)
+
+
+@pytest.mark.parametrize("tracker", ["rapt", "swipe"])
+def test_the_sptk_trackers_give_worlds_frame_count_and_find_a_tone(tracker):
+    from dataclasses import replace
+
+    from conftest import harmonic_tone
+
+    cfg = replace(config.FeatureConfig(), f0_method=tracker)
+    wav = 0.3 * harmonic_tone(180.0, 0.61)  # not a whole number of frames
+    f0_hz, times = features.extract_f0(wav, cfg)
+    assert len(f0_hz) == len(times) == len(wav) // cfg.hop_length + 1
+    np.testing.assert_allclose(np.diff(times), cfg.frame_period_ms / 1000)
+    voiced = f0_hz[f0_hz > 0]
+    assert len(voiced) > 0.6 * len(f0_hz) and abs(np.median(voiced) - 180.0) < 5.0
+    feats = features.extract_features(wav, cfg)  # CheapTrick and D4C take the tracker's contour
+    assert feats.n_frames == len(f0_hz)

@@ -395,3 +395,29 @@ def test_options_from_the_command_line_are_checked_by_name_and_type():
         stargan.default_options(colour=1)
     with pytest.raises(ParameterError, match="takes no options"):
         models.get("cyclegan").default_options(f0_contour=True)
+
+
+def test_infer_equals_the_eager_call_follows_new_weights_and_traces_once_for_every_length(monkeypatch):
+    from emocore.models import base
+    from emocore.models.stargan import build_conditional_generator, condition
+
+    rng = np.random.default_rng(0)
+    gen = build_conditional_generator(replace_n_emotions(SMOKE, 3), 3)
+    cond = condition(np.array([0]), np.array([2]), 3)
+    for n_frames in (32, 64, 100):  # different lengths: one trace with an open time axis
+        x = rng.standard_normal((1, n_frames, SMOKE.mcep_dim)).astype("float32")
+        eager = keras.ops.convert_to_numpy(gen([x, cond], training=False))
+        np.testing.assert_allclose(base.infer(gen, [x, cond]), eager, rtol=1e-5, atol=1e-5)
+    if keras.backend.backend() == "tensorflow":
+        assert base._COMPILED_INFERENCE[gen].experimental_get_tracing_count() == 1
+    gen.set_weights([w * 0.5 for w in gen.get_weights()])  # later weights are read, not frozen into the trace
+    np.testing.assert_allclose(base.infer(gen, [x, cond]), keras.ops.convert_to_numpy(gen([x, cond], training=False)),
+                               rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(base, "COMPILE_INFERENCE", False)  # the benchmark's baseline: the eager call
+    np.testing.assert_allclose(base.infer(gen, [x, cond]), keras.ops.convert_to_numpy(gen([x, cond], training=False)))
+
+
+def replace_n_emotions(cfg, n):
+    from dataclasses import replace
+
+    return replace(cfg, n_emotions=n)

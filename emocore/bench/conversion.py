@@ -152,8 +152,11 @@ def conversion_speed(model: str = DEFAULT_MODEL, trackers=F0_METHODS, workers=No
     converter.convert_path(paths[0], direction)  # traces the compiled networks: not counted
     runs = [("harvest", 1, False)] + [(t, w, True) for t in trackers for w in workers]
     rows = []
-    logging.getLogger("emocore.conversion").setLevel(logging.ERROR)  # not the loud words' "scaled to 0.99", 9 times
+    logger = logging.getLogger("emocore.conversion")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # not the loud words' "scaled to 0.99", once per run
     for tracker, n_workers, compiled in runs:
+        logger.setLevel(logging.ERROR)
         converter.f0_tracker = tracker
         model_base.COMPILE_INFERENCE = compiled
         try:
@@ -163,6 +166,7 @@ def conversion_speed(model: str = DEFAULT_MODEL, trackers=F0_METHODS, workers=No
                 wall = time.perf_counter() - start
         finally:
             model_base.COMPILE_INFERENCE = True
+            logger.setLevel(level)
         if not report.ok:
             raise RuntimeError(f"benchmark files failed: {report.failed}")
         rows.append({"tracker": tracker, "workers": n_workers, "networks": "compiled" if compiled else "eager",

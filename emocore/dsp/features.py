@@ -96,7 +96,7 @@ def extract_f0(wav: np.ndarray, cfg: FeatureConfig) -> tuple[np.ndarray, np.ndar
     - ``"rapt"``: Talkin's RAPT (normalized cross-correlation and dynamic programming), SPTK's C code in pysptk.
     - ``"swipe"``: Camacho's SWIPE' (sawtooth-waveform-inspired pitch estimator), SPTK's C code in pysptk.
 
-    ``emocore-bench trackers`` measures their cost and their agreement with harvest on real speech.
+    ``emocore-bench conversion`` measures their cost and their agreement with harvest on real speech.
 
     Args:
         wav (ndarray): float64 waveform at ``cfg.sr``, shape ``(n_samples,)``.

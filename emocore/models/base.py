@@ -84,16 +84,15 @@ def infer(network: keras.Model, inputs):
 
         several = isinstance(network.inputs, (list, tuple)) and len(network.inputs) > 1
         signature = [tf.TensorSpec(shape=tensor.shape, dtype=tensor.dtype) for tensor in network.inputs]
+        owner = weakref.ref(network)  # the cache must not keep the network alive
 
         def call(*arrays):
-            return network(list(arrays) if several else arrays[0], training=False)
+            return owner()(list(arrays) if several else arrays[0], training=False)
 
         function = tf.function(call, input_signature=signature)
         _COMPILED_INFERENCE[network] = function
     arrays = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     return ops.convert_to_numpy(function(*arrays))
-
-
 
 
 @dataclass(frozen=True)
@@ -483,13 +482,12 @@ def classifier_step(classifier: keras.Model, optimizer: keras.optimizers.Optimiz
     Returns ``{"loss", "accuracy"}`` of the crops; wrap it in :func:`distributed_step`."""
     import tensorflow as tf
 
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
     def step(data):
         crops, labels = data
         with tf.GradientTape() as tape:
             logits = classifier(crops, training=True)
-            loss = loss_fn(labels, logits)
+            # the function, not the Loss class: that one divides by the replicas itself under a strategy
+            loss = ops.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         grads = [g / replicas for g in tape.gradient(loss, classifier.trainable_variables)]
         optimizer.apply(grads, classifier.trainable_variables)

@@ -89,6 +89,17 @@ def worker_index(strategy) -> int:
     return int(task_id or 0)
 
 
+def n_workers(strategy) -> int:
+    """How many machines a strategy spans (1 for every strategy but a multi-worker one's cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return 1
+    try:
+        return max(1, len(resolver.cluster_spec().as_dict().get("worker", [])))
+    except (AttributeError, ValueError):
+        return 1
+
+
 def describe(strategy) -> dict:
     """What the run record keeps of a strategy: its class and its number of replicas."""
     return {"strategy": type(strategy).__name__, "replicas": int(strategy.num_replicas_in_sync)}

@@ -46,7 +46,7 @@ from emocore.training.checkpoints import (
     warm_start,
 )
 from emocore.training.classifier import pretrain_classifier
-from emocore.training.distribute import describe, make_strategy, worker_index
+from emocore.training.distribute import describe, make_strategy, n_workers, worker_index
 from emocore.training.monitor import TensorBoard, now, validate, write_history_csv
 from emocore.training.sampling import CropSampler, Prefetcher
 
@@ -309,6 +309,11 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
     if worker > 0:  # another machine of a multi-worker run: the chief (worker 0) writes the model folder
         model_dir = Path(model_dir) / "workers" / f"worker-{worker}"
         output_dir = tensorboard_log_dir = None
+    if jit_compile and replicas > 1:
+        raise ParameterError(f"XLA (--xla) compiles the step of one device; with {replicas} replicas leave it off")
+    if max_wall_time_s is not None and n_workers(strategy) > 1:
+        raise ParameterError("a time budget (--time-budget) stops each worker by its own clock, so the workers of a "
+                             "multi-worker run would stop at different iterations; give --iterations instead")
     for name in ("batch_size", "classifier_batch_size"):
         if getattr(train_cfg, name) % replicas:
             raise ParameterError(f"{name}={getattr(train_cfg, name)} crops per emotion cannot be split evenly over "

@@ -165,6 +165,7 @@ class Prefetcher:
         rng.bit_generator.state = rng_state
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        self._error: Exception | None = None
         self._thread = threading.Thread(target=self._draw, args=(list(samplers), batch_size, rng),
                                         name="emocore-crops", daemon=True)
         self._thread.start()
@@ -185,11 +186,24 @@ class Prefetcher:
                 return
 
     def next(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict]:
-        """The next batch (one ``(mceps, log_f0)`` per emotion) and the generator state after it."""
-        crops, state = self._queue.get()
-        if state is None:
-            raise crops
-        return crops, state
+        """The next batch (one ``(mceps, log_f0)`` per emotion) and the generator state after it.
+
+        Raises:
+            the drawing error (again at every later call), or ParameterError after :meth:`close`.
+        """
+        while True:
+            if self._error is not None:
+                raise self._error
+            try:
+                crops, state = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if not self._thread.is_alive():
+                    raise ParameterError("the crop sampler was closed; make a new Prefetcher") from None
+                continue
+            if state is None:
+                self._error = crops
+                raise crops
+            return crops, state
 
     def close(self) -> None:
         """Stop drawing; the thread ends within a tenth of a second."""
