@@ -180,7 +180,7 @@ class ConversionModel:
 
     @classmethod
     def load(cls, model_dir: str | Path, *, checkpoint: str | Path | None = None,
-             f0_tracker: str | None = None) -> "ConversionModel":
+             f0_tracker: str | None = "default") -> "ConversionModel":
         """Read a model folder: the run record, each emotion's statistics, the network weights and extra files.
 
         The model type comes from ``config.json`` (:func:`emocore.record.read_record`, which upgrades older
@@ -191,7 +191,8 @@ class ConversionModel:
             checkpoint: take the network weights from this checkpoint folder instead (e.g. one in
                 ``model_dir/checkpoints/`` while training is still running). The converter's extra files (a
                 MUNIT model's mean style codes) come from the checkpoint too, never from ``model_dir``.
-            f0_tracker: analyse inputs with this F0 tracker (default :attr:`f0_tracker`).
+            f0_tracker: analyse inputs with this F0 tracker; ``None``: the model's training one; ``"default"``:
+                :attr:`f0_tracker`'s default (:data:`emocore.config.CONVERSION_F0_TRACKER`).
 
         Every file is checked against the ``fingerprint`` that :meth:`save` (and
         :func:`emocore.pretrained.export_pretrained`) records in ``config.json``: the SHA-256 of each file
@@ -247,7 +248,7 @@ class ConversionModel:
         converter.load_extra(weights_dir)
         _verify_model_folder(model_dir, record, converter, checkpoint)
         model = cls(record.feature, stats, converter, record.model_type, record=record)
-        if f0_tracker is not None:
+        if f0_tracker != "default":
             model.f0_tracker = f0_tracker
             model.analysis_cfg  # an unknown tracker fails here, not at the first file
         return model
@@ -617,6 +618,13 @@ class ConversionReport:
         return not self.failed and not self.not_attempted
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it, else all of them)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def worker_count(jobs: int | None, n_files: int) -> int:
     """How many worker processes :func:`convert_files` analyses and synthesizes in.
 
@@ -628,10 +636,7 @@ def worker_count(jobs: int | None, n_files: int) -> int:
         ParameterError: ``jobs`` below 1.
     """
     if jobs is None:
-        import os
-
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        jobs = cores if n_files >= MIN_FILES_FOR_WORKERS else 1
+        jobs = usable_cores() if n_files >= MIN_FILES_FOR_WORKERS else 1
     if int(jobs) < 1:
         raise ParameterError(f"jobs must be at least 1 (or None: every core), got {jobs}")
     return max(1, min(int(jobs), n_files))

@@ -319,11 +319,9 @@ def test_workers_write_the_same_files_in_the_same_order_as_one_process(model, so
 
 
 def test_worker_count_uses_every_core_for_a_batch_and_this_process_for_a_few_files(monkeypatch):
-    import os
-
     from emocore.exceptions import ParameterError
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(conversion, "usable_cores", lambda: 8)
     assert conversion.worker_count(None, 100) == 8
     assert conversion.worker_count(None, conversion.MIN_FILES_FOR_WORKERS - 1) == 1
     assert conversion.worker_count(3, 100) == 3 and conversion.worker_count(3, 2) == 2

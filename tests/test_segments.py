@@ -199,19 +199,21 @@ def test_ten_minutes_never_reach_the_analysis_in_more_than_one_segment(model, tm
     wav = speech_like(600.0, seed=1)
     path = tmp_path / "ten_minutes.wav"
     sf.write(str(path), wav, SR, subtype="FLOAT")
-    spans, last = [], {}
+    spans, analysed = [], {}
 
-    def spy(segment_wav, feature_cfg):  # cheap stand-in features; the "conversion" below returns the span
+    def spy(segment_wav, feature_cfg):  # cheap stand-in features; "synthesis" below gives back the span
         spans.append(len(segment_wav))
-        last["wav"] = np.array(segment_wav)
         n_frames = len(segment_wav) // feature_cfg.hop_length + 1
-        return features.WorldFeatures(f0_hz=np.full(n_frames, 150.0), mcep=np.zeros((n_frames, feature_cfg.mcep_dim)),
-                                      coded_ap=np.zeros((n_frames, 1)), log_power=np.zeros(n_frames),
-                                      n_samples=len(segment_wav))
+        feats = features.WorldFeatures(f0_hz=np.full(n_frames, 150.0), mcep=np.zeros((n_frames, feature_cfg.mcep_dim)),
+                                       coded_ap=np.zeros((n_frames, 1)), log_power=np.zeros(n_frames),
+                                       n_samples=len(segment_wav))
+        analysed[id(feats)] = np.array(segment_wav)
+        return feats
 
-    monkeypatch.setattr(conversion.features, "extract_features", spy)
+    monkeypatch.setattr(features, "extract_features", spy)  # what emocore.stages analyses with
     monkeypatch.setattr(model, "segment_cfg", cfg)
-    monkeypatch.setattr(model, "convert_analyzed", lambda feats, direction, **switches: last["wav"])
+    monkeypatch.setattr(model, "convert_features", lambda feats, direction, **switches: feats)
+    monkeypatch.setattr(features, "synthesize_features", lambda feats, cfg, apply_log_power=False: analysed[id(feats)])
     result = model.convert_path(path, "A2B")
     limit = (cfg.max_segment_s + 2 * cfg.context_s) * SR
     assert result.n_segments == len(spans) == 34 and max(spans) <= limit
@@ -242,6 +244,6 @@ def test_a_truncated_file_gives_a_note(model, tmp_path):
 
 
 def test_conversion_to_silence_is_an_error(model, monkeypatch):
-    monkeypatch.setattr(model, "convert_analyzed", lambda feats, direction, **switches: np.zeros(feats.n_samples))
+    monkeypatch.setattr(features, "synthesize_features", lambda feats, cfg, apply_log_power=False: np.zeros(feats.n_samples))
     with pytest.raises(AudioError, match="conversion produced silence"):
         model.convert_wav(speech_like(1.0), "A2B")

@@ -63,15 +63,17 @@ def test_analyze_path_names_an_unusable_file_and_notes_a_truncated_one(tmp_path)
     assert len(analyzed.notes) == 1 and "truncated" in analyzed.notes[0].lower()
 
 
-def test_render_to_file_scales_a_loud_result_instead_of_clipping_and_writes_nothing_for_silence(tmp_path):
+def test_render_to_file_scales_a_loud_result_instead_of_clipping_and_writes_nothing_for_silence(tmp_path,
+                                                                                                  monkeypatch):
     wav = _speech(0.8)
     analyzed = stages.analyze_wav(wav, CFG, SHORT)
     loud = [f.replace(mcep=f.mcep + np.eye(1, f.mcep.shape[1])[0] * 3.0) for f in analyzed.feats]  # +3 in c0: louder
     peak, n = stages.render_to_file(loud, analyzed.plan, CFG, SHORT, tmp_path / "loud.wav", power=False)
     written, _ = sf.read(str(tmp_path / "loud.wav"))
     assert peak > 1 and n == len(wav) and np.max(np.abs(written)) == pytest.approx(stages.OUTPUT_PEAK, abs=1e-3)
-    silent = [f.replace(f0_hz=np.zeros_like(f.f0_hz), mcep=np.full_like(f.mcep, -50.0)) for f in analyzed.feats]
-    with pytest.raises(AudioError, match="produced silence"):
-        stages.render_to_file(silent, analyzed.plan, CFG, SHORT, tmp_path / "silent.wav", power=False,
+    monkeypatch.setattr(features, "synthesize_features", lambda feats, cfg, apply_log_power=False: np.zeros(
+        feats.n_samples))  # a conversion that went silent
+    with pytest.raises(AudioError, match="in.wav: conversion produced silence"):
+        stages.render_to_file(list(analyzed.feats), analyzed.plan, CFG, SHORT, tmp_path / "silent.wav", power=False,
                               path="in.wav")
     assert not (tmp_path / "silent.wav").exists()

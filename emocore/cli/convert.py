@@ -76,9 +76,9 @@ def convert_main(argv: list[str] | None = None) -> int:
     styles.add_argument("--intensity", type=float, default=None,
                         help="emotion intensity in [0, 1]: 0 keeps the source style, 1 (default) the target's")
     speed = parser.add_argument_group("speed (emocore-bench conversion measures both)")
-    speed.add_argument("--f0-tracker", choices=F0_METHODS, default=None,
-                       help=f"the F0 tracker that analyses the inputs (default {CONVERSION_F0_TRACKER}; harvest is the "
-                            "slowest and the one the models were trained with)")
+    speed.add_argument("--f0-tracker", choices=F0_METHODS, default=CONVERSION_F0_TRACKER,
+                       help="the F0 tracker that analyses the inputs (default %(default)s; harvest is the slowest and "
+                            "the one the models were trained with)")
     speed.add_argument("--jobs", type=positive_int, default=None,
                        help="processes that analyse and synthesize files in parallel (default: every core for a "
                             f"batch of at least {MIN_FILES_FOR_WORKERS} files; 1: this process only)")

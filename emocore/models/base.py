@@ -308,7 +308,7 @@ class ModelSpec:
     Attributes:
         name (str): the ``model_type`` of run records and ``--model`` of ``emocore-train``.
         title (str): for progress bars and plots, e.g. ``"EmoCycleGAN"``.
-        build_training (Callable): ``(model_cfg, train_cfg, options, *, run_eagerly, jit_compile) -> TrainingModel``: built,
+        build_training (Callable): ``(model_cfg, train_cfg, options, *, run_eagerly[, jit_compile]) -> TrainingModel``: built,
             compiled, optimizers built, weights from ``keras.utils.set_random_seed(train_cfg.seed)``.
         build_converter (Callable): ``(model_cfg, options) -> Converter`` with untrained networks (a model
             folder's weights are loaded into them).
@@ -394,8 +394,8 @@ def build_training_model(spec: ModelSpec, model_cfg: ModelConfig, train_cfg: Tra
                          run_eagerly: bool = False, jit_compile: bool = False) -> TrainingModel:
     """``spec.build_training`` with the options parsed (:meth:`ModelSpec.parse_options`); ``jit_compile`` compiles
     the training step with XLA (``emocore-bench training --xla`` measures whether that is faster)."""
-    return spec.build_training(model_cfg, train_cfg, spec.parse_options(options), run_eagerly=run_eagerly,
-                               jit_compile=jit_compile)
+    extra = {"jit_compile": True} if jit_compile else {}  # a builder written before --xla need not take it
+    return spec.build_training(model_cfg, train_cfg, spec.parse_options(options), run_eagerly=run_eagerly, **extra)
 
 
 @keras.saving.register_keras_serializable(package="emocore")
