@@ -154,24 +154,23 @@ def conversion_speed(model: str = DEFAULT_MODEL, trackers=F0_METHODS, workers=No
     rows = []
     logger = logging.getLogger("emocore.conversion")
     level = logger.level
-    logger.setLevel(logging.ERROR)  # not the loud words' "scaled to 0.99", once per run
-    for tracker, n_workers, compiled in runs:
-        logger.setLevel(logging.ERROR)
-        converter.f0_tracker = tracker
-        model_base.COMPILE_INFERENCE = compiled
-        try:
+    logger.setLevel(logging.ERROR)  # not the loud words' "scaled to 0.99" in every run
+    try:
+        for tracker, n_workers, compiled in runs:
+            converter.f0_tracker = tracker
+            model_base.COMPILE_INFERENCE = compiled
             with tempfile.TemporaryDirectory() as out:
                 start = time.perf_counter()
                 report = convert_files(converter, paths, direction, out, jobs=n_workers, progress=False)
                 wall = time.perf_counter() - start
-        finally:
-            model_base.COMPILE_INFERENCE = True
-            logger.setLevel(level)
-        if not report.ok:
-            raise RuntimeError(f"benchmark files failed: {report.failed}")
-        rows.append({"tracker": tracker, "workers": n_workers, "networks": "compiled" if compiled else "eager",
-                     "wall_s": wall, "audio_s": audio_s, "rtf": wall / audio_s,
-                     "x_baseline": (rows[0]["wall_s"] if rows else wall) / wall})
+            if not report.ok:
+                raise RuntimeError(f"benchmark files failed: {report.failed}")
+            rows.append({"tracker": tracker, "workers": n_workers, "networks": "compiled" if compiled else "eager",
+                         "wall_s": wall, "audio_s": audio_s, "rtf": wall / audio_s,
+                         "x_baseline": (rows[0]["wall_s"] if rows else wall) / wall})
+    finally:
+        model_base.COMPILE_INFERENCE = True
+        logger.setLevel(level)
     print(f"convert_files: {len(paths)} held-out TESS words ({audio_s:.1f} s of audio), neutral -> {target}, "
           f"{model_dir.name}, {os.cpu_count()} cores; first row: the baseline (before issue 16)")
     print(f"{'tracker':<9}{'workers':>8}{'networks':>10}{'wall (s)':>10}{'RTF':>8}{'x baseline':>12}")

@@ -96,8 +96,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     from emocore.data.extraction import prepare_domains
     from emocore.models import get
 
-    model = ConversionModel.load(model_dir, checkpoint=checkpoint, f0_tracker=f0_tracker)
-    analysis_cfg = model.analysis_cfg if f0_tracker is not None else model.feature_cfg
+    model = ConversionModel.load(model_dir, checkpoint=checkpoint, f0_tracker=f0_tracker)  # None: the training one
+    analysis_cfg = model.analysis_cfg
     name = system or get(model.model_type).title.lower()
     trained_on = set(model.record.training.get("speakers", ()))
     recorded_words = {t for e in model.record.emotions for t in e.validation_text_ids}
