@@ -1,8 +1,10 @@
-# Two commands do all the set-up on a fresh machine:
-#   make demo   with the pretrained models: evaluate them on held-out words, execute notebooks 01, 02, 04, 05
-#               (the per-pair models' streams, then the multi-speaker model's), 06 into build/, write figures/results.csv, evaluate the multi-speaker model on unseen actors
-#               (figures/results_multispeaker.csv) (emocore/demo.py; 03_train is the one that trains)
-#   make test   run the test suite (unit tests, real-data tests, notebooks at smoke size)
+# These commands do all the set-up on a fresh machine:
+#   make demo     hear it in a minute: espeak-ng examples (and held-out corpus audio when present) and FILES converted
+#                 by the default pretrained model to every emotion; build/demo/index.html plays them (emocore/demo.py)
+#   make results  the full evaluation behind the README (about 40 minutes, needs the corpora): notebooks 01, 02, 04,
+#                 05 (the per-pair models' streams, then the multi-speaker model's), 06 into build/, figures/results.csv,
+#                 the multi-speaker model on unseen actors (figures/results_multispeaker.csv) (emocore/results.py)
+#   make test     run the test suite (unit tests, real-data tests, notebooks at smoke size, the browser tests)
 # Each creates .venv with everything it needs on first use.
 
 PYTHON ?= python3
@@ -10,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench install clean-build strip
+.PHONY: demo results test test-fast bench install clean-build strip
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,9 +30,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"
 
-# make demo FILES="my.wav other.wav" also converts your own files with every pretrained model
+# make demo FILES="my.wav other.wav" also converts your own files
 demo: $(STAMP)
 	$(PY) -m emocore.demo $(FILES)
+
+results: $(STAMP)
+	$(PY) -m emocore.results
 
 bench: $(STAMP)
 	$(VENV)/bin/emocore-bench extraction

@@ -1,231 +1,244 @@
-"""``make demo``: the main job on the pretrained models, from a fresh clone.
+"""``make demo``: hear a conversion within a minute or two, with no corpus and no training.
 
-1. Convert any audio files given on the command line with every pretrained model (``build/demo/converted/``).
-2. Without the corpora: say how to get them and stop there.
-3. With them: execute the notebooks headless into ``build/`` on the pretrained models (01 preprocessing,
-   02 vocoders, 04 evaluation of the reference systems and every pretrained model on its held-out words (the
-   multi-speaker model on those of every TESS pair),
-   05 the stream ablation of the models of the first domain pair and, again, of the default multi-speaker model
-   with its contour and rhythm streams (:func:`stream_variants`, TESS OAF neutral -> happy), 06 the listening test's
-   analysis), then
-   write the results table (``figures/results.csv``, printed as Markdown for the README) from notebook
-   04's summary; then evaluate each multi-speaker model on TESS's held-out words and on RAVDESS actors it never
-   heard (:func:`emocore.evaluation.multispeaker.evaluate_multispeaker`, two judges, baselines, intensity; about
-   25 minutes on 2 cores; needs RAVDESS; not at ``--smoke`` size) into ``data/results/multispeaker/<model>/`` and
-   print its tables (``figures/results_multispeaker.csv``, ``figures/intensity_multispeaker.csv``); print where
-   the audio, tables and figures are.
+1. Gather examples: two sentences spoken by espeak-ng (voices in neither corpus); when the corpora are present,
+   also a held-out neutral TESS word of each speaker and a neutral sentence of two RAVDESS actors no model heard
+   (corpus audio is only read, never copied into the repository); and any files given on the command line.
+2. Convert each with the default pretrained model (:data:`emocore.pretrained.DEFAULT_PRETRAINED`) from its first
+   emotion (neutral) to every other one, on every core (:func:`emocore.conversion.convert_files`), into
+   ``build/demo/converted/<emotion>/``.
+3. Write ``build/demo/index.html``: one row per input with players for the source and each conversion side by side,
+   where the input comes from, its duration and what happened to it; print the page's path.
 
-Run it as ``make demo`` or ``python -m emocore.demo [FILES...] [--smoke]``.
+The full evaluation behind the README's tables is ``make results`` (:mod:`emocore.results`, about 40 minutes).
+Run this as ``make demo [FILES="my.wav other.wav"]`` or ``python -m emocore.demo [FILES...]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from urllib.parse import quote
 
 from emocore import paths, pretrained
-from emocore.evaluation.report import results_rows
-from emocore.record import read_record
 
-NOTEBOOKS = ("01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation", "06_listening_test")
-#: the results table: (summary column, README header, decimals)
-RESULTS_COLUMNS = (("emotion_accuracy_pct", "emotion judge %", 0), ("judge_ceiling_pct", "judge ceiling %", 0),
-                   ("speaker_similarity", "speaker sim.", 3), ("nearest_speaker_correct_pct", "nearest speaker %", 0),
-                   ("dnsmos_ovrl", "DNSMOS", 2), ("mcd_db", "MCD dB", 2), ("f0_rmse_hz", "F0 RMSE Hz", 1))
-RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "emostargan", "target")
-#: the held-out words the multi-speaker model's stream ablation converts (notebook 05, ``TAG="_emostargan"``)
-STREAM_PAIR = "tess:OAF:neutral:happy"
+#: what espeak-ng says, and in which voice (a male and a female variant of its English voice)
+ESPEAK_EXAMPLES = (("Please bring the books back to the library.", "en"),
+                   ("Good morning, how are you today?", "en+f3"))
+#: RAVDESS actors held out of every model's training (a man and a woman), one neutral sentence each
+DEMO_ACTORS = ("Actor_13", "Actor_14")
 
 
-def stream_variants(f0_contour: bool = False) -> list[str]:
-    """Notebook 05's variants for a multi-speaker model: each stream alone (F0 by the speaker-relative log-Gaussian
-    transform, by its CWT extension, or by the generator's contour channel when the model has one; power likewise;
-    MCEPs; rhythm), then the full model with each F0 method, with and without rhythm."""
-    methods = ["log-gaussian", "cwt", *(["contour"] if f0_contour else [])]
-    alone = ["none", *(f"f0={m}" for m in methods), "power", "power=cwt", "mcep", "rhythm"]
-    full = [f"f0={m}+power{'=cwt' if m != 'log-gaussian' else ''}+mcep" for m in methods]
-    return alone + full + [f"{v}+rhythm" for v in full]
+@dataclass(frozen=True)
+class Example:
+    """One input of the demo: its file and, for the page, where it comes from."""
+
+    path: Path
+    origin: str
 
 
-def results_table(summary: pd.DataFrame, systems: tuple[str, ...] = RESULTS_SYSTEMS) -> pd.DataFrame:
-    """The README's table from an :func:`emocore.evaluation.summarize` frame.
+@dataclass
+class DemoRow:
+    """One input on the page: its source copy, its conversion per target emotion (``None``: failed) and notes."""
 
-    Args:
-        summary: a summary with columns ``system``, ``target_emotion``, ``n``, the metrics and optionally
-            ``speaker`` (``summarize(table, by=("system", "speaker", "target_emotion"))``: models are trained
-            per speaker, so their rows are compared with the same speaker's reference rows).
-        systems: the systems kept, in this order within each group (absent ones are skipped).
+    example: Example
+    duration_s: float | None = None
+    source: Path | None = None
+    converted: dict[str, Path | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
-    Returns:
-        DataFrame: ``target_emotion`` (and ``speaker``), ``system``, ``n``, then the :data:`RESULTS_COLUMNS`
-        under their README headers, rounded; sorted by target emotion, speaker, then system as in ``systems``.
+
+def espeak_examples(folder: Path) -> list[Example]:
+    """:data:`ESPEAK_EXAMPLES` spoken into ``folder``; none (with a printed reason) without espeak-ng."""
+    from emocore.data import espeak
+    from emocore.exceptions import EmocoreError
+
+    if not espeak.available():
+        print("espeak-ng is not installed (pip install espeakng-loader): no synthetic examples")
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    examples = []
+    for k, (text, voice) in enumerate(ESPEAK_EXAMPLES, start=1):
+        path = folder / f"espeak{k}_{voice.replace('+', '_')}.wav"
+        try:
+            espeak.synthesize(text, path, voice)
+        except EmocoreError as error:
+            print(f"espeak-ng example {k} left out: {error}")
+            continue
+        examples.append(Example(path, f'espeak-ng voice "{voice}" (in neither corpus): "{text}"'))
+    return examples
+
+
+def corpus_examples(root: Path | None = None) -> list[Example]:
+    """A held-out neutral TESS word of each speaker and a neutral sentence of each of :data:`DEMO_ACTORS`, where
+    the corpora are present (none otherwise)."""
+    from emocore.data import datasets
+    from emocore.exceptions import DatasetError
+
+    root = Path(root) if root is not None else paths.corpora_dir()
+    examples = []
+    if (root / "tess").is_dir():
+        from emocore.evaluation.judge import corpus_held_out_text_ids
+
+        held_out = corpus_held_out_text_ids("tess", root=root)
+        for k, speaker in enumerate(("OAF", "YAF")):
+            try:
+                words = [u for u in datasets.list_utterances("tess", speaker=speaker, emotion="neutral", root=root)
+                         if u.text_id in held_out]
+            except DatasetError as error:
+                print(f"TESS {speaker} left out: {error}")
+                continue
+            if words:  # a different word per speaker
+                examples.append(Example(words[k % len(words)].path, f"TESS {speaker}, neutral, a word no model trained on"))
+    if (root / "ravdess").is_dir():
+        for actor in DEMO_ACTORS:
+            try:
+                sentences = datasets.list_utterances("ravdess", speaker=actor, emotion="neutral", root=root)
+            except DatasetError as error:
+                print(f"RAVDESS {actor} left out: {error}")
+                continue
+            if sentences:
+                examples.append(Example(sentences[0].path, f"RAVDESS {actor}, neutral, an actor no model heard"))
+    return examples
+
+
+def targets(model) -> list[tuple[object, str]]:
+    """``(direction, target emotion)`` per conversion: a two-emotion model converts its first emotion to its second;
+    one of more emotions converts its first (neutral) to each of the others."""
+    emotions = model.record.emotions
+    if len(emotions) == 2:
+        return [("A2B", emotions[1].emotion)]
+    return [((0, k), emotions[k].emotion) for k in range(1, len(emotions))]
+
+
+def convert_examples(model, examples: list[Example], out_dir: Path, *, jobs: int | None = None) -> list[DemoRow]:
+    """Convert every example to every target of ``model`` into ``out_dir/converted/<emotion>/``; copy each source, as
+    read, into ``out_dir/sources/``. Returns one :class:`DemoRow` per example, in order."""
+    from emocore.conversion import convert_files
+    from emocore.dsp import audio
+
+    sr = model.feature_cfg.sr
+    rows = {str(e.path): DemoRow(e) for e in examples}
+    for direction, emotion in targets(model):
+        report = convert_files(model, [e.path for e in examples], direction, out_dir / "converted" / emotion,
+                               overwrite=True, jobs=jobs, progress=True)
+        for source, output in report.converted:
+            rows[source].converted[emotion] = Path(output)
+        for source, reason in report.failed:
+            rows[source].converted[emotion] = None
+            rows[source].notes.append(f"{emotion}: failed: {reason}")
+        for source in report.not_attempted:
+            rows[source].converted[emotion] = None
+            rows[source].notes.append(f"{emotion}: not tried ({report.stopped})")
+        for source, note in report.unfamiliar + report.notes:
+            if not any(note in n for n in rows[source].notes):
+                rows[source].notes.append(note)
+    (out_dir / "sources").mkdir(parents=True, exist_ok=True)
+    for row in rows.values():
+        done = next((p for p in row.converted.values() if p is not None), None)
+        if done is None:
+            continue
+        wav = audio.load_wav(row.example.path, sr)
+        row.duration_s = len(wav) / sr
+        row.source = audio.save_wav(out_dir / "sources" / done.name, wav, sr)
+    return list(rows.values())
+
+
+def _player(path: Path | None, page_dir: Path, missing: str = "failed") -> str:
+    if path is None:
+        return f"<td>{missing}</td>"
+    src = quote(Path(path).resolve().relative_to(page_dir.resolve()).as_posix())
+    return f'<td><audio controls preload="metadata" src="{src}"></audio></td>'
+
+
+def write_page(rows: list[DemoRow], page: Path, *, title: str, summary: str) -> Path:
+    """A static HTML page: one row per input, players for the source and each conversion side by side.
+
+    Audio is linked by relative path, so the page works from disk (``file://``) and from any web server that serves
+    its folder.
     """
-    keys = ["target_emotion", "speaker"] if "speaker" in summary else ["target_emotion"]
-    return results_rows(summary, keys, systems, RESULTS_COLUMNS)
-
-
-def to_markdown(table: pd.DataFrame) -> str:
-    """A GitHub Markdown table (``nan`` shown as an em dash)."""
-    header = "| " + " | ".join(table.columns) + " |"
-    numeric = [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
-    rule = "|" + "|".join("---:" if is_number else "---" for is_number in numeric) + "|"
-    lines = [header, rule]
-    for row in table.itertuples(index=False):
-        cells = ["—" if isinstance(v, float) and v != v else (f"{v:g}" if isinstance(v, float) else str(v)) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def convert_given_files(files: list[str], models: list[pretrained.PretrainedModel], out_dir: Path) -> int:
-    """Convert ``files`` with every model into ``out_dir/<model>/``; the number of failed conversions."""
-    from emocore.batch import expand_inputs
-    from emocore.conversion import ConversionModel, convert_files
-
-    inputs = expand_inputs(files)
-    failures = 0
-    for entry in models:
-        model = ConversionModel.load(entry.path)
-        # a two-emotion model converts its first emotion to its second; one of more emotions (EmoStarGAN)
-        # converts its first (neutral) to each of the others, into a folder per target
-        targets = [None] if len(entry.emotions) == 2 else [e.index for e in model.emotions[1:]]
-        for target in targets:
-            direction = "A2B" if target is None else (0, target)
-            folder = out_dir / entry.name if target is None else (
-                out_dir / entry.name / model.record.emotions[target].emotion)
-            report = convert_files(model, inputs, direction, folder, overwrite=True, progress=False)
-            print(f"{entry.name}: {model.describe(direction)}: converted {len(report.converted)} of {len(inputs)} "
-                  f"files into {folder}")
-            for path, note in report.unfamiliar:
-                print(f"  note: {path} is {note}; converted anyway")
-            for path, reason in report.failed:
-                print(f"  failed: {path}: {reason}")
-            if report.stopped:
-                print(f"  stopped: {report.stopped}")
-            failures += len(report.failed)
-    return failures
-
-
-def notebook_runs(models: list[pretrained.PretrainedModel], data_dir: Path) -> list[tuple[str, str, dict]]:
-    """What :func:`run_notebooks` executes, in order: ``(notebook, output name, parameters)``.
-
-    04 gets every model (each on every pair it converts); 05 the per-pair models of the first domain pair and then,
-    as ``05_f0_ablation_emostargan``, the default multi-speaker model with :func:`stream_variants` on
-    :data:`STREAM_PAIR`; 06 the per-pair model types.
-    """
-    pairs = [m for m in models if len(m.emotions) == 2]  # one speaker's pair: ablated (05) and listened to (06)
-    first_pair = [str(m.path) for m in pairs if m.emotions == pairs[0].emotions]
-    parameters = {"04_evaluate": {"MODEL_DIRS": [str(m.path) for m in models]},
-                  "05_f0_ablation": {"MODEL_DIRS": first_pair},
-                  "06_listening_test": {"SYSTEMS": sorted({f"emo{m.model_type}" for m in pairs}) + ["f0-only"],
-                                        "MANIFEST_DIR": str(data_dir / "results" / "04_evaluate")}}
-    runs = [(name, name, parameters.get(name, {})) for name in NOTEBOOKS if name != "05_f0_ablation" or first_pair]
-    multi = next((m for m in models if m.name == pretrained.DEFAULT_PRETRAINED and len(m.emotions) > 2), None)
-    if multi is not None:  # the default model's own streams (issue 15), beside the per-pair ablation
-        contour = bool((read_record(multi.path).options or {}).get("f0_contour"))
-        runs.insert([r[0] for r in runs].index("06_listening_test"), (
-            "05_f0_ablation", "05_f0_ablation_emostargan",
-            {"MODEL_DIRS": [str(multi.path)], "PAIR": STREAM_PAIR, "VARIANTS": stream_variants(contour),
-             "TAG": "_emostargan"}))
-    return runs
-
-
-def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, data_dir: Path, fig_dir: Path, *,
-                  smoke: bool = False) -> None:
-    """Execute :func:`notebook_runs` headless into ``build_dir`` on the pretrained models (outputs in ``data_dir``,
-    ``fig_dir``)."""
-    import papermill
-
-    build_dir.mkdir(parents=True, exist_ok=True)
-    notebooks_dir = paths.repo_root() / "notebooks"
-    for name, output, values in notebook_runs(models, data_dir):
-        print(f"executing notebooks/{name}.ipynb -> {build_dir / output}.ipynb", flush=True)
-        papermill.execute_notebook(str(notebooks_dir / f"{name}.ipynb"), str(build_dir / f"{output}.ipynb"),
-                                   cwd=str(notebooks_dir), progress_bar=True,
-                                   parameters={**values, "DATA_DIR": str(data_dir),
-                                               "FIG_DIR": str(fig_dir), **({"SMOKE": True} if smoke else {})})
-
-
-def multispeaker_tables(entry: pretrained.PretrainedModel, out_dir: Path, fig_dir: Path, *,
-                        evaluate: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Evaluate a multi-speaker model into ``out_dir`` (or, with ``evaluate=False``, read that evaluation) and write
-    its results and intensity tables into ``fig_dir`` (``results_multispeaker.csv``, ``intensity_multispeaker.csv``
-    for the default model, suffixed by the model's name for any other)."""
-    if evaluate:
-        from emocore.evaluation.multispeaker import evaluate_multispeaker
-
-        evaluate_multispeaker(entry.path, out_dir, progress=True)
-    results, intensity = pd.read_csv(out_dir / "results.csv"), pd.read_csv(out_dir / "intensity.csv")
-    suffix = "" if entry.name == pretrained.DEFAULT_PRETRAINED else f"-{entry.name}"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    results.to_csv(fig_dir / f"results_multispeaker{suffix}.csv", index=False)
-    intensity.to_csv(fig_dir / f"intensity_multispeaker{suffix}.csv", index=False)
-    return results, intensity
+    emotions = list(dict.fromkeys(e for row in rows for e in row.converted))
+    head = "".join(f"<th>{html.escape(e)}</th>" for e in emotions)
+    lines = []
+    for row in rows:
+        name = html.escape(row.example.path.name)
+        cells = "".join(_player(row.converted.get(e), page.parent) for e in emotions)
+        notes = "<br>".join(html.escape(n) for n in row.notes) or ""
+        lines.append(f"<tr><td>{name}</td><td>{html.escape(row.example.origin)}</td>"
+                     f"<td>{'—' if row.duration_s is None else f'{row.duration_s:.1f} s'}</td>"
+                     f"{_player(row.source, page.parent, '—')}{cells}<td>{notes}</td></tr>")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; }}
+td, th {{ border: 1px solid #ccc; padding: 0.3em 0.5em; vertical-align: middle; text-align: left; }}
+audio {{ width: 14em; }}
+</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>{html.escape(summary)}</p>
+<table>
+<tr><th>input</th><th>where it comes from</th><th>duration</th><th>source</th>{head}<th>notes</th></tr>
+{chr(10).join(lines)}
+</table>
+</body></html>
+""", encoding="utf-8")
+    return page
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emocore.demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("files", nargs="*", help="your own audio files to convert with every pretrained model")
+    parser.add_argument("files", nargs="*", help="your own audio files (or folders) to convert as well")
+    parser.add_argument("--model", default=pretrained.DEFAULT_PRETRAINED,
+                        help="the pretrained model (default %(default)s; see emocore-convert --list-pretrained)")
     parser.add_argument("--build-dir", type=Path, default=None, help="default build/ in the checkout")
-    parser.add_argument("--table-only", action="store_true",
-                        help="only rebuild the results tables from the evaluations already written "
-                             "(no conversion, no notebooks)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="notebooks at smoke size, outputs under <build-dir>/smoke/ (a quick check)")
+    parser.add_argument("--no-examples", action="store_true", help="convert only the files given")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
     args = parser.parse_args(argv)
-    root = paths.repo_root()
-    build_dir = args.build_dir or root / "build"
-    models = pretrained.list_pretrained()
-    if not models:
-        print(f"no pretrained models in {pretrained.pretrained_dir()}: train one with emocore-train and "
-              "write it there with emocore-export", file=sys.stderr)
-        return 1
-    print("pretrained models:")
-    for entry in models:
-        print("  " + entry.describe())
-    failures = convert_given_files(args.files, models, build_dir / "demo" / "converted") if args.files else 0
-    corpora = paths.corpora_dir()
-    if not (corpora / "tess").is_dir() and not args.table_only:
-        print(f"\nno corpora at {corpora}: the evaluation and the notebooks need them. Get TESS (and RAVDESS) "
-              "from the official hosts with `.venv/bin/emocore-download tess ravdess` (non-commercial "
-              "licenses, see data/README.md) or point EMOCORE_DATA_DIR at a copy; then run `make demo` again.")
-        return 1 if failures else 0
-    data_dir, fig_dir = (build_dir / "smoke" / "data", build_dir / "smoke" / "figures") if args.smoke else (
-        root / "data", root / "figures")
-    if not args.table_only:
-        run_notebooks(models, build_dir, data_dir, fig_dir, smoke=args.smoke)
-    summary_csv = data_dir / "results" / "04_evaluate" / "summary.csv"
-    from emocore.evaluation import summarize
+    started = time.perf_counter()
+    from emocore.batch import expand_inputs
+    from emocore.exceptions import EmocoreError, ParameterError
 
-    evaluated = pd.read_csv(summary_csv.with_name("evaluation.csv"))
-    table = results_table(summarize(evaluated, by=("system", "speaker", "target_emotion")))
-    table.to_csv(fig_dir / "results.csv", index=False)
-    print("\nResults on held-out words (notebook 04; emotion judge, speaker verifier, DNSMOS, distances to "
-          "the real target word):\n")
-    print(to_markdown(table))
-    for entry in (m for m in models if len(m.emotions) > 2):
-        out_dir = data_dir / "results" / "multispeaker" / entry.name
-        command = f"python -m emocore.evaluation.multispeaker {entry.path} {out_dir}"
-        if args.smoke or (args.table_only and not (out_dir / "intensity.csv").is_file()):
-            print(f"\n{entry.name}: its evaluation on TESS and on unseen RAVDESS actors (about 25 minutes) is "
-                  f"{'not run at smoke size' if args.smoke else 'not written yet'}; run `{command}`")
-            continue
-        if not args.table_only and not (corpora / "ravdess").is_dir():
-            print(f"\n{entry.name}: no RAVDESS at {corpora}: its evaluation on actors it never heard needs it; "
-                  "get it with `.venv/bin/emocore-download ravdess`")
-            continue
-        results, intensity = multispeaker_tables(entry, out_dir, fig_dir, evaluate=not args.table_only)
-        print(f"\nThe multi-speaker model {entry.name} on TESS's held-out words (tess) and on RAVDESS actors it never "
-              "heard (unseen); eGeMAPS and log-mel judges:\n")
-        print(to_markdown(results))
-        print("\nProbability of the target emotion by intensity (unseen actors):\n")
-        print(to_markdown(intensity))
-    print(f"\naudio: {data_dir / 'results'}/*/ and {build_dir / 'demo' / 'converted'}/"
-          f"\ntables: {summary_csv.parent}/ (evaluation.csv, summary.csv, summary.json) and {fig_dir / 'results.csv'}"
-          f"\nfigures: {fig_dir}/\nexecuted notebooks: {build_dir}/")
-    return 1 if failures else 0
+    out_dir = (args.build_dir or paths.repo_root() / "build") / "demo"
+    try:
+        model_dir = pretrained.resolve(args.model)
+        given = [Example(p, "your file") for p in expand_inputs(args.files)] if args.files else []
+        missing = [str(e.path) for e in given if not e.path.is_file()]
+        if missing:
+            raise ParameterError(f"no such file: {', '.join(missing)}")
+    except EmocoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    examples = [] if args.no_examples else espeak_examples(out_dir / "examples") + corpus_examples()
+    examples += given
+    if not examples:
+        print("nothing to convert: give audio files (make demo FILES=...) or install espeak-ng", file=sys.stderr)
+        return 1
+    print(f"loading the pretrained model {args.model} ...", flush=True)
+    from emocore.conversion import ConversionModel
+
+    model = ConversionModel.load(model_dir)
+    rows = convert_examples(model, examples, out_dir, jobs=args.jobs)
+    audio_s = sum(row.duration_s or 0.0 for row in rows)
+    n_targets = len(targets(model))
+    elapsed = time.perf_counter() - started
+    summary = (f"{args.model}: {len(rows)} inputs ({audio_s:.0f} s of audio) converted to {n_targets} "
+               f"emotion{'s' if n_targets > 1 else ''} in {elapsed:.0f} s on this machine, process start included.")
+    page = write_page(rows, out_dir / "index.html", title=f"emocore demo: {model.describe(targets(model)[0][0])}"
+                      if n_targets == 1 else f"emocore demo: {args.model}, from {model.record.emotions[0].emotion}",
+                      summary=summary)
+    failed = sum(1 for row in rows for p in row.converted.values() if p is None)
+    print(f"\n{summary}" + (f" {failed} conversions failed (see the page's notes)." if failed else ""))
+    for row in rows:
+        for note in row.notes:
+            print(f"  {row.example.path.name}: {note}")
+    print(f"\nlisten: {page}\n(open it in a browser; the full evaluation is `make results`)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

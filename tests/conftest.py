@@ -101,63 +101,17 @@ def ravdess_file(corpora_root):
 
 
 def espeak_wav(text: str, path, voice: str = "en") -> np.ndarray:
-    """Synthesize ``text`` with espeak-ng (the library bundled by ``espeakng-loader``), write a 22,050 Hz WAV.
+    """Synthesize ``text`` with espeak-ng (:func:`emocore.data.espeak.synthesize`): a 22,050 Hz WAV of a voice in
+    neither corpus, for out-of-domain conversion tests. Returns the int16 samples; skips without espeak-ng or the voice."""
+    from emocore.data import espeak
+    from emocore.exceptions import ParameterError
 
-    A voice that is in neither corpus, e.g. for out-of-domain conversion tests. Returns the int16 samples.
-    Each synthesis runs in a fresh Python process (espeak-ng keeps global state; once in a full run an in-process
-    synthesis came back silent), and a silent result is tried again before the test is failed.
-    """
-    import subprocess
-    import sys
-
-    import soundfile as sf
-
-    pytest.importorskip("espeakng_loader")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from conftest import _espeak_synthesize; "
-            "sys.exit(_espeak_synthesize(sys.argv[2], sys.argv[3], sys.argv[4]))")
-    for _ in range(3):
-        done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), text, str(path), voice],
-                              capture_output=True, text=True, timeout=120)
-        if done.returncode == 3:
-            pytest.skip(f"espeak-ng has no voice {voice!r}")
-        assert done.returncode == 0, f"espeak-ng failed: {done.stderr[-2000:]}"
-        samples, _ = sf.read(str(path), dtype="int16")
-        if np.abs(samples.astype(np.int32)).max() > 1000:
-            return samples
-    raise AssertionError(f"espeak-ng synthesized silence three times for {text!r}")
-
-
-def _espeak_synthesize(text: str, path: str, voice: str) -> int:
-    """The synthesis of :func:`espeak_wav`, in the process that runs it; 3 when the voice does not exist."""
-    import ctypes
-
-    import espeakng_loader
-    import soundfile as sf
-
-    lib = ctypes.CDLL(espeakng_loader.get_library_path())
-    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-    lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                                 ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
-    synchronous = 2  # AUDIO_OUTPUT_SYNCHRONOUS: samples arrive through the callback before espeak_Synth returns
-    rate = lib.espeak_Initialize(synchronous, 0, espeakng_loader.get_data_path().encode(), 0)
-    chunks = []
-
-    def on_samples(samples, n, events):
-        if n > 0:
-            chunks.append(np.ctypeslib.as_array(samples, shape=(n,)).copy())
-        return 0
-
-    callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)(on_samples)
-    lib.espeak_SetSynthCallback(callback)
-    if lib.espeak_SetVoiceByName(voice.encode()) != 0:
-        return 3
-    encoded = text.encode()
-    position_character = 1
-    if lib.espeak_Synth(encoded, len(encoded) + 1, 0, position_character, 0, 0, None, None) != 0:
-        return 1
-    lib.espeak_Synchronize()
-    sf.write(path, np.concatenate(chunks), rate, subtype="PCM_16")
-    return 0
+    if not espeak.available():
+        pytest.skip("espeak-ng is not installed (pip install espeakng-loader)")
+    try:
+        return espeak.synthesize(text, path, voice)
+    except ParameterError as error:
+        pytest.skip(str(error))
 
 
 @pytest.fixture

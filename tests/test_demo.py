@@ -1,9 +1,13 @@
-"""``make demo``'s logic: the README results table, and the path without corpora (convert the user's files)."""
+"""``make demo``: examples (espeak-ng, held-out corpus audio) and the user's files converted by the default model
+to every emotion, and the static page that plays them side by side."""
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import espeak_wav
 
@@ -11,129 +15,120 @@ from emocore import demo, pretrained
 from emocore.dsp import audio
 
 
-def _summary() -> pd.DataFrame:
-    rows = []
-    for emotion in ("sad", "angry"):
-        for k, system in enumerate(("target", "f0+power", "emocyclegan", "source", "f0-only")):
-            rows.append({"system": system, "target_emotion": emotion, "n": 16, "emotion_accuracy_pct": 10.0 * k,
-                         "judge_ceiling_pct": 93.75, "speaker_similarity": 0.81234, "nearest_speaker_correct_pct": 100.0,
-                         "dnsmos_ovrl": 2.8461, "mcd_db": 5.0 + k, "f0_rmse_hz": 40.04 + k})
-    return pd.DataFrame(rows)
+class _Page(HTMLParser):
+    """The audio sources and table rows of a demo page."""
+
+    def __init__(self):
+        super().__init__()
+        self.sources, self.rows, self._cells = [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "audio":
+            self.sources.append(dict(attrs)["src"])
+        elif tag == "tr":
+            self._cells = []
+        elif tag == "td" and self._cells is not None:
+            self._cells.append("")
+
+    def handle_data(self, data):
+        if self._cells:
+            self._cells[-1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._cells:
+            self.rows.append(self._cells)
+            self._cells = None
 
 
-def test_results_table_orders_systems_per_emotion_and_rounds():
-    table = demo.results_table(_summary())
-    assert list(table["target_emotion"]) == ["angry"] * 4 + ["sad"] * 4
-    assert list(table["system"][:4]) == ["source", "f0-only", "emocyclegan", "target"]  # no f0+power, no MUNIT
-    angry_cyclegan = table.iloc[2]
-    assert angry_cyclegan["emotion judge %"] == 20.0 and angry_cyclegan["MCD dB"] == 7.0
-    assert angry_cyclegan["speaker sim."] == 0.812 and angry_cyclegan["DNSMOS"] == 2.85
-    assert list(table.columns[:3]) == ["target_emotion", "system", "n"]
+def _read_page(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
 
 
-def test_results_table_markdown_shows_missing_metrics_as_a_dash():
-    summary = _summary().drop(columns=["dnsmos_ovrl"])
-    markdown = demo.to_markdown(demo.results_table(summary)).splitlines()
-    assert markdown[0].startswith("| target_emotion | system | n | emotion judge %")
-    assert markdown[1].startswith("|---|---|---:")
-    assert len(markdown) == 2 + 8 and all(line.count("|") == markdown[0].count("|") for line in markdown)
-    assert markdown[4] == "| angry | emocyclegan | 16 | 20 | 94 | 0.812 | 100 | — | 7 | 42 |"
+def test_demo_converts_espeak_examples_and_the_users_file_to_every_emotion_without_corpora(tmp_path, monkeypatch,
+                                                                                            capsys):
+    monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
+    mine = tmp_path / "my recording.wav"
+    espeak_wav("Hello there, this is my own recording.", mine, voice="en-us")
+    before = mine.read_bytes()
+    assert demo.main([str(mine), "--build-dir", str(tmp_path / "build"), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    page_path = tmp_path / "build" / "demo" / "index.html"
+    assert f"listen: {page_path}" in out and "converted to 3 emotions" in out
+    page = _read_page(page_path)
+    # two espeak-ng examples and the user's file; source, angry, happy, sad per row
+    assert [row[0] for row in page.rows] == ["espeak1_en.wav", "espeak2_en_f3.wav", "my recording.wav"]
+    assert page.rows[2][1] == "your file" and re.fullmatch(r"\d+\.\d s", page.rows[2][2])
+    assert len(page.sources) == 3 * 4 and "converted/happy/my%20recording.wav" in page.sources
+    for src in page.sources:  # every player's file is there, relative to the page, and is audio
+        wav = audio.load_wav(page_path.parent / src.replace("%20", " "), 16000)
+        assert len(wav) > 8000 and np.isfinite(wav).all() and np.abs(wav).max() > 0.01
+    assert mine.read_bytes() == before  # the user's file is only read
+
+
+def test_demo_with_corpora_adds_held_out_words_and_unseen_actors(corpora_root):
+    from emocore.data.speakers import HELD_OUT_ACTORS
+    from emocore.evaluation.judge import corpus_held_out_text_ids
+
+    examples = demo.corpus_examples(corpora_root)
+    tess = [e for e in examples if e.origin.startswith("TESS")]
+    ravdess = [e for e in examples if e.origin.startswith("RAVDESS")]
+    held_out = corpus_held_out_text_ids("tess", root=corpora_root)
+    assert [e.path.name.split("_")[0] for e in tess] == ["OAF", "YAF"]
+    assert all(e.path.name.split("_")[1] in held_out and e.path.name.endswith("_neutral" + e.path.suffix)
+               for e in tess)
+    assert len({e.path.name.split("_")[1] for e in tess}) == 2  # a different word per speaker
+    assert [e.path.parent.parent.name for e in ravdess] == list(demo.DEMO_ACTORS)
+    assert set(demo.DEMO_ACTORS) <= set(HELD_OUT_ACTORS)
+    assert all(e.path.parent.name == "neutral" and e.path.is_file() for e in ravdess)
+
+
+def test_demo_reports_a_broken_file_on_the_page_and_converts_the_rest(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all")
+    assert demo.main([str(broken), "--build-dir", str(tmp_path / "build"), "--jobs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "3 conversions failed" in out and "broken.wav" in out
+    page = _read_page(tmp_path / "build" / "demo" / "index.html")
+    row = next(r for r in page.rows if r[0] == "broken.wav")
+    assert row[2:4] == ["—", "—"] and row.count("failed") == 3 and "cannot decode" in row[-1]  # three targets failed, the reason in the notes
+    assert len(page.sources) == 2 * 4  # the espeak-ng examples still play
+    assert broken.read_bytes().startswith(b"RIFF")
+
+
+def test_demo_names_the_missing_file_and_the_unknown_model(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
+    assert demo.main([str(tmp_path / "nowhere.wav"), "--build-dir", str(tmp_path / "build")]) == 1
+    assert "nowhere.wav" in capsys.readouterr().err
+    assert demo.main(["--model", "no-such-model", "--build-dir", str(tmp_path / "build")]) == 1
+    err = capsys.readouterr().err
+    assert "no-such-model" in err and pretrained.DEFAULT_PRETRAINED in err
+    assert not (tmp_path / "build").exists()  # nothing converted, nothing written
 
 
 @pytest.mark.real_data
-def test_demo_without_corpora_converts_the_given_file_and_says_how_to_get_data(
-        smoke_model, tmp_path, monkeypatch, capsys):
+def test_demo_converts_with_a_two_emotion_model_to_its_second_emotion(smoke_model, tmp_path, monkeypatch, capsys):
     model_dir, _ = smoke_model
     monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "pretrained"))
     pretrained.export_pretrained(model_dir, "tess-oaf-neutral-angry")
     monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
-    espeak_wav("Hello there, this is my own recording.", tmp_path / "mine.wav")
-    rc = demo.main([str(tmp_path / "mine.wav"), "--build-dir", str(tmp_path / "build")])
-    out = capsys.readouterr().out
-    assert rc == 0
-    assert "tess-oaf-neutral-angry" in out and "emocore-download" in out and "note:" in out
-    converted = tmp_path / "build" / "demo" / "converted" / "tess-oaf-neutral-angry" / "mine.wav"
-    assert np.isfinite(audio.load_wav(converted, 16000)).all()
-    assert not (tmp_path / "build" / "04_evaluate.ipynb").exists()  # no notebooks without data
+    assert demo.main(["--model", "tess-oaf-neutral-angry", "--build-dir", str(tmp_path / "build"), "--jobs", "1"]) == 0
+    page = _read_page(tmp_path / "build" / "demo" / "index.html")
+    assert len(page.rows) == 2 and all(len(row) == 6 for row in page.rows)  # input, origin, duration, source, angry, notes
+    assert {Path(src).parent.as_posix() for src in page.sources} == {"sources", "converted/angry"}
+    assert "far from" in capsys.readouterr().out  # espeak-ng is far from a one-speaker model's speaker
 
 
-@pytest.mark.real_data
-def test_demo_converts_the_given_file_to_every_emotion_of_a_multi_speaker_model(
-        smoke_stargan, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "pretrained"))
-    pretrained.export_pretrained(smoke_stargan[0], pretrained.DEFAULT_PRETRAINED)
-    monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
-    espeak_wav("Hello there, this is my own recording.", tmp_path / "mine.wav")
-    assert demo.main([str(tmp_path / "mine.wav"), "--build-dir", str(tmp_path / "build")]) == 0
-    out = capsys.readouterr().out
-    folder = tmp_path / "build" / "demo" / "converted" / pretrained.DEFAULT_PRETRAINED
-    for emotion in ("angry", "happy", "sad"):  # from the model's first emotion, neutral, to each other one
-        assert f"ravdess+tess-neutral -> ravdess+tess-{emotion}" in out
-        assert np.isfinite(audio.load_wav(folder / emotion / "mine.wav", 16000)).all()
-
-
-def test_demo_without_pretrained_models_says_how_to_make_one(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(pretrained.PRETRAINED_ENV_VAR, str(tmp_path / "empty"))
-    assert demo.main([]) == 1
-    assert "emocore-export" in capsys.readouterr().err
-
-
-def test_results_table_keeps_speakers_apart_when_the_summary_has_them():
-    per_speaker = pd.concat([_summary().assign(speaker="YAF"), _summary().assign(speaker="OAF")])
-    table = demo.results_table(per_speaker)
-    assert list(table.columns[:4]) == ["target_emotion", "speaker", "system", "n"]
-    assert list(table["speaker"][:8]) == ["OAF"] * 4 + ["YAF"] * 4 and list(table["target_emotion"][:8]) == ["angry"] * 8
-    assert demo.to_markdown(table).splitlines()[1].startswith("|---|---|---|---:|")
-
-
-def test_multispeaker_tables_are_copied_where_the_readme_reads_them(tmp_path):
-    from pathlib import Path
-
-    out, figures = tmp_path / "results" / "multispeaker", tmp_path / "figures"
-    out.mkdir(parents=True)
-    results = pd.DataFrame({"group": ["tess", "unseen"], "target_emotion": ["angry", "angry"],
-                            "system": ["emostargan", "emostargan"], "eGeMAPS judge %": [97.0, 75.0]})
-    intensity = pd.DataFrame({"target_emotion": ["angry"] * 2, "intensity": [0.0, 1.0],
-                              "p_target_egemaps": [0.166, 0.677]})
-    results.to_csv(out / "results.csv", index=False)
-    intensity.to_csv(out / "intensity.csv", index=False)
-
-    def entry(name):
-        return pretrained.PretrainedModel(name, Path("unused"), "emostargan", ("neutral", "angry", "happy"), 1, 1.0, 1.0)
-
-    got, got_intensity = demo.multispeaker_tables(entry(pretrained.DEFAULT_PRETRAINED), out, figures, evaluate=False)
-    pd.testing.assert_frame_equal(got, results)
-    pd.testing.assert_frame_equal(pd.read_csv(figures / "results_multispeaker.csv"), results)
-    pd.testing.assert_frame_equal(pd.read_csv(figures / "intensity_multispeaker.csv"), intensity)
-    # another multi-speaker model does not overwrite the default model's tables
-    demo.multispeaker_tables(entry("other"), out, figures, evaluate=False)
-    assert (figures / "results_multispeaker-other.csv").is_file()
-    assert "| tess | angry | emostargan | 97 |" in demo.to_markdown(got)
-
-
-def test_stream_variants_name_every_stream_alone_and_together_and_all_parse():
-    from emocore.conversion import parse_streams
-
-    plain, contour = demo.stream_variants(), demo.stream_variants(f0_contour=True)
-    for variants in (plain, contour):
-        switches = [parse_streams(v) for v in variants]  # every name is one the conversion path reads
-        assert variants[0] == "none" and len(set(variants)) == len(variants)
-        assert {"f0=cwt", "power=cwt", "rhythm", "mcep", "f0=cwt+power=cwt+mcep+rhythm"} <= set(variants)
-        assert all(s["mcep"] and s["power"] for s, v in zip(switches, variants) if v.count("+") >= 2)
-    assert not any("contour" in v for v in plain)
-    assert {"f0=contour", "f0=contour+power=cwt+mcep", "f0=contour+power=cwt+mcep+rhythm"} <= set(contour)
-
-
-def test_the_notebook_runs_ablate_the_first_pair_and_the_default_multi_speaker_model(tmp_path):
-    models = pretrained.list_pretrained()
-    runs = demo.notebook_runs(models, tmp_path)
-    outputs = [output for _, output, _ in runs]
-    assert outputs == ["01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation",
-                       "05_f0_ablation_emostargan", "06_listening_test"]
-    parameters = dict((output, values) for _, output, values in runs)
-    assert len(parameters["04_evaluate"]["MODEL_DIRS"]) == len(models)
-    multi = parameters["05_f0_ablation_emostargan"]
-    assert multi["MODEL_DIRS"] == [str(pretrained.default_model())] and multi["TAG"] == "_emostargan"
-    assert "f0=cwt+power=cwt+mcep+rhythm" in multi["VARIANTS"] and multi["PAIR"] == demo.STREAM_PAIR
-    first = [m for m in models if str(m.path) in parameters["05_f0_ablation"]["MODEL_DIRS"]]
-    assert first and all(len(m.emotions) == 2 and m.emotions == first[0].emotions for m in first)
+def test_write_page_escapes_names_and_links_audio_relative_to_the_page(tmp_path):
+    example = demo.Example(tmp_path / "a&b <x>.wav", 'a "quoted" origin')
+    row = demo.DemoRow(example, duration_s=1.25, source=tmp_path / "out" / "sources" / "a&b <x>.wav",
+                       converted={"angry": tmp_path / "out" / "converted" / "angry" / "a&b <x>.wav", "sad": None},
+                       notes=["sad: failed: <bad>"])
+    page_path = demo.write_page([row], tmp_path / "out" / "index.html", title="t <1>", summary="s & s")
+    text = page_path.read_text()
+    assert "<bad>" not in text and "&lt;bad&gt;" in text and "t &lt;1&gt;" in text
+    page = _read_page(page_path)
+    assert page.sources == ["sources/a%26b%20%3Cx%3E.wav", "converted/angry/a%26b%20%3Cx%3E.wav"]
+    assert page.rows[0][:3] == ["a&b <x>.wav", 'a "quoted" origin', "1.2 s"] and page.rows[0][5] == "failed"
