@@ -406,3 +406,78 @@ def test_demo_items_fall_back_to_tones_without_a_corpus(tmp_path):
     demo = listening.demo_items(tmp_path, root=tmp_path / "no_corpora")
     assert {i.system for i in demo} == {"source", "target"} and all(i.path.is_file() for i in demo)
     assert len(listening.make_ab_trials(demo, ("source", "target"))) == 2 * 2 * 2
+
+
+# ----------------------------------------------------------------------------- the listener page (Voila)
+
+
+def _append_answers(path: str, listener: str, n: int) -> None:
+    log = listening.ResultsLog(path, listener)
+    for k in range(n):
+        log.record(f"trial-{k}", "A")
+
+
+def test_listeners_answering_at_once_lose_no_row(tmp_path):
+    """The Voila page gives each listener a kernel of their own, all appending to one CSV."""
+    import multiprocessing
+
+    path = tmp_path / "results_ab.csv"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_answers, args=(str(path), f"listener{k}", 40)) for k in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    rows = _csv_rows(path)
+    assert len(rows) == 120 and list(rows[0]) == list(listening.RESULT_COLUMNS)
+    assert {(r["listener"], r["trial_id"]) for r in rows} == {(f"listener{k}", f"trial-{i}") for k in range(3)
+                                                               for i in range(40)}
+
+
+def test_listening_trials_are_notebook_06s(items):
+    ab, mos = listening.listening_trials(items, SYSTEMS, seed=3, n_trials=4)
+    assert [t.trial_id for t in ab] == [t.trial_id for t in listening.make_ab_trials(items, SYSTEMS, seed=3)][:4]
+    assert [t.trial_id for t in mos] == [
+        t.trial_id for t in listening.make_mos_trials(items, seed=3, systems=SYSTEMS)][:4]
+    assert len(listening.listening_trials(items, SYSTEMS)[0]) == len(listening.make_ab_trials(items, SYSTEMS))
+
+
+def test_listener_page_asks_for_a_name_then_records_under_it(items, tmp_path):
+    write_manifest(items, tmp_path / "manifest")
+    data_dir = tmp_path / "data"
+    page = listening.listener_page(tmp_path / "manifest", data_dir, SYSTEMS, seed=1, n_trials=2)
+    texts, blobs = _shown(page)
+    assert not blobs and not page.sessions  # no clip before a name is given
+    page.start("  ")
+    assert "type your name" in " ".join(_shown(page)[0]).lower() and not page.sessions
+    page.start("ann")
+    ab, mos = page.sessions
+    assert [t.trial_id for t in ab.trials] == [t.trial_id for t in listening.listening_trials(
+        items, SYSTEMS, seed=1, n_trials=2)[0]]
+    shown = " ".join(_shown(page)[0])
+    assert not any(s in shown for s in SYSTEMS) and "neutral2" not in shown  # blind: no system, no file name
+    out_dir = data_dir / "results" / "06_listening"
+    ab.answer("B")
+    mos.answer(5)
+    assert [(r["listener"], r["answer"]) for r in _csv_rows(out_dir / "results_ab.csv")] == [("ann", "B")]
+    assert [(r["listener"], r["answer"]) for r in _csv_rows(out_dir / "results_mos.csv")] == [("ann", "5")]
+    assert set(listening.load_key(out_dir / "key_ab.csv")["trial_id"]) == {t.trial_id for t in ab.trials}
+    # the same name later continues where it stopped
+    again = listening.listener_page(tmp_path / "manifest", data_dir, SYSTEMS, seed=1, n_trials=2)
+    again.start("ann")
+    assert again.sessions[0].current.trial_id == ab.trials[1].trial_id
+
+
+def test_listener_page_notebook_calls_the_page_with_absolute_paths(tmp_path, monkeypatch):
+    import nbformat
+
+    monkeypatch.chdir(tmp_path)
+    path = listening.write_page_notebook(tmp_path / "page" / "test.ipynb", "manifest", "data", ["x", "y"], seed=2,
+                                         smoke=True)
+    cells = nbformat.read(str(path), as_version=4).cells
+    assert len(cells) == 1 and cells[0].cell_type == "code"
+    code = cells[0].source
+    assert "listening.listener_page(" in code and f"'data_dir': '{tmp_path / 'data'}'" in code
+    assert "'systems': ['x', 'y'], 'seed': 2, 'n_trials': 0, 'smoke': True" in code
+    compile(code, "page", "exec")

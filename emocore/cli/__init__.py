@@ -15,6 +15,7 @@ Modules, one topic each:
 - :mod:`emocore.cli.convert`: ``emocore-convert`` (:func:`convert_main`) and ``emocore-export``
   (:func:`export_main`).
 - :mod:`emocore.cli.evaluate`: ``emocore-evaluate`` (:func:`evaluate_main`).
+- :mod:`emocore.cli.listen`: ``emocore-listen`` (:func:`listen_main`), the listening test served by Voilà.
 
 (``emocore-bench`` is :func:`emocore.bench.main`.) TensorFlow is imported only inside the commands that need
 it, so ``--help`` and flag errors answer without loading it.
@@ -39,11 +40,13 @@ from emocore.cli.common import (
 from emocore.cli.convert import _direction, _style_options, convert_main, export_main
 from emocore.cli.data import download_main, extract_main
 from emocore.cli.evaluate import evaluate_main
+from emocore.cli.listen import listen_main
 from emocore.cli.train import _directory_pairs, train_main
 
 __all__ = [
     # the console scripts (pyproject.toml's [project.scripts])
     "download_main", "extract_main", "train_main", "convert_main", "export_main", "evaluate_main",
+    "listen_main",
     # argparse types and error handling (emocore.bench uses them from emocore.cli.common)
     "positive_int", "nonnegative_int", "positive_float", "fraction", "guarded",
     # the commands' helpers, importable here as before the split

@@ -23,7 +23,9 @@ The modules, whose public names are all here as ``listening.<name>``:
 - :mod:`~emocore.evaluation.listening.trials`: the items heard, the trials, and the key;
 - :mod:`~emocore.evaluation.listening.results`: the results CSV (:class:`ResultsLog`, :func:`read_results`);
 - :mod:`~emocore.evaluation.listening.sessions`: clips as played, sessions and their widgets;
-- :mod:`~emocore.evaluation.listening.analysis`: :func:`analyze_ab`, :func:`analyze_mos`, :func:`write_summary`.
+- :mod:`~emocore.evaluation.listening.analysis`: :func:`analyze_ab`, :func:`analyze_mos`, :func:`write_summary`;
+- :mod:`~emocore.evaluation.listening.page`: the same trials as a web page for listeners (:func:`listener_page`,
+  served by Voilà through ``emocore-listen``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from emocore.evaluation.listening.sessions import (
     mos_widget,
     simulate_answers,
 )
+from emocore.evaluation.listening.page import listener_page, write_page_notebook
 from emocore.evaluation.listening.trials import (
     AB_CHOICES,
     AB_QUESTIONS,
@@ -66,6 +69,7 @@ from emocore.evaluation.listening.trials import (
     demo_items,
     items_from_evaluation_csv,
     key_table,
+    listening_trials,
     load_items,
     load_key,
     make_ab_trials,
@@ -77,12 +81,14 @@ __all__ = [
     # trials
     "AB_CHOICES", "AB_QUESTIONS", "AB_TASK", "EVALUATION_CSV", "KEY_COLUMNS", "LISTENING_SR", "MOS_CHOICES",
     "MOS_LABELS", "MOS_QUESTIONS", "MOS_TASK", "NO_PREFERENCE", "SOURCE_SYSTEM", "Clip", "Trial", "demo_items",
-    "items_from_evaluation_csv", "key_table", "load_items", "load_key", "make_ab_trials", "make_mos_trials",
+    "items_from_evaluation_csv", "key_table", "listening_trials", "load_items", "load_key", "make_ab_trials", "make_mos_trials",
     "save_key",
     # results
     "RESULT_COLUMNS", "ResultsLog", "default_listener", "read_results",
     # sessions
     "ABSession", "ListeningSession", "MOSSession", "ab_widget", "clip_bytes", "mos_widget", "simulate_answers",
+    # page
+    "listener_page", "write_page_notebook",
     # analysis
     "AB_RESULT_COLUMNS", "ALL", "MOS_RESULT_COLUMNS", "analyze_ab", "analyze_mos", "t_interval", "wilson_interval",
     "write_summary",

@@ -12,6 +12,7 @@ import getpass
 import io
 import os
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,6 +48,22 @@ def _read_rows(path: Path) -> list[dict]:
         raise DatasetError(f"{path} is not a listening-test results file (columns {header}, "
                            f"expected {list(RESULT_COLUMNS)})")
     return [dict(zip(RESULT_COLUMNS, row)) for row in reader if len(row) == len(RESULT_COLUMNS) and all(row)]
+
+
+@contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on ``<path>.lock`` (POSIX ``flock``; no lock where the system has none)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one listener per results file
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class ResultsLog:
@@ -90,20 +107,21 @@ class ResultsLog:
         answer, trial_id = str(answer), str(trial_id)
         if not trial_id or not answer:
             raise ParameterError("trial_id and answer must not be empty")
-        if trial_id in self.answers():
-            raise DuplicateAnswerError(f"{self.listener} already answered trial {trial_id} (in {self.path})")
         row = {"listener": self.listener, "trial_id": trial_id, "answer": answer,
                "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._drop_torn_row()
-        new = not self.path.is_file() or self.path.stat().st_size == 0
-        with self.path.open("a", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=RESULT_COLUMNS)
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
-            f.flush()
-            os.fsync(f.fileno())
+        with _locked(self.path):  # several listeners' kernels (the Voila page) append to one file
+            if trial_id in self.answers():
+                raise DuplicateAnswerError(f"{self.listener} already answered trial {trial_id} (in {self.path})")
+            self._drop_torn_row()
+            new = not self.path.is_file() or self.path.stat().st_size == 0
+            with self.path.open("a", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=RESULT_COLUMNS)
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
+                f.flush()
+                os.fsync(f.fileno())
         return row
 
     def _drop_torn_row(self) -> None:

@@ -140,6 +140,7 @@ class ListeningSession:
             self.buttons[value] = button
         self._ui = widgets.VBox([self.prompt, self.progress_label, self.clips_box,
                                  widgets.HBox(list(self.buttons.values())), self.status])
+        self._ui.add_class(f"emocore-{self.task}-session")  # a handle for pages' styles and the browser tests
         self._render()
         return self._ui
 

@@ -352,6 +352,17 @@ def make_mos_trials(items: Iterable[EvalItem | Mapping], seed: int = 0, include_
     return _shuffled(trials, np.random.default_rng([seed, 1]))
 
 
+def listening_trials(items: Iterable[EvalItem | Mapping], systems: Sequence[str], seed: int = 0,
+                     n_trials: int = 0) -> tuple[list[Trial], list[Trial]]:
+    """The A/B and the MOS trials of one test, as notebook 06 and the listener page (:mod:`.page`) both build them:
+    :func:`make_ab_trials` over ``systems`` and :func:`make_mos_trials` of those systems and the real recordings,
+    each cut to its first ``n_trials`` (0: all)."""
+    items = list(items)
+    ab = make_ab_trials(items, systems, seed=seed)[:n_trials or None]
+    mos = make_mos_trials(items, seed=seed, systems=systems)[:n_trials or None]
+    return ab, mos
+
+
 def _shuffled(trials: list[Trial], rng: np.random.Generator) -> list[Trial]:
     ids = [t.trial_id for t in trials]
     if len(set(ids)) != len(ids):
