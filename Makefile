@@ -4,6 +4,7 @@
 #   make results  the full evaluation behind the README (about 40 minutes, needs the corpora): notebooks 01, 02, 04,
 #                 05 (the per-pair models' streams, then the multi-speaker model's), 06 into build/, figures/results.csv,
 #                 the multi-speaker model on unseen actors (figures/results_multispeaker.csv) (emocore/results.py)
+#   make listen   serve notebook 06's listening test to listeners as a web page (Voila; emocore-listen ARGS=...)
 #   make test     run the test suite (unit tests, real-data tests, notebooks at smoke size, the browser tests)
 # Each creates .venv with everything it needs on first use.
 
@@ -12,7 +13,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo results test test-fast bench install clean-build strip
+.PHONY: demo results listen test test-fast bench install clean-build strip
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +26,7 @@ install: $(STAMP)
 
 test: $(STAMP)
 	rm -rf build/nbmake  # nbmake's smoke runs write here; a fresh folder makes a second run pass too
-	$(PY) -m pytest -n 2 --durations=15 tests notebooks --nbmake
+	$(PY) -m pytest -n 2 -rs --durations=15 tests notebooks --nbmake  # -rs: why any test was skipped
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow"
@@ -36,6 +37,10 @@ demo: $(STAMP)
 
 results: $(STAMP)
 	$(PY) -m emocore.results
+
+# make listen ARGS="--systems emostargan f0-only --seed 1" (see .venv/bin/emocore-listen --help)
+listen: $(STAMP)
+	$(VENV)/bin/emocore-listen $(ARGS)
 
 bench: $(STAMP)
 	$(VENV)/bin/emocore-bench extraction
