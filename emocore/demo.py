@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -201,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines are not for a listener
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
     from emocore.batch import expand_inputs
     from emocore.exceptions import EmocoreError, ParameterError
 
