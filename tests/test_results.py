@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from emocore import pretrained
 from emocore import results as make_results

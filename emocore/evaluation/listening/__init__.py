@@ -40,6 +40,7 @@ from emocore.evaluation.listening.analysis import (
     wilson_interval,
     write_summary,
 )
+from emocore.evaluation.listening.page import listener_page, write_page_notebook
 from emocore.evaluation.listening.results import RESULT_COLUMNS, ResultsLog, default_listener, read_results
 from emocore.evaluation.listening.sessions import (
     ABSession,
@@ -50,7 +51,6 @@ from emocore.evaluation.listening.sessions import (
     mos_widget,
     simulate_answers,
 )
-from emocore.evaluation.listening.page import listener_page, write_page_notebook
 from emocore.evaluation.listening.trials import (
     AB_CHOICES,
     AB_QUESTIONS,
