@@ -254,3 +254,24 @@ def test_the_voila_page_serves_the_same_trials_to_a_named_listener(browser, tmp_
                                          n_trials=len(AB_ANSWERS))
     assert ab_ids == [t.trial_id for t in ab] and mos_ids == [t.trial_id for t in mos]
     _check_analysis(out_dir, ab_ids, mos_ids)
+
+
+def test_the_demo_page_plays_its_audio_from_disk(browser, tmp_path):
+    """``make demo``'s page, opened from disk: every player loads its file (the durations of the files written)."""
+    import numpy as np
+
+    from emocore import demo
+
+    sr, rows = 16000, []
+    for k, name in enumerate(("espeak1_en.wav", "my file é.wav")):
+        tone = 0.3 * np.sin(2 * np.pi * 200 * np.arange(int(sr * (1.0 + k))) / sr)
+        source = audio.save_wav(tmp_path / "demo" / "sources" / name, tone, sr)
+        converted = {e: audio.save_wav(tmp_path / "demo" / "converted" / e / name, tone[: len(tone) // (j + 1)], sr)
+                     for j, e in enumerate(("angry", "sad"))}
+        rows.append(demo.DemoRow(demo.Example(tmp_path / name, "test"), 1.0 + k, source, converted))
+    page = demo.write_page(rows, tmp_path / "demo" / "index.html", title="t", summary="s")
+    browser.get(page.as_uri())
+    body = browser.find_element("tag name", "body")
+    expected = [d for k in range(2) for d in (1.0 + k, 1.0 + k, (1.0 + k) / 2)]
+    assert _audio_durations(browser, body) == pytest.approx(expected, abs=0.01)
+    assert _plays(browser, body) > 0.1

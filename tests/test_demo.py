@@ -132,3 +132,9 @@ def test_write_page_escapes_names_and_links_audio_relative_to_the_page(tmp_path)
     page = _read_page(page_path)
     assert page.sources == ["sources/a%26b%20%3Cx%3E.wav", "converted/angry/a%26b%20%3Cx%3E.wav"]
     assert page.rows[0][:3] == ["a&b <x>.wav", 'a "quoted" origin', "1.2 s"] and page.rows[0][5] == "failed"
+
+
+def test_demo_with_nothing_to_convert_says_what_to_give(tmp_path, capsys):
+    assert demo.main(["--no-examples", "--build-dir", str(tmp_path / "build")]) == 1
+    assert "FILES=" in capsys.readouterr().err
+    assert not (tmp_path / "build").exists()
