@@ -2,11 +2,13 @@
 
 1. Gather examples: two sentences spoken by espeak-ng (voices in neither corpus); when the corpora are present,
    also a held-out neutral TESS word of each speaker and a neutral sentence of two RAVDESS actors no model heard
-   (corpus audio is only read, never copied into the repository); and any files given on the command line.
+   (corpus audio goes only to the git-ignored ``build/``); and any files given on the command line (only read; a
+   file inside ``build/demo/`` is refused, since the demo rewrites that folder).
 2. Convert each with the default pretrained model (:data:`emocore.pretrained.DEFAULT_PRETRAINED`) from its first
    emotion (neutral) to every other one, on every core (:func:`emocore.conversion.convert_files`), into
    ``build/demo/converted/<emotion>/``.
-3. Write ``build/demo/index.html``: one row per input with players for the source and each conversion side by side,
+3. Write ``build/demo/index.html``: one row per input with players for the source (resampled copies in
+   ``build/demo/sources/``) and each conversion side by side,
    where the input comes from, its duration and what happened to it; print the page's path.
 
 The full evaluation behind the README's tables is ``make results`` (:mod:`emocore.results`, about 40 minutes).
@@ -84,16 +86,16 @@ def corpus_examples(root: Path | None = None) -> list[Example]:
     if (root / "tess").is_dir():
         from emocore.evaluation.judge import corpus_held_out_text_ids
 
-        held_out = corpus_held_out_text_ids("tess", root=root)
-        for k, speaker in enumerate(("OAF", "YAF")):
-            try:
+        try:
+            held_out = corpus_held_out_text_ids("tess", root=root)
+            for k, speaker in enumerate(("OAF", "YAF")):
                 words = [u for u in datasets.list_utterances("tess", speaker=speaker, emotion="neutral", root=root)
                          if u.text_id in held_out]
-            except DatasetError as error:
-                print(f"TESS {speaker} left out: {error}")
-                continue
-            if words:  # a different word per speaker
-                examples.append(Example(words[k % len(words)].path, f"TESS {speaker}, neutral, a word no model trained on"))
+                if words:  # a different word per speaker
+                    examples.append(Example(words[k % len(words)].path,
+                                            f"TESS {speaker}, neutral, a word no model trained on"))
+        except DatasetError as error:
+            print(f"TESS examples left out: {error}")
     if (root / "ravdess").is_dir():
         for actor in DEMO_ACTORS:
             try:
@@ -151,7 +153,7 @@ def convert_examples(model, examples: list[Example], out_dir: Path, *, jobs: int
 def _player(path: Path | None, page_dir: Path, missing: str = "failed") -> str:
     if path is None:
         return f"<td>{missing}</td>"
-    src = quote(Path(path).resolve().relative_to(page_dir.resolve()).as_posix())
+    src = quote(os.fsencode(Path(path).resolve().relative_to(page_dir.resolve()).as_posix()))  # any file name
     return f'<td><audio controls preload="metadata" src="{src}"></audio></td>'
 
 
@@ -165,7 +167,8 @@ def write_page(rows: list[DemoRow], page: Path, *, title: str, summary: str) -> 
     head = "".join(f"<th>{html.escape(e)}</th>" for e in emotions)
     lines = []
     for row in rows:
-        name = html.escape(row.example.path.name)
+        shown = row.example.path.name if row.example.origin != "your file" else str(row.example.path)
+        name = html.escape(shown)
         cells = "".join(_player(row.converted.get(e), page.parent) for e in emotions)
         notes = "<br>".join(html.escape(n) for n in row.notes) or ""
         lines.append(f"<tr><td>{name}</td><td>{html.escape(row.example.origin)}</td>"
@@ -188,45 +191,65 @@ audio {{ width: 14em; }}
 {chr(10).join(lines)}
 </table>
 </body></html>
-""", encoding="utf-8")
+""", encoding="utf-8", errors="replace")  # a file name that is not UTF-8 is shown with a replacement mark
     return page
 
 
+def _given_files(files: list[str], out_dir: Path) -> list[Example]:
+    """The user's files as examples.
+
+    Raises:
+        ParameterError: a file does not exist, or lies in the demo's own folder (its outputs, sources or examples
+            would be written over it).
+    """
+    from emocore.batch import expand_inputs
+    from emocore.exceptions import ParameterError
+
+    given = [Example(p, "your file") for p in expand_inputs(files)] if files else []
+    missing = [str(e.path) for e in given if not e.path.is_file()]
+    if missing:
+        raise ParameterError(f"no such file: {', '.join(missing)}")
+    inside = [str(e.path) for e in given if e.path.resolve().is_relative_to(out_dir.resolve())]
+    if inside:
+        raise ParameterError(f"{', '.join(inside)}: in the demo's own folder {out_dir}, which it rewrites; copy it "
+                             "elsewhere first")
+    return given
+
+
 def main(argv: list[str] | None = None) -> int:
+    from emocore.cli.common import positive_int
+
     parser = argparse.ArgumentParser(prog="python -m emocore.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="your own audio files (or folders) to convert as well")
     parser.add_argument("--model", default=pretrained.DEFAULT_PRETRAINED,
                         help="the pretrained model (default %(default)s; see emocore-convert --list-pretrained)")
     parser.add_argument("--build-dir", type=Path, default=None, help="default build/ in the checkout")
     parser.add_argument("--no-examples", action="store_true", help="convert only the files given")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
+    parser.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default: every core)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines are not for a listener
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
-    from emocore.batch import expand_inputs
-    from emocore.exceptions import EmocoreError, ParameterError
+    from emocore.exceptions import EmocoreError
 
     out_dir = (args.build_dir or paths.repo_root() / "build") / "demo"
     try:
         model_dir = pretrained.resolve(args.model)
-        given = [Example(p, "your file") for p in expand_inputs(args.files)] if args.files else []
-        missing = [str(e.path) for e in given if not e.path.is_file()]
-        if missing:
-            raise ParameterError(f"no such file: {', '.join(missing)}")
+        given = _given_files(args.files, out_dir)
+        examples = [] if args.no_examples else espeak_examples(out_dir / "examples") + corpus_examples()
+        known = {e.path.resolve() for e in examples}
+        examples += [e for e in given if e.path.resolve() not in known]  # a corpus example given again: once
+        if not examples:
+            print("nothing to convert: give audio files (make demo FILES=...) or install espeak-ng", file=sys.stderr)
+            return 1
+        print(f"loading the pretrained model {args.model} ...", flush=True)
+        from emocore.conversion import ConversionModel
+
+        model = ConversionModel.load(model_dir)
+        rows = convert_examples(model, examples, out_dir, jobs=args.jobs)
     except EmocoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    examples = [] if args.no_examples else espeak_examples(out_dir / "examples") + corpus_examples()
-    examples += given
-    if not examples:
-        print("nothing to convert: give audio files (make demo FILES=...) or install espeak-ng", file=sys.stderr)
-        return 1
-    print(f"loading the pretrained model {args.model} ...", flush=True)
-    from emocore.conversion import ConversionModel
-
-    model = ConversionModel.load(model_dir)
-    rows = convert_examples(model, examples, out_dir, jobs=args.jobs)
     audio_s = sum(row.duration_s or 0.0 for row in rows)
     n_targets = len(targets(model))
     elapsed = time.perf_counter() - started
@@ -239,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{summary}" + (f" {failed} conversions failed (see the page's notes)." if failed else ""))
     for row in rows:
         for note in row.notes:
-            print(f"  {row.example.path.name}: {note}")
+            print(f"  {row.example.path}: {note}")
     print(f"\nlisten: {page}\n(open it in a browser; the full evaluation is `make results`)")
     return 1 if failed else 0
 

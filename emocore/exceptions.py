@@ -66,6 +66,10 @@ class DatasetError(EmocoreError):
     """A corpus, speaker, emotion or data directory could not be found or is malformed."""
 
 
+class EspeakError(EmocoreError):
+    """espeak-ng is not installed, or failed to speak (:mod:`emocore.data.espeak`)."""
+
+
 class DownloadError(EmocoreError):
     """A download failed or its checksum did not match."""
 

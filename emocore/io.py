@@ -99,6 +99,25 @@ def write_json_atomic(path: str | Path, values, *, sort_keys: bool = True) -> Pa
     return write_text_atomic(path, json.dumps(values, indent=2, sort_keys=sort_keys, default=str) + "\n")
 
 
+@contextlib.contextmanager
+def locked(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` while the block runs, so processes that change ``path`` (several
+    listeners' kernels appending answers, say) take turns. POSIX ``flock``; where there is none, no lock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one writer per file
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
     """The hex digest of a file's bytes, read in 1 MiB blocks (``algorithm``: any of :mod:`hashlib`'s)."""
     hasher = hashlib.new(algorithm)

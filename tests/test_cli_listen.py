@@ -46,3 +46,16 @@ def test_bad_flags_are_argparse_errors(argv, tmp_path):
         listen_main([*argv, "--data-dir", str(tmp_path)])
     assert exit_info.value.code == 2
     assert not any(tmp_path.iterdir())
+
+
+def test_smoke_refuses_systems_and_the_default_systems_are_notebook_06s(tmp_path, capsys):
+    import papermill.inspection
+
+    from emocore import paths
+    from emocore.cli.listen import DEFAULT_SYSTEMS
+
+    assert listen_main(["--smoke", "--systems", "a", "b", "--data-dir", str(tmp_path), "--dry-run"]) == 1
+    assert "leave out --systems" in capsys.readouterr().err
+    notebook = paths.repo_root() / "notebooks" / "06_listening_test.ipynb"
+    default = papermill.inspection.inspect_notebook(str(notebook))["SYSTEMS"]["default"]
+    assert list(DEFAULT_SYSTEMS) == eval(default)  # noqa: S307 - the notebook's own literal

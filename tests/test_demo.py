@@ -3,6 +3,7 @@ to every emotion, and the static page that plays them side by side."""
 
 from __future__ import annotations
 
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -58,7 +59,7 @@ def test_demo_converts_espeak_examples_and_the_users_file_to_every_emotion_witho
     assert f"listen: {page_path}" in out and "converted to 3 emotions" in out
     page = _read_page(page_path)
     # two espeak-ng examples and the user's file; source, angry, happy, sad per row
-    assert [row[0] for row in page.rows] == ["espeak1_en.wav", "espeak2_en_f3.wav", "my recording.wav"]
+    assert [row[0] for row in page.rows] == ["espeak1_en.wav", "espeak2_en_f3.wav", str(mine)]  # yours: as given
     assert page.rows[2][1] == "your file" and re.fullmatch(r"\d+\.\d s", page.rows[2][2])
     assert len(page.sources) == 3 * 4 and "converted/happy/my%20recording.wav" in page.sources
     for src in page.sources:  # every player's file is there, relative to the page, and is audio
@@ -92,7 +93,7 @@ def test_demo_reports_a_broken_file_on_the_page_and_converts_the_rest(tmp_path, 
     out = capsys.readouterr().out
     assert "3 conversions failed" in out and "broken.wav" in out
     page = _read_page(tmp_path / "build" / "demo" / "index.html")
-    row = next(r for r in page.rows if r[0] == "broken.wav")
+    row = next(r for r in page.rows if r[0] == str(broken))
     assert row[2:4] == ["—", "—"] and row.count("failed") == 3 and "cannot decode" in row[-1]  # three targets failed, the reason in the notes
     assert len(page.sources) == 2 * 4  # the espeak-ng examples still play
     assert broken.read_bytes().startswith(b"RIFF")
@@ -126,12 +127,26 @@ def test_write_page_escapes_names_and_links_audio_relative_to_the_page(tmp_path)
     row = demo.DemoRow(example, duration_s=1.25, source=tmp_path / "out" / "sources" / "a&b <x>.wav",
                        converted={"angry": tmp_path / "out" / "converted" / "angry" / "a&b <x>.wav", "sad": None},
                        notes=["sad: failed: <bad>"])
-    page_path = demo.write_page([row], tmp_path / "out" / "index.html", title="t <1>", summary="s & s")
+    odd = demo.DemoRow(demo.Example(Path(os.fsdecode(b"caf\xe9.wav")), "your file"), 1.0,
+                       source=tmp_path / "out" / "sources" / os.fsdecode(b"caf\xe9.wav"))
+    page_path = demo.write_page([row, odd], tmp_path / "out" / "index.html", title="t <1>", summary="s & s")
     text = page_path.read_text()
     assert "<bad>" not in text and "&lt;bad&gt;" in text and "t &lt;1&gt;" in text
     page = _read_page(page_path)
-    assert page.sources == ["sources/a%26b%20%3Cx%3E.wav", "converted/angry/a%26b%20%3Cx%3E.wav"]
+    assert page.sources == ["sources/a%26b%20%3Cx%3E.wav", "converted/angry/a%26b%20%3Cx%3E.wav",
+                            "sources/caf%E9.wav"]  # a name that is not UTF-8: its bytes, quoted
     assert page.rows[0][:3] == ["a&b <x>.wav", 'a "quoted" origin', "1.2 s"] and page.rows[0][5] == "failed"
+
+
+def test_demo_refuses_a_file_in_its_own_folder_before_converting_anything(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
+    inside = tmp_path / "build" / "demo" / "sources" / "espeak1_en.wav"
+    inside.parent.mkdir(parents=True)
+    inside.write_bytes(b"RIFF mine")
+    assert demo.main([str(inside), "--build-dir", str(tmp_path / "build")]) == 1
+    err = capsys.readouterr().err
+    assert str(inside) in err and "demo's own folder" in err
+    assert inside.read_bytes() == b"RIFF mine" and not (tmp_path / "build" / "demo" / "examples").exists()
 
 
 def test_demo_with_nothing_to_convert_says_what_to_give(tmp_path, capsys):

@@ -411,28 +411,75 @@ def test_demo_items_fall_back_to_tones_without_a_corpus(tmp_path):
 # ----------------------------------------------------------------------------- the listener page (Voila)
 
 
-def _append_answers(path: str, listener: str, n: int) -> None:
-    log = listening.ResultsLog(path, listener)
+def _append_answers(path: str, listener: str, n: int) -> int:
+    """Record answers to ``trial-0`` ... ``trial-<n-1>``; the number refused as already answered."""
+    log, refused = listening.ResultsLog(path, listener), 0
     for k in range(n):
-        log.record(f"trial-{k}", "A")
+        try:
+            log.record(f"trial-{k}", "A")
+        except DuplicateAnswerError:
+            refused += 1
+    return refused
 
 
-def test_listeners_answering_at_once_lose_no_row(tmp_path):
-    """The Voila page gives each listener a kernel of their own, all appending to one CSV."""
+def _append_in_process(path: str, listener: str, n: int, refused) -> None:
+    refused.value = _append_answers(path, listener, n)
+
+
+def test_listeners_answering_at_once_lose_no_row_and_answer_each_trial_once(tmp_path):
+    """The Voila page gives each visitor a kernel of their own, all appending to one CSV; one listener may have the
+    page open twice."""
     import multiprocessing
 
     path = tmp_path / "results_ab.csv"
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_append_answers, args=(str(path), f"listener{k}", 40)) for k in range(3)]
+    refused = [context.Value("i", -1) for _ in range(4)]
+    listeners = ["ann", "bob", "cy", "cy"]  # cy answers in two windows at once
+    workers = [context.Process(target=_append_in_process, args=(str(path), name, 40, count))
+               for name, count in zip(listeners, refused)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(120)
-    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert [w.exitcode for w in workers] == [0] * 4
     rows = _csv_rows(path)
-    assert len(rows) == 120 and list(rows[0]) == list(listening.RESULT_COLUMNS)
-    assert {(r["listener"], r["trial_id"]) for r in rows} == {(f"listener{k}", f"trial-{i}") for k in range(3)
-                                                               for i in range(40)}
+    assert list(rows[0]) == list(listening.RESULT_COLUMNS) and len(rows) == 3 * 40
+    assert sorted((r["listener"], r["trial_id"]) for r in rows) == sorted(
+        (name, f"trial-{i}") for name in ("ann", "bob", "cy") for i in range(40))
+    assert refused[0].value == refused[1].value == 0 and refused[2].value + refused[3].value == 40
+
+
+def test_an_answer_waits_for_the_lock(tmp_path):
+    import multiprocessing
+
+    from emocore.io import locked
+
+    path = tmp_path / "results_ab.csv"
+    context = multiprocessing.get_context("spawn")
+    count = context.Value("i", -1)
+    with locked(path):
+        worker = context.Process(target=_append_in_process, args=(str(path), "ann", 1, count))
+        worker.start()
+        worker.join(3)
+        assert worker.is_alive() and not path.exists()  # it waits while another writer holds the file
+    worker.join(60)
+    assert worker.exitcode == 0 and [r["trial_id"] for r in _csv_rows(path)] == ["trial-0"]
+
+
+def test_the_key_is_replaced_whole_and_keeps_other_trials(ab_trials, mos_trials, tmp_path, monkeypatch):
+    path = listening.save_key(ab_trials, tmp_path / "key.csv")
+    before = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("emocore.io.write_text_atomic", fail)
+    with pytest.raises(OSError):
+        listening.save_key(mos_trials, path)
+    assert path.read_bytes() == before  # a failed write leaves the old key as it was
+    monkeypatch.undo()
+    listening.save_key(mos_trials, path)
+    assert set(listening.load_key(path)["trial_id"]) == {t.trial_id for t in [*ab_trials, *mos_trials]}
 
 
 def test_listening_trials_are_notebook_06s(items):
@@ -450,7 +497,7 @@ def test_listener_page_asks_for_a_name_then_records_under_it(items, tmp_path):
     texts, blobs = _shown(page)
     assert not blobs and not page.sessions  # no clip before a name is given
     page.start("  ")
-    assert "type your name" in " ".join(_shown(page)[0]).lower() and not page.sessions
+    assert listening.page.NAME_FIRST in _shown(page)[0] and not page.sessions
     page.start("ann")
     ab, mos = page.sessions
     assert [t.trial_id for t in ab.trials] == [t.trial_id for t in listening.listening_trials(
@@ -462,7 +509,7 @@ def test_listener_page_asks_for_a_name_then_records_under_it(items, tmp_path):
     mos.answer(5)
     assert [(r["listener"], r["answer"]) for r in _csv_rows(out_dir / "results_ab.csv")] == [("ann", "B")]
     assert [(r["listener"], r["answer"]) for r in _csv_rows(out_dir / "results_mos.csv")] == [("ann", "5")]
-    assert set(listening.load_key(out_dir / "key_ab.csv")["trial_id"]) == {t.trial_id for t in ab.trials}
+    assert not (out_dir / "key_ab.csv").exists()  # the keys are emocore-listen's to write, once
     # the same name later continues where it stopped
     again = listening.listener_page(tmp_path / "manifest", data_dir, SYSTEMS, seed=1, n_trials=2)
     again.start("ann")

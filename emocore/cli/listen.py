@@ -18,7 +18,8 @@ def listen_main(argv: list[str] | None = None) -> int:
     """``emocore-listen``: build the trials as notebook 06 does, write the page's notebook and serve it with Voilà
     until Ctrl-C (exit status 0), or ``--dry-run``: stop after writing it."""
     from emocore import paths
-    from emocore.evaluation.listening.page import page_trials, write_page_notebook
+    from emocore.evaluation.listening.page import page_trials, write_keys, write_page_notebook
+    from emocore.exceptions import ParameterError
 
     root = paths.repo_root()
     parser = argparse.ArgumentParser(
@@ -28,15 +29,17 @@ def listen_main(argv: list[str] | None = None) -> int:
                     "the same results CSVs as notebook 06 (DATA_DIR/results/06_listening/), which analyses them. "
                     "The same --manifest-dir, --systems and --seed give the same trials as the notebook.")
     parser.add_argument("--manifest-dir", type=Path, default=root / "data" / "results" / "04_evaluate",
-                        help="folder with manifest.csv or notebook 04's evaluation.csv (default %(default)s)")
-    parser.add_argument("--systems", nargs="+", default=list(DEFAULT_SYSTEMS),
-                        help="A/B compares every two of these; MOS rates these and the real recordings "
+                        help="folder with manifest.csv or notebook 04's evaluation.csv, written by `make results` "
                              "(default %(default)s)")
+    parser.add_argument("--systems", nargs="+", default=None,
+                        help="A/B compares every two of these; MOS rates these and the real recordings "
+                             f"(default {' '.join(DEFAULT_SYSTEMS)}, as notebook 06)")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="trial order and A/B sides (default 0)")
     parser.add_argument("--n-trials", type=nonnegative_int, default=0,
                         help="at most this many trials per part (default 0: all)")
     parser.add_argument("--smoke", action="store_true",
-                        help="a tiny test on real TESS words (tones without the corpus): source against target")
+                        help="a tiny test on real TESS words (tones without the corpus): the real source recording "
+                             "against the real target (no --systems)")
     parser.add_argument("--data-dir", type=Path, default=root / "data",
                         help="answers and keys go to DATA_DIR/results/06_listening/ (default %(default)s)")
     parser.add_argument("--ip", default="127.0.0.1",
@@ -46,10 +49,13 @@ def listen_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="write the page's notebook, print the command, stop")
     _add_debug_flag(parser)
     args = parser.parse_args(argv)
-    systems = ["source", "target"] if args.smoke else args.systems
+    if args.smoke and args.systems:
+        raise ParameterError("--smoke compares the real source and target recordings; leave out --systems")
+    systems = ["source", "target"] if args.smoke else (args.systems or list(DEFAULT_SYSTEMS))
     # the trials are built here first, so a missing manifest or system fails now, not in a listener's browser
     ab, mos, out_dir = page_trials(args.manifest_dir, args.data_dir, systems, seed=args.seed, n_trials=args.n_trials,
                                    smoke=args.smoke)
+    write_keys(ab, mos, out_dir)
     page = write_page_notebook(out_dir / "page" / "listening_test.ipynb", args.manifest_dir, args.data_dir,
                                systems, seed=args.seed, n_trials=args.n_trials, smoke=args.smoke)
     command = [sys.executable, "-m", "voila", str(page), f"--Voila.ip={args.ip}", f"--port={args.port}",
@@ -61,7 +67,15 @@ def listen_main(argv: list[str] | None = None) -> int:
         print("would run: " + " ".join(command))
         return 0
     print(f"serving at http://{args.ip}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    import signal
+
+    server = subprocess.Popen(command)
     try:
-        return subprocess.run(command, check=False).returncode
-    except KeyboardInterrupt:
+        return server.wait()
+    except KeyboardInterrupt:  # Voila asks before stopping on Ctrl-C; SIGTERM shuts it and its kernels down
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
         return 0

@@ -17,16 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from emocore.exceptions import EmocoreError, ParameterError
+from emocore.exceptions import EspeakError, ParameterError
 
-#: exit status of the synthesis process when espeak-ng has no such voice
-_NO_VOICE = 3
+#: exit status of the synthesis process when espeak-ng has no such voice, and when no sample came back
+_NO_VOICE, _NO_SAMPLES = 3, 4
 #: a synthesis whose int16 peak stays below this is taken for silence and tried again
 _SILENT_PEAK = 1000
-
-
-class EspeakError(EmocoreError):
-    """espeak-ng is not installed, or failed to speak."""
+#: seconds one synthesis may take
+TIMEOUT_S = 120
 
 
 def available() -> bool:
@@ -54,10 +52,15 @@ def synthesize(text: str, path: str | Path, voice: str = "en", *, tries: int = 3
     path = Path(path)
     code = "import sys; from emocore.data.espeak import _speak; sys.exit(_speak(*sys.argv[1:4]))"
     for _ in range(tries):
-        done = subprocess.run([sys.executable, "-c", code, text, str(path), voice], capture_output=True, text=True,
-                              timeout=120)
+        try:
+            done = subprocess.run([sys.executable, "-c", code, text, str(path), voice], capture_output=True, text=True,
+                                  timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired as error:
+            raise EspeakError(f"espeak-ng did not finish {text!r} in {TIMEOUT_S} s") from error
         if done.returncode == _NO_VOICE:
             raise ParameterError(f"espeak-ng has no voice {voice!r}")
+        if done.returncode == _NO_SAMPLES:
+            continue
         if done.returncode != 0:
             raise EspeakError(f"espeak-ng failed on {text!r}: {done.stderr[-2000:]}")
         samples, _ = sf.read(str(path), dtype="int16")
@@ -67,7 +70,8 @@ def synthesize(text: str, path: str | Path, voice: str = "en", *, tries: int = 3
 
 
 def _speak(text: str, path: str, voice: str) -> int:
-    """The synthesis of :func:`synthesize`, in the process that runs it: 0 done, 1 failed, 3 no such voice."""
+    """The synthesis of :func:`synthesize`, in the process that runs it: 0 done, 1 failed, 3 no such voice, 4 no sample
+    came back (tried again)."""
     import ctypes
 
     import espeakng_loader
@@ -96,6 +100,6 @@ def _speak(text: str, path: str, voice: str) -> int:
         return 1
     lib.espeak_Synchronize()
     if not chunks:
-        return 1
+        return _NO_SAMPLES
     sf.write(path, np.concatenate(chunks), rate, subtype="PCM_16")
     return 0

@@ -298,7 +298,7 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
                           intensities: Sequence[float] = (0.25, 0.5, 0.75), max_utterances: int | None = None,
                           with_dnsmos: bool = True, judges_dir: str | Path | None = None,
                           progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The whole multi-speaker evaluation of one model, as the README reports it and ``make demo`` prints it.
+    """The whole multi-speaker evaluation of one model, as the README reports it and ``make results`` prints it.
 
     Converts both groups of :func:`evaluation_speakers` with the model and the baselines, scores every file with both
     judges, the speaker verifier and DNSMOS, converts the unseen actors again at each of ``intensities`` (judges only),

@@ -6,7 +6,8 @@ same results CSVs, with the same keys, so notebook 06 analyses them; the page sh
 result. Each visitor gets a kernel of their own; answers of several listeners at once are appended under a lock.
 
 :func:`write_page_notebook` writes the one-cell notebook Voilà renders; :func:`listener_page` is what that cell
-calls, so tests drive the page without a browser too.
+calls, so tests drive the page without a browser too. :func:`write_keys` writes the keys, once, before the page is
+served (``emocore-listen`` does).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from emocore.exceptions import ParameterError
 
 #: where notebook 06 and the page keep a test's keys and answers, under the data folder
 LISTENING_DIR = Path("results") / "06_listening"
+NAME_FIRST = "Please type your name first, then press Start."
 WELCOME = ("<h2>Listening test</h2><p>Thank you for taking part. Please use headphones in a quiet room. "
            "Type your name (or the id you were given) and press <b>Start</b>. Every answer is saved at once: "
            "you can stop and come back later with the same name.</p>")
@@ -27,7 +29,10 @@ WELCOME = ("<h2>Listening test</h2><p>Thank you for taking part. Please use head
 
 def page_trials(manifest_dir: str | Path, data_dir: str | Path, systems: Sequence[str], *, seed: int = 0,
                 n_trials: int = 0, smoke: bool = False):
-    """The A/B and MOS trials of the test and the folder of its CSVs; the keys written there (as notebook 06 does).
+    """The A/B and MOS trials of the test, as notebook 06 builds them, and the folder of its CSVs.
+
+    Nothing is written but, for a smoke test without the corpus, its tones; ``emocore-listen`` writes the keys once,
+    before the page is served (every visitor's kernel builds the trials again).
 
     Raises:
         DatasetError: no manifest in ``manifest_dir`` (see :func:`load_items`).
@@ -36,9 +41,13 @@ def page_trials(manifest_dir: str | Path, data_dir: str | Path, systems: Sequenc
     out_dir = Path(data_dir) / LISTENING_DIR
     items = demo_items(out_dir / "smoke_clips") if smoke else load_items(manifest_dir)
     ab, mos = listening_trials(items, systems, seed=seed, n_trials=n_trials)
-    save_key(ab, out_dir / "key_ab.csv")
-    save_key(mos, out_dir / "key_mos.csv")
     return ab, mos, out_dir
+
+
+def write_keys(ab, mos, out_dir: str | Path) -> None:
+    """The keys of the page's trials, beside their results (``key_ab.csv``, ``key_mos.csv``; see :func:`save_key`)."""
+    save_key(ab, Path(out_dir) / "key_ab.csv")
+    save_key(mos, Path(out_dir) / "key_mos.csv")
 
 
 def listener_page(manifest_dir: str | Path, data_dir: str | Path, systems: Sequence[str], *, seed: int = 0,
@@ -67,7 +76,7 @@ def listener_page(manifest_dir: str | Path, data_dir: str | Path, systems: Seque
     def start(value: str) -> None:
         value = value.strip()
         if not value or any(ch in value for ch in "\r\n"):
-            message.value = "Please type your name first."
+            message.value = NAME_FIRST
             return
         try:
             sessions = (ABSession(ab, out_dir / "results_ab.csv", value),

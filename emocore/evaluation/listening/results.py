@@ -12,7 +12,6 @@ import getpass
 import io
 import os
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from emocore.evaluation.listening.trials import Trial
 from emocore.exceptions import DatasetError, DuplicateAnswerError, ParameterError
+from emocore.io import locked
 
 RESULT_COLUMNS = ("listener", "trial_id", "answer", "timestamp")
 
@@ -48,22 +48,6 @@ def _read_rows(path: Path) -> list[dict]:
         raise DatasetError(f"{path} is not a listening-test results file (columns {header}, "
                            f"expected {list(RESULT_COLUMNS)})")
     return [dict(zip(RESULT_COLUMNS, row)) for row in reader if len(row) == len(RESULT_COLUMNS) and all(row)]
-
-
-@contextmanager
-def _locked(path: Path):
-    """Hold an exclusive lock on ``<path>.lock`` (POSIX ``flock``; no lock where the system has none)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: one listener per results file
-        yield
-        return
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class ResultsLog:
@@ -110,7 +94,7 @@ class ResultsLog:
         row = {"listener": self.listener, "trial_id": trial_id, "answer": answer,
                "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(self.path):  # several listeners' kernels (the Voila page) append to one file
+        with locked(self.path):  # several listeners' kernels (the Voila page) append to one file
             if trial_id in self.answers():
                 raise DuplicateAnswerError(f"{self.listener} already answered trial {trial_id} (in {self.path})")
             self._drop_torn_row()

@@ -387,15 +387,19 @@ def save_key(trials: Iterable[Trial], path: str | Path) -> Path:
     """Write the key of ``trials`` (:func:`key_table`) as a CSV, apart from the results; returns the path.
 
     An existing key keeps its rows and gains those of trials it lacks, so answers given under another
-    seed or manifest (other trial ids) still find their key.
+    seed or manifest (other trial ids) still find their key. The file is replaced atomically under a lock, so a
+    reader never sees it half-written and two writers do not lose each other's rows.
     """
+    from emocore.io import locked, write_text_atomic
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = key_table(trials).astype(str)
-    if path.is_file():
-        old = load_key(path)
-        table = pd.concat([old, table[~table["trial_id"].isin(set(old["trial_id"]))]], ignore_index=True)
-    table.to_csv(path, index=False)
+    with locked(path):
+        if path.is_file():
+            old = load_key(path)
+            table = pd.concat([old, table[~table["trial_id"].isin(set(old["trial_id"]))]], ignore_index=True)
+        write_text_atomic(path, table.to_csv(index=False))
     return path
 
 
