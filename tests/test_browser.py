@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -69,8 +70,9 @@ def _free_port() -> int:
 def _served(command: list[str], url: str, log: Path, env: dict | None = None):
     """Run a server until ``url`` answers (a URL ending in ``/``: until its port takes a connection, since a GET of
     Voila's page would start a kernel); stop it afterwards. Fails with the log's tail if it dies or never answers."""
-    with log.open("w") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(log.parent))
+    with log.open("w") as out:  # a session of its own: the server and its kernels are stopped together
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(log.parent),
+                                  start_new_session=True)
     try:
         deadline = time.monotonic() + WAIT_S
         while True:
@@ -89,11 +91,15 @@ def _served(command: list[str], url: str, log: Path, env: dict | None = None):
                 time.sleep(0.5)
         yield
     finally:
-        server.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(20)
         except subprocess.TimeoutExpired:
-            server.kill()
+            pass
+        with contextlib.suppress(ProcessLookupError):  # kernels that outlived their server
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(20)
 
 
 def _wait(driver, condition, what: str, timeout: float = WAIT_S):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,8 +14,8 @@ DEFAULT_SYSTEMS = ("emocyclegan", "f0-only")
 
 @guarded("emocore-listen")
 def listen_main(argv: list[str] | None = None) -> int:
-    """``emocore-listen``: build the trials as notebook 06 does, write the page's notebook and serve it with Voilà
-    until Ctrl-C (exit status 0), or ``--dry-run``: stop after writing it."""
+    """``emocore-listen``: build the trials as notebook 06 does, write the page's notebook, and become the Voilà server
+    that serves it (until Ctrl-C), or ``--dry-run``: stop after writing it."""
     from emocore import paths
     from emocore.evaluation.listening.page import page_trials, write_keys, write_page_notebook
     from emocore.exceptions import ParameterError
@@ -67,15 +66,6 @@ def listen_main(argv: list[str] | None = None) -> int:
         print("would run: " + " ".join(command))
         return 0
     print(f"serving at http://{args.ip}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    import signal
+    import os
 
-    server = subprocess.Popen(command)
-    try:
-        return server.wait()
-    except KeyboardInterrupt:  # Voila asks before stopping on Ctrl-C; SIGTERM shuts it and its kernels down
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        return 0
+    os.execv(sys.executable, command)  # Voila takes this process's place: Ctrl-C and kill reach it and its kernels
