@@ -217,7 +217,7 @@ def _given_files(files: list[str], out_dir: Path) -> list[Example]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from emocore.cli.common import positive_int
+    from emocore.cli.common import import_tensorflow, positive_int
 
     parser = argparse.ArgumentParser(prog="python -m emocore.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="your own audio files (or folders) to convert as well")
@@ -228,8 +228,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=positive_int, default=None, help="worker processes (default: every core)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up lines are not for a listener
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
     from emocore.exceptions import EmocoreError
 
     out_dir = (args.build_dir or paths.repo_root() / "build") / "demo"
@@ -243,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             print("nothing to convert: give audio files (make demo FILES=...) or install espeak-ng", file=sys.stderr)
             return 1
         print(f"loading the pretrained model {args.model} ...", flush=True)
+        import_tensorflow()  # its C++ start-up lines are not for a listener (emocore.cli.common sets the log level)
         from emocore.conversion import ConversionModel
 
         model = ConversionModel.load(model_dir)

@@ -3,6 +3,7 @@ own errors with one line naming the file or domain (exit 1); never a traceback, 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -159,3 +160,15 @@ def test_export_of_a_missing_model_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nowhere is not a model folder" in _one_error_line(err, "emocore-export")
     assert not (tmp_path / "pretrained").exists()
+
+
+def test_native_stderr_drops_tensorflow_start_up_notices_and_keeps_other_lines(capfd):
+    from emocore.cli import common
+
+    with common.filtered_native_stderr():
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+                    b"I0000 00:00:1 port.cc:153] oneDNN custom operations are on. You may see ...\n"
+                    b"E0000 something real went wrong\n")
+    err = capfd.readouterr().err
+    assert "absl" not in err and "oneDNN" not in err
+    assert "something real went wrong" in err

@@ -218,6 +218,43 @@ def test_identity_switch_off_happens_inside_a_compiled_function(model, batch):
     assert float(off["identity_weight"]) == 0.0 and float(off["identity"]) == 0.0
 
 
+def _graph_op_types(step_function) -> list[str]:
+    (concrete,) = step_function._list_all_concrete_functions()
+    return [op.type for op in concrete.graph.get_operations()]
+
+
+@pytest.mark.parametrize("model_type", ["cyclegan", "emostargan"])
+def test_each_identity_phase_compiles_only_the_generator_passes_it_runs(model_type, batch):
+    """The phase is decided in Python before each compiled step: no graph holds a branch it does not run (a
+    ``cond`` traced both branches and their gradients, twice the first step's time), and a run crossing the
+    switch-off step uses the second compiled step from there on."""
+    spec = models.get(model_type)
+    n = spec.n_emotions or 4
+    model = gan.build_training_model(spec, replace(MODEL_CFG, n_emotions=n),
+                                     replace(TRAIN_CFG, identity_switch_off_step=2, batch_size=1))
+    crops = [(batch[k % 2][:1], batch[2 + k % 2][:1]) for k in range(n)]
+    weights = [model.train_on_segments(crops)["identity_weight"] for _ in range(3)]
+    assert weights == [5.0, 5.0, pytest.approx(10 / 3)]  # running means of 5, 5, 0: the third step had none
+    assert sorted(model._step_functions) == [False, True]
+    on, off = (_graph_op_types(model._step_functions[phase]) for phase in (True, False))
+    assert not {"If", "StatelessIf"} & set(on + off)
+    assert len(off) < len(on)  # the identity pass left out (CycleGAN: two generator calls fewer)
+
+
+def test_the_discriminator_loss_sends_no_gradient_into_the_generator(batch):
+    model = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    real_a, real_b = (tf.constant(x) for x in batch[:2])
+    with tf.GradientTape(persistent=True) as tape:
+        fake_b = model.gen_a2b(real_a, training=True)
+        loss = gan.discriminator_loss(model.disc_b, real_b, fake_b)
+        two_calls = keras.ops.convert_to_numpy(
+            gan.losses.lsgan_discriminator_loss(model.disc_b(real_b, training=True),
+                                                model.disc_b(fake_b, training=True)))
+    assert all(g is None for g in tape.gradient(loss, model.gen_a2b.trainable_variables))
+    assert all(g is not None for g in tape.gradient(loss, model.disc_b.trainable_variables))
+    np.testing.assert_allclose(float(loss), float(two_calls), rtol=1e-5)  # one call on both = two calls
+
+
 def test_classification_loss_changes_generator_gradients(model, batch):
     terms, with_class = _generator_grads(model, batch, step=0)
     model.lambda_class = 0.0

@@ -22,6 +22,42 @@ os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
 
 from emocore.config import F0_METHODS, FeatureConfig  # noqa: E402
 
+#: TensorFlow's native start-up lines, written by C++ straight to file descriptor 2: some ignore
+#: TF_CPP_MIN_LOG_LEVEL (the oneDNN notice on CPUs where oneDNN is on by default, e.g. with AVX-512)
+TENSORFLOW_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations are on",
+                    "cpu_feature_guard", "This TensorFlow binary is optimized", "To enable the following instructions")
+
+
+@contextlib.contextmanager
+def filtered_native_stderr(noise: tuple[str, ...] = TENSORFLOW_NOISE):
+    """Within the block, file descriptor 2 (where C and C++ code write) goes to a temporary file; on leaving, every
+    line of it that contains none of ``noise`` is written to ``sys.stderr`` (a real error stays visible)."""
+    import tempfile
+
+    sys.stderr.flush()
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line.strip() and not any(text in line for text in noise):
+                    print(line, file=sys.stderr)
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow with its native start-up notices (:data:`TENSORFLOW_NOISE`) kept off the terminal
+    (:func:`filtered_native_stderr`). The commands call it just before their first import that loads TensorFlow;
+    nothing happens when it is already imported."""
+    if "tensorflow" in sys.modules:
+        return
+    with filtered_native_stderr():
+        import tensorflow  # noqa: F401
+
 # ---------------------------------------------------------------------- argument types (argparse errors, exit 2)
 
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from emocore.cli.common import _add_debug_flag, guarded, nonnegative_int, positive_int
+from emocore.cli.common import _add_debug_flag, guarded, import_tensorflow, nonnegative_int, positive_int
 from emocore.config import CONVERSION_F0_TRACKER, F0_METHODS, MIN_FILES_FOR_WORKERS, PROSODY_METHODS
 
 
@@ -126,6 +126,7 @@ def convert_main(argv: list[str] | None = None) -> int:
         print(f"nothing to convert: the outputs of all {len(files)} inputs exist in {args.output_dir} "
               "(--overwrite replaces them)")
         return 0
+    import_tensorflow()
     from emocore.conversion import ConversionModel, convert_files  # loads TensorFlow
 
     model = ConversionModel.load(args.model_dir, checkpoint=args.checkpoint, f0_tracker=args.f0_tracker)

@@ -16,6 +16,7 @@ from emocore.cli.common import (
     assignment,
     fraction,
     guarded,
+    import_tensorflow,
     nonnegative_int,
     positive_float,
     positive_int,
@@ -165,6 +166,7 @@ def train_main(argv: list[str] | None = None) -> int:
         model_cfg = replace(model_cfg, n_emotions=len(sides) + len(contrast))
         overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
         train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
+        import_tensorflow()
         from emocore import models  # loads TensorFlow
 
         spec = models.get(args.model or (MULTI_SPEAKER_MODEL if speakers is not None else models.DEFAULT_MODEL_TYPE))

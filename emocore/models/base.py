@@ -24,6 +24,7 @@ place that knows the model types by name.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import warnings
@@ -44,6 +45,7 @@ from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.io import atomic_path
+from emocore.models.optimizers import FusedAdam
 
 # the emotion classifier's class of each domain (contrast emotions follow from 2)
 EMOTION_INDEX_A = 0
@@ -89,7 +91,7 @@ def infer(network: keras.Model, inputs):
         def call(*arrays):
             return owner()(list(arrays) if several else arrays[0], training=False)
 
-        function = tf.function(call, input_signature=signature)
+        function = tf.function(call, input_signature=signature, autograph=False)
         _COMPILED_INFERENCE[network] = function
     arrays = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     return ops.convert_to_numpy(function(*arrays))
@@ -473,7 +475,8 @@ def distributed_step(step: Callable, strategy, *, run_eagerly: bool = False, jit
         logs = strategy.run(step, args=(data,))
         return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None) for name, value in logs.items()}
 
-    return run if run_eagerly else tf.function(run, reduce_retracing=True, jit_compile=jit_compile)
+    # autograph off: the steps branch in Python on Python values only (converting them cost seconds per trace)
+    return run if run_eagerly else tf.function(run, reduce_retracing=True, jit_compile=jit_compile, autograph=False)
 
 
 def classifier_step(classifier: keras.Model, optimizer: keras.optimizers.Optimizer) -> Callable:
@@ -495,6 +498,19 @@ def classifier_step(classifier: keras.Model, optimizer: keras.optimizers.Optimiz
         return {"loss": loss, "accuracy": ops.mean(correct)}
 
     return step
+
+
+def discriminator_loss(discriminator: keras.Model, real, fake, training: bool = True):
+    """A discriminator's LSGAN loss on real crops and generated ones of the same shape, in one call (every
+    discriminator here normalizes per crop, so that equals two calls), backend-neutral.
+
+    ``fake`` is held constant (``stop_gradient``): this loss updates only the discriminator, and without it the
+    training step's gradient of this loss would also be built back through the generators (for nothing: their
+    gradient is taken of the generator objective), several seconds of the first step's trace.
+    """
+    n = ops.shape(real)[0]
+    scores = discriminator(ops.concatenate([ops.stop_gradient(fake), real], axis=0), training=training)
+    return losses.lsgan_discriminator_loss(scores[n:], scores[:n])
 
 
 class GAN(keras.Model):
@@ -521,6 +537,7 @@ class GAN(keras.Model):
         self.use_classifier = classifier is not None and lambda_class > 0
         self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_names]
         self.gen_optimizer = self.disc_optimizer = None
+        self._step_functions = {}  # by identity phase (step_function)
 
     def prepare(self, domains: Sequence) -> None:
         """Take what the model needs from the prepared emotions (``DomainData``) before training: nothing here."""
@@ -574,13 +591,33 @@ class GAN(keras.Model):
         self.gen_optimizer.apply(gen_grads, gen_vars)
         self.disc_optimizer.apply(disc_grads, disc_vars)
 
+    def identity_phase(self, step: int) -> bool | None:
+        """Whether the identity loss counts at ``step`` (``None``: the model has none; the default).
+
+        A model with CycleGAN-VC's identity schedule returns ``step < identity_switch_off_step`` (and ``False`` for
+        a zero weight). :meth:`run_step` decides it in Python before every step and keeps one compiled step per
+        phase, so a compiled step holds only the generator passes it runs: tracing both branches of a
+        ``keras.ops.cond`` (and their gradients) made the first step several times slower.
+        """
+        return None
+
+    def step_function(self, identity: bool | None) -> Callable:
+        """The compiled (unless ``run_eagerly``) :meth:`train_step` of one identity phase, built on first use."""
+        if identity not in self._step_functions:
+            step = self.train_step if identity is None else functools.partial(self.train_step, identity=identity)
+            self._step_functions[identity] = distributed_step(step, self.distribute_strategy,
+                                                              run_eagerly=self.run_eagerly,
+                                                              jit_compile=self.jit_compile)
+        return self._step_functions[identity]
+
     def run_step(self, batch: tuple) -> dict[str, float]:
         """One compiled (unless ``run_eagerly``) :meth:`train_step` on a global batch of arrays, split over the
-        replicas of the model's ``tf.distribute`` strategy (:func:`split_batch`); returns each tracker's mean."""
-        if getattr(self, "_step_function", None) is None:
-            self._step_function = distributed_step(self.train_step, self.distribute_strategy,
-                                                   run_eagerly=self.run_eagerly, jit_compile=self.jit_compile)
-        logs = self._step_function(split_batch(self.distribute_strategy, batch))
+        replicas of the model's ``tf.distribute`` strategy (:func:`split_batch`); returns each tracker's mean.
+
+        The step counter is read here, in Python, to pick the compiled step of its identity phase
+        (:meth:`identity_phase`): a resumed run picks the right one from its restored counter."""
+        identity = self.identity_phase(int(ops.convert_to_numpy(self.step)))
+        logs = self.step_function(identity)(split_batch(self.distribute_strategy, batch))
         return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
 
     def record_losses(self, values: dict) -> dict:
@@ -597,8 +634,8 @@ class TwoDomainGAN(GAN):
     A subclass sets :attr:`loss_names` and defines :attr:`generator_variables`, :meth:`generator_networks`
     and :meth:`generator_pass` (its generator objective, backend-neutral). One :meth:`train_step` feeds a
     batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`emocore.training.sample_segments`) through
-    :meth:`generator_pass`, adds both discriminators' LSGAN losses on the same forward pass, and updates the
-    generator side and the discriminators with their own optimizers.
+    :meth:`generator_pass`, adds both discriminators' LSGAN losses on its translations (:func:`discriminator_loss`),
+    and updates the generator side and the discriminators with their own optimizers.
 
     Args:
         disc_a, disc_b (keras.Model): discriminators (:func:`emocore.build_discriminator`).
@@ -618,18 +655,22 @@ class TwoDomainGAN(GAN):
         return self.disc_a.trainable_variables + self.disc_b.trainable_variables
 
     def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
-        """``(terms, fake_a_scores, fake_b_scores)`` of one training batch; ``terms["total"]`` is minimized."""
+        """``(terms, fake_a, fake_b)`` of one training batch: the generator objective (``terms["total"]`` is
+        minimized) and the translations into ``a`` and ``b``, which :meth:`train_step` shows the discriminators."""
         raise NotImplementedError
 
-    def train_step(self, data):
-        """One update of the generator side and both discriminators; the only TensorFlow-specific code."""
+    def train_step(self, data, identity: bool | None = None):
+        """One update of the generator side and both discriminators; the only TensorFlow-specific code.
+
+        ``identity``: the phase of :meth:`identity_phase` (passed on to :meth:`generator_pass` unless ``None``)."""
         import tensorflow as tf
 
         real_a, real_b, log_f0_a, log_f0_b = data
+        phase = {} if identity is None else {"identity": identity}
         with tf.GradientTape(persistent=True) as tape:
-            terms, fake_a_scores, fake_b_scores = self.generator_pass(real_a, real_b, log_f0_a, log_f0_b)
-            disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
-            disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
+            terms, fake_a, fake_b = self.generator_pass(real_a, real_b, log_f0_a, log_f0_b, **phase)
+            disc_a_loss = discriminator_loss(self.disc_a, real_a, fake_a)
+            disc_b_loss = discriminator_loss(self.disc_b, real_b, fake_b)
             disc_total = disc_a_loss + disc_b_loss
         self.apply_updates(tape, terms["total"], disc_total)
         del tape
@@ -677,8 +718,8 @@ def compile_gan(model: GAN, train_cfg: TrainConfig, *, run_eagerly: bool = False
 
 
 def make_optimizers(train_cfg: TrainConfig) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
-    """The generator and discriminator Adam optimizers with :func:`learning_rate_schedules`."""
+    """The generator and discriminator Adam optimizers with :func:`learning_rate_schedules` (:class:`FusedAdam`:
+    Keras' Adam update in one op per variable)."""
     gen_schedule, disc_schedule = learning_rate_schedules(train_cfg)
     adam = dict(beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
-    return (keras.optimizers.Adam(gen_schedule, name="gen_adam", **adam),
-            keras.optimizers.Adam(disc_schedule, name="disc_adam", **adam))
+    return (FusedAdam(gen_schedule, name="gen_adam", **adam), FusedAdam(disc_schedule, name="disc_adam", **adam))

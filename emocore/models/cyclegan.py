@@ -122,9 +122,10 @@ class CycleGANVC(TwoDomainGAN):
     and updates generators and discriminators.
 
     The identity weight is :func:`emocore.models.losses.identity_weight` of the generator optimizer's step
-    counter, a tensor, so it switches to exactly 0 at ``cfg.identity_switch_off_step`` inside a compiled
-    step too. From then on the identity mappings are not computed at all (``keras.ops.cond``): ``same_a``
-    is ``real_a``, so the logged ``identity`` term reads 0 and the generator pass is saved.
+    counter: exactly 0 from ``cfg.identity_switch_off_step`` on. From then on the identity mappings are not
+    computed at all: ``same_a`` is ``real_a``, so the logged ``identity`` term reads 0 and the generator pass is
+    saved. Training decides the phase in Python before each step (:meth:`identity_phase`; one compiled step per
+    phase); given a tensor step, :meth:`compute_generator_losses` switches inside the graph (``keras.ops.cond``).
 
     Args:
         gen_a2b, gen_b2a (keras.Model): generators (:func:`emocore.build_generator`).
@@ -150,27 +151,38 @@ class CycleGANVC(TwoDomainGAN):
     def call(self, mcep, training=False):
         return self.gen_a2b(mcep, training=training)
 
-    def compute_generator_losses(self, real_a, real_b, log_f0_a, log_f0_b, step, training=True):
+    def identity_phase(self, step: int) -> bool:
+        return bool(losses.identity_weight(step, self.lambda_identity, self.identity_switch_off_step) > 0)
+
+    def compute_generator_losses(self, real_a, real_b, log_f0_a, log_f0_b, step, training=True,
+                                 identity: bool | None = None):
         """The generator objective for one batch (backend-neutral).
 
         Args:
             real_a, real_b: normalized MCEP crops, shape ``(B, T, D)``.
             log_f0_a, log_f0_b: their normalized log-F0 channels, shape ``(B, T)``.
             step: the training step, an integer or integer tensor (for the identity weight).
+            identity: the identity phase decided outside (:meth:`identity_phase`); ``None``: from ``step``.
 
         Returns:
-            tuple: ``(terms, fake_a_scores, fake_b_scores)``: the dict of
-            :func:`emocore.models.losses.generator_total_loss` plus ``identity_weight``, and the discriminator
-            scores of the generated batches (reused for the discriminator loss).
+            tuple: ``(terms, fake_a, fake_b)``: the dict of :func:`emocore.models.losses.generator_total_loss`
+            plus ``identity_weight``, and the translations (for the discriminators' loss).
         """
         fake_b = self.gen_a2b(real_a, training=training)
         fake_a = self.gen_b2a(real_b, training=training)
         cycle_a = self.gen_b2a(fake_b, training=training)
         cycle_b = self.gen_a2b(fake_a, training=training)
-        id_weight = losses.identity_weight(step, self.lambda_identity, self.identity_switch_off_step)
-        use_identity = ops.greater(id_weight, 0.0)
-        same_a = ops.cond(use_identity, lambda: self.gen_b2a(real_a, training=training), lambda: real_a)
-        same_b = ops.cond(use_identity, lambda: self.gen_a2b(real_b, training=training), lambda: real_b)
+        if identity is None:
+            id_weight = losses.identity_weight(step, self.lambda_identity, self.identity_switch_off_step)
+        else:
+            id_weight = float(self.lambda_identity) if identity else 0.0
+        if isinstance(id_weight, float):  # known while tracing: only the branch that runs is built
+            same_a = self.gen_b2a(real_a, training=training) if id_weight > 0 else real_a
+            same_b = self.gen_a2b(real_b, training=training) if id_weight > 0 else real_b
+        else:
+            use_identity = ops.greater(id_weight, 0.0)
+            same_a = ops.cond(use_identity, lambda: self.gen_b2a(real_a, training=training), lambda: real_a)
+            same_b = ops.cond(use_identity, lambda: self.gen_a2b(real_b, training=training), lambda: real_b)
         fake_a_scores = self.disc_a(fake_a, training=training)
         fake_b_scores = self.disc_b(fake_b, training=training)
         fake_a_logits = fake_b_logits = None
@@ -185,10 +197,11 @@ class CycleGANVC(TwoDomainGAN):
             fake_a_logits=fake_a_logits, fake_b_logits=fake_b_logits,
             emotion_index_a=EMOTION_INDEX_A, emotion_index_b=EMOTION_INDEX_B)
         terms["identity_weight"] = ops.convert_to_tensor(id_weight, dtype="float32")
-        return terms, fake_a_scores, fake_b_scores
+        return terms, fake_a, fake_b
 
-    def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
-        return self.compute_generator_losses(real_a, real_b, log_f0_a, log_f0_b, self.step, training=True)
+    def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b, identity: bool | None = None):
+        return self.compute_generator_losses(real_a, real_b, log_f0_a, log_f0_b, self.step, training=True,
+                                             identity=identity)
 
     def generator_networks(self) -> dict[str, keras.Model]:
         return {"gen_a2b": self.gen_a2b, "gen_b2a": self.gen_b2a}

@@ -465,8 +465,8 @@ class EmoMUNIT(TwoDomainGAN):
             style_a, style_b: sampled style codes, shape ``(B, style_dim)``.
 
         Returns:
-            tuple: ``(terms, fake_a_scores, fake_b_scores)``: the loss terms of :data:`LOSS_NAMES` (without
-            the discriminators'; ``total`` for ``gen_total``) and the discriminator scores of the translations.
+            tuple: ``(terms, fake_a, fake_b)``: the loss terms of :data:`LOSS_NAMES` (without the
+            discriminators'; ``total`` for ``gen_total``) and the translations (for the discriminators' loss).
         """
         nets, cfg = self.nets, self.munit_cfg
         content_a = self.content_encoder(real_a, training=training)
@@ -509,7 +509,7 @@ class EmoMUNIT(TwoDomainGAN):
                           + cfg.lambda_content * terms["content_recon"]
                           + cfg.lambda_cycle_recon * terms["cycle_recon"]
                           + (self.lambda_class if self.use_classifier else 0.0) * classification)
-        return terms, fake_a_scores, fake_b_scores
+        return terms, fake_a, fake_b
 
     def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
         """:meth:`compute_generator_losses` with a fresh style draw per crop."""

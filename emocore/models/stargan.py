@@ -451,22 +451,36 @@ class EmoStarGAN(GAN):
             return real
         return ops.concatenate([real, ops.expand_dims(ops.cast(log_f0, real.dtype), -1)], axis=-1)
 
-    def generator_losses(self, real, log_f0, sources, targets, step, training=True):
-        """``(terms, fake_scores)``: the generator objective of one batch (backend-neutral)."""
+    def identity_phase(self, step: int) -> bool:
+        return bool(losses.identity_weight(step, self.cfg.lambda_identity, self.cfg.identity_switch_off_step) > 0)
+
+    def generator_losses(self, real, log_f0, sources, targets, step, training=True, identity: bool | None = None):
+        """``(terms, fake)``: the generator objective of one batch and the converted crops (backend-neutral).
+
+        ``identity`` is the phase decided outside (:meth:`identity_phase`, one compiled step per phase); ``None``
+        takes it from ``step`` (a tensor step switches inside the graph, by ``keras.ops.cond``)."""
         real, log_f0 = self.features(real, log_f0), ops.convert_to_tensor(log_f0)
         src = ops.one_hot(sources, self.n_emotions)
         tgt = ops.one_hot(targets, self.n_emotions)
         to_target, to_source = ops.concatenate([src, tgt], axis=1), ops.concatenate([src, src], axis=1)
-        id_weight = losses.identity_weight(step, self.cfg.lambda_identity, self.cfg.identity_switch_off_step)
+        if identity is None:
+            id_weight = losses.identity_weight(step, self.cfg.lambda_identity, self.cfg.identity_switch_off_step)
+        else:
+            id_weight = float(self.cfg.lambda_identity) if identity else 0.0
 
         def fake_and_identity():  # one generator pass on both halves: a larger batch runs faster than two
             both = self.generator([ops.concatenate([real, real], axis=0), ops.concatenate([to_target, to_source], axis=0)],
                                   training=training)
             return both[:n], both[n:]
 
+        def fake_only():
+            return self.generator([real, to_target], training=training), real
+
         n = ops.shape(real)[0]
-        fake, same = ops.cond(ops.greater(id_weight, 0.0), fake_and_identity,
-                              lambda: (self.generator([real, to_target], training=training), real))
+        if isinstance(id_weight, float):  # known while tracing: only the branch that runs is built
+            fake, same = fake_and_identity() if id_weight > 0 else fake_only()
+        else:
+            fake, same = ops.cond(ops.greater(id_weight, 0.0), fake_and_identity, fake_only)
         cycled = self.generator([fake, ops.concatenate([tgt, src], axis=1)], training=training)
         fake_scores = head_scores(self.discriminator(fake, training=training), tgt)
         terms = {"adversarial": losses.lsgan_generator_loss(fake_scores),
@@ -481,18 +495,27 @@ class EmoStarGAN(GAN):
                           + (self.cfg.lambda_class if self.use_classifier else 0.0) * terms["classification"]
                           + self.options.lambda_f0_smooth * terms["f0_smooth"])
         terms["identity_weight"] = ops.convert_to_tensor(id_weight, dtype="float32")
-        return terms, fake_scores
+        return terms, fake
 
-    def train_step(self, data):
-        """One update of the generator and the discriminator; the only TensorFlow-specific code."""
+    def discriminator_loss(self, fake, real, log_f0, sources, targets, training=True):
+        """The discriminator's LSGAN loss (backend-neutral): the real crops judged by their source emotion's head,
+        the converted ``fake`` (from :meth:`generator_losses`) by their target's, in one call, ``fake`` held
+        constant (as :func:`emocore.models.base.discriminator_loss`)."""
+        real = self.features(real, log_f0)
+        n = ops.shape(real)[0]
+        scores = self.discriminator(ops.concatenate([ops.stop_gradient(fake), real], axis=0), training=training)
+        return losses.lsgan_discriminator_loss(head_scores(scores[n:], ops.one_hot(sources, self.n_emotions)),
+                                               head_scores(scores[:n], ops.one_hot(targets, self.n_emotions)))
+
+    def train_step(self, data, identity: bool | None = None):
+        """One update of the generator and the discriminator; the only TensorFlow-specific code (``identity``: see
+        :meth:`generator_losses`)."""
         import tensorflow as tf
 
         real, log_f0, sources, targets = data
         with tf.GradientTape(persistent=True) as tape:
-            terms, fake_scores = self.generator_losses(real, log_f0, sources, targets, self.step)
-            real_scores = head_scores(self.discriminator(self.features(real, log_f0), training=True),
-                                      ops.one_hot(sources, self.n_emotions))
-            disc_loss = losses.lsgan_discriminator_loss(real_scores, fake_scores)
+            terms, fake = self.generator_losses(real, log_f0, sources, targets, self.step, identity=identity)
+            disc_loss = self.discriminator_loss(fake, real, log_f0, sources, targets)
         self.apply_updates(tape, terms["total"], disc_loss)
         del tape
         return self.record_losses({**terms, "gen_total": terms["total"], "disc": disc_loss})

@@ -1,0 +1,46 @@
+"""Adam with one fused update per variable under TensorFlow: the same update as ``keras.optimizers.Adam``.
+
+Keras 3's Adam writes each variable's update as about twenty small ops (casts, two powers, two moment updates, the
+step). Inside a compiled training step that costs twice: tracing them took about 30 ms per variable on this
+project's 2-core machine (EmoCycleGAN at width 0.35 has 216 variables: six seconds of its first step), and each
+small op has its own dispatch on every step. :class:`FusedAdam` hands each variable to TensorFlow's
+``ResourceApplyAdam`` kernel instead, which computes, as Keras does,
+
+    m <- beta_1 m + (1 - beta_1) g          v <- beta_2 v + (1 - beta_2) g^2
+    variable <- variable - lr sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
+
+with ``t`` the step counter plus one. The optimizer's variables (counter, moments) and therefore the checkpoints
+are Keras Adam's; under another backend, or with ``amsgrad``, it is Keras Adam itself.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+class FusedAdam(keras.optimizers.Adam):
+    """``keras.optimizers.Adam`` whose per-variable update is one ``ResourceApplyAdam`` op under TensorFlow."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if keras.backend.backend() != "tensorflow" or self.amsgrad:
+            return super().update_step(gradient, variable, learning_rate)
+        import tensorflow as tf
+
+        dtype = variable.dtype
+        local_step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+        momentum, velocity = self._momentums[index], self._velocities[index]
+        tf.raw_ops.ResourceApplyAdam(
+            var=_handle(variable), m=_handle(momentum), v=_handle(velocity),
+            beta1_power=ops.power(beta_1, local_step), beta2_power=ops.power(beta_2, local_step),
+            lr=ops.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2, epsilon=ops.cast(self.epsilon, dtype),
+            grad=ops.cast(gradient, dtype), use_locking=False)
+
+
+def _handle(variable):
+    """The TensorFlow resource handle of a TensorFlow variable or of a Keras one (whose ``value`` is that)."""
+    import tensorflow as tf
+
+    return (variable if isinstance(variable, tf.Variable) else variable.value).handle
