@@ -115,7 +115,7 @@ class ToyShiftGAN(TwoDomainGAN):
         cycle = losses.l1_loss(real_a, cycle_a) + losses.l1_loss(real_b, cycle_b)
         terms = {"adversarial": adversarial, "cycle": cycle,
                  "total": adversarial + self.options.lambda_cycle * cycle}
-        return terms, fake_a, fake_b
+        return terms, fake_a_scores, fake_b_scores
 
     def generator_networks(self) -> dict[str, keras.Model]:
         return {"shift_a2b": self.a2b, "shift_b2a": self.b2a}

@@ -11,7 +11,8 @@ A model type is two things:
 - a **training model** (:class:`TrainingModel`): what the loop of :mod:`emocore.training` drives. Every GAN
   here subclasses :class:`GAN` (frozen classifier, loss trackers, two optimizers, :meth:`GAN.apply_updates`);
   models trained between two emotions subclass :class:`TwoDomainGAN`, whose
-  :meth:`~TwoDomainGAN.train_step` is the TensorFlow-specific code of training (with the replicas' gradient
+  :meth:`~TwoDomainGAN.train_step` is the training step (its gradient tapes and updates, :meth:`GAN.tapes` and
+  :meth:`GAN.apply_updates`, are the TensorFlow-specific code of training, with the replicas' gradient
   average of :meth:`GAN.apply_updates`, :func:`split_batch`); they give only their generator objective. Its
   optimizers follow CycleGAN-VC's schedule (:class:`ConstantThenLinearDecay`).
 
@@ -23,6 +24,7 @@ place that knows the model types by name.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -500,19 +502,6 @@ def classifier_step(classifier: keras.Model, optimizer: keras.optimizers.Optimiz
     return step
 
 
-def discriminator_loss(discriminator: keras.Model, real, fake, training: bool = True):
-    """A discriminator's LSGAN loss on real crops and generated ones of the same shape, in one call (every
-    discriminator here normalizes per crop, so that equals two calls), backend-neutral.
-
-    ``fake`` is held constant (``stop_gradient``): this loss updates only the discriminator, and without it the
-    training step's gradient of this loss would also be built back through the generators (for nothing: their
-    gradient is taken of the generator objective), several seconds of the first step's trace.
-    """
-    n = ops.shape(real)[0]
-    scores = discriminator(ops.concatenate([ops.stop_gradient(fake), real], axis=0), training=training)
-    return losses.lsgan_discriminator_loss(scores[n:], scores[:n])
-
-
 class GAN(keras.Model):
     """What every GAN here shares: an optional frozen emotion classifier, loss trackers, and a generator and a
     discriminator optimizer (each with its own learning-rate schedule, :func:`make_optimizers`).
@@ -572,9 +561,23 @@ class GAN(keras.Model):
         """The generator optimizer's step counter (0-based number of updates applied)."""
         return self.gen_optimizer.iterations
 
-    def apply_updates(self, tape, gen_loss, disc_loss) -> None:
-        """Both updates from one persistent gradient tape: the generator side on ``gen_loss``, the
-        discriminators on ``disc_loss``, each with its own optimizer.
+    @contextlib.contextmanager
+    def tapes(self):
+        """The step's two gradient tapes, ``(gen_tape, disc_tape)``, recording the forward pass together.
+
+        The discriminators' tape records only what their variables touch: its gradient stops at the generated
+        crops they judge. (One persistent tape for both losses also built the discriminator loss's backward pass
+        through every generator call, thrown away: seconds of each compiled step's first trace.)
+        """
+        import tensorflow as tf
+
+        with tf.GradientTape() as gen_tape, tf.GradientTape(watch_accessed_variables=False) as disc_tape:
+            disc_tape.watch([getattr(v, "value", v) for v in self.discriminator_variables])
+            yield gen_tape, disc_tape
+
+    def apply_updates(self, gen_tape, gen_loss, disc_tape, disc_loss) -> None:
+        """Both updates from the tapes of :meth:`tapes`: the generator side on ``gen_loss``, the discriminators on
+        ``disc_loss``, each with its own optimizer.
 
         Under a ``tf.distribute`` strategy of ``R`` replicas each replica's losses are means over its ``1/R`` of the
         global batch, and the optimizers sum the replicas' gradients; each gradient is divided by ``R`` first, so the
@@ -583,8 +586,8 @@ class GAN(keras.Model):
 
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         gen_vars, disc_vars = self.generator_variables, self.discriminator_variables
-        gen_grads = tape.gradient(gen_loss, gen_vars)
-        disc_grads = tape.gradient(disc_loss, disc_vars)
+        gen_grads = gen_tape.gradient(gen_loss, gen_vars)
+        disc_grads = disc_tape.gradient(disc_loss, disc_vars)
         if replicas > 1:
             gen_grads = [None if g is None else g / replicas for g in gen_grads]
             disc_grads = [None if g is None else g / replicas for g in disc_grads]
@@ -634,8 +637,8 @@ class TwoDomainGAN(GAN):
     A subclass sets :attr:`loss_names` and defines :attr:`generator_variables`, :meth:`generator_networks`
     and :meth:`generator_pass` (its generator objective, backend-neutral). One :meth:`train_step` feeds a
     batch ``(real_a, real_b, log_f0_a, log_f0_b)`` of normalized crops (:func:`emocore.training.sample_segments`) through
-    :meth:`generator_pass`, adds both discriminators' LSGAN losses on its translations (:func:`discriminator_loss`),
-    and updates the generator side and the discriminators with their own optimizers.
+    :meth:`generator_pass`, adds both discriminators' LSGAN losses on the same forward pass, and updates the
+    generator side and the discriminators with their own optimizers (:meth:`GAN.tapes`).
 
     Args:
         disc_a, disc_b (keras.Model): discriminators (:func:`emocore.build_discriminator`).
@@ -655,25 +658,21 @@ class TwoDomainGAN(GAN):
         return self.disc_a.trainable_variables + self.disc_b.trainable_variables
 
     def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b):
-        """``(terms, fake_a, fake_b)`` of one training batch: the generator objective (``terms["total"]`` is
-        minimized) and the translations into ``a`` and ``b``, which :meth:`train_step` shows the discriminators."""
+        """``(terms, fake_a_scores, fake_b_scores)`` of one training batch; ``terms["total"]`` is minimized."""
         raise NotImplementedError
 
     def train_step(self, data, identity: bool | None = None):
-        """One update of the generator side and both discriminators; the only TensorFlow-specific code.
+        """One update of the generator side and both discriminators (their gradients through :meth:`GAN.tapes`).
 
         ``identity``: the phase of :meth:`identity_phase` (passed on to :meth:`generator_pass` unless ``None``)."""
-        import tensorflow as tf
-
         real_a, real_b, log_f0_a, log_f0_b = data
         phase = {} if identity is None else {"identity": identity}
-        with tf.GradientTape(persistent=True) as tape:
-            terms, fake_a, fake_b = self.generator_pass(real_a, real_b, log_f0_a, log_f0_b, **phase)
-            disc_a_loss = discriminator_loss(self.disc_a, real_a, fake_a)
-            disc_b_loss = discriminator_loss(self.disc_b, real_b, fake_b)
+        with self.tapes() as (gen_tape, disc_tape):
+            terms, fake_a_scores, fake_b_scores = self.generator_pass(real_a, real_b, log_f0_a, log_f0_b, **phase)
+            disc_a_loss = losses.lsgan_discriminator_loss(self.disc_a(real_a, training=True), fake_a_scores)
+            disc_b_loss = losses.lsgan_discriminator_loss(self.disc_b(real_b, training=True), fake_b_scores)
             disc_total = disc_a_loss + disc_b_loss
-        self.apply_updates(tape, terms["total"], disc_total)
-        del tape
+        self.apply_updates(gen_tape, terms["total"], disc_tape, disc_total)
         return self.record_losses({**terms, "gen_total": terms["total"], "disc_a": disc_a_loss, "disc_b": disc_b_loss})
 
     def train_on_segments(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:

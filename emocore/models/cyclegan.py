@@ -114,6 +114,13 @@ def build_converter(model_cfg: ModelConfig, options=None) -> GeneratorPair:
 # ---------------------------------------------------------------------- training
 
 
+def _two_batches(generator: keras.Model, first, second, training: bool):
+    """``generator`` on two batches of the same shape in one call: ``(generator(first), generator(second))``."""
+    n = ops.shape(first)[0]
+    both = generator(ops.concatenate([first, second], axis=0), training=training)
+    return both[:n], both[n:]
+
+
 class CycleGANVC(TwoDomainGAN):
     """CycleGAN-VC with an optional frozen emotion classifier, trained by :meth:`TwoDomainGAN.train_step`.
 
@@ -165,20 +172,26 @@ class CycleGANVC(TwoDomainGAN):
             identity: the identity phase decided outside (:meth:`identity_phase`); ``None``: from ``step``.
 
         Returns:
-            tuple: ``(terms, fake_a, fake_b)``: the dict of :func:`emocore.models.losses.generator_total_loss`
-            plus ``identity_weight``, and the translations (for the discriminators' loss).
+            tuple: ``(terms, fake_a_scores, fake_b_scores)``: the dict of
+            :func:`emocore.models.losses.generator_total_loss` plus ``identity_weight``, and the discriminator
+            scores of the generated batches (reused for the discriminator loss).
         """
-        fake_b = self.gen_a2b(real_a, training=training)
-        fake_a = self.gen_b2a(real_b, training=training)
-        cycle_a = self.gen_b2a(fake_b, training=training)
-        cycle_b = self.gen_a2b(fake_a, training=training)
         if identity is None:
             id_weight = losses.identity_weight(step, self.lambda_identity, self.identity_switch_off_step)
         else:
             id_weight = float(self.lambda_identity) if identity else 0.0
-        if isinstance(id_weight, float):  # known while tracing: only the branch that runs is built
-            same_a = self.gen_b2a(real_a, training=training) if id_weight > 0 else real_a
-            same_b = self.gen_a2b(real_b, training=training) if id_weight > 0 else real_b
+        if isinstance(id_weight, float) and id_weight > 0:  # known while tracing: the identity pass is built...
+            # ...in the same generator call as the translation (instance norm is per crop: equal to two calls)
+            fake_b, same_b = _two_batches(self.gen_a2b, real_a, real_b, training)
+            fake_a, same_a = _two_batches(self.gen_b2a, real_b, real_a, training)
+        else:
+            fake_b = self.gen_a2b(real_a, training=training)
+            fake_a = self.gen_b2a(real_b, training=training)
+        cycle_a = self.gen_b2a(fake_b, training=training)
+        cycle_b = self.gen_a2b(fake_a, training=training)
+        if isinstance(id_weight, float):
+            if id_weight == 0:  # ...or not at all
+                same_a, same_b = real_a, real_b
         else:
             use_identity = ops.greater(id_weight, 0.0)
             same_a = ops.cond(use_identity, lambda: self.gen_b2a(real_a, training=training), lambda: real_a)
@@ -197,7 +210,7 @@ class CycleGANVC(TwoDomainGAN):
             fake_a_logits=fake_a_logits, fake_b_logits=fake_b_logits,
             emotion_index_a=EMOTION_INDEX_A, emotion_index_b=EMOTION_INDEX_B)
         terms["identity_weight"] = ops.convert_to_tensor(id_weight, dtype="float32")
-        return terms, fake_a, fake_b
+        return terms, fake_a_scores, fake_b_scores
 
     def generator_pass(self, real_a, real_b, log_f0_a, log_f0_b, identity: bool | None = None):
         return self.compute_generator_losses(real_a, real_b, log_f0_a, log_f0_b, self.step, training=True,

@@ -455,7 +455,7 @@ class EmoStarGAN(GAN):
         return bool(losses.identity_weight(step, self.cfg.lambda_identity, self.cfg.identity_switch_off_step) > 0)
 
     def generator_losses(self, real, log_f0, sources, targets, step, training=True, identity: bool | None = None):
-        """``(terms, fake)``: the generator objective of one batch and the converted crops (backend-neutral).
+        """``(terms, fake_scores)``: the generator objective of one batch (backend-neutral).
 
         ``identity`` is the phase decided outside (:meth:`identity_phase`, one compiled step per phase); ``None``
         takes it from ``step`` (a tensor step switches inside the graph, by ``keras.ops.cond``)."""
@@ -495,29 +495,18 @@ class EmoStarGAN(GAN):
                           + (self.cfg.lambda_class if self.use_classifier else 0.0) * terms["classification"]
                           + self.options.lambda_f0_smooth * terms["f0_smooth"])
         terms["identity_weight"] = ops.convert_to_tensor(id_weight, dtype="float32")
-        return terms, fake
-
-    def discriminator_loss(self, fake, real, log_f0, sources, targets, training=True):
-        """The discriminator's LSGAN loss (backend-neutral): the real crops judged by their source emotion's head,
-        the converted ``fake`` (from :meth:`generator_losses`) by their target's, in one call, ``fake`` held
-        constant (as :func:`emocore.models.base.discriminator_loss`)."""
-        real = self.features(real, log_f0)
-        n = ops.shape(real)[0]
-        scores = self.discriminator(ops.concatenate([ops.stop_gradient(fake), real], axis=0), training=training)
-        return losses.lsgan_discriminator_loss(head_scores(scores[n:], ops.one_hot(sources, self.n_emotions)),
-                                               head_scores(scores[:n], ops.one_hot(targets, self.n_emotions)))
+        return terms, fake_scores
 
     def train_step(self, data, identity: bool | None = None):
-        """One update of the generator and the discriminator; the only TensorFlow-specific code (``identity``: see
-        :meth:`generator_losses`)."""
-        import tensorflow as tf
-
+        """One update of the generator and the discriminator (their gradients through :meth:`GAN.tapes`;
+        ``identity``: see :meth:`generator_losses`)."""
         real, log_f0, sources, targets = data
-        with tf.GradientTape(persistent=True) as tape:
-            terms, fake = self.generator_losses(real, log_f0, sources, targets, self.step, identity=identity)
-            disc_loss = self.discriminator_loss(fake, real, log_f0, sources, targets)
-        self.apply_updates(tape, terms["total"], disc_loss)
-        del tape
+        with self.tapes() as (gen_tape, disc_tape):
+            terms, fake_scores = self.generator_losses(real, log_f0, sources, targets, self.step, identity=identity)
+            real_scores = head_scores(self.discriminator(self.features(real, log_f0), training=True),
+                                      ops.one_hot(sources, self.n_emotions))
+            disc_loss = losses.lsgan_discriminator_loss(real_scores, fake_scores)
+        self.apply_updates(gen_tape, terms["total"], disc_tape, disc_loss)
         return self.record_losses({**terms, "gen_total": terms["total"], "disc": disc_loss})
 
     def networks(self) -> dict[str, keras.Model]:
