@@ -1,7 +1,7 @@
 # These commands do all the set-up on a fresh machine:
 #   make demo     hear it in a minute: espeak-ng examples (and held-out corpus audio when present) and FILES converted
 #                 by the default pretrained model to every emotion; build/demo/index.html plays them (emocore/demo.py)
-#   make results  the full evaluation behind the README (about 40 minutes, needs the corpora): notebooks 01, 02, 04,
+#   make results  the full evaluation behind the README (73 minutes on 2 cores from a fresh clone, needs the corpora): notebooks 01, 02, 04,
 #                 05 (the per-pair models' streams, then the multi-speaker model's), 06 into build/, figures/results.csv,
 #                 the multi-speaker model on unseen actors (figures/results_multispeaker.csv) (emocore/results.py)
 #   make listen   serve notebook 06's listening test to listeners as a web page (Voila; emocore-listen ARGS=...)
