@@ -572,7 +572,7 @@ class GAN(keras.Model):
         import tensorflow as tf
 
         with tf.GradientTape() as gen_tape, tf.GradientTape(watch_accessed_variables=False) as disc_tape:
-            disc_tape.watch([getattr(v, "value", v) for v in self.discriminator_variables])
+            disc_tape.watch([v if isinstance(v, tf.Variable) else v.value for v in self.discriminator_variables])
             yield gen_tape, disc_tape
 
     def apply_updates(self, gen_tape, gen_loss, disc_tape, disc_loss) -> None:
