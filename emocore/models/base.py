@@ -502,6 +502,23 @@ def classifier_step(classifier: keras.Model, optimizer: keras.optimizers.Optimiz
     return step
 
 
+def stacked_call(network: keras.Model, batches: list, training: bool) -> list:
+    """``[network(batch) for batch in batches]`` in one call on the batches stacked, for a network that treats every
+    crop on its own (each one here normalizes per crop): the compiled step holds one call instead of several.
+
+    Args:
+        batches: tensors of the same number of crops, or lists of the network's inputs (each of that number).
+    """
+    several = isinstance(batches[0], (list, tuple))
+    n = ops.shape(batches[0][0] if several else batches[0])[0]
+    if several:
+        stacked = [ops.concatenate([batch[k] for batch in batches], axis=0) for k in range(len(batches[0]))]
+    else:
+        stacked = ops.concatenate(batches, axis=0)
+    out = network(stacked, training=training)
+    return [out[k * n:(k + 1) * n] for k in range(len(batches))]
+
+
 class GAN(keras.Model):
     """What every GAN here shares: an optional frozen emotion classifier, loss trackers, and a generator and a
     discriminator optimizer (each with its own learning-rate schedule, :func:`make_optimizers`).
@@ -594,15 +611,31 @@ class GAN(keras.Model):
         self.gen_optimizer.apply(gen_grads, gen_vars)
         self.disc_optimizer.apply(disc_grads, disc_vars)
 
-    def identity_phase(self, step: int) -> bool | None:
-        """Whether the identity loss counts at ``step`` (``None``: the model has none; the default).
-
-        A model with CycleGAN-VC's identity schedule returns ``step < identity_switch_off_step`` (and ``False`` for
-        a zero weight). :meth:`run_step` decides it in Python before every step and keeps one compiled step per
-        phase, so a compiled step holds only the generator passes it runs: tracing both branches of a
-        ``keras.ops.cond`` (and their gradients) made the first step several times slower.
-        """
+    @property
+    def identity_schedule(self) -> tuple[float, int] | None:
+        """``(lambda_identity, identity_switch_off_step)`` of a model with CycleGAN-VC's identity loss; ``None``
+        (the default): the model has none."""
         return None
+
+    def identity_phase(self, step: int) -> bool | None:
+        """Whether the identity loss counts at ``step`` (``None``: the model has none, :attr:`identity_schedule`).
+
+        :meth:`run_step` decides it in Python before every step and keeps one compiled step per phase, so a
+        compiled step holds only the generator passes it runs: tracing both branches of a ``keras.ops.cond`` (and
+        their gradients) made the first step several times slower.
+        """
+        if self.identity_schedule is None:
+            return None
+        return bool(losses.identity_weight(step, *self.identity_schedule) > 0)
+
+    def identity_weight(self, step, identity: bool | None):
+        """The identity loss's weight: of a phase decided outside (:meth:`identity_phase`; a Python float, so only
+        what runs is traced), or with ``identity=None`` of ``step`` (:func:`~emocore.models.losses.identity_weight`:
+        a tensor for a tensor step, switched inside the graph)."""
+        lambda_identity, switch_off_step = self.identity_schedule
+        if identity is None:
+            return losses.identity_weight(step, lambda_identity, switch_off_step)
+        return float(lambda_identity) if identity else 0.0
 
     def step_function(self, identity: bool | None) -> Callable:
         """The compiled (unless ``run_eagerly``) :meth:`train_step` of one identity phase, built on first use."""

@@ -28,6 +28,7 @@ from emocore.models.base import (
     compile_gan,
     infer,
     pair_index,
+    stacked_call,
 )
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
@@ -114,13 +115,6 @@ def build_converter(model_cfg: ModelConfig, options=None) -> GeneratorPair:
 # ---------------------------------------------------------------------- training
 
 
-def _two_batches(generator: keras.Model, first, second, training: bool):
-    """``generator`` on two batches of the same shape in one call: ``(generator(first), generator(second))``."""
-    n = ops.shape(first)[0]
-    both = generator(ops.concatenate([first, second], axis=0), training=training)
-    return both[:n], both[n:]
-
-
 class CycleGANVC(TwoDomainGAN):
     """CycleGAN-VC with an optional frozen emotion classifier, trained by :meth:`TwoDomainGAN.train_step`.
 
@@ -158,8 +152,9 @@ class CycleGANVC(TwoDomainGAN):
     def call(self, mcep, training=False):
         return self.gen_a2b(mcep, training=training)
 
-    def identity_phase(self, step: int) -> bool:
-        return bool(losses.identity_weight(step, self.lambda_identity, self.identity_switch_off_step) > 0)
+    @property
+    def identity_schedule(self) -> tuple[float, int]:
+        return self.lambda_identity, self.identity_switch_off_step
 
     def compute_generator_losses(self, real_a, real_b, log_f0_a, log_f0_b, step, training=True,
                                  identity: bool | None = None):
@@ -176,14 +171,11 @@ class CycleGANVC(TwoDomainGAN):
             :func:`emocore.models.losses.generator_total_loss` plus ``identity_weight``, and the discriminator
             scores of the generated batches (reused for the discriminator loss).
         """
-        if identity is None:
-            id_weight = losses.identity_weight(step, self.lambda_identity, self.identity_switch_off_step)
-        else:
-            id_weight = float(self.lambda_identity) if identity else 0.0
+        id_weight = self.identity_weight(step, identity)
         if isinstance(id_weight, float) and id_weight > 0:  # known while tracing: the identity pass is built...
-            # ...in the same generator call as the translation (instance norm is per crop: equal to two calls)
-            fake_b, same_b = _two_batches(self.gen_a2b, real_a, real_b, training)
-            fake_a, same_a = _two_batches(self.gen_b2a, real_b, real_a, training)
+            # ...in the same generator call as the translation
+            fake_b, same_b = stacked_call(self.gen_a2b, [real_a, real_b], training)
+            fake_a, same_a = stacked_call(self.gen_b2a, [real_b, real_a], training)
         else:
             fake_b = self.gen_a2b(real_a, training=training)
             fake_a = self.gen_b2a(real_b, training=training)

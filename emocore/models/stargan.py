@@ -54,7 +54,7 @@ from emocore.dsp.speaker_norm import SpeakerNormalizer
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity
 from emocore.io import write_json_atomic
-from emocore.models.base import GAN, Emotion, MappingConverter, ModelSpec, compile_gan, infer
+from emocore.models.base import GAN, Emotion, MappingConverter, ModelSpec, compile_gan, infer, stacked_call
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.discriminator import build_discriminator
 from emocore.models.layers import GLU, AdaptiveResidualBlock1D, pad_to_multiple, scale_channels
@@ -451,8 +451,9 @@ class EmoStarGAN(GAN):
             return real
         return ops.concatenate([real, ops.expand_dims(ops.cast(log_f0, real.dtype), -1)], axis=-1)
 
-    def identity_phase(self, step: int) -> bool:
-        return bool(losses.identity_weight(step, self.cfg.lambda_identity, self.cfg.identity_switch_off_step) > 0)
+    @property
+    def identity_schedule(self) -> tuple[float, int]:
+        return self.cfg.lambda_identity, self.cfg.identity_switch_off_step
 
     def generator_losses(self, real, log_f0, sources, targets, step, training=True, identity: bool | None = None):
         """``(terms, fake_scores)``: the generator objective of one batch (backend-neutral).
@@ -463,20 +464,14 @@ class EmoStarGAN(GAN):
         src = ops.one_hot(sources, self.n_emotions)
         tgt = ops.one_hot(targets, self.n_emotions)
         to_target, to_source = ops.concatenate([src, tgt], axis=1), ops.concatenate([src, src], axis=1)
-        if identity is None:
-            id_weight = losses.identity_weight(step, self.cfg.lambda_identity, self.cfg.identity_switch_off_step)
-        else:
-            id_weight = float(self.cfg.lambda_identity) if identity else 0.0
+        id_weight = self.identity_weight(step, identity)
 
         def fake_and_identity():  # one generator pass on both halves: a larger batch runs faster than two
-            both = self.generator([ops.concatenate([real, real], axis=0), ops.concatenate([to_target, to_source], axis=0)],
-                                  training=training)
-            return both[:n], both[n:]
+            return tuple(stacked_call(self.generator, [[real, to_target], [real, to_source]], training))
 
         def fake_only():
             return self.generator([real, to_target], training=training), real
 
-        n = ops.shape(real)[0]
         if isinstance(id_weight, float):  # known while tracing: only the branch that runs is built
             fake, same = fake_and_identity() if id_weight > 0 else fake_only()
         else:
