@@ -102,14 +102,17 @@ def _served(command: list[str], url: str, log: Path, env: dict | None = None):
         server.wait(20)
 
 
-def _wait(driver, condition, what: str, timeout: float = WAIT_S):
+def _wait(driver, condition, what: str, timeout: float = WAIT_S, log: Path | None = None):
+    """Wait for ``condition``; on a time-out, fail with the page's text and the tail of the server's ``log``."""
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
         return WebDriverWait(driver, timeout, poll_frequency=0.25).until(lambda d: condition(d))
     except TimeoutException:
-        pytest.fail(f"timed out waiting for {what}; page text: {driver.find_element('tag name', 'body').text[-2000:]}")
+        server = f"\nserver log: {log.read_text(errors='replace')[-4000:]}" if log is not None and log.is_file() else ""
+        pytest.fail(f"timed out waiting for {what}; page text: {driver.find_element('tag name', 'body').text[-2000:]}"
+                    f"{server}")
 
 
 def _widget(driver, task: str):
@@ -214,15 +217,19 @@ def test_notebook_06_in_jupyterlab_plays_the_clips_and_records_blinded_answers(b
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
                "--ServerApp.password=", "--ServerApp.allow_root=True", f"--ServerApp.root_dir={folder}",
                "--LabApp.extension_manager=readonly"]
-    with _served(command, f"http://127.0.0.1:{port}/api/status", tmp_path / "jupyterlab.log", _jupyter_env(tmp_path)):
+    log = tmp_path / "jupyterlab.log"
+    with _served(command, f"http://127.0.0.1:{port}/api/status", log, _jupyter_env(tmp_path)):
         browser.get(f"http://127.0.0.1:{port}/lab/tree/06.ipynb")
-        _wait(browser, lambda d: d.find_elements("css selector", ".jp-Notebook .jp-Cell"), "the notebook")
+        _wait(browser, lambda d: d.find_elements("css selector", ".jp-Notebook .jp-Cell"), "the notebook", log=log)
+        # the kernel first, as a user sees it in the status bar: a restart sent while it is still starting can leave
+        # JupyterLab showing "Starting" for good (CI, under load, once)
+        _wait(browser, lambda d: "| Idle" in d.find_element("tag name", "body").text, "the kernel to be idle", log=log)
         _wait(browser, lambda d: d.find_elements("css selector", '[data-command="notebook:restart-run-all"]'),
-              "the notebook's toolbar")[0].click()  # restart the kernel and run every cell, as a user would
+              "the notebook's toolbar", log=log)[0].click()  # restart the kernel and run every cell, as a user would
         _wait(browser, lambda d: d.find_elements("css selector", ".jp-Dialog-button.jp-mod-accept"),
-              "the restart dialog")[0].click()
+              "the restart dialog", log=log)[0].click()
         _wait(browser, lambda d: d.find_elements("xpath", "//button[normalize-space()='no preference']") and
-              d.find_elements("xpath", "//button[normalize-space()='5']"), "the A/B and MOS widgets")
+              d.find_elements("xpath", "//button[normalize-space()='5']"), "the A/B and MOS widgets", log=log)
         out_dir = data_dir / "results" / "06_listening"
         key_ab, key_mos = (pd.read_csv(out_dir / f"key_{t}.csv", dtype=str) for t in ("ab", "mos"))
         ab_widget, mos_widget = _widget(browser, "ab"), _widget(browser, "mos")
@@ -242,18 +249,19 @@ def test_the_voila_page_serves_the_same_trials_to_a_named_listener(browser, tmp_
     data_dir, port, listener = tmp_path / "data", _free_port(), "listener one"
     command = [str(Path(sys.executable).parent / "emocore-listen"), "--smoke", "--n-trials", str(len(AB_ANSWERS)),
                "--data-dir", str(data_dir), "--port", str(port)]
-    with _served(command, f"http://127.0.0.1:{port}/", tmp_path / "voila.log", _jupyter_env(tmp_path)):
+    log = tmp_path / "voila.log"
+    with _served(command, f"http://127.0.0.1:{port}/", log, _jupyter_env(tmp_path)):
         browser.get(f"http://127.0.0.1:{port}/")
-        name = _wait(browser, lambda d: d.find_elements("css selector", ".widget-text input"), "the name field")[0]
+        name = _wait(browser, lambda d: d.find_elements("css selector", ".widget-text input"), "the name field", log=log)[0]
         assert not browser.find_elements("css selector", ".jp-InputArea, .jp-CodeMirrorEditor")  # no code shown
         _button(browser, "Start").click()
         _wait(browser, lambda d: listening.page.NAME_FIRST in d.find_element("tag name", "body").text,
-              "the request for a name")  # an empty name is refused
+              "the request for a name", log=log)  # an empty name is refused
         assert not browser.find_elements("css selector", ".emocore-ab-session")
         name.send_keys(listener)
         _button(browser, "Start").click()
         _wait(browser, lambda d: d.find_elements("xpath", "//button[normalize-space()='no preference']"),
-              "the A/B part")
+              "the A/B part", log=log)
         out_dir = data_dir / "results" / "06_listening"
         key_ab, key_mos = (pd.read_csv(out_dir / f"key_{t}.csv", dtype=str) for t in ("ab", "mos"))
         source = browser.page_source
