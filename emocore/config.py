@@ -23,6 +23,8 @@ F0_METHODS = ("harvest", "dio", "rapt", "swipe")
 CONVERSION_F0_TRACKER = "dio"
 #: how training spreads over devices (:func:`emocore.training.distribute.make_strategy`)
 STRATEGIES = ("none", "mirrored", "multi-worker")
+#: what a multi-speaker model's training crops are balanced over (:func:`emocore.data.speakers.prepare_speakers`)
+BALANCES = ("speaker", "corpus")
 #: the smallest batch for which :func:`emocore.conversion.convert_files` starts worker processes by default (a pool
 #: of spawned processes takes about a second to start)
 MIN_FILES_FOR_WORKERS = 4

@@ -197,14 +197,17 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
     return out
 
 
-def add_prosody_contours(model_dir: str | Path, *, processed_dir: str | Path | None = None,
-                         corpora_root: str | Path | None = None, n_jobs: int | None = None,
-                         max_utterances: int | None = None) -> Path:
-    """Measure a multi-speaker model's contour shapes and tempo on its training speakers and write them into its
-    ``speakers.json`` (weights untouched, ``config.json``'s fingerprint renewed).
+def remeasure_speakers(model_dir: str | Path, *, processed_dir: str | Path | None = None,
+                       corpora_root: str | Path | None = None, n_jobs: int | None = None,
+                       max_utterances: int | None = None) -> Path:
+    """Measure a multi-speaker model's contour shapes and tempo, and each training speaker's own changes, on its
+    training speakers and write them into its ``speakers.json`` (weights untouched, ``config.json``'s fingerprint
+    renewed).
 
-    EmoStarGAN models trained before issue 15 lack them, and their CWT-F0 and rhythm streams need them
-    (:meth:`emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`). The speakers and emotions come from the
+    EmoStarGAN models trained before issue 15 lack the contours, which their CWT-F0 and rhythm streams need
+    (:meth:`emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`); models trained before the speakers were
+    enrolled lack each speaker's own changes (:attr:`emocore.dsp.speaker_norm.SpeakerNormalizer.enrolled`, the
+    ``speaker`` option of conversion). The speakers and emotions come from the
     run record; their training utterances are prepared with the default split, as ``emocore-train --speakers``
     does. The mean and spread shifts measured again must equal the model's own, so the contours are measured on
     the data the model was trained on. The copies of ``speakers.json`` in a run's checkpoints are left as they were
@@ -240,7 +243,7 @@ def add_prosody_contours(model_dir: str | Path, *, processed_dir: str | Path | N
                            [again.log_f0_shift, again.log_f0_log_ratio, again.log_power_shift], rtol=1e-6, atol=1e-9):
             raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
                                  f"{emotion} shifts; its contours cannot be measured on the same data")
-    model.converter.normalizer = dataclasses.replace(normalizer, prosody=measured)
+    model.converter.normalizer = dataclasses.replace(normalizer, prosody=measured, enrolled=data.normalizer.enrolled)
     model.converter.save_extra(model_dir)
     record = model.record
     write_record(model_dir / CONFIG_NAME, dataclasses.replace(

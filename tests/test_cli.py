@@ -84,6 +84,8 @@ def test_train_refuses_an_unparseable_domain(tmp_path, capsys):
     (["--speakers", "default", "--validation_A_dir", "x"], "takes no --validation_A_dir"),
     (["--speakers", "default", "--val-fraction", "0"], "takes no --val-fraction"),
     (["--emotions", "neutral", "angry", "--domains", NEUTRAL, ANGRY], "--emotions goes with --speakers"),
+    (["--balance", "corpus", "--domains", NEUTRAL, ANGRY], "--balance goes with --speakers"),
+    (["--speakers", "default", "--balance", "actor"], "invalid choice: 'actor'"),
     (["--speakers", "default", "--model", "cyclegan"], "one speaker's emotions"),
     (["--domains", NEUTRAL, ANGRY, "--model", "emostargan"], "trains on --speakers"),
 ])

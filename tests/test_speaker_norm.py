@@ -108,3 +108,20 @@ def test_round_trip_through_a_dict(normalizer):
         np.testing.assert_array_equal(back.mcep[emotion].mean_shift, normalizer.mcep[emotion].mean_shift)
         np.testing.assert_array_equal(back.mcep[emotion].log_ratio, normalizer.mcep[emotion].log_ratio)
     assert back.speaker_log_f0 == normalizer.speaker_log_f0
+
+
+def test_each_training_speaker_is_enrolled_with_their_own_changes(normalizer):
+    assert sorted(normalizer.enrolled) == ["high", "low"]
+    low = SpeakerNormalizer.fit(_speaker("low", [0.0, 1.0, 2.0, 3.0], [1.0, 0.5, 0.5, 0.5], 110.0))
+    assert low.enrolled == {}  # one speaker: their own changes are the average
+    own = normalizer.for_speaker("low")
+    assert own.prosody == low.prosody and own.speaker_log_f0 == normalizer.speaker_log_f0
+    np.testing.assert_allclose(own.mcep["angry"].mean_shift, low.mcep["angry"].mean_shift)
+    assert normalizer.for_speaker(None) is normalizer
+    with pytest.raises(ParameterError, match="'mid' is not one of the model's training speakers; enrolled: high, low"):
+        normalizer.for_speaker("mid")
+    stats = {**_speaker("low", [0.0] * D, [1.0] * D, 110.0), **_speaker("high", [0.0] * D, [1.0] * D, 220.0)}
+    assert SpeakerNormalizer.fit(stats, enroll=False).enrolled == {}
+    back = SpeakerNormalizer.from_dict(normalizer.to_dict())  # kept in speakers.json
+    assert back.to_dict() == normalizer.to_dict() and sorted(back.enrolled) == ["high", "low"]
+    assert back.for_speaker("low").prosody == own.prosody

@@ -74,6 +74,25 @@ def test_prepare_emotions_gives_one_speakers_domains_or_many_speakers_pooled(tmp
         prepare_emotions([], ["neutral", "sad"], cfg, tmp_path)
 
 
+@pytest.mark.real_data
+def test_crops_can_be_balanced_over_corpora_and_over_speakers_within_them(tmp_path, corpora_root):
+    speakers = [Speaker("tess", "OAF"), Speaker("tess", "YAF"), Speaker("ravdess", "Actor_01")]
+
+    def shares(balance: str) -> dict[str, float]:
+        data = prepare_speakers(speakers, ["neutral", "sad"], FeatureConfig().smoke(), tmp_path, max_utterances=3,
+                                corpora_root=corpora_root, n_jobs=1, balance=balance, progress=False)
+        sad = data.emotions[1]
+        assert sad.balance == balance
+        total = sum(sad.sample_weights)
+        return {key: sum(w for (u, _), w in zip(sad.train, sad.sample_weights) if f"{u.corpus}:{u.speaker}" == key)
+                / total for key in map(str, speakers)}
+
+    assert shares("speaker") == pytest.approx({"tess:OAF": 1 / 3, "tess:YAF": 1 / 3, "ravdess:Actor_01": 1 / 3})
+    assert shares("corpus") == pytest.approx({"tess:OAF": 1 / 4, "tess:YAF": 1 / 4, "ravdess:Actor_01": 1 / 2})
+    with pytest.raises(ParameterError, match="balance must be one of speaker, corpus"):
+        prepare_speakers(speakers, ["neutral", "sad"], FeatureConfig().smoke(), tmp_path, balance="actor")
+
+
 def test_pooled_emotions_give_every_speaker_the_same_share(smoke_stargan):
     data = smoke_stargan[2]
     assert [d.domain.emotion for d in data.emotions] == ["neutral", "angry", "happy", "sad"]

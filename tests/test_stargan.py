@@ -137,6 +137,24 @@ def test_familiarity_judges_the_register_against_the_training_speakers(converter
     assert converter.familiarity(low.f0_hz, low.mcep, _emotions()[0]).far
 
 
+def test_an_enrolled_speaker_moves_by_their_own_change_any_other_voice_by_the_average(converter, rng):
+    rises = {"m": 1.2, "f": 1.6}  # how much each training speaker raises their pitch when angry
+    stats = {(s, e): _stats(f"{s}-{e}", f0 * (rises[s] if e == "angry" else 1.0), mean=0.2 * i)
+             for s, f0 in (("m", 110.0), ("f", 220.0)) for i, e in enumerate(EMOTIONS)}
+    enrolled = SpeakerRelativeConverter(converter.generator, 4, SpeakerNormalizer.fit(stats), EMOTIONS)
+    assert enrolled.enrolled_speakers == ("f", "m")
+    feats, emotions = _voice(rng), _emotions()
+
+    def rise(**options) -> float:
+        out = enrolled.convert(feats, emotions[0], emotions[1], **options)
+        return math.exp(fit_log_f0([out.f0_hz]).mean - fit_log_f0([feats.f0_hz]).mean)
+
+    assert rise() == pytest.approx(math.sqrt(1.2 * 1.6), rel=1e-6)  # the average over speakers (in log)
+    assert rise(speaker="m") == pytest.approx(1.2, rel=1e-6) and rise(speaker="f") == pytest.approx(1.6, rel=1e-6)
+    with pytest.raises(ParameterError, match="'x' is not one of the model's training speakers; enrolled: f, m"):
+        enrolled.convert(feats, emotions[0], emotions[1], speaker="x")
+
+
 # ---------------------------------------------------------------------- learned F0 contour, CWT F0, rhythm (issue 15)
 
 
@@ -318,6 +336,20 @@ def test_convert_cli_converts_a_voice_in_neither_corpus_and_an_unseen_actor(trai
     assert rc == 1 and "--style: not for the 'emostargan' model" in capsys.readouterr().err
 
 
+def test_convert_cli_converts_an_enrolled_speaker_by_their_own_changes(trained, corpora_root, tmp_path, capsys):
+    word = list_utterances("tess", speaker="OAF", emotion="neutral", root=corpora_root)[0]
+    argv = ["--model_dir", str(trained[0]), "--target-emotion", "happy", "--quiet", str(word.path)]
+    assert cli.convert_main([*argv, "-o", str(tmp_path / "own.wav"), "--speaker", "tess:OAF"]) == 0
+    assert cli.convert_main([*argv, "-o", str(tmp_path / "average.wav")]) == 0
+    own, average = (audio.load_wav(tmp_path / f"{name}.wav", 16000) for name in ("own", "average"))
+    assert own.shape == average.shape and not np.allclose(own, average, atol=1e-3)
+    capsys.readouterr()
+    assert cli.convert_main([*argv, "-o", str(tmp_path / "bad.wav"), "--speaker", "tess:XYZ"]) == 1
+    err = capsys.readouterr().err
+    assert "--speaker" in err and "'tess:XYZ'" in err and "ravdess:Actor_01, tess:OAF" in err, err
+    assert not (tmp_path / "bad.wav").exists()
+
+
 def test_an_f0_channel_model_warm_starts_from_one_without_and_converts_the_contour(speaker_data, trained, corpora_root,
                                                                                     tmp_path):
     history = training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, model_type="emostargan",
@@ -364,10 +396,10 @@ def test_convert_cli_rhythm_and_f0_methods(trained, corpora_root, tmp_path, caps
     assert exit_info.value.code == 2
 
 
-def test_contours_are_added_to_a_model_trained_before_them(trained, corpora_root, tmp_path):
+def test_contours_and_enrolled_speakers_are_added_to_a_model_trained_before_them(trained, corpora_root, tmp_path):
     import shutil
 
-    from emocore.pretrained import add_prosody_contours
+    from emocore.pretrained import remeasure_speakers
 
     folder = tmp_path / "old"
     shutil.copytree(trained[0], folder)
@@ -375,17 +407,23 @@ def test_contours_are_added_to_a_model_trained_before_them(trained, corpora_root
     for entry in values["normalizer"]["prosody"]["shifts"].values():  # as written before issue 15
         entry.pop("f0_scale_log_ratio"), entry.pop("tempo_log_ratio"), entry.pop("power_scale_log_ratio")
     values["normalizer"]["prosody"].pop("frame_period_ms")
+    values["normalizer"].pop("enrolled")  # as written before the training speakers were enrolled
     (folder / SPEAKERS_FILE).write_text(json.dumps(values))
     with pytest.raises(ModelFolderError, match=SPEAKERS_FILE):  # the fingerprint no longer matches
         ConversionModel.load(folder)
     from emocore.record import read_record, write_record
 
     write_record(folder / "config.json", replace(read_record(folder), fingerprint=None))
-    assert not ConversionModel.load(folder).converter.normalizer.prosody.has_contours
+    old = ConversionModel.load(folder).converter
+    assert not old.normalizer.prosody.has_contours and old.enrolled_speakers == ()
     with pytest.raises(ParameterError, match="same data"):  # fewer utterances: not what the smoke run trained on
-        add_prosody_contours(folder, processed_dir=tmp_path / "processed", corpora_root=corpora_root, n_jobs=1,
+        remeasure_speakers(folder, processed_dir=tmp_path / "processed", corpora_root=corpora_root, n_jobs=1,
                              max_utterances=2)
-    add_prosody_contours(folder, processed_dir=tmp_path / "processed", corpora_root=corpora_root, n_jobs=1,
+    remeasure_speakers(folder, processed_dir=tmp_path / "processed", corpora_root=corpora_root, n_jobs=1,
                          max_utterances=3)
     model = ConversionModel.load(folder)  # the fingerprint is renewed
-    assert model.converter.normalizer.prosody == ConversionModel.load(trained[0]).converter.normalizer.prosody
+    original = ConversionModel.load(trained[0]).converter
+    assert model.converter.normalizer.prosody == original.normalizer.prosody
+    assert model.converter.enrolled_speakers == original.enrolled_speakers == tuple(sorted(
+        read_record(trained[0]).training["speakers"]))
+    assert model.converter.normalizer.to_dict() == original.normalizer.to_dict()

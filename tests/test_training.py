@@ -501,7 +501,8 @@ def test_a_warm_start_begins_from_the_source_networks_with_a_fresh_classifier(do
     model = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
     fresh_classifier = [w.copy() for w in model.classifier.get_weights()]
     info = training.warm_start(model, source)
-    assert info == {"checkpoint": str(source / "checkpoints" / "step-00000004"), "iteration": 4, "grown": []}
+    assert info == {"checkpoint": str(source / "checkpoints" / "step-00000004"), "iteration": 4, "grown": [],
+                    "fresh": []}
     stored = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
     training.load_checkpoint(stored, source / "checkpoints" / "step-00000004")
     for name in ("gen_a2b", "gen_b2a", "disc_a", "disc_b"):
@@ -523,6 +524,25 @@ def test_a_warm_start_begins_from_the_source_networks_with_a_fresh_classifier(do
                    init_from=source)
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["training"]["initialized_from"] == info
+
+
+def test_a_warm_start_from_a_pretrained_folder_takes_its_generators_and_fresh_discriminators(uninterrupted, tmp_path):
+    from emocore.pretrained import export_pretrained
+
+    folder = export_pretrained(uninterrupted[0] / "model", "synthetic", root=tmp_path)  # float16, no checkpoints
+    model = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    as_built = [w.copy() for w in model.disc_a.get_weights()]
+    info = training.warm_start(model, folder)
+    assert info == {"checkpoint": str(folder), "iteration": 4, "grown": [], "fresh": ["disc_a", "disc_b"]}
+    stored = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    training.load_checkpoint(stored, uninterrupted[0] / "model" / "checkpoints" / "step-00000004")
+    for a, b in zip(model.gen_a2b.get_weights(), stored.gen_a2b.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)  # float16's rounding
+    for a, b in zip(model.disc_a.get_weights(), as_built):
+        np.testing.assert_array_equal(a, b)
+    (folder / "gen_a2b.weights.h5").unlink(), (folder / "gen_b2a.weights.h5").unlink()
+    with pytest.raises(ParameterError, match="holds none of this model's networks"):
+        training.warm_start(model, folder)
 
 
 def test_transfer_weights_fills_grown_channels_with_zeros():

@@ -66,6 +66,9 @@ def convert_main(argv: list[str] | None = None) -> int:
     speaker.add_argument("--speaker-recordings", nargs="+", type=Path, default=None, metavar="FILE",
                          help="a few recordings of the input's speaker in the source emotion: their pitch, loudness "
                               "and spectrum statistics replace those of each input file alone")
+    speaker.add_argument("--speaker", default=None, metavar="CORPUS:NAME",
+                         help="the input is one of the model's training speakers (e.g. tess:OAF): move its prosody by "
+                              "that speaker's own measured emotion changes instead of the average over speakers")
     styles = parser.add_argument_group("EmoMUNIT style (MUNIT models; --intensity also EmoStarGAN)")
     styles.add_argument("--style", choices=("mean", "reference", "random"), default=None,
                         help="target style: the target emotion's mean style code (default), a reference "
@@ -136,6 +139,8 @@ def convert_main(argv: list[str] | None = None) -> int:
               f"training ({trained_name!r}); converting with the model in {args.model_dir}", file=sys.stderr)
     if args.speaker_recordings:
         style["speaker_stats"] = _speaker_stats(args.speaker_recordings, model.feature_cfg)
+    if args.speaker is not None:
+        style["speaker"] = args.speaker
     try:
         model.converter.check_options(style)
     except EmocoreError as error:
@@ -224,7 +229,7 @@ def _direction(parser: argparse.ArgumentParser, args: argparse.Namespace):
 
 #: the flag that sets each conversion option
 FLAG_OF_OPTION = {"style": "--style", "reference": "--reference", "seed": "--seed", "intensity": "--intensity",
-                  "speaker_stats": "--speaker-recordings"}
+                  "speaker_stats": "--speaker-recordings", "speaker": "--speaker"}
 
 
 def _speaker_stats(recordings: list[Path], cfg):

@@ -21,7 +21,7 @@ from emocore.cli.common import (
     positive_float,
     positive_int,
 )
-from emocore.config import STRATEGIES, FeatureConfig
+from emocore.config import BALANCES, STRATEGIES, FeatureConfig
 
 #: the model type ``--speakers`` trains unless ``--model`` names another
 MULTI_SPEAKER_MODEL = "emostargan"
@@ -63,6 +63,9 @@ def train_main(argv: list[str] | None = None) -> int:
     data.add_argument("--emotions", nargs="+", default=None, metavar="EMOTION",
                       help="with --speakers: the model's emotions in order, neutral among them (default: neutral "
                            "angry happy sad)")
+    data.add_argument("--balance", choices=BALANCES, default=None,
+                      help="with --speakers: what training crops are balanced over: speaker (default; each speaker "
+                           "equally often) or corpus (each corpus equally often, its speakers equally within it)")
     data.add_argument("--domain-a", help="domain A, e.g. tess:OAF:neutral, dir:<folder> or a folder")
     data.add_argument("--domain-b", help="domain B, e.g. tess:OAF:angry")
     data.add_argument("--train_A_dir", type=Path, help="flat folder of domain-A audio (instead of --domain-a)")
@@ -142,8 +145,8 @@ def train_main(argv: list[str] | None = None) -> int:
             speakers = parse_speakers(args.speakers)
             emotions = list(args.emotions or DEFAULT_EMOTIONS)
             sides = [pooled_domain(speakers, emotion) for emotion in emotions]
-        elif args.emotions is not None:
-            parser.error("--emotions goes with --speakers")
+        elif args.emotions is not None or args.balance is not None:
+            parser.error(f"{'--emotions' if args.emotions is not None else '--balance'} goes with --speakers")
         if args.domains is not None:
             given = [f for f in ("domain_a", "domain_b", "train_A_dir", "train_B_dir") if getattr(args, f) is not None]
             if given:
@@ -194,7 +197,7 @@ def train_main(argv: list[str] | None = None) -> int:
 
             emotions = prepare_speakers(speakers, [d.emotion for d in sides], feature_cfg, processed,
                                         seed=args.split_seed, max_utterances=args.max_utterances, n_jobs=args.jobs,
-                                        progress=not args.quiet).emotions
+                                        balance=args.balance or "speaker", progress=not args.quiet).emotions
             prepared = {}
         else:
             val_fraction = 0.0 if both_val_dirs else (0.1 if args.val_fraction is None else args.val_fraction)

@@ -144,11 +144,12 @@ class DomainData:
             pooled over speakers, fitted on the speaker-normalized training features.
         failures: files that were skipped, with the reason.
         sample_weights: relative chance of each training utterance being drawn for a training crop (``None``:
-            uniform); a domain pooled over speakers gives each speaker the same share
-            (:func:`emocore.data.speakers.prepare_speakers`).
+            uniform); a domain pooled over speakers gives each speaker the same share, or each corpus
+            (:func:`emocore.data.speakers.prepare_speakers`, ``balance``).
         speaker_norm: for a domain pooled over speakers, the normalization of its features by their speaker
             (``None`` for one speaker's domain).
         speaker_refs: for a pooled domain, each speaker's reference statistics (``"corpus:speaker"`` keys).
+        balance: for a pooled domain, what its ``sample_weights`` balance: ``"speaker"`` or ``"corpus"``.
     """
 
     domain: Domain
@@ -159,6 +160,7 @@ class DomainData:
     sample_weights: list[float] | None = None
     speaker_norm: SpeakerNormalizer | None = None
     speaker_refs: dict[str, DomainStats] | None = None
+    balance: str | None = None
 
     @property
     def name(self) -> str:

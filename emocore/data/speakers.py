@@ -6,7 +6,8 @@ training split), fits the :class:`~emocore.dsp.speaker_norm.SpeakerNormalizer` o
 normalizes each speaker's utterances with that speaker's own neutral statistics, and pools them per emotion.
 Each pooled emotion is a :class:`~emocore.data.extraction.DomainData` like any other, so the training loop draws
 crops from it as usual; its ``sample_weights`` make every speaker equally likely, however many recordings they have
-(TESS has 160 words per emotion and speaker, RAVDESS 4 to 8 files).
+(TESS has 160 words per emotion and speaker, RAVDESS 4 to 8 files), or with ``balance="corpus"`` every corpus
+equally likely and its speakers equally within it (the default speakers: TESS's two get half of the crops, not 2/14).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from emocore.config import FeatureConfig
+from emocore.config import BALANCES, FeatureConfig
 from emocore.data.datasets import Domain
 from emocore.data.extraction import DomainData, prepare_domains
 from emocore.dsp.prosody import DomainStats
@@ -103,7 +104,7 @@ def pooled_domain(speakers: Sequence[Speaker], emotion: str) -> Domain:
 def prepare_speakers(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: FeatureConfig,
                      processed_dir: str | Path, *, reference: str = "neutral",
                      val_fractions: Mapping[str, float] = VAL_FRACTIONS, seed: int = 0,
-                     max_utterances: int | None = None, n_jobs: int | None = None,
+                     max_utterances: int | None = None, n_jobs: int | None = None, balance: str = "speaker",
                      corpora_root: str | Path | None = None, progress: bool = True) -> SpeakerData:
     """Prepare, normalize and pool the ``emotions`` of several speakers for one multi-speaker model.
 
@@ -112,11 +113,16 @@ def prepare_speakers(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: 
         emotions: the model's emotions in its order; ``reference`` among them.
         val_fractions: share of texts held out per corpus (:data:`VAL_FRACTIONS`; a corpus not named: 0.1).
         max_utterances: per speaker and emotion, for smoke runs.
+        balance: ``"speaker"``: every speaker's crops equally likely; ``"corpus"``: every corpus's, and its speakers'
+            equally within it.
 
     Raises:
-        ParameterError: fewer than two speakers or emotions, or ``reference`` not among the emotions.
+        ParameterError: fewer than two speakers or emotions, ``reference`` not among the emotions, or an unknown
+            ``balance``.
         DatasetError: a speaker's emotion cannot be listed or has no usable file.
     """
+    if balance not in BALANCES:
+        raise ParameterError(f"balance must be one of {', '.join(BALANCES)}, got {balance!r}")
     emotions, speakers = list(emotions), list(speakers)
     if len(emotions) < 2 or reference not in emotions:
         raise ParameterError(f"need at least 2 emotions including the reference {reference!r}, got {emotions}")
@@ -132,23 +138,24 @@ def prepare_speakers(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: 
     stats = {(s, e): d.stats for s, by_emotion in per_speaker.items() for e, d in by_emotion.items()}
     utterances = {(s, e): [f for _, f in d.train] for s, by_emotion in per_speaker.items() for e, d in by_emotion.items()}
     normalizer = SpeakerNormalizer.fit(stats, reference).with_contours(utterances, cfg.frame_period_ms)
-    pooled = [_pool(speakers, emotion, per_speaker, normalizer) for emotion in emotions]
+    pooled = [_pool(speakers, emotion, per_speaker, normalizer, balance) for emotion in emotions]
     return SpeakerData(pooled, per_speaker, normalizer)
 
 
 def prepare_emotions(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: FeatureConfig,
                      processed_dir: str | Path, *, max_utterances: int | None = None, n_jobs: int | None = None,
-                     corpora_root: str | Path | None = None, progress: bool = True) -> list[DomainData]:
+                     balance: str = "speaker", corpora_root: str | Path | None = None,
+                     progress: bool = True) -> list[DomainData]:
     """The training data of a model, one :class:`DomainData` per emotion in order, for one speaker or many.
 
     One speaker: that speaker's emotions as :func:`~emocore.data.extraction.prepare_domains` prepares them (what
     the per-pair models train on). Several: :func:`prepare_speakers`'s pooled, speaker-normalized emotions (what a
-    multi-speaker model such as EmoStarGAN trains on). Either way TESS holds out the same words.
+    multi-speaker model such as EmoStarGAN trains on; ``balance`` as there). Either way TESS holds out the same words.
     """
     speakers = list(speakers)
     if len(set(speakers)) > 1:
         return prepare_speakers(speakers, emotions, cfg, processed_dir, max_utterances=max_utterances, n_jobs=n_jobs,
-                                corpora_root=corpora_root, progress=progress).emotions
+                                balance=balance, corpora_root=corpora_root, progress=progress).emotions
     if not speakers:
         raise ParameterError("no speaker given")
     domains = [Domain(speakers[0].corpus, speakers[0].name, emotion) for emotion in emotions]
@@ -158,17 +165,20 @@ def prepare_emotions(speakers: Sequence[Speaker], emotions: Sequence[str], cfg: 
 
 
 def _pool(speakers: Sequence[Speaker], emotion: str, per_speaker: dict[str, dict[str, DomainData]],
-          normalizer: SpeakerNormalizer) -> DomainData:
+          normalizer: SpeakerNormalizer, balance: str = "speaker") -> DomainData:
     train, validation, weights, failures = [], [], [], []
-    for by_emotion in per_speaker.values():
+    corpus_of = {str(s): s.corpus for s in speakers}
+    per_corpus = {c: sum(1 for s in per_speaker if corpus_of[s] == c) for c in corpus_of.values()}
+    for key, by_emotion in per_speaker.items():
         data = by_emotion[emotion]
+        share = 1.0 / per_corpus[corpus_of[key]] if balance == "corpus" else 1.0  # of its corpus, or of all
         train += data.train
         validation += data.validation
-        weights += [1.0 / len(data.train)] * len(data.train)
+        weights += [share / len(data.train)] * len(data.train)
         failures += data.failures
     refs = {key: by_emotion[normalizer.reference].stats for key, by_emotion in per_speaker.items()}
     domain = pooled_domain(speakers, emotion)
     pooled = DomainData(domain, train, validation, None, failures, sample_weights=weights, speaker_norm=normalizer,
-                        speaker_refs=refs)
+                        speaker_refs=refs, balance=balance)
     pooled.stats = DomainStats.fit(domain.name, pooled.network_features("train"))
     return pooled

@@ -9,7 +9,9 @@ Two groups of test files, both never seen by the model:
   actors, :func:`~emocore.evaluation.judge.train_speaker_independent_judge`).
 
 Each source file is converted to every target emotion by the model, by the model with its MCEPs switched off
-(``<system>-prosody``: its speaker-relative F0 and power alone) and by the published ``f0-only`` baseline (the
+(``<system>-prosody``: its speaker-relative F0 and power alone), for a speaker the model was trained on (TESS's) by
+the model with that speaker's own measured changes (``<system>-enrolled``, the ``speaker`` option of
+:class:`~emocore.models.stargan.SpeakerRelativeConverter`) and by the published ``f0-only`` baseline (the
 log-Gaussian F0 transform with the speaker's own source and target statistics: for TESS from the training words,
 for an unseen actor from all their recordings, an oracle no user has). The ``source`` (unconverted) and
 ``target`` (real recordings) rows come from :func:`~emocore.evaluation.systems.reference_items`. Two judges of
@@ -64,6 +66,7 @@ def evaluation_speakers(tess_speakers: Sequence[str] = TESS_SPEAKERS,
 def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *, system: str | None = None,
                                    speakers: Sequence[EvalSpeaker] | None = None, source_emotion: str = "neutral",
                                    targets: Sequence[str] = TARGETS, baselines: bool = True,
+                                   enrolled: bool | None = None,
                                    checkpoint: str | Path | None = None, intensity: float | None = None,
                                    max_utterances: int | None = None, processed_dir: str | Path | None = None,
                                    root: str | Path | None = None, progress: bool = False,
@@ -75,6 +78,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
         system: the model's name in the tables (default: its model type's title in lower case, ``"emostargan"``).
         speakers: default :func:`evaluation_speakers`.
         baselines: also write ``<system>-prosody``, ``f0-only``, and the ``source`` and ``target`` rows.
+        enrolled: also write ``<system>-enrolled`` for a speaker the model enrolled (default: ``baselines``).
         checkpoint: convert with a training checkpoint of ``model_dir`` instead of its final weights.
         intensity: the model's emotion intensity in ``[0, 1]`` (``None``: its default, full).
         max_utterances: at most this many files per speaker and emotion (smoke runs; the statistics of the
@@ -100,6 +104,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     analysis_cfg = model.analysis_cfg
     name = system or get(model.model_type).title.lower()
     trained_on = set(model.record.training.get("speakers", ()))
+    keep_enrolled = baselines if enrolled is None else enrolled
+    enrolled = set(getattr(model.converter, "enrolled_speakers", ())) if keep_enrolled else set()
     recorded_words = {t for e in model.record.emotions for t in e.validation_text_ids}
     processed = processed_dir or paths.processed_dir()
     options = {**switches, **({} if intensity is None else {"intensity": intensity})}
@@ -127,6 +133,9 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
                 return model.convert_analyzed(feats, (source_emotion, target), **{**options, **only})
 
             systems = {name: convert}
+            if f"{speaker.corpus}:{speaker.name}" in enrolled:  # the speaker's own changes, not the average
+                systems[f"{name}-enrolled"] = lambda feats, convert=convert, s=speaker: convert(
+                    feats, speaker=f"{s.corpus}:{s.name}")
             if baselines:
                 systems[f"{name}-prosody"] = lambda feats, convert=convert: convert(feats, mcep=False)
                 # the speaker's own statistics: training words (TESS), or all recordings of an unseen actor
@@ -270,10 +279,11 @@ RESULTS_COLUMNS = (("emotion_accuracy_pct", "eGeMAPS judge %", 0), ("emotion_acc
 
 def results_table(summary: pd.DataFrame, system: str = "emostargan") -> pd.DataFrame:
     """The README's multi-speaker table from :func:`summarize_multispeaker`: per group (``tess`` first) and target
-    emotion, the ``source``, ``f0-only``, ``<system>-prosody``, ``<system>`` and ``target`` rows."""
+    emotion, the ``source``, ``f0-only``, ``<system>-prosody``, ``<system>``, ``<system>-enrolled`` (where written)
+    and ``target`` rows."""
     ordered = summary.assign(group=pd.Categorical(summary["group"], ["tess", "unseen"], ordered=True))
     table = results_rows(ordered, ["group", "target_emotion"], ["source", "f0-only", f"{system}-prosody", system,
-                                                                "target"], RESULTS_COLUMNS)
+                                                                f"{system}-enrolled", "target"], RESULTS_COLUMNS)
     return table.assign(group=table["group"].astype(str))
 
 
@@ -323,6 +333,7 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
                                            max_utterances=max_utterances, progress=progress)
     table = score_multispeaker(items, judges, verifier, with_dnsmos=with_dnsmos, cache_dir=cache, progress=progress)
     system = next(i.system for i in items if i.system not in ("source", "target", "f0-only")).removesuffix("-prosody")
+    system = system.removesuffix("-enrolled")
     unseen = [s for s in evaluation_speakers() if s.group == "unseen"]
     softer = [score_multispeaker(write_multispeaker_conversions(
         model_dir, out_dir / "audio", system=f"{system}-i{alpha:g}", speakers=unseen, baselines=False,
@@ -380,7 +391,8 @@ def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Seque
     for k, (variant, streams, tracker) in enumerate(runs):
         systems.append(variant if len(trackers) == 1 else f"{variant} @{tracker or 'model'}")
         written = write_multispeaker_conversions(model_dir, out_dir / "audio", system=systems[-1], speakers=speakers,
-                                                 baselines=k == 0, max_utterances=max_utterances, checkpoint=checkpoint,
+                                                 baselines=k == 0, enrolled=False, max_utterances=max_utterances,
+                                                 checkpoint=checkpoint,
                                                  processed_dir=processed_dir, root=root, progress=progress,
                                                  f0_tracker=tracker, **streams)
         items += [i for i in written if not i.system.endswith("-prosody")]  # the variants name the prosody ones

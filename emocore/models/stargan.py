@@ -158,7 +158,7 @@ class SpeakerRelativeConverter(MappingConverter):
     """
 
     extra_files = (SPEAKERS_FILE,)
-    option_names = ("intensity", "speaker_stats")
+    option_names = ("intensity", "speaker_stats", "speaker")
 
     def __init__(self, generator: keras.Model, n_emotions: int, normalizer: SpeakerNormalizer | None = None,
                  emotions: Sequence[str] | None = None, f0_contour: bool = False):
@@ -178,12 +178,20 @@ class SpeakerRelativeConverter(MappingConverter):
         intensity = options.get("intensity")
         if intensity is not None and not 0.0 <= float(intensity) <= 1.0:
             raise ParameterError(f"intensity must be in [0, 1], got {intensity}")
+        if options.get("speaker") is not None:
+            self._ready().for_speaker(options["speaker"])  # raises for a speaker the model was not trained on
 
-    def _ready(self) -> SpeakerNormalizer:
+    def _ready(self, speaker: str | None = None) -> SpeakerNormalizer:
+        """The normalization to convert with: the average over training speakers, or an enrolled ``speaker``'s own."""
         if self.normalizer is None or self.emotions is None:
             raise ModelFolderError(SPEAKERS_FILE, "missing: an EmoStarGAN model folder needs the speaker "
                                                   "normalization written with its weights")
-        return self.normalizer
+        return self.normalizer.for_speaker(speaker)
+
+    @property
+    def enrolled_speakers(self) -> tuple[str, ...]:
+        """The training speakers whose own changes the model keeps (the ``speaker`` option), e.g. ``"tess:OAF"``."""
+        return tuple(self._ready().enrolled)
 
     def emotion_of(self, emotion: Emotion) -> str:
         """The emotion name (``"angry"``) of one of the model's emotions."""
@@ -234,12 +242,15 @@ class SpeakerRelativeConverter(MappingConverter):
             intensity (float): in ``[0, 1]`` (default 1).
             speaker_stats (DomainStats): the speaker's statistics in the source emotion from a few recordings
                 (default: the utterance's own).
+            speaker (str): one of the model's training speakers (:attr:`enrolled_speakers`, e.g. ``"tess:OAF"``):
+                move the prosody (and estimate the neutral MCEP statistics) by that speaker's own measured
+                changes instead of the average over speakers.
         """
         if source.index == target.index:
             raise ParameterError(f"source and target are the same emotion ({source.name!r})")
         self.check_options(options)
         method = self.f0_method(f0)
-        normalizer = self._ready()
+        normalizer = self._ready(options.get("speaker"))
         intensity = 1.0 if options.get("intensity") is None else float(options["intensity"])
         own = options.get("speaker_stats") or self.speaker_stats(feats)
         src, tgt = self.emotion_of(source), self.emotion_of(target)
@@ -247,7 +258,7 @@ class SpeakerRelativeConverter(MappingConverter):
                  if on]
         if needs and not normalizer.prosody.has_contours:
             raise ParameterError(f"{', '.join(needs)}: this model's speakers.json holds no contour shapes or tempo "
-                                 "(models trained before issue 15; emocore.pretrained.add_prosody_contours measures "
+                                 "(models trained before issue 15; emocore.pretrained.remeasure_speakers measures "
                                  "them)")
         out = normalizer.prosody.convert(feats, src, tgt, own=own, intensity=intensity,
                                          f0=method if method in ("log-gaussian", "cwt") else False, power=power)
@@ -323,7 +334,7 @@ class SpeakerRelativeConverter(MappingConverter):
         mcep = np.asarray(mcep, dtype=np.float64)
         if ref is None:
             own = options["speaker_stats"].mcep if options.get("speaker_stats") is not None else MeanStd.fit([mcep])
-            ref_mcep = self._ready().reference_mcep(own, self.emotion_of(source))
+            ref_mcep = self._ready(options.get("speaker")).reference_mcep(own, self.emotion_of(source))
             ref = DomainStats("reference", LogGaussian(0.0, 1.0, 0), LogGaussian(0.0, 1.0, 0), ref_mcep, 0)
         f0_hz = np.zeros(len(mcep)) if self.f0_contour else None  # zeros: the flat mean contour
         return self._generate(mcep, f0_hz, source, target, ref, intensity)[0]

@@ -16,8 +16,8 @@ import numpy as np
 from keras import ops
 
 from emocore.exceptions import ParameterError
-from emocore.models.base import TrainingModel
-from emocore.record import CHECKPOINT_STATE, FINGERPRINT_KEY, fingerprint
+from emocore.models.base import TrainingModel, load_weights
+from emocore.record import CHECKPOINT_STATE, CONFIG_NAME, FINGERPRINT_KEY, fingerprint, read_record
 
 CHECKPOINTS = "checkpoints"
 
@@ -107,6 +107,8 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
     Loads every network of ``model`` except the emotion classifier from ``source``: a checkpoint folder, or a
     run folder (its newest checkpoint). Optimizers, step counter and classifier start fresh, so the new run
     may use another learning-rate schedule, loss weights or classifier (e.g. one with contrast emotions).
+    A model folder without checkpoints (a pretrained model: its conversion networks only) gives those networks;
+    the discriminators then start fresh (``fresh`` in the result).
 
     Given ``model_cfg`` (the new run's :class:`~emocore.config.ModelConfig`), a network that has grown channels
     through the model type's options alone (EmoStarGAN given an F0 channel: one more input and output channel)
@@ -115,8 +117,8 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
     Sizes (``model_cfg``) must be the source run's.
 
     Returns:
-        dict: ``checkpoint`` (the folder read), ``iteration`` (its step in the source run) and ``grown`` (the
-        networks copied into larger shapes).
+        dict: ``checkpoint`` (the folder read), ``iteration`` (its step in the source run), ``grown`` (the
+        networks copied into larger shapes) and ``fresh`` (the networks left as built).
 
     Raises:
         ParameterError: no checkpoint there, a network missing, or weights of another shape (width, model type)
@@ -124,8 +126,11 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
     """
     source = Path(source)
     checkpoint = source if (source / CHECKPOINT_STATE).is_file() else latest_checkpoint(source)
+    if checkpoint is None and (source / CONFIG_NAME).is_file():
+        return _warm_start_from_model_folder(model, source)
     if checkpoint is None:
-        raise ParameterError(f"warm start: {source} is neither a checkpoint folder nor a run with checkpoints")
+        raise ParameterError(f"warm start: {source} is neither a checkpoint folder, a run with checkpoints nor a "
+                             "model folder")
     grown, source_networks = [], None
     for name, network in model.networks().items():
         if name == "classifier":
@@ -148,7 +153,27 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
             transfer_weights(old, network)
             grown.append(name)
     state = json.loads((checkpoint / CHECKPOINT_STATE).read_text())
-    return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"]), "grown": grown}
+    return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"]), "grown": grown, "fresh": []}
+
+
+def _warm_start_from_model_folder(model: TrainingModel, folder: Path) -> dict:
+    """:func:`warm_start` from a model folder: the networks it holds (float16 ones too), the others fresh."""
+    record = read_record(folder / CONFIG_NAME)
+    loaded, fresh = [], []
+    for name, network in model.networks().items():
+        if name == "classifier":
+            continue
+        path = folder / f"{name}.weights.h5"
+        if path.is_file():
+            load_weights(network, path)
+            loaded.append(name)
+        else:
+            fresh.append(name)
+    if not loaded:
+        raise ParameterError(f"warm start: {folder} holds none of this model's networks ({', '.join(fresh)}); was "
+                             "it trained as another model type?")
+    return {"checkpoint": str(folder), "iteration": int(record.training.get("iterations_done", 0)), "grown": [],
+            "fresh": fresh}
 
 
 def _source_networks(checkpoint: Path, model_cfg, error: Exception) -> dict:

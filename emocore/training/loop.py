@@ -365,6 +365,11 @@ def train(domains: Sequence, feature_cfg: FeatureConfig, model_cfg: ModelConfig,
                 raise ParameterError(f"resume: {model_dir} was trained on the speakers {', '.join(run.info['speakers'])}, "
                                      f"not {', '.join(speakers)}; resume with the same --speakers or choose another model_dir")
             run.info["speakers"] = speakers
+            balance = getattr(domains[0], "balance", None) or "speaker"
+            if checkpoint is not None and run.info.get("balance", "speaker") != balance:
+                raise ParameterError(f"resume: {model_dir} balanced its crops over each {run.info['balance']}, not "
+                                     f"each {balance}; resume with the same --balance")
+            run.info["balance"] = balance
         run.info["strategy"] = {**describe(strategy), "xla": bool(jit_compile)}  # a resumed run may use other devices
         if init_from is not None and checkpoint is None:
             run.info["initialized_from"] = warm_start(model, init_from, model_cfg)
