@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from emocore.data.datasets import list_utterances
+from emocore.dsp import audio
 from emocore.evaluation.judge import EmotionJudge
 from emocore.evaluation.multispeaker import (
     EvalSpeaker,
@@ -29,9 +30,15 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
     items = write_multispeaker_conversions(smoke_stargan[0], tmp_path / "out", speakers=SPEAKERS, targets=("angry",),
                                            max_utterances=2, processed_dir=tmp_path / "processed", root=corpora_root)
     systems = {i.system for i in items}
-    assert systems == {"emostargan", "emostargan-prosody", "f0-only", "source", "target"}
+    assert systems == {"emostargan", "emostargan-enrolled", "emostargan-prosody", "f0-only", "source", "target"}
     converted = [i for i in items if i.system == "emostargan"]
     assert len({i.path for i in converted}) == len(converted) == 4  # 2 files of each speaker, never one name twice
+    # the speaker the model trained on (OAF) by their own changes too; the unseen actor has none
+    enrolled = [i for i in items if i.system == "emostargan-enrolled"]
+    assert [i.speaker for i in enrolled] == ["OAF", "OAF"]
+    for item in enrolled:
+        average = next(i for i in converted if i.source_path == item.source_path)
+        assert not np.allclose(audio.load_wav(item.path, 16000), audio.load_wav(average.path, 16000), atol=1e-3)
     assert all(i.path.is_file() for i in items)
     unseen = [i for i in items if i.speaker == "Actor_15" and i.system == "source"]
     assert unseen and all("Actor_15" in str(i.source_path) for i in unseen)

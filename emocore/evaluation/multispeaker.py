@@ -104,8 +104,8 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     analysis_cfg = model.analysis_cfg
     name = system or get(model.model_type).title.lower()
     trained_on = set(model.record.training.get("speakers", ()))
-    keep_enrolled = baselines if enrolled is None else enrolled
-    enrolled = set(getattr(model.converter, "enrolled_speakers", ())) if keep_enrolled else set()
+    with_enrolled = baselines if enrolled is None else enrolled
+    enrolled_speakers = set(getattr(model.converter, "enrolled_speakers", ())) if with_enrolled else set()
     recorded_words = {t for e in model.record.emotions for t in e.validation_text_ids}
     processed = processed_dir or paths.processed_dir()
     options = {**switches, **({} if intensity is None else {"intensity": intensity})}
@@ -133,7 +133,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
                 return model.convert_analyzed(feats, (source_emotion, target), **{**options, **only})
 
             systems = {name: convert}
-            if f"{speaker.corpus}:{speaker.name}" in enrolled:  # the speaker's own changes, not the average
+            if f"{speaker.corpus}:{speaker.name}" in enrolled_speakers:  # the speaker's own changes, not the average
                 systems[f"{name}-enrolled"] = lambda feats, convert=convert, s=speaker: convert(
                     feats, speaker=f"{s.corpus}:{s.name}")
             if baselines:
