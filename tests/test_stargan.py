@@ -292,6 +292,9 @@ def test_resume_after_a_kill_matches_the_uninterrupted_run(speaker_data, trained
     for row, again in zip(trained[1], resumed):
         assert again["gen_total"] == pytest.approx(row["gen_total"], rel=1e-5, abs=1e-6)
     assert json.loads((tmp_path / "config.json").read_text())["training"]["resumed"] == [2]
+    by_corpus = [replace(d, balance="corpus") for d in speaker_data.emotions]  # crops drawn otherwise: refused
+    with pytest.raises(ParameterError, match="balanced its crops over each speaker, not each corpus"):
+        training.train(by_corpus, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, resume=True, **kwargs)
 
 
 def test_a_model_folder_with_a_damaged_speaker_normalization_is_refused(trained, tmp_path):
