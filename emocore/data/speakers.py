@@ -13,6 +13,7 @@ equally likely and its speakers equally within it (the default speakers: TESS's 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,7 +169,7 @@ def _pool(speakers: Sequence[Speaker], emotion: str, per_speaker: dict[str, dict
           normalizer: SpeakerNormalizer, balance: str = "speaker") -> DomainData:
     train, validation, weights, failures = [], [], [], []
     corpus_of = {str(s): s.corpus for s in speakers}
-    per_corpus = {c: sum(1 for s in per_speaker if corpus_of[s] == c) for c in corpus_of.values()}
+    per_corpus = Counter(corpus_of[key] for key in per_speaker)  # speakers of each corpus
     for key, by_emotion in per_speaker.items():
         data = by_emotion[emotion]
         share = 1.0 / per_corpus[corpus_of[key]] if balance == "corpus" else 1.0  # of its corpus, or of all

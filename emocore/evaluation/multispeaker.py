@@ -332,8 +332,8 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
     items = write_multispeaker_conversions(model_dir, out_dir / "audio", checkpoint=checkpoint,
                                            max_utterances=max_utterances, progress=progress)
     table = score_multispeaker(items, judges, verifier, with_dnsmos=with_dnsmos, cache_dir=cache, progress=progress)
-    system = next(i.system for i in items if i.system not in ("source", "target", "f0-only")).removesuffix("-prosody")
-    system = system.removesuffix("-enrolled")
+    system = next(i.system for i in items if i.system not in ("source", "target", "f0-only")
+                  ).removesuffix("-prosody").removesuffix("-enrolled")
     unseen = [s for s in evaluation_speakers() if s.group == "unseen"]
     softer = [score_multispeaker(write_multispeaker_conversions(
         model_dir, out_dir / "audio", system=f"{system}-i{alpha:g}", speakers=unseen, baselines=False,
