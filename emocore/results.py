@@ -44,8 +44,10 @@ def stream_variants(f0_contour: bool = False) -> list[str]:
     transform, by its CWT extension, or by the generator's contour channel when the model has one; power likewise;
     MCEPs; rhythm), then the full model with each F0 method, with and without rhythm."""
     methods = ["log-gaussian", "cwt", *(["contour"] if f0_contour else [])]
-    alone = ["none", *(f"f0={m}" for m in methods), "power", "power=cwt", "mcep", "rhythm"]
-    full = [f"f0={m}+power{'=cwt' if m != 'log-gaussian' else ''}+mcep" for m in methods]
+    # the power method is always named: a bare "power" is the model's own way, the CWT one for a model that measured
+    # its emotions' contour shapes
+    alone = ["none", *(f"f0={m}" for m in methods), "power=log-gaussian", "power=cwt", "mcep", "rhythm"]
+    full = [f"f0={m}+power={'cwt' if m != 'log-gaussian' else 'log-gaussian'}+mcep" for m in methods]
     return alone + full + [f"{v}+rhythm" for v in full]
 
 

@@ -84,6 +84,7 @@ def test_stream_variants_name_every_stream_alone_and_together_and_all_parse():
         switches = [parse_streams(v) for v in variants]  # every name is one the conversion path reads
         assert variants[0] == "none" and len(set(variants)) == len(variants)
         assert {"f0=cwt", "power=cwt", "rhythm", "mcep", "f0=cwt+power=cwt+mcep+rhythm"} <= set(variants)
+        assert all(s["power"] in (False, "log-gaussian", "cwt") for s in switches)  # never the model's own way
         assert all(s["mcep"] and s["power"] for s, v in zip(switches, variants) if v.count("+") >= 2)
     assert not any("contour" in v for v in plain)
     assert {"f0=contour", "f0=contour+power=cwt+mcep", "f0=contour+power=cwt+mcep+rhythm"} <= set(contour)

@@ -125,3 +125,20 @@ def test_each_training_speaker_is_enrolled_with_their_own_changes(normalizer):
     back = SpeakerNormalizer.from_dict(normalizer.to_dict())  # kept in speakers.json
     assert back.to_dict() == normalizer.to_dict() and sorted(back.enrolled) == ["high", "low"]
     assert back.for_speaker("low").prosody == own.prosody
+
+
+def test_emotion_mcep_places_each_emotion_in_the_speaker_normalized_space():
+    # the two speakers change c0 differently when angry: +0.5 and +1.5 of their neutral spread
+    stats = {}
+    for name, shift in (("low", 0.5), ("high", 1.5)):
+        stats[name, "neutral"] = _stats(f"{name}-neutral", [0.0] * D, [1.0] * D)
+        stats[name, "angry"] = _stats(f"{name}-angry", [shift, 0.0, 0.0, 0.0], [1.0, 2.0, 1.0, 1.0])
+    normalizer = SpeakerNormalizer.fit(stats)
+    neutral, angry = normalizer.emotion_mcep("neutral"), normalizer.emotion_mcep("angry")
+    np.testing.assert_allclose(neutral.mean, 0.0) and np.testing.assert_allclose(neutral.std, 1.0)
+    np.testing.assert_allclose(angry.mean, [1.0, 0.0, 0.0, 0.0])  # the average
+    np.testing.assert_allclose(angry.std, [1.0, 2.0, 1.0, 1.0])
+    np.testing.assert_allclose(normalizer.for_speaker("low").emotion_mcep("angry").mean, [0.5, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(normalizer.for_speaker("high").emotion_mcep("angry").mean, [1.5, 0.0, 0.0, 0.0])
+    with pytest.raises(ParameterError, match="no speaker normalization measured for 'sad'; known: neutral, angry"):
+        normalizer.emotion_mcep("sad")

@@ -155,6 +155,31 @@ def test_an_enrolled_speaker_moves_by_their_own_change_any_other_voice_by_the_av
         enrolled.convert(feats, emotions[0], emotions[1], speaker="x")
 
 
+def test_an_enrolled_speakers_mceps_are_mapped_by_their_own_emotion_statistics(rng):
+    # angry moves m's c0 by +0.5 of their neutral spread, f's by +1.5; the generator passes its input through
+    shifts = {"m": 0.5, "f": 1.5}
+    stats = {(s, e): DomainStats(f"{s}-{e}", LogGaussian(math.log(f0), 0.1, 500), LogGaussian(-8.0, 1.5, 500),
+                                 MeanStd(np.eye(24)[0] * (shifts[s] if e == "angry" else 0.0), np.ones(24)), 10)
+             for s, f0 in (("m", 110.0), ("f", 220.0)) for e in EMOTIONS}
+    import keras
+
+    keras.utils.set_random_seed(5)
+    identity = SpeakerRelativeConverter(build_conditional_generator(MODEL_CFG, 4), 4, SpeakerNormalizer.fit(stats),
+                                        EMOTIONS)
+    feats, (neutral, angry, _, _) = _voice(rng), _emotions()
+    spread = feats.mcep.std(axis=0)  # a neutral input's own spread is the speaker's neutral one
+
+    def change(**options) -> np.ndarray:
+        return (identity.convert(feats, neutral, angry, f0=False, power=False, **options).mcep - feats.mcep).mean(axis=0)
+
+    for speaker, shift in shifts.items():
+        np.testing.assert_allclose(change(speaker=speaker), np.eye(24)[0] * shift * spread, atol=1e-4)
+        np.testing.assert_allclose(identity.convert_mcep(feats.mcep, neutral, angry, speaker=speaker).mean(axis=0)
+                                   - feats.mcep.mean(axis=0), np.eye(24)[0] * shift * spread, atol=1e-4)
+    # any other voice: the pooled emotions' statistics (neutral 0 and 1, angry 0.1 and 1.1 in every dimension)
+    np.testing.assert_allclose(change(), 0.1 * spread, atol=1e-4)
+
+
 # ---------------------------------------------------------------------- learned F0 contour, CWT F0, rhythm (issue 15)
 
 
@@ -195,7 +220,7 @@ def test_an_f0_channel_converts_the_contour_and_keeps_the_voicing(normalizer, co
         model.convert(feats, neutral, happy, f0="melody")
 
 
-def test_the_cwt_and_rhythm_streams_need_and_use_the_measured_contours(normalizer, converter, rng):
+def test_the_cwt_and_rhythm_streams_need_the_measured_contours_and_cwt_is_then_the_models_way(normalizer, converter, rng):
     spans = {"neutral": 100, "angry": 80, "happy": 90, "sad": 125}
 
     def words(n_voiced, speaker_rng):
@@ -220,6 +245,17 @@ def test_the_cwt_and_rhythm_streams_need_and_use_the_measured_contours(normalize
     for switches in ({"rhythm": True}, {"f0": "cwt"}, {"power": "cwt"}):  # a model whose speakers.json predates the contours
         with pytest.raises(ParameterError, match="contour shapes or tempo"):
             converter.convert(feats, neutral, sad, **switches)
+    # the model's own way is then the CWT transform of both contours; without the shapes, the log-Gaussian one
+    assert measured.has_contour_shapes and not converter.has_contour_shapes
+    assert (measured.f0_method(True), measured.power_method(True)) == ("cwt", "cwt")
+    assert (converter.f0_method(True), converter.power_method(True)) == ("log-gaussian", "log-gaussian")
+    own_way = measured.convert(feats, neutral, sad, mcep=False)
+    np.testing.assert_array_equal(own_way.f0_hz, shaped.f0_hz)
+    np.testing.assert_array_equal(own_way.log_power, shaped.log_power)
+    logg = measured.convert(feats, neutral, sad, f0="log-gaussian", power="log-gaussian", mcep=False)
+    assert not np.allclose(own_way.f0_hz, logg.f0_hz)
+    np.testing.assert_array_equal(converter.convert(feats, neutral, sad, mcep=False).f0_hz,
+                                  converter.convert(feats, neutral, sad, f0="log-gaussian", mcep=False).f0_hz)
 
 
 # ---------------------------------------------------------------------- real data

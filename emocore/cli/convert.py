@@ -54,11 +54,14 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-mcep", action="store_true", help="keep the source MCEPs (ablation)")
     parser.add_argument("--f0-method", choices=PROSODY_METHODS["f0"], default=None,
                         help="how F0 is converted (default: the model's own way). log-gaussian: mean and spread; "
-                             "EmoStarGAN also cwt (the contour's shape, scale by scale) and, trained with an F0 "
-                             "channel, contour (the generator's)")
+                             "EmoStarGAN also cwt (the contour's shape, scale by scale: its default when the model "
+                             "measured its emotions' contour shapes) and, trained with an F0 channel, contour (the "
+                             "generator's)")
     parser.add_argument("--power-method", choices=PROSODY_METHODS["power"], default=None,
-                        help="how the power envelope is converted (default log-gaussian: mean and spread); "
-                             "EmoStarGAN also cwt (the energy contour's shape, scale by scale)")
+                        help="how the power envelope is converted (default: the model's own way). log-gaussian: "
+                             "mean and spread (the per-pair models'); EmoStarGAN also cwt (the energy contour's "
+                             "shape, scale by scale: its default when the model measured its emotions' contour "
+                             "shapes)")
     parser.add_argument("--rhythm", action="store_true",
                         help="EmoStarGAN: also change the tempo by the emotions' measured ratio (the output's "
                              "length then differs from the input's; the summary says by how much)")
@@ -67,8 +70,9 @@ def convert_main(argv: list[str] | None = None) -> int:
                          help="a few recordings of the input's speaker in the source emotion: their pitch, loudness "
                               "and spectrum statistics replace those of each input file alone")
     speaker.add_argument("--speaker", default=None, metavar="CORPUS:NAME",
-                         help="the input is one of the model's training speakers (e.g. tess:OAF): move its prosody by "
-                              "that speaker's own measured emotion changes instead of the average over speakers")
+                         help="the input is one of the model's training speakers (e.g. tess:OAF): move its prosody "
+                              "and spectrum by that speaker's own measured emotion changes instead of the average "
+                              "over speakers")
     styles = parser.add_argument_group("EmoMUNIT style (MUNIT models; --intensity also EmoStarGAN)")
     styles.add_argument("--style", choices=("mean", "reference", "random"), default=None,
                         help="target style: the target emotion's mean style code (default), a reference "

@@ -138,6 +138,19 @@ class SpeakerNormalizer:
     def emotions(self) -> tuple[str, ...]:
         return tuple(self.mcep)
 
+    def emotion_mcep(self, emotion: str) -> MeanStd:
+        """``emotion``'s MCEP statistics in the speaker-normalized space: mean ``shift_e`` and spread
+        ``exp(log_ratio_e)`` (the reference's are 0 and 1). For an enrolled speaker's normalizer
+        (:meth:`for_speaker`) they are that speaker's own.
+
+        Raises:
+            ParameterError: an emotion the normalizer was not fitted on.
+        """
+        if emotion not in self.mcep:
+            raise ParameterError(f"no speaker normalization measured for {emotion!r}; known: {', '.join(self.mcep)}")
+        shift = self.mcep[emotion]
+        return MeanStd(mean=shift.mean_shift, std=np.exp(shift.log_ratio))
+
     def reference_stats(self, own: DomainStats, emotion: str) -> DomainStats:
         """A speaker's reference-emotion statistics, estimated from their statistics in ``emotion``.
 
@@ -160,11 +173,9 @@ class SpeakerNormalizer:
         Raises:
             ParameterError: an emotion the normalizer was not fitted on.
         """
-        if emotion not in self.mcep:
-            raise ParameterError(f"no speaker normalization measured for {emotion!r}; known: {', '.join(self.mcep)}")
-        shift = self.mcep[emotion]
-        std = own.std / np.exp(shift.log_ratio)
-        return MeanStd(mean=own.mean - shift.mean_shift * std, std=std)
+        emotion_mcep = self.emotion_mcep(emotion)
+        std = own.std / emotion_mcep.std
+        return MeanStd(mean=own.mean - emotion_mcep.mean * std, std=std)
 
     @staticmethod
     def normalize(feats: WorldFeatures, ref: DomainStats) -> WorldFeatures:

@@ -19,7 +19,14 @@ many speakers (Kaneko et al. 2019, StarGAN-VC2; Gao et al.'s per-emotion domains
   ordered pair recurs evenly and a resumed run draws the same.
 - **Prosody** is converted relative to the speaker (:class:`~emocore.dsp.relative_prosody.ProsodyShifts`): the
   input's own pitch and power statistics moved by each emotion's change measured across the training speakers,
-  so a low voice stays low.
+  so a low voice stays low. When ``speakers.json`` holds the emotions' contour shapes, the model's own way moves
+  the shapes of the F0 and energy contours too, scale by scale (``f0="cwt"``, ``power="cwt"``); the log-Gaussian
+  transform of mean and spread stays selectable.
+- **Enrolled speakers**: for one of its training speakers (``speaker="tess:OAF"``) the model uses that speaker's
+  own measured changes everywhere the average stands otherwise: the prosody, the estimate of their neutral
+  statistics, and the emotions' MCEP statistics by which the generator's input and output are mapped (the
+  generator works in z-scores of the pooled emotions; the speaker's own emotion statistics place its output where
+  that speaker's real emotion lies).
 - **F0 contour** (:class:`~emocore.config.StarGanConfig` ``f0_contour``): the generator converts the contour too.
   The log F0, interpolated over unvoiced frames and normalized like the MCEPs (by the speaker's neutral mean and
   spread, then the pooled emotion's), is one more channel in and out; the discriminator judges it with the MCEPs
@@ -207,17 +214,26 @@ class SpeakerRelativeConverter(MappingConverter):
         return DomainStats("input", LogGaussian(normalizer.speaker_log_f0.mean, FALLBACK_LOG_F0_STD, 0),
                            LogGaussian.fit(feats.log_power), MeanStd.fit([np.asarray(feats.mcep)]), 1)
 
+    @property
+    def has_contour_shapes(self) -> bool:
+        """Whether ``speakers.json`` holds the emotions' contour shapes and tempo (``f0="cwt"``, ``power="cwt"``,
+        ``rhythm``)."""
+        return self._ready().prosody.has_contours
+
     def f0_method(self, f0: bool | str) -> str | None:
         """The F0 conversion a switch asks for: ``None`` (off), ``"log-gaussian"``, ``"cwt"`` or ``"contour"``.
 
-        ``True`` is the model's own way: the contour channel when the generator has one.
+        ``True`` is the model's own way: the contour channel when the generator has one, else ``"cwt"`` when the
+        model measured its emotions' contour shapes (:attr:`has_contour_shapes`), else ``"log-gaussian"``.
 
         Raises:
             ParameterError: an unknown method, or ``"contour"`` for a model without the F0 channel.
         """
         if f0 is False or f0 is None:
             return None
-        method = ("contour" if self.f0_contour else "log-gaussian") if f0 is True else str(f0)
+        if f0 is True:
+            return "contour" if self.f0_contour else "cwt" if self.has_contour_shapes else "log-gaussian"
+        method = str(f0)
         if method not in F0_METHODS:
             raise ParameterError(f"f0={f0!r}: EmoStarGAN converts F0 by {' or '.join(F0_METHODS)} (or True / False)")
         if method == "contour" and not self.f0_contour:
@@ -225,16 +241,27 @@ class SpeakerRelativeConverter(MappingConverter):
                                  "(StarGanConfig.f0_contour); use f0=True or 'log-gaussian'")
         return method
 
+    def power_method(self, power: bool | str) -> str | None:
+        """The power conversion a switch asks for: ``None`` (off), ``"log-gaussian"`` or ``"cwt"``; ``True`` is
+        ``"cwt"`` when the model measured its emotions' contour shapes (:attr:`has_contour_shapes`), else
+        ``"log-gaussian"``. An unknown method is left to :meth:`ProsodyShifts.convert` to refuse."""
+        if power is False or power is None:
+            return None
+        if power is True:
+            return "cwt" if self.has_contour_shapes else "log-gaussian"
+        return power
+
     def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
                 power: bool | str = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
         """Prosody relative to the speaker, then the MCEPs (and the F0 contour) through the generator (see the
         module docstring), then the rhythm.
 
         Args:
-            f0: ``True`` (the model's way), ``False`` (the input's F0), ``"log-gaussian"`` (the speaker-relative
-                transform), ``"cwt"`` (that transform with the contour's shape moved scale by scale) or
-                ``"contour"`` (the generator's F0 channel; the input's voicing is kept).
-            power: ``True`` / ``"log-gaussian"``, ``"cwt"`` (the energy contour's shape too) or ``False``.
+            f0: ``True`` (the model's way, :meth:`f0_method`), ``False`` (the input's F0), ``"log-gaussian"`` (the
+                speaker-relative transform), ``"cwt"`` (that transform with the contour's shape moved scale by scale)
+                or ``"contour"`` (the generator's F0 channel; the input's voicing is kept).
+            power: ``True`` (the model's way, :meth:`power_method`), ``"log-gaussian"``, ``"cwt"`` (the energy
+                contour's shape too) or ``False``.
             rhythm: time-warp the result by the emotions' measured tempo ratio
                 (:meth:`~emocore.dsp.relative_prosody.ProsodyShifts.tempo_ratio`): the frame count changes.
 
@@ -243,13 +270,13 @@ class SpeakerRelativeConverter(MappingConverter):
             speaker_stats (DomainStats): the speaker's statistics in the source emotion from a few recordings
                 (default: the utterance's own).
             speaker (str): one of the model's training speakers (:attr:`enrolled_speakers`, e.g. ``"tess:OAF"``):
-                move the prosody (and estimate the neutral MCEP statistics) by that speaker's own measured
-                changes instead of the average over speakers.
+                move the prosody, estimate the neutral MCEP statistics and map the generator's MCEPs in and out by
+                that speaker's own measured changes instead of the average over speakers.
         """
         if source.index == target.index:
             raise ParameterError(f"source and target are the same emotion ({source.name!r})")
         self.check_options(options)
-        method = self.f0_method(f0)
+        method, power = self.f0_method(f0), self.power_method(power)
         normalizer = self._ready(options.get("speaker"))
         intensity = 1.0 if options.get("intensity") is None else float(options["intensity"])
         own = options.get("speaker_stats") or self.speaker_stats(feats)
@@ -266,7 +293,7 @@ class SpeakerRelativeConverter(MappingConverter):
         if (mcep or contour) and intensity > 0:
             ref = normalizer.reference_stats(own, src)
             converted_mcep, log_f0 = self._generate(np.asarray(feats.mcep), np.asarray(feats.f0_hz), source, target,
-                                                    ref, intensity)
+                                                    ref, intensity, self._emotion_mcep(options.get("speaker"), src, tgt))
             if mcep:
                 out = out.replace(mcep=converted_mcep)
             if contour:
@@ -275,13 +302,27 @@ class SpeakerRelativeConverter(MappingConverter):
             out = time_warp(out, normalizer.prosody.tempo_ratio(src, tgt, intensity))
         return out
 
+    def _emotion_mcep(self, speaker: str | None, source: str, target: str) -> tuple[MeanStd, MeanStd] | None:
+        """An enrolled speaker's own MCEP statistics of the two emotions in the speaker-normalized space (``None``
+        for a voice the model never heard: the pooled emotions' then)."""
+        if speaker is None:
+            return None
+        own = self._ready(speaker)
+        return own.emotion_mcep(source), own.emotion_mcep(target)
+
     def _generate(self, mcep: np.ndarray, f0_hz: np.ndarray | None, source: Emotion, target: Emotion,
-                  ref: DomainStats, intensity: float) -> tuple[np.ndarray, np.ndarray | None]:
+                  ref: DomainStats, intensity: float, emotion_mcep: tuple[MeanStd, MeanStd] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
         """The generator on one utterance: converted MCEPs ``(T, D)`` and, with the F0 channel, log F0 ``(T,)``
         (on every frame; ``None`` without the channel). ``f0_hz`` (``(T,)``, 0 unvoiced) is read only with the
-        channel; all zeros feed the source emotion's flat mean contour."""
+        channel; all zeros feed the source emotion's flat mean contour.
+
+        The generator's MCEPs are z-scores of the pooled emotions (as it trained); they are normalized by and returned
+        to the source's and target's statistics of ``emotion_mcep`` (an enrolled speaker's own,
+        :meth:`_emotion_mcep`), by default the pooled emotions'."""
         mcep = np.asarray(mcep, dtype=np.float64)
-        channels = [source.stats.mcep.normalize(ref.mcep.normalize(mcep))]
+        src_mcep, tgt_mcep = emotion_mcep or (source.stats.mcep, target.stats.mcep)
+        channels = [src_mcep.normalize(ref.mcep.normalize(mcep))]
         if self.f0_contour:
             channels.append(self._contour_channel(f0_hz, source, ref)[:, None])
         padded, n_frames = pad_to_multiple(np.concatenate(channels, axis=1).astype(np.float32))
@@ -289,8 +330,8 @@ class SpeakerRelativeConverter(MappingConverter):
         converted = infer(self.generator, [padded[None], cond])[0, :n_frames]
         converted = converted.astype(np.float64)
         d = mcep.shape[1]
-        mean = (1 - intensity) * source.stats.mcep.mean + intensity * target.stats.mcep.mean
-        std = np.exp((1 - intensity) * np.log(source.stats.mcep.std) + intensity * np.log(target.stats.mcep.std))
+        mean = (1 - intensity) * src_mcep.mean + intensity * tgt_mcep.mean
+        std = np.exp((1 - intensity) * np.log(src_mcep.std) + intensity * np.log(tgt_mcep.std))
         out_mcep = ref.mcep.denormalize(converted[:, :d] * std + mean)
         if not self.f0_contour:
             return out_mcep, None
@@ -337,7 +378,8 @@ class SpeakerRelativeConverter(MappingConverter):
             ref_mcep = self._ready(options.get("speaker")).reference_mcep(own, self.emotion_of(source))
             ref = DomainStats("reference", LogGaussian(0.0, 1.0, 0), LogGaussian(0.0, 1.0, 0), ref_mcep, 0)
         f0_hz = np.zeros(len(mcep)) if self.f0_contour else None  # zeros: the flat mean contour
-        return self._generate(mcep, f0_hz, source, target, ref, intensity)[0]
+        emotion_mcep = self._emotion_mcep(options.get("speaker"), self.emotion_of(source), self.emotion_of(target))
+        return self._generate(mcep, f0_hz, source, target, ref, intensity, emotion_mcep)[0]
 
     def familiarity(self, f0_hz: np.ndarray, mcep: np.ndarray, source: Emotion) -> InputFamiliarity:
         """The input's register against the training speakers': its mean log F0, moved back to neutral by the source
