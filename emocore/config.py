@@ -30,9 +30,10 @@ BALANCES = ("speaker", "corpus")
 MIN_FILES_FOR_WORKERS = 4
 MCEP_METHODS = ("world", "sptk")
 #: how a conversion may change each prosody stream (a switch's method name): the log-Gaussian transform of mean and
-#: spread, its multi-scale CWT extension (the contour's shape too), or the generator's own F0 channel (EmoStarGAN
-#: trained with one). Which of them a model offers is its model type's business.
-PROSODY_METHODS = {"f0": ("log-gaussian", "cwt", "contour"), "power": ("log-gaussian", "cwt")}
+#: spread, its multi-scale CWT extension (the contour's shape too), the generator's own F0 channel (EmoStarGAN
+#: trained with one), or the contour network learned on parallel words (``learned``, EmoStarGAN with
+#: ``prosody.weights.h5``). Which of them a model offers is its model type's business.
+PROSODY_METHODS = {"f0": ("log-gaussian", "cwt", "contour", "learned"), "power": ("log-gaussian", "cwt", "learned")}
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,46 @@ class StarGanConfig:
     def smoke(self) -> "StarGanConfig":
         """The CI variant: the same settings (the sizes that shrink are ModelConfig's)."""
         return self
+
+
+@dataclass(frozen=True)
+class ContourConfig:
+    """The learned prosody network (:mod:`emocore.models.contour`) and its training (:mod:`emocore.training.contour`).
+
+    A dilated 1-D CNN, conditioned on the source and target emotion, maps a word's continuous log F0, voicing,
+    power envelope and first ``n_mcep`` MCEPs (each z-scored by the utterance itself) to the target emotion's log F0
+    and power on the same frames; it learns from parallel recordings aligned by DTW. ``dilations`` are those of its
+    residual blocks (kernel ``kernel_size``): the defaults see 1.3 s either side at 5 ms frames. It trains ``steps``
+    Adam steps on batches of ``batch_size`` crops of ``crop_frames``, half of them from each corpus when
+    ``balance_corpora`` (TESS has two speakers but most of the words). Each source word is paired with at most
+    ``pairs_per_text`` recordings of its text in each target emotion (RAVDESS has four of a sentence).
+    """
+
+    width: int = 64
+    kernel_size: int = 5
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32)
+    n_mcep: int = 12
+    steps: int = 3000
+    batch_size: int = 16
+    crop_frames: int = 256
+    learning_rate: float = 1e-3
+    balance_corpora: bool = True
+    pairs_per_text: int = 2
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("width", "kernel_size", "n_mcep", "steps", "batch_size", "crop_frames", "pairs_per_text"):
+            if int(getattr(self, name)) < 1:
+                raise ParameterError(f"ContourConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not self.dilations or any(int(d) < 1 for d in self.dilations):
+            raise ParameterError(f"ContourConfig.dilations must be positive integers, got {self.dilations}")
+        if self.learning_rate <= 0:
+            raise ParameterError(f"ContourConfig.learning_rate must be > 0, got {self.learning_rate}")
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+
+    def smoke(self) -> "ContourConfig":
+        """The CI variant: a narrow network, a few steps."""
+        return replace(self, width=8, dilations=(1, 2, 4), steps=20, batch_size=4, crop_frames=64)
 
 
 @dataclass(frozen=True)

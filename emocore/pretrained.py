@@ -180,7 +180,10 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
         record, converter = model.record, model.converter
         for file in (*KEPT_FILES, *record.stats_files, *converter.extra_files):
             if (model_dir / file).is_file():
-                shutil.copy2(model_dir / file, tmp / file)
+                if file.endswith(".weights.h5"):  # an extra network (EmoStarGAN's learned prosody): float16 too
+                    write_float16_weights(model_dir / file, tmp / file)
+                else:
+                    shutil.copy2(model_dir / file, tmp / file)
         for network in converter.networks():
             write_float16_weights(model_dir / f"{network}.weights.h5", tmp / f"{network}.weights.h5")
         pretrained = {"exported_from": str(model_dir.resolve()), "weights_dtype": "float16", "trained_with": trained_with,

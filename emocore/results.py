@@ -39,15 +39,16 @@ RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "emostargan",
 STREAM_PAIR = "tess:OAF:neutral:happy"
 
 
-def stream_variants(f0_contour: bool = False) -> list[str]:
+def stream_variants(f0_contour: bool = False, learned: bool = False) -> list[str]:
     """Notebook 05's variants for a multi-speaker model: each stream alone (F0 by the speaker-relative log-Gaussian
-    transform, by its CWT extension, or by the generator's contour channel when the model has one; power likewise;
-    MCEPs; rhythm), then the full model with each F0 method, with and without rhythm."""
-    methods = ["log-gaussian", "cwt", *(["contour"] if f0_contour else [])]
-    # the power method is always named: a bare "power" is the model's own way, the CWT one for a model that measured
-    # its emotions' contour shapes
-    alone = ["none", *(f"f0={m}" for m in methods), "power=log-gaussian", "power=cwt", "mcep", "rhythm"]
-    full = [f"f0={m}+power={'cwt' if m != 'log-gaussian' else 'log-gaussian'}+mcep" for m in methods]
+    transform, by its CWT extension, by the generator's contour channel when the model has one, or by its learned
+    prosody when it has one; power likewise; MCEPs; rhythm), then the full model with each F0 method, with and
+    without rhythm."""
+    methods = ["log-gaussian", "cwt", *(["contour"] if f0_contour else []), *(["learned"] if learned else [])]
+    powers = ["log-gaussian", "cwt", *(["learned"] if learned else [])]
+    # the power method is always named: a bare "power" is the model's own way (the learned or CWT one)
+    alone = ["none", *(f"f0={m}" for m in methods), *(f"power={m}" for m in powers), "mcep", "rhythm"]
+    full = [f"f0={m}+power={m if m in powers else 'cwt'}+mcep" for m in methods]
     return alone + full + [f"{v}+rhythm" for v in full]
 
 
@@ -97,9 +98,12 @@ def notebook_runs(models: list[pretrained.PretrainedModel], data_dir: Path) -> l
     multi = next((m for m in models if m.name == pretrained.DEFAULT_PRETRAINED and len(m.emotions) > 2), None)
     if multi is not None:  # the default model's own streams (issue 15), beside the per-pair ablation
         contour = bool((read_record(multi.path).options or {}).get("f0_contour"))
+        from emocore.models.contour import WEIGHTS_FILE as PROSODY_WEIGHTS_FILE
+
+        learned = (multi.path / PROSODY_WEIGHTS_FILE).is_file()
         runs.insert([r[0] for r in runs].index("06_listening_test"), (
             "05_f0_ablation", "05_f0_ablation_emostargan",
-            {"MODEL_DIRS": [str(multi.path)], "PAIR": STREAM_PAIR, "VARIANTS": stream_variants(contour),
+            {"MODEL_DIRS": [str(multi.path)], "PAIR": STREAM_PAIR, "VARIANTS": stream_variants(contour, learned),
              "TAG": "_emostargan"}))
     return runs
 

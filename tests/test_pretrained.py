@@ -181,7 +181,7 @@ def test_each_shipped_model_carries_a_fingerprint_of_its_files(model):
 
     digests = json.loads((model.path / "config.json").read_text())["fingerprint"]["sha256"]
     expected = {p.name for p in model.path.glob("*.weights.h5")} | set(read_record(model.path / "config.json").stats_files)
-    extras = {"munit": {"styles.json"}, "emostargan": {"speakers.json"}}
+    extras = {"munit": {"styles.json"}, "emostargan": {"speakers.json", "prosody.json"}}
     assert set(digests) == expected | extras.get(model.model_type, set())
     assert all(digests[name] == file_digest(model.path / name) for name in digests)
 
@@ -269,6 +269,13 @@ def test_the_default_model_is_shipped_small_and_converts_every_emotion():
     speakers = config["training"]["speakers"]
     assert "tess:OAF" in speakers and "tess:YAF" in speakers and len(speakers) == 14
     assert not {f"ravdess:{a}" for a in ("Actor_13", "Actor_14", "Actor_15", "Actor_16")} & set(speakers)
+    import h5py
+
+    with h5py.File(model.path / "prosody.weights.h5") as weights:  # its learned prosody, float16 too
+        arrays = []
+        weights.visititems(lambda _, item: arrays.append(item) if isinstance(item, h5py.Dataset) else None)
+        assert arrays and {str(a.dtype) for a in arrays if a.size > 1} == {"float16"}
+    assert json.loads((model.path / "prosody.json").read_text())["sources"] == ["neutral"]
 
 
 @pytest.mark.real_data
@@ -285,3 +292,10 @@ def test_the_default_model_converts_a_voice_in_neither_corpus_and_an_unseen_acto
     for name, source in (("espeak", tmp_path / "espeak.wav"), (actor.stem, actor)):
         converted = audio.load_wav(tmp_path / "out" / f"{name}.wav", 16000)
         assert np.isfinite(converted).all() and abs(len(converted) - len(audio.load_wav(source, 16000))) <= 2
+    # the learned prosody, asked for: another contour, the same length
+    rc = cli.convert_main(["--target-emotion", "happy", str(actor), "-o", str(tmp_path / "learned"), "--quiet",
+                           "--f0-method", "learned", "--power-method", "learned"])
+    assert rc == 0, capsys.readouterr().err
+    learned = audio.load_wav(tmp_path / "learned" / f"{actor.stem}.wav", 16000)
+    default = audio.load_wav(tmp_path / "out" / f"{actor.stem}.wav", 16000)
+    assert len(learned) == len(default) and not np.allclose(learned, default, atol=1e-3)

@@ -80,14 +80,18 @@ def test_stream_variants_name_every_stream_alone_and_together_and_all_parse():
     from emocore.conversion import parse_streams
 
     plain, contour = make_results.stream_variants(), make_results.stream_variants(f0_contour=True)
-    for variants in (plain, contour):
+    learned = make_results.stream_variants(learned=True)
+    for variants in (plain, contour, learned):
         switches = [parse_streams(v) for v in variants]  # every name is one the conversion path reads
         assert variants[0] == "none" and len(set(variants)) == len(variants)
         assert {"f0=cwt", "power=cwt", "rhythm", "mcep", "f0=cwt+power=cwt+mcep+rhythm"} <= set(variants)
-        assert all(s["power"] in (False, "log-gaussian", "cwt") for s in switches)  # never the model's own way
+        assert all(s["power"] in (False, "log-gaussian", "cwt", "learned") for s in switches)  # always named
         assert all(s["mcep"] and s["power"] for s, v in zip(switches, variants) if v.count("+") >= 2)
     assert not any("contour" in v for v in plain)
     assert {"f0=contour", "f0=contour+power=cwt+mcep", "f0=contour+power=cwt+mcep+rhythm"} <= set(contour)
+    assert not any("learned" in v for v in plain + contour)
+    assert {"f0=learned", "power=learned", "f0=learned+power=learned+mcep",
+            "f0=learned+power=learned+mcep+rhythm"} <= set(learned)
 
 
 def test_the_notebook_runs_ablate_the_first_pair_and_the_default_multi_speaker_model(tmp_path):

@@ -54,14 +54,13 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-mcep", action="store_true", help="keep the source MCEPs (ablation)")
     parser.add_argument("--f0-method", choices=PROSODY_METHODS["f0"], default=None,
                         help="how F0 is converted (default: the model's own way). log-gaussian: mean and spread; "
-                             "EmoStarGAN also cwt (the contour's shape, scale by scale: its default when the model "
-                             "measured its emotions' contour shapes) and, trained with an F0 channel, contour (the "
-                             "generator's)")
+                             "EmoStarGAN also cwt (the contour's shape, scale by scale), learned (the contour "
+                             "predicted by the model's learned prosody network: its default from neutral where it "
+                             "has one) and, trained with an F0 channel, contour (the generator's)")
     parser.add_argument("--power-method", choices=PROSODY_METHODS["power"], default=None,
                         help="how the power envelope is converted (default: the model's own way). log-gaussian: "
                              "mean and spread (the per-pair models'); EmoStarGAN also cwt (the energy contour's "
-                             "shape, scale by scale: its default when the model measured its emotions' contour "
-                             "shapes)")
+                             "shape, scale by scale) and learned (its learned prosody network's)")
     parser.add_argument("--rhythm", action="store_true",
                         help="EmoStarGAN: also change the tempo by the emotions' measured ratio (the output's "
                              "length then differs from the input's; the summary says by how much)")

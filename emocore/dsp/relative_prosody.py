@@ -41,7 +41,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emocore.config import PROSODY_METHODS
 from emocore.dsp.cwt import CwtStats, convert_f0_cwt
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import (
@@ -54,7 +53,7 @@ from emocore.dsp.prosody import (
 from emocore.dsp.rhythm import RhythmStats
 from emocore.exceptions import ParameterError
 
-_TRANSFORMS = PROSODY_METHODS["power"]  # log-Gaussian and CWT: the methods that are transforms (contour is a network's)
+_TRANSFORMS = ("log-gaussian", "cwt")  # the methods that are transforms (contour and learned are networks')
 
 SEMITONES_PER_LOG = 12.0 / math.log(2.0)
 

@@ -34,6 +34,10 @@ many speakers (Kaneko et al. 2019, StarGAN-VC2; Gao et al.'s per-emotion domains
   melody, not only its spectrum. A smoothness term keeps the contour from jittering (its second difference beyond
   the real crop's). Conversion reads the F0 from that channel and keeps the input's voicing; the speaker-relative
   log-Gaussian transform stays the fallback (``f0="log-gaussian"``).
+- **Learned prosody** (:mod:`emocore.models.contour`, ``prosody.weights.h5``; added to a trained model by
+  ``python -m emocore.training.contour MODEL_DIR``): a network learned on the training speakers' parallel words
+  converts the F0 contour and the power envelope themselves (``f0="learned"``, ``power="learned"``, from the
+  emotion it learned from: neutral).
 - **Intensity** ``alpha`` in ``[0, 1]`` moves the target condition from the source's one-hot to the target's (and
   the prosody change with it); 0 returns the source features unchanged.
 
@@ -53,6 +57,7 @@ from keras import layers, ops
 
 import emocore.models.losses as losses
 from emocore.config import PROSODY_METHODS, ModelConfig, StarGanConfig, TrainConfig, read_model_json
+from emocore.dsp.contour_features import MIN_VOICED_FRAMES
 from emocore.dsp.cwt import continuous_log_f0
 from emocore.dsp.features import MeanStd, WorldFeatures
 from emocore.dsp.prosody import DomainStats, LogGaussian
@@ -63,6 +68,9 @@ from emocore.familiarity import InputFamiliarity
 from emocore.io import write_json_atomic
 from emocore.models.base import GAN, Emotion, MappingConverter, ModelSpec, compile_gan, infer, stacked_call
 from emocore.models.classifier import build_emotion_classifier, classifier_input
+from emocore.models.contour import CONFIG_FILE as PROSODY_CONFIG_FILE
+from emocore.models.contour import WEIGHTS_FILE as PROSODY_WEIGHTS_FILE
+from emocore.models.contour import ContourPredictor
 from emocore.models.discriminator import build_discriminator
 from emocore.models.layers import GLU, AdaptiveResidualBlock1D, pad_to_multiple, scale_channels
 
@@ -162,17 +170,21 @@ class SpeakerRelativeConverter(MappingConverter):
         normalizer (SpeakerNormalizer | None): from training; read from ``speakers.json`` by :meth:`load_extra`.
         emotions (Sequence[str] | None): the emotion of each index (``"neutral"``, ...), in the model's order.
         f0_contour (bool): the generator has the F0 channel (:class:`~emocore.config.StarGanConfig`).
+        prosody_net (ContourPredictor | None): the learned prosody (:mod:`emocore.models.contour`); read from
+            ``prosody.json`` and ``prosody.weights.h5`` by :meth:`load_extra` where the folder has them.
     """
 
-    extra_files = (SPEAKERS_FILE,)
+    extra_files = (SPEAKERS_FILE, PROSODY_CONFIG_FILE, PROSODY_WEIGHTS_FILE)
     option_names = ("intensity", "speaker_stats", "speaker")
 
     def __init__(self, generator: keras.Model, n_emotions: int, normalizer: SpeakerNormalizer | None = None,
-                 emotions: Sequence[str] | None = None, f0_contour: bool = False):
+                 emotions: Sequence[str] | None = None, f0_contour: bool = False,
+                 prosody_net: ContourPredictor | None = None):
         self.generator, self.n_emotions = generator, n_emotions
         self.normalizer = normalizer
         self.emotions = None if emotions is None else tuple(emotions)
         self.f0_contour = f0_contour
+        self.prosody_net = prosody_net
 
     def networks(self) -> dict[str, keras.Model]:
         return {"generator": self.generator}
@@ -220,14 +232,29 @@ class SpeakerRelativeConverter(MappingConverter):
         ``rhythm``)."""
         return self._ready().prosody.has_contours
 
-    def f0_method(self, f0: bool | str) -> str | None:
-        """The F0 conversion a switch asks for: ``None`` (off), ``"log-gaussian"``, ``"cwt"`` or ``"contour"``.
+    def _learned_from(self, source: str | None) -> bool:
+        """Whether the learned prosody converts from ``source`` (``None``: from any it knows)."""
+        return self.prosody_net is not None and (source is None or source in self.prosody_net.sources)
 
-        ``True`` is the model's own way: the contour channel when the generator has one, else ``"cwt"`` when the
-        model measured its emotions' contour shapes (:attr:`has_contour_shapes`), else ``"log-gaussian"``.
+    def _check_learned(self, stream: str, source: str | None) -> None:
+        if self.prosody_net is None:
+            raise ParameterError(f"{stream}='learned': this EmoStarGAN has no learned prosody (prosody.weights.h5; "
+                                 "python -m emocore.training.contour MODEL_DIR trains one)")
+        if not self._learned_from(source):
+            raise ParameterError(f"{stream}='learned': the learned prosody converts from "
+                                 f"{', '.join(self.prosody_net.sources)} only, not from {source!r}")
+
+    def f0_method(self, f0: bool | str, source: str | None = None) -> str | None:
+        """The F0 conversion a switch asks for: ``None`` (off), ``"log-gaussian"``, ``"cwt"``, ``"contour"`` or
+        ``"learned"``.
+
+        ``True`` is the model's own way: the generator's contour channel when it has one, else ``"cwt"`` when the
+        model measured its emotions' contour shapes (:attr:`has_contour_shapes`), else ``"log-gaussian"``. The
+        learned prosody is used where it is asked for (it is not better on every target: the README's measurements).
 
         Raises:
-            ParameterError: an unknown method, or ``"contour"`` for a model without the F0 channel.
+            ParameterError: an unknown method, ``"contour"`` for a model without the F0 channel, ``"learned"`` for
+                one without a learned prosody (or not from ``source``).
         """
         if f0 is False or f0 is None:
             return None
@@ -239,16 +266,24 @@ class SpeakerRelativeConverter(MappingConverter):
         if method == "contour" and not self.f0_contour:
             raise ParameterError("f0='contour': this EmoStarGAN was trained without the F0 channel "
                                  "(StarGanConfig.f0_contour); use f0=True or 'log-gaussian'")
+        if method == "learned":
+            self._check_learned("f0", source)
         return method
 
-    def power_method(self, power: bool | str) -> str | None:
-        """The power conversion a switch asks for: ``None`` (off), ``"log-gaussian"`` or ``"cwt"``; ``True`` is
-        ``"cwt"`` when the model measured its emotions' contour shapes (:attr:`has_contour_shapes`), else
-        ``"log-gaussian"``. An unknown method is left to :meth:`ProsodyShifts.convert` to refuse."""
+    def power_method(self, power: bool | str, source: str | None = None) -> str | None:
+        """The power conversion a switch asks for: ``None`` (off), ``"log-gaussian"``, ``"cwt"`` or ``"learned"``;
+        ``True`` is ``"cwt"`` when the model measured its emotions' contour shapes (:attr:`has_contour_shapes`), else
+        ``"log-gaussian"``. Another unknown method is left to :meth:`ProsodyShifts.convert` to refuse.
+
+        Raises:
+            ParameterError: ``"learned"`` for a model without a learned prosody (or not from ``source``).
+        """
         if power is False or power is None:
             return None
         if power is True:
             return "cwt" if self.has_contour_shapes else "log-gaussian"
+        if power == "learned":
+            self._check_learned("power", source)
         return power
 
     def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
@@ -258,10 +293,12 @@ class SpeakerRelativeConverter(MappingConverter):
 
         Args:
             f0: ``True`` (the model's way, :meth:`f0_method`), ``False`` (the input's F0), ``"log-gaussian"`` (the
-                speaker-relative transform), ``"cwt"`` (that transform with the contour's shape moved scale by scale)
-                or ``"contour"`` (the generator's F0 channel; the input's voicing is kept).
+                speaker-relative transform), ``"cwt"`` (that transform with the contour's shape moved scale by scale),
+                ``"contour"`` (the generator's F0 channel) or ``"learned"`` (the learned prosody,
+                :mod:`emocore.models.contour`); the input's voicing is kept by every method.
             power: ``True`` (the model's way, :meth:`power_method`), ``"log-gaussian"``, ``"cwt"`` (the energy
-                contour's shape too) or ``False``.
+                contour's shape too), ``"learned"`` or ``False``. A word with fewer than five voiced frames gets the
+                transform (``"cwt"``, or ``"log-gaussian"``) where ``"learned"`` was asked for.
             rhythm: time-warp the result by the emotions' measured tempo ratio
                 (:meth:`~emocore.dsp.relative_prosody.ProsodyShifts.tempo_ratio`): the frame count changes.
 
@@ -276,11 +313,14 @@ class SpeakerRelativeConverter(MappingConverter):
         if source.index == target.index:
             raise ParameterError(f"source and target are the same emotion ({source.name!r})")
         self.check_options(options)
-        method, power = self.f0_method(f0), self.power_method(power)
         normalizer = self._ready(options.get("speaker"))
+        src, tgt = self.emotion_of(source), self.emotion_of(target)
+        method, power = self.f0_method(f0, src), self.power_method(power, src)
+        if np.count_nonzero(np.asarray(feats.f0_hz) > 0) < MIN_VOICED_FRAMES:  # no contour to learn from: transform
+            transform = "cwt" if normalizer.prosody.has_contours else "log-gaussian"
+            method, power = (transform if m == "learned" else m for m in (method, power))
         intensity = 1.0 if options.get("intensity") is None else float(options["intensity"])
         own = options.get("speaker_stats") or self.speaker_stats(feats)
-        src, tgt = self.emotion_of(source), self.emotion_of(target)
         needs = [name for name, on in (("f0=cwt", method == "cwt"), ("power=cwt", power == "cwt"), ("rhythm", rhythm))
                  if on]
         if needs and not normalizer.prosody.has_contours:
@@ -288,7 +328,12 @@ class SpeakerRelativeConverter(MappingConverter):
                                  "(models trained before issue 15; emocore.pretrained.remeasure_speakers measures "
                                  "them)")
         out = normalizer.prosody.convert(feats, src, tgt, own=own, intensity=intensity,
-                                         f0=method if method in ("log-gaussian", "cwt") else False, power=power)
+                                         f0=method if method in ("log-gaussian", "cwt") else False,
+                                         power=power if power != "learned" else False)
+        if "learned" in (method, power):
+            f0_hz, log_power = self.prosody_net.predict(feats, src, tgt, intensity)
+            out = out.replace(**({"f0_hz": f0_hz} if method == "learned" else {}),
+                              **({"log_power": log_power} if power == "learned" else {}))
         contour = method == "contour" and np.any(np.asarray(feats.f0_hz) > 0)
         if (mcep or contour) and intensity > 0:
             ref = normalizer.reference_stats(own, src)
@@ -403,6 +448,8 @@ class SpeakerRelativeConverter(MappingConverter):
         normalizer = self._ready()
         write_json_atomic(Path(folder) / SPEAKERS_FILE, {"emotions": list(self.emotions),
                                                           "normalizer": normalizer.to_dict()}, sort_keys=False)
+        if self.prosody_net is not None:
+            self.prosody_net.save(folder)
 
     def load_extra(self, folder: str | Path) -> None:
         path = Path(folder) / SPEAKERS_FILE
@@ -416,6 +463,11 @@ class SpeakerRelativeConverter(MappingConverter):
         if len(emotions) != self.n_emotions:
             raise ModelFolderError(path, f"names {len(emotions)} emotions, the generator has {self.n_emotions}")
         self.emotions, self.normalizer = emotions, normalizer
+        prosody_net = ContourPredictor.load(folder)
+        if prosody_net is not None and prosody_net.emotions != emotions:
+            raise ModelFolderError(Path(folder) / PROSODY_CONFIG_FILE, f"names the emotions {prosody_net.emotions}, "
+                                                                       f"{SPEAKERS_FILE} {emotions}")
+        self.prosody_net = prosody_net
 
 
 def build_converter(model_cfg: ModelConfig, options: StarGanConfig | None = None) -> SpeakerRelativeConverter:

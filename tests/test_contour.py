@@ -1,0 +1,101 @@
+"""Tests of emocore.models.contour: the learned prosody network, its inputs and its model-folder files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from emocore.config import ContourConfig
+from emocore.dsp.contour_features import n_inputs
+from emocore.dsp.features import WorldFeatures
+from emocore.exceptions import ModelFolderError, ParameterError
+from emocore.models.contour import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    ContourPredictor,
+    build_contour_network,
+    contour_condition,
+)
+
+CFG = ContourConfig().smoke()
+EMOTIONS = ("neutral", "angry", "happy", "sad")
+
+
+def _word(rng, n_frames=203, f0_hz=180.0, n_voiced_gap=20) -> WorldFeatures:
+    f0 = np.exp(math.log(f0_hz) + 0.1 * np.sin(np.arange(n_frames) / 9.0) + rng.normal(0, 0.01, n_frames))
+    f0[:n_voiced_gap] = 0.0
+    f0[100:110] = 0.0
+    return WorldFeatures(f0_hz=f0, mcep=rng.normal(0.0, 1.0, (n_frames, 24)), coded_ap=np.zeros((n_frames, 1)),
+                         log_power=rng.normal(-7.0, 1.0, n_frames), n_samples=n_frames * 80)
+
+
+def _perturbed(predictor: ContourPredictor, seed=0) -> ContourPredictor:
+    layer = predictor.network.get_layer("output_conv")  # a trained network changes its input: give it a change
+    layer.set_weights([np.random.default_rng(seed).normal(0, 0.2, w.shape).astype("float32")
+                       for w in layer.get_weights()])
+    return predictor
+
+
+@pytest.mark.parametrize("n_frames", [37, 203, 611])
+def test_an_untrained_network_returns_the_source_contours_for_any_length(rng, n_frames):
+    predictor = ContourPredictor.build(CFG, EMOTIONS)
+    word = _word(rng, n_frames=n_frames)
+    f0_hz, log_power = predictor.predict(word, "neutral", "happy")
+    assert f0_hz.shape == log_power.shape == (n_frames,)
+    np.testing.assert_array_equal(f0_hz > 0, word.f0_hz > 0)  # voicing kept
+    np.testing.assert_allclose(f0_hz[word.f0_hz > 0], word.f0_hz[word.f0_hz > 0], rtol=1e-5)
+    np.testing.assert_allclose(log_power, word.log_power, rtol=1e-5, atol=1e-5)
+
+
+def test_targets_differ_and_intensity_moves_from_the_source_to_the_prediction(rng):
+    predictor = _perturbed(ContourPredictor.build(CFG, EMOTIONS))
+    word = _word(rng)
+    voiced = word.f0_hz > 0
+    full = {t: predictor.predict(word, "neutral", t) for t in ("angry", "happy", "sad")}
+    assert not np.allclose(full["angry"][0], full["happy"][0]) and not np.allclose(full["happy"][1], full["sad"][1])
+    source = predictor.predict(word, "neutral", "happy", intensity=0.0)
+    np.testing.assert_allclose(source[0][voiced], word.f0_hz[voiced], rtol=1e-5)
+    np.testing.assert_allclose(source[1], word.log_power, atol=1e-5)
+    half = predictor.predict(word, "neutral", "happy", intensity=0.5)
+    expected = 0.5 * (np.log(word.f0_hz[voiced]) + np.log(full["happy"][0][voiced]))
+    np.testing.assert_allclose(np.log(half[0][voiced]), expected, atol=1e-4)
+    with pytest.raises(ParameterError, match="not 'bored'"):
+        predictor.predict(word, "neutral", "bored")
+
+
+def test_condition_names_the_source_and_the_target():
+    np.testing.assert_array_equal(contour_condition(0, 2, 4), [[1, 0, 0, 0, 0, 0, 1, 0]])
+    network = build_contour_network(CFG, 4)
+    assert [tuple(i.shape) for i in network.inputs] == [(None, None, n_inputs(CFG)), (None, 8)]
+
+
+def test_save_and_load_round_trip_and_damaged_folders(rng, tmp_path):
+    assert ContourPredictor.load(tmp_path) is None  # a model without a learned prosody
+    predictor = _perturbed(ContourPredictor.build(CFG, EMOTIONS, sources=("neutral",)), seed=1)
+    predictor.save(tmp_path)
+    back = ContourPredictor.load(tmp_path)
+    assert back.cfg == CFG and back.emotions == EMOTIONS and back.sources == ("neutral",)
+    word = _word(rng)
+    np.testing.assert_allclose(back.predict(word, "neutral", "sad")[0], predictor.predict(word, "neutral", "sad")[0])
+    with pytest.raises(ParameterError, match="converts from neutral only, not 'angry'"):
+        back.predict(word, "angry", "sad")
+    (tmp_path / WEIGHTS_FILE).rename(tmp_path / "elsewhere.h5")
+    with pytest.raises(ModelFolderError, match=WEIGHTS_FILE):
+        ContourPredictor.load(tmp_path)
+    (tmp_path / "elsewhere.h5").rename(tmp_path / WEIGHTS_FILE)
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({"emotions": list(EMOTIONS), "config": {"width": -1}}))
+    with pytest.raises(ModelFolderError, match=CONFIG_FILE):
+        ContourPredictor.load(tmp_path)
+
+
+def test_config_refuses_bad_settings():
+    with pytest.raises(ParameterError, match="width"):
+        ContourConfig(width=0)
+    with pytest.raises(ParameterError, match="dilations"):
+        ContourConfig(dilations=(1, 0))
+    with pytest.raises(ParameterError, match="learning_rate"):
+        ContourConfig(learning_rate=0.0)
+    assert ContourConfig(dilations=[1, 2]).dilations == (1, 2)  # read back from JSON as a list

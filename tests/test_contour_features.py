@@ -1,0 +1,41 @@
+"""Tests of emocore.dsp.contour_features: a word's contours as the learned prosody reads them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from emocore.config import ContourConfig
+from emocore.dsp.contour_features import contour_inputs, n_inputs
+from emocore.dsp.features import WorldFeatures
+from emocore.exceptions import ParameterError
+
+CFG = ContourConfig().smoke()
+
+
+def _word(rng, n_frames=203, f0_hz=180.0) -> WorldFeatures:
+    f0 = np.exp(math.log(f0_hz) + 0.1 * np.sin(np.arange(n_frames) / 9.0) + rng.normal(0, 0.01, n_frames))
+    f0[:20] = 0.0
+    f0[100:110] = 0.0
+    return WorldFeatures(f0_hz=f0, mcep=rng.normal(0.0, 1.0, (n_frames, 24)), coded_ap=np.zeros((n_frames, 1)),
+                         log_power=rng.normal(-7.0, 1.0, n_frames), n_samples=n_frames * 80)
+
+
+def test_inputs_are_the_words_own_z_scores(rng):
+    word = _word(rng)
+    x, stats = contour_inputs(word, CFG)
+    voiced = word.f0_hz > 0
+    assert x.shape == (word.n_frames, n_inputs(CFG)) and x.dtype == np.float32
+    np.testing.assert_array_equal(x[:, 1], voiced.astype(np.float32))
+    assert x[voiced, 0].mean() == pytest.approx(0.0, abs=1e-5) and x[voiced, 0].std() == pytest.approx(1.0, abs=1e-4)
+    assert x[voiced, 2].mean() == pytest.approx(0.0, abs=1e-5)
+    assert math.exp(stats.log_f0_mean) == pytest.approx(np.exp(np.log(word.f0_hz[voiced]).mean()))
+    # the unvoiced frames carry the interpolated contour, not zeros or jumps
+    assert np.all(np.abs(np.diff(x[:, 0])) < 1.0)
+    with pytest.raises(ParameterError, match="4 voiced frames: the learned prosody needs at least 5"):
+        contour_inputs(word.replace(f0_hz=np.where(np.arange(word.n_frames) < 4, 150.0, 0.0)), CFG)
+    with pytest.raises(ParameterError, match="reads 30"):
+        contour_inputs(word, replace(CFG, n_mcep=30))

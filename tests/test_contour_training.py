@@ -1,0 +1,137 @@
+"""Tests of emocore.training.contour: fitting the learned prosody and adding it to a multi-speaker model folder."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from emocore.config import ContourConfig
+from emocore.conversion import ConversionModel
+from emocore.data.datasets import list_utterances
+from emocore.data.parallel import ContourPair
+from emocore.exceptions import ParameterError
+from emocore.models.contour import CONFIG_FILE, WEIGHTS_FILE
+from emocore.training.contour import add_learned_prosody, main, train_contour_network
+
+EMOTIONS = ("neutral", "angry", "happy", "sad")
+
+
+def _pairs(rng, n=24, n_frames=90):
+    """Synthetic parallel words: happy raises the log F0 by 1.5 source spreads and the power by 1, sad lowers both."""
+    pairs = []
+    for k in range(n):
+        x = np.zeros((n_frames, 3 + 4), dtype=np.float32)
+        x[:, 0] = np.sin(np.arange(n_frames) / 7.0 + k)
+        x[:, 1] = 1.0
+        x[:, 2] = rng.normal(0, 1, n_frames)
+        x[:, 3:] = rng.normal(0, 1, (n_frames, 4))
+        target, sign = (2, 1.0) if k % 2 else (3, -1.0)
+        y = np.column_stack([x[:, 0] + sign * 1.5, x[:, 2] + sign, np.ones(n_frames)]).astype(np.float32)
+        pairs.append(ContourPair(x, y, 0, target, "tess" if k % 3 else "ravdess", "s"))
+    return pairs
+
+
+def test_training_learns_each_targets_change(rng):
+    cfg = replace(ContourConfig().smoke(), n_mcep=4, width=16, steps=150, crop_frames=64, batch_size=8)
+    pairs = _pairs(rng)
+    predictor, losses = train_contour_network(pairs, EMOTIONS, cfg, progress=False)
+    assert len(losses) == 150 and np.mean(losses[-20:]) < 0.3 * np.mean(losses[:5])
+    assert predictor.sources == ("neutral",)  # the only source emotion of the pairs
+    from emocore.models.contour import contour_condition
+
+    for target, sign in ((2, 1.0), (3, -1.0)):
+        out = np.asarray(predictor.network([pairs[0].inputs[None], contour_condition(0, target, 4)]))[0]
+        assert np.mean(out[:, 0] - pairs[0].inputs[:, 0]) == pytest.approx(sign * 1.5, abs=0.5)
+        assert np.mean(out[:, 1] - pairs[0].inputs[:, 2]) == pytest.approx(sign * 1.0, abs=0.5)
+    with pytest.raises(ParameterError, match="no parallel pairs"):
+        train_contour_network([], EMOTIONS, cfg, progress=False)
+
+
+@pytest.fixture(scope="module")
+def learned(smoke_stargan, corpora_root, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("learned") / "model"
+    shutil.copytree(smoke_stargan[0], folder)
+    summary = add_learned_prosody(folder, ContourConfig().smoke(), processed_dir=folder.parent / "processed",
+                                  corpora_root=corpora_root, max_utterances=3, progress=False)
+    return folder, summary
+
+
+def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_root):
+    folder, summary = learned
+    assert (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
+    import h5py
+
+    with h5py.File(folder / WEIGHTS_FILE) as weights:
+        assert "optimizer" not in weights  # the network only
+    assert summary["pairs"] > 0 and summary["steps"] == ContourConfig().smoke().steps
+    model = ConversionModel.load(folder)  # the fingerprint was renewed with the new files
+    converter = model.converter
+    assert converter.prosody_net is not None and converter.prosody_net.sources == ("neutral",)
+    # asked for, from neutral; the model's own way stays the CWT transform
+    assert (converter.f0_method("learned", "neutral"), converter.power_method("learned", "neutral")) == (
+        "learned", "learned")
+    assert (converter.f0_method(True, "neutral"), converter.power_method(True, "neutral")) == ("cwt", "cwt")
+    with pytest.raises(ParameterError, match="converts from neutral only"):
+        converter.f0_method("learned", "angry")
+    with pytest.raises(ParameterError, match="converts from neutral only"):
+        model.convert_features(model.analyze_file(
+            list_utterances("ravdess", speaker="Actor_15", emotion="angry", root=corpora_root)[0].path),
+            ("angry", "happy"), power="learned")
+    source = list_utterances("ravdess", speaker="Actor_15", emotion="neutral", root=corpora_root)[0]
+    feats = model.analyze_file(source.path)
+    own = model.convert_features(feats, ("neutral", "happy"), f0="learned", power="learned")
+    cwt = model.convert_features(feats, ("neutral", "happy"))
+    np.testing.assert_array_equal(cwt.f0_hz, model.convert_features(feats, ("neutral", "happy"), f0="cwt").f0_hz)
+    np.testing.assert_array_equal(own.f0_hz > 0, feats.f0_hz > 0)  # voicing kept
+    assert not np.allclose(own.f0_hz, cwt.f0_hz) and not np.allclose(own.log_power, cwt.log_power)
+    np.testing.assert_array_equal(own.mcep, cwt.mcep)  # the spectrum does not depend on the prosody method
+    # the learned prosody predicted exactly what the predictor gives for the word
+    expected_f0, expected_power = converter.prosody_net.predict(feats, "neutral", "happy")
+    np.testing.assert_allclose(own.f0_hz, expected_f0) and np.testing.assert_allclose(own.log_power, expected_power)
+    # a word with too few voiced frames gets the CWT transform instead of failing
+    silent = feats.replace(f0_hz=np.where(np.arange(feats.n_frames) == 40, 150.0, 0.0))
+    assert np.all(np.isfinite(model.convert_features(silent, ("neutral", "happy"), power="learned").log_power))
+
+
+def test_a_second_run_needs_overwrite_and_a_model_without_speakers_is_refused(learned, smoke_stargan, tmp_path,
+                                                                              capsys):
+    folder, _ = learned
+    before = (folder / WEIGHTS_FILE).read_bytes()
+    with pytest.raises(ParameterError, match="already has a learned prosody"):
+        add_learned_prosody(folder, ContourConfig().smoke())
+    assert (folder / WEIGHTS_FILE).read_bytes() == before
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(folder), "--smoke"])
+    assert exit_info.value.code == 1 and "already has a learned prosody" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "nothing"), "--smoke"])
+    assert exit_info.value.code == 1 and "nothing" in capsys.readouterr().err
+
+
+def test_the_command_refuses_a_bad_setting_in_one_line(learned, capsys):
+    folder, _ = learned
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(folder), "--steps", "0", "--overwrite"])
+    assert exit_info.value.code == 1 and "ContourConfig.steps must be >= 1" in capsys.readouterr().err
+
+
+def test_export_stores_the_learned_prosody_in_float16_and_it_converts_alike(learned, corpora_root, tmp_path):
+    import h5py
+
+    from emocore.pretrained import export_pretrained
+
+    folder, _ = learned
+    out = export_pretrained(folder, "smoke-learned", tmp_path)
+    with h5py.File(out / WEIGHTS_FILE) as weights:
+        arrays = []
+        weights.visititems(lambda _, item: arrays.append(item) if isinstance(item, h5py.Dataset) else None)
+        assert {str(a.dtype) for a in arrays if a.size > 1} == {"float16"}
+    source = list_utterances("ravdess", speaker="Actor_15", emotion="neutral", root=corpora_root)[0]
+    original, exported = ConversionModel.load(folder), ConversionModel.load(out)
+    feats = original.analyze_file(source.path)
+    a, b = (m.convert_features(feats, ("neutral", "sad"), f0="learned", mcep=False) for m in (original, exported))
+    voiced = feats.f0_hz > 0
+    np.testing.assert_allclose(np.log(b.f0_hz[voiced]), np.log(a.f0_hz[voiced]), atol=0.01)  # float16 rounding

@@ -1,0 +1,75 @@
+"""Tests of emocore.data.parallel: parallel words of two emotions, aligned onto the source's frames."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from emocore.config import ContourConfig
+from emocore.data.parallel import aligned_targets, parallel_pairs
+from emocore.dsp.contour_features import contour_inputs
+from emocore.dsp.features import WorldFeatures
+from emocore.exceptions import ParameterError
+
+CFG = ContourConfig().smoke()
+
+
+def _word(rng, n_frames=160) -> WorldFeatures:
+    t = np.arange(n_frames)
+    f0 = 170.0 * np.exp(0.15 * np.sin(t / 11.0))
+    f0[:15] = f0[-15:] = 0.0
+    mcep = np.column_stack([np.sin(t / (3.0 + k)) + 0.05 * rng.standard_normal(n_frames) for k in range(24)])
+    return WorldFeatures(f0_hz=f0, mcep=mcep, coded_ap=np.zeros((n_frames, 1)),
+                         log_power=-7.0 + np.cos(t / 13.0), n_samples=n_frames * 80)
+
+
+def _stretched(word: WorldFeatures, f0_factor=1.0, power_offset=0.0) -> WorldFeatures:
+    """The same word spoken twice as slowly (every frame twice), its pitch and level changed."""
+    twice = lambda a: np.repeat(np.asarray(a), 2, axis=0)  # noqa: E731
+    return WorldFeatures(f0_hz=twice(word.f0_hz) * f0_factor, mcep=twice(word.mcep), coded_ap=twice(word.coded_ap),
+                         log_power=twice(word.log_power) + power_offset, n_samples=word.n_samples * 2)
+
+
+def test_the_same_word_aligns_onto_itself(rng):
+    word = _word(rng)
+    x, stats = contour_inputs(word, CFG)
+    y = aligned_targets(word, word, stats)
+    assert y.shape == (word.n_frames, 3)
+    voiced = word.f0_hz > 0
+    np.testing.assert_allclose(y[voiced, 0], x[voiced, 0], atol=1e-5)
+    np.testing.assert_allclose(y[:, 1], x[:, 2], atol=1e-5)
+    np.testing.assert_array_equal(y[:, 2], voiced.astype(np.float32))
+
+
+def test_a_slower_higher_louder_word_aligns_frame_by_frame_and_keeps_its_level_change(rng):
+    word = _word(rng)
+    x, stats = contour_inputs(word, CFG)
+    target = _stretched(word, f0_factor=2.0, power_offset=0.5)
+    y = aligned_targets(word, target, stats)
+    voiced = (word.f0_hz > 0) & (y[:, 2] == 1.0)
+    # an octave up is log(2) in log F0: in the source word's units, log(2) / its spread
+    np.testing.assert_allclose(y[voiced, 0] - x[voiced, 0], math.log(2.0) / stats.log_f0_std, atol=1e-3)
+    np.testing.assert_allclose(y[:, 1] - x[:, 2], 0.5 / stats.log_power_std, atol=1e-3)
+    with pytest.raises(ParameterError, match="no contour to learn"):
+        aligned_targets(word, target.replace(f0_hz=np.zeros(target.n_frames)), stats)
+
+
+def test_pairs_of_real_parallel_words(smoke_stargan):
+    data = smoke_stargan[2]
+    emotions = ("neutral", "angry", "happy", "sad")
+    pairs = parallel_pairs(data.per_speaker, emotions, CFG)
+    assert pairs and {p.source for p in pairs} == {0} and {p.target for p in pairs} <= {1, 2, 3}
+    assert {p.speaker for p in pairs} <= set(data.per_speaker) and {p.corpus for p in pairs} <= {"tess", "ravdess"}
+    for pair in pairs:
+        assert pair.targets.shape == (len(pair.inputs), 3) and np.all(np.isfinite(pair.targets))
+    # every pair is one text in both emotions: count them from the utterances
+    expected = 0
+    for by_emotion in data.per_speaker.values():
+        for target in ("angry", "happy", "sad"):
+            texts = [u.text_id for u, _ in by_emotion[target].train]
+            expected += sum(min(texts.count(u.text_id), 2) for u, _ in by_emotion["neutral"].train)
+    assert len(pairs) == expected
+    with pytest.raises(ParameterError, match="'bored'"):
+        parallel_pairs(data.per_speaker, emotions, CFG, sources=("bored",))
