@@ -267,6 +267,8 @@ class ContourConfig:
     Adam steps on batches of ``batch_size`` crops of ``crop_frames``, half of them from each corpus when
     ``balance_corpora`` (TESS has two speakers but most of the words). Each source word is paired with at most
     ``pairs_per_text`` recordings of its text in each target emotion (RAVDESS has four of a sentence).
+    ``min_log_f0_spread`` and ``min_log_power_spread`` floor the word's own spreads it is z-scored by (0.05 log
+    units is about a semitone): a monotone word would otherwise shrink every learned change, the level's included.
     """
 
     width: int = 64
@@ -279,6 +281,8 @@ class ContourConfig:
     learning_rate: float = 1e-3
     balance_corpora: bool = True
     pairs_per_text: int = 2
+    min_log_f0_spread: float = 0.05
+    min_log_power_spread: float = 0.1
     seed: int = 0
 
     def __post_init__(self):
@@ -287,6 +291,8 @@ class ContourConfig:
                 raise ParameterError(f"ContourConfig.{name} must be >= 1, got {getattr(self, name)}")
         if not self.dilations or any(int(d) < 1 for d in self.dilations):
             raise ParameterError(f"ContourConfig.dilations must be positive integers, got {self.dilations}")
+        if self.min_log_f0_spread <= 0 or self.min_log_power_spread <= 0:
+            raise ParameterError("ContourConfig.min_log_f0_spread and min_log_power_spread must be > 0")
         if self.learning_rate <= 0:
             raise ParameterError(f"ContourConfig.learning_rate must be > 0, got {self.learning_rate}")
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))

@@ -67,7 +67,13 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
     with h5py.File(folder / WEIGHTS_FILE) as weights:
         assert "optimizer" not in weights  # the network only
     assert summary["pairs"] > 0 and summary["steps"] == ContourConfig().smoke().steps
-    model = ConversionModel.load(folder)  # the fingerprint was renewed with the new files
+    from emocore.io import file_digest
+    from emocore.record import read_record
+
+    digests = read_record(folder).fingerprint["sha256"]  # the fingerprint gained the new files
+    assert all(digests[name] == file_digest(folder / name) for name in (CONFIG_FILE, WEIGHTS_FILE))
+    assert not (folder / ".partial-prosody").exists()
+    model = ConversionModel.load(folder)
     converter = model.converter
     assert converter.prosody_net is not None and converter.prosody_net.sources == ("neutral",)
     # asked for, from neutral; the model's own way stays the CWT transform
@@ -90,7 +96,8 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
     np.testing.assert_array_equal(own.mcep, cwt.mcep)  # the spectrum does not depend on the prosody method
     # the learned prosody predicted exactly what the predictor gives for the word
     expected_f0, expected_power = converter.prosody_net.predict(feats, "neutral", "happy")
-    np.testing.assert_allclose(own.f0_hz, expected_f0) and np.testing.assert_allclose(own.log_power, expected_power)
+    np.testing.assert_allclose(own.f0_hz, expected_f0)
+    np.testing.assert_allclose(own.log_power, expected_power)
     # a word with too few voiced frames gets the CWT transform instead of failing
     silent = feats.replace(f0_hz=np.where(np.arange(feats.n_frames) == 40, 150.0, 0.0))
     assert np.all(np.isfinite(model.convert_features(silent, ("neutral", "happy"), power="learned").log_power))
@@ -111,11 +118,35 @@ def test_a_second_run_needs_overwrite_and_a_model_without_speakers_is_refused(le
     assert exit_info.value.code == 1 and "nothing" in capsys.readouterr().err
 
 
-def test_the_command_refuses_a_bad_setting_in_one_line(learned, capsys):
+def test_the_command_refuses_bad_settings_as_usage_errors(learned, capsys):
     folder, _ = learned
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(folder), "--steps", "0", "--overwrite"])
-    assert exit_info.value.code == 1 and "ContourConfig.steps must be >= 1" in capsys.readouterr().err
+    for argv in (["--steps", "0"], ["--jobs", "-1"], ["--smoke", "--steps", "5"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(folder), "--overwrite", *argv])
+        assert exit_info.value.code == 2, argv
+    assert "--smoke sets its own steps" in capsys.readouterr().err
+
+
+def test_overwrite_repairs_a_damaged_learned_prosody_and_remeasuring_leaves_it_alone(learned, corpora_root, tmp_path):
+    from emocore.exceptions import ModelFolderError
+    from emocore.pretrained import remeasure_speakers
+
+    folder = tmp_path / "model"
+    shutil.copytree(learned[0], folder)
+    (folder / WEIGHTS_FILE).write_bytes((folder / WEIGHTS_FILE).read_bytes()[:100])  # a run killed mid-write
+    with pytest.raises(ModelFolderError, match=WEIGHTS_FILE):
+        ConversionModel.load(folder)
+    with pytest.raises(ParameterError, match="words the model did"):  # fewer words than the model trained on
+        add_learned_prosody(folder, ContourConfig().smoke(), overwrite=True, processed_dir=tmp_path / "processed",
+                            corpora_root=corpora_root, max_utterances=2, progress=False)
+    add_learned_prosody(folder, ContourConfig().smoke(), overwrite=True, processed_dir=tmp_path / "processed",
+                        corpora_root=corpora_root, max_utterances=3, progress=False)
+    assert ConversionModel.load(folder).converter.prosody_net is not None
+    before = (folder / WEIGHTS_FILE).read_bytes()
+    remeasure_speakers(folder, processed_dir=tmp_path / "processed", corpora_root=corpora_root, n_jobs=1,
+                       max_utterances=3)
+    assert (folder / WEIGHTS_FILE).read_bytes() == before  # speakers.json rewritten, the learned prosody not
+    assert ConversionModel.load(folder).converter.prosody_net is not None
 
 
 def test_export_stores_the_learned_prosody_in_float16_and_it_converts_alike(learned, corpora_root, tmp_path):
@@ -135,3 +166,20 @@ def test_export_stores_the_learned_prosody_in_float16_and_it_converts_alike(lear
     a, b = (m.convert_features(feats, ("neutral", "sad"), f0="learned", mcep=False) for m in (original, exported))
     voiced = feats.f0_hz > 0
     np.testing.assert_allclose(np.log(b.f0_hz[voiced]), np.log(a.f0_hz[voiced]), atol=0.01)  # float16 rounding
+
+
+def test_batches_mask_the_silence_out_of_the_power_and_unvoiced_targets_out_of_the_f0(rng):
+    from emocore.training.contour import contour_batch
+
+    pair = _pairs(rng, n=1)[0]
+    inputs = pair.inputs.copy()
+    inputs[:30, 1] = 0.0  # the first 30 frames: silence in the source
+    targets = pair.targets.copy()
+    targets[60:, 2] = 0.0  # the aligned target unvoiced from frame 60
+    pair = ContourPair(inputs, targets, 0, 2, "tess", "s")
+    cfg = replace(ContourConfig().smoke(), n_mcep=4, crop_frames=128)
+    (x, cond), y = contour_batch([pair], np.array([0]), cfg, 4, rng)
+    np.testing.assert_array_equal(y[0, :90, 3], np.arange(90) >= 30)  # power: the source's voiced frames
+    np.testing.assert_array_equal(y[0, :90, 2], (np.arange(90) >= 30) & (np.arange(90) < 60))  # F0: voiced in both
+    assert not y[0, 90:].any() and not x[0, 90:].any()  # padding beyond the word
+    np.testing.assert_array_equal(cond[0], [1, 0, 0, 0, 0, 0, 1, 0])

@@ -135,7 +135,8 @@ def test_emotion_mcep_places_each_emotion_in_the_speaker_normalized_space():
         stats[name, "angry"] = _stats(f"{name}-angry", [shift, 0.0, 0.0, 0.0], [1.0, 2.0, 1.0, 1.0])
     normalizer = SpeakerNormalizer.fit(stats)
     neutral, angry = normalizer.emotion_mcep("neutral"), normalizer.emotion_mcep("angry")
-    np.testing.assert_allclose(neutral.mean, 0.0) and np.testing.assert_allclose(neutral.std, 1.0)
+    np.testing.assert_allclose(neutral.mean, 0.0)
+    np.testing.assert_allclose(neutral.std, 1.0)
     np.testing.assert_allclose(angry.mean, [1.0, 0.0, 0.0, 0.0])  # the average
     np.testing.assert_allclose(angry.std, [1.0, 2.0, 1.0, 1.0])
     np.testing.assert_allclose(normalizer.for_speaker("low").emotion_mcep("angry").mean, [0.5, 0.0, 0.0, 0.0])

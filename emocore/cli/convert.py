@@ -71,7 +71,7 @@ def convert_main(argv: list[str] | None = None) -> int:
     speaker.add_argument("--speaker", default=None, metavar="CORPUS:NAME",
                          help="the input is one of the model's training speakers (e.g. tess:OAF): move its prosody "
                               "and spectrum by that speaker's own measured emotion changes instead of the average "
-                              "over speakers")
+                              "over speakers (the learned prosody, --f0-method learned, reads the input alone)")
     styles = parser.add_argument_group("EmoMUNIT style (MUNIT models; --intensity also EmoStarGAN)")
     styles.add_argument("--style", choices=("mean", "reference", "random"), default=None,
                         help="target style: the target emotion's mean style code (default), a reference "

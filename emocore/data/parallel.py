@@ -84,7 +84,8 @@ def parallel_pairs(per_speaker: Mapping[str, Mapping[str, DomainData]], emotions
             prepares them (their training splits are used: TESS's held-out words never appear).
         emotions: the model's emotions in its order (the pairs' indices).
         sources: the emotions converted from.
-        max_per_text: at most this many target recordings per source word (RAVDESS has up to four of a sentence).
+        max_per_text: at most this many target recordings per source word, the first in the prepared order
+            (RAVDESS has four of a sentence: normal intensity before strong, so 2 takes its two normal ones).
 
     Raises:
         ParameterError: a source emotion not among ``emotions``, or no pair at all (no parallel texts).

@@ -37,8 +37,9 @@ def n_inputs(cfg: ContourConfig) -> int:
 def contour_inputs(feats: WorldFeatures, cfg: ContourConfig) -> tuple[np.ndarray, ContourStats]:
     """The network's input of one word: ``(T, 3 + n_mcep)`` float32 and the statistics it was z-scored by.
 
-    Channels: continuous log F0, voicing (0/1), log power (both z-scored by the word's voiced frames), then the first
-    ``cfg.n_mcep`` MCEPs z-scored per dimension over the word.
+    Channels: continuous log F0, voicing (0/1), log power (both z-scored by the word's voiced frames, their spreads
+    floored at ``cfg.min_log_f0_spread`` and ``cfg.min_log_power_spread``), then the first ``cfg.n_mcep`` MCEPs
+    z-scored per dimension over the word.
 
     Raises:
         ParameterError: fewer than :data:`MIN_VOICED_FRAMES` voiced frames, or fewer MCEPs than ``cfg.n_mcep``.
@@ -53,8 +54,8 @@ def contour_inputs(feats: WorldFeatures, cfg: ContourConfig) -> tuple[np.ndarray
         raise ParameterError(f"the features have {mcep.shape[1]} MCEPs, the learned prosody reads {cfg.n_mcep}")
     log_f0, _ = continuous_log_f0(f0)
     power = np.asarray(feats.log_power, dtype=np.float64)
-    stats = ContourStats(float(log_f0[voiced].mean()), float(max(log_f0[voiced].std(), 1e-3)),
-                         float(power[voiced].mean()), float(max(power[voiced].std(), 1e-3)))
+    stats = ContourStats(float(log_f0[voiced].mean()), float(max(log_f0[voiced].std(), cfg.min_log_f0_spread)),
+                         float(power[voiced].mean()), float(max(power[voiced].std(), cfg.min_log_power_spread)))
     spectrum = mcep[:, :cfg.n_mcep]
     spectrum = (spectrum - spectrum.mean(axis=0)) / (spectrum.std(axis=0) + 1e-6)
     x = np.column_stack([(log_f0 - stats.log_f0_mean) / stats.log_f0_std, voiced.astype(np.float64),

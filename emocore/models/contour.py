@@ -35,7 +35,7 @@ from emocore.dsp.contour_features import contour_inputs, n_inputs
 from emocore.dsp.features import WorldFeatures
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.io import write_json_atomic
-from emocore.models.base import infer, load_weights
+from emocore.models.base import infer, load_weights, save_weights_atomic
 
 #: the learned prosody's files in a model folder
 WEIGHTS_FILE = "prosody.weights.h5"
@@ -105,6 +105,8 @@ class ContourPredictor:
         """
         if source not in self.sources:
             raise ParameterError(f"the learned prosody converts from {', '.join(self.sources)} only, not {source!r}")
+        if float(intensity) == 0.0:  # the source itself, not its float32 round trip
+            return np.asarray(feats.f0_hz, dtype=np.float64).copy(), np.asarray(feats.log_power, dtype=np.float64).copy()
         x, stats = contour_inputs(feats, self.cfg)
         cond = contour_condition(self.index(source), self.index(target), len(self.emotions))
         predicted = np.asarray(infer(self.network, [x[None], cond])[0], dtype=np.float64)
@@ -116,11 +118,11 @@ class ContourPredictor:
         return f0_hz, power * stats.log_power_std + stats.log_power_mean
 
     def save(self, folder: str | Path) -> None:
-        """Write :data:`CONFIG_FILE` and :data:`WEIGHTS_FILE` into ``folder``."""
+        """Write :data:`CONFIG_FILE` and :data:`WEIGHTS_FILE` into ``folder`` (each atomically)."""
         folder = Path(folder)
         write_json_atomic(folder / CONFIG_FILE, {"emotions": list(self.emotions), "sources": list(self.sources),
                                                  "config": asdict(self.cfg)})
-        self.network.save_weights(str(folder / WEIGHTS_FILE))
+        save_weights_atomic(self.network, folder / WEIGHTS_FILE)
 
     @classmethod
     def load(cls, folder: str | Path) -> "ContourPredictor | None":

@@ -171,7 +171,9 @@ class SpeakerRelativeConverter(MappingConverter):
         emotions (Sequence[str] | None): the emotion of each index (``"neutral"``, ...), in the model's order.
         f0_contour (bool): the generator has the F0 channel (:class:`~emocore.config.StarGanConfig`).
         prosody_net (ContourPredictor | None): the learned prosody (:mod:`emocore.models.contour`); read from
-            ``prosody.json`` and ``prosody.weights.h5`` by :meth:`load_extra` where the folder has them.
+            ``prosody.json`` and ``prosody.weights.h5`` by :meth:`load_extra` where the folder has them, written only
+            by :func:`emocore.training.contour.add_learned_prosody` (:meth:`save_extra` leaves them as they are).
+            It reads the word alone: the ``speaker`` and ``speaker_stats`` options do not change its contours.
     """
 
     extra_files = (SPEAKERS_FILE, PROSODY_CONFIG_FILE, PROSODY_WEIGHTS_FILE)
@@ -448,8 +450,7 @@ class SpeakerRelativeConverter(MappingConverter):
         normalizer = self._ready()
         write_json_atomic(Path(folder) / SPEAKERS_FILE, {"emotions": list(self.emotions),
                                                           "normalizer": normalizer.to_dict()}, sort_keys=False)
-        if self.prosody_net is not None:
-            self.prosody_net.save(folder)
+        # the learned prosody is written by emocore.training.contour, which adds it to a finished model folder
 
     def load_extra(self, folder: str | Path) -> None:
         path = Path(folder) / SPEAKERS_FILE

@@ -1,11 +1,12 @@
 """Training the learned prosody (:mod:`emocore.models.contour`) and adding it to a multi-speaker model folder.
 
 :func:`train_contour_network` fits the contour network to parallel words (:mod:`emocore.data.parallel`): an L1
-loss on the log F0 of frames voiced in both words and on the power of every frame, both in units of the source
-word's own statistics; Adam; each batch half TESS and half RAVDESS when ``ContourConfig.balance_corpora``.
-:func:`add_learned_prosody` trains it on the training words of a multi-speaker model's own speakers and writes
-``prosody.json`` and ``prosody.weights.h5`` into the model folder; the model's conversions then take F0 and power
-from it (``f0="learned"``, ``power="learned"``, its own way from a neutral source).
+loss on the log F0 of frames voiced in both words and on the power of the source's voiced frames (the silence
+around a word is no part of its prosody), both in units of the source word's own statistics; Adam; each batch half
+TESS and half RAVDESS when ``ContourConfig.balance_corpora``. :func:`add_learned_prosody` trains it on the training
+words of a multi-speaker model's own speakers and writes ``prosody.json`` and ``prosody.weights.h5`` into the model
+folder; the model's conversions then take F0 and power from it where asked (``f0="learned"``,
+``power="learned"``, from a neutral source).
 
 ``python -m emocore.training.contour MODEL_DIR [--steps N] [--overwrite]`` runs :func:`add_learned_prosody`.
 """
@@ -21,12 +22,12 @@ from tqdm.auto import tqdm
 
 from emocore.config import ContourConfig
 from emocore.data.parallel import ContourPair
-from emocore.exceptions import EmocoreError, ParameterError
+from emocore.exceptions import EmocoreError, ModelFolderError, ParameterError
 from emocore.models.contour import CONFIG_FILE, WEIGHTS_FILE, ContourPredictor
 
 
 def masked_l1(y_true, y_pred):
-    """The objective (keras.ops): ``y_true`` ``(B, T, 4)`` = target log F0, target power, F0 mask, frame mask;
+    """The objective (keras.ops): ``y_true`` ``(B, T, 4)`` = target log F0, target power, F0 mask, power mask;
     ``y_pred`` ``(B, T, 2)``. The mean absolute error of each track over its mask, summed."""
     from keras import ops
 
@@ -42,7 +43,8 @@ def contour_batch(pairs: Sequence[ContourPair], indices: np.ndarray, cfg: Contou
 
     Returns:
         tuple: ``[inputs (B, L, C), condition (B, 2n)]`` and the targets ``(B, L, 4)`` :func:`masked_l1` reads
-        (the F0 mask: frames voiced in the source and mostly voiced in the aligned target).
+        (the F0 mask: frames voiced in the source and mostly voiced in the aligned target; the power mask: frames
+        voiced in the source).
     """
     length, batch = cfg.crop_frames, len(indices)
     x = np.zeros((batch, length, pairs[0].inputs.shape[1]), dtype=np.float32)
@@ -57,7 +59,7 @@ def contour_batch(pairs: Sequence[ContourPair], indices: np.ndarray, cfg: Contou
         target = pair.targets[start:start + n]
         y[b, :n, :2] = target[:, :2]
         y[b, :n, 2] = (pair.inputs[start:start + n, 1] > 0.5) & (target[:, 2] > 0.5)
-        y[b, :n, 3] = 1.0
+        y[b, :n, 3] = pair.inputs[start:start + n, 1] > 0.5
         cond[b, pair.source], cond[b, n_emotions + pair.target] = 1.0, 1.0
     return [x, cond], y
 
@@ -98,52 +100,94 @@ def train_contour_network(pairs: Sequence[ContourPair], emotions: Sequence[str],
     return trained, losses
 
 
+def _check_same_data(model_dir: Path, measured) -> None:
+    """Refuse training data that do not give the model's own prosody shifts: the pairs would come from other words
+    than the model trained on (another split, ``max_utterances``, a changed corpus)."""
+    from emocore.config import read_model_json
+    from emocore.dsp.speaker_norm import SpeakerNormalizer
+    from emocore.models.stargan import SPEAKERS_FILE
+
+    path = model_dir / SPEAKERS_FILE
+    try:
+        own = SpeakerNormalizer.from_dict(read_model_json(path)["normalizer"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFolderError(path, f"not a speaker normalization ({type(error).__name__}: {error})") from error
+    for emotion, shift in own.prosody.shifts.items():
+        again = measured.prosody.shift(emotion)
+        if not np.allclose([shift.log_f0_shift, shift.log_power_shift], [again.log_f0_shift, again.log_power_shift],
+                           rtol=1e-6, atol=1e-9):
+            raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
+                                 f"{emotion} shifts; the learned prosody must learn from the words the model did")
+
+
 def add_learned_prosody(model_dir: str | Path, cfg: ContourConfig | None = None, *, overwrite: bool = False,
                         processed_dir: str | Path | None = None, corpora_root: str | Path | None = None,
                         max_utterances: int | None = None, n_jobs: int | None = None, progress: bool = True) -> dict:
     """Train the learned prosody on a multi-speaker model's training speakers and write it into the model folder.
 
     The speakers, emotions and held-out words are the run record's (TESS's held-out words stay out). A pretrained
-    model (``config.json`` has ``pretrained``) gets float16 weights like its other networks. ``config.json``'s
-    fingerprint is renewed; nothing else of the folder changes.
+    model (``config.json`` has ``pretrained``) gets float16 weights like its other networks. The two files are
+    written to a hidden folder first and moved in when complete, then ``config.json``'s fingerprint gains their
+    digests (the other files' stay as recorded); nothing else of the folder changes. The folder's own learned
+    prosody is not read, so ``overwrite`` also replaces one that a failed run left damaged.
 
     Returns:
         dict: ``pairs`` (how many), ``steps``, ``first_loss`` and ``last_loss`` (mean of the first and last 50 steps).
 
     Raises:
-        ParameterError: not a multi-speaker model, or the folder has a learned prosody and not ``overwrite``.
+        ParameterError: not a multi-speaker model, the folder has a learned prosody and not ``overwrite``, or the
+            training data prepared again are not those the model trained on.
+        ModelFolderError: ``config.json`` or ``speakers.json`` cannot be read.
     """
-    from emocore import paths
-    from emocore.conversion import ConversionModel, model_files
+    import os
+    import shutil
+
+    from emocore import models, paths
     from emocore.data.parallel import parallel_pairs
     from emocore.data.speakers import parse_speakers, prepare_speakers
+    from emocore.io import file_digest
     from emocore.pretrained import write_float16_weights
-    from emocore.record import CONFIG_NAME, fingerprint, write_record
+    from emocore.record import CONFIG_NAME, read_record, write_record
 
     cfg = cfg or ContourConfig()
     model_dir = Path(model_dir)
-    model = ConversionModel.load(model_dir)
-    speakers = model.record.training.get("speakers")
-    emotions = getattr(model.converter, "emotions", None)
-    if not speakers or emotions is None:
+    if not (model_dir / CONFIG_NAME).is_file():
+        raise ParameterError(f"{model_dir} is not a model folder (no {CONFIG_NAME})")
+    record = read_record(model_dir)
+    speakers = record.training.get("speakers")
+    converter = models.get(record.model_type).build_converter(
+        record.model, models.get(record.model_type).parse_options(record.options))
+    if not speakers or CONFIG_FILE not in getattr(converter, "extra_files", ()):
         raise ParameterError(f"{model_dir} is not a multi-speaker model with recorded training speakers")
     existing = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if (model_dir / name).exists()]
     if existing and not overwrite:
         raise ParameterError(f"{model_dir} already has a learned prosody ({', '.join(existing)}); pass "
                              "overwrite=True (--overwrite) to train it again")
-    data = prepare_speakers(parse_speakers(speakers), emotions, model.feature_cfg,
+    emotions = tuple(entry.emotion for entry in record.emotions)
+    data = prepare_speakers(parse_speakers(speakers), emotions, record.feature,
                             processed_dir or paths.processed_dir(), corpora_root=corpora_root,
                             max_utterances=max_utterances, n_jobs=n_jobs, progress=progress)
+    _check_same_data(model_dir, data.normalizer)
     pairs = parallel_pairs(data.per_speaker, emotions, cfg, sources=(data.normalizer.reference,),
                            max_per_text=cfg.pairs_per_text)
     predictor, losses = train_contour_network(pairs, emotions, cfg, progress=progress)
-    predictor.save(model_dir)
-    if model.record.pretrained:  # read whole, then replaced
-        write_float16_weights(model_dir / WEIGHTS_FILE, model_dir / WEIGHTS_FILE)
-    record = model.record
-    model.converter.prosody_net = predictor
+    staging = model_dir / ".partial-prosody"  # hidden; complete files only are moved into the model folder
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        predictor.save(staging)
+        if record.pretrained:
+            write_float16_weights(staging / WEIGHTS_FILE, staging / WEIGHTS_FILE)
+        digests = {name: file_digest(staging / name) for name in (CONFIG_FILE, WEIGHTS_FILE)}
+        for name in (WEIGHTS_FILE, CONFIG_FILE):
+            os.replace(staging / name, model_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    recorded = dict((record.fingerprint or {}).get("sha256", {}))
+    if record.fingerprint is not None:
+        recorded.update(digests)
     write_record(model_dir / CONFIG_NAME, dataclasses.replace(
-        record, fingerprint=fingerprint(model_dir, model_files(model.converter, record.stats_files))))
+        record, fingerprint={"sha256": recorded} if record.fingerprint is not None else None))
     window = min(50, len(losses))
     return {"pairs": len(pairs), "steps": len(losses), "first_loss": float(np.mean(losses[:window])),
             "last_loss": float(np.mean(losses[-window:]))}
@@ -153,19 +197,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m emocore.training.contour MODEL_DIR``: :func:`add_learned_prosody`."""
     import argparse
 
+    from emocore.cli.common import positive_int
+
     parser = argparse.ArgumentParser(prog="python -m emocore.training.contour",
                                      description="Train the learned prosody of a multi-speaker model on its own "
                                                  "speakers' parallel words and add it to the model folder.")
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--steps", type=int, default=ContourConfig.steps, help="Adam steps (default %(default)s)")
-    parser.add_argument("--pairs-per-text", type=int, default=ContourConfig.pairs_per_text,
+    parser.add_argument("--steps", type=positive_int, default=ContourConfig.steps,
+                        help="Adam steps (default %(default)s)")
+    parser.add_argument("--pairs-per-text", type=positive_int, default=ContourConfig.pairs_per_text,
                         help="target recordings per source word and emotion (default %(default)s)")
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--jobs", type=positive_int, default=1,
                         help="feature-extraction processes (default %(default)s: the model's training features are "
                              "normally in the cache already)")
     parser.add_argument("--overwrite", action="store_true", help="replace a learned prosody the folder already has")
     parser.add_argument("--smoke", action="store_true", help="ContourConfig().smoke() (a few steps, tests)")
     args = parser.parse_args(argv)
+    if args.smoke and (args.steps != ContourConfig.steps or args.pairs_per_text != ContourConfig.pairs_per_text):
+        parser.error("--smoke sets its own steps and pairs; give it alone")
     from emocore.cli.common import import_tensorflow
 
     import_tensorflow()
