@@ -266,7 +266,8 @@ class ContourConfig:
     residual blocks (kernel ``kernel_size``): the defaults see 1.3 s either side at 5 ms frames. It trains ``steps``
     Adam steps on batches of ``batch_size`` crops of ``crop_frames``, half of them from each corpus when
     ``balance_corpora`` (TESS has two speakers but most of the words). Each source word is paired with at most
-    ``pairs_per_text`` recordings of its text in each target emotion (RAVDESS has four of a sentence).
+    ``pairs_per_text`` recordings of its text in each target emotion (RAVDESS has four of a sentence, normal and
+    strong; 4 takes them all).
     ``min_log_f0_spread`` and ``min_log_power_spread`` floor the word's own spreads it is z-scored by (0.05 log
     units is about a semitone): a monotone word would otherwise shrink every learned change, the level's included.
     """
@@ -280,7 +281,7 @@ class ContourConfig:
     crop_frames: int = 256
     learning_rate: float = 1e-3
     balance_corpora: bool = True
-    pairs_per_text: int = 2
+    pairs_per_text: int = 4
     min_log_f0_spread: float = 0.05
     min_log_power_spread: float = 0.1
     seed: int = 0
