@@ -240,12 +240,9 @@ def remeasure_speakers(model_dir: str | Path, *, processed_dir: str | Path | Non
                             processed_dir or paths.processed_dir(), corpora_root=corpora_root, n_jobs=n_jobs,
                             max_utterances=max_utterances, progress=False)
     measured = data.normalizer.prosody
-    for emotion, shift in normalizer.prosody.shifts.items():
-        again = measured.shift(emotion)
-        if not np.allclose([shift.log_f0_shift, shift.log_f0_log_ratio, shift.log_power_shift],
-                           [again.log_f0_shift, again.log_f0_log_ratio, again.log_power_shift], rtol=1e-6, atol=1e-9):
-            raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
-                                 f"{emotion} shifts; its contours cannot be measured on the same data")
+    for emotion in normalizer.prosody.differing_emotions(measured)[:1]:
+        raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
+                             f"{emotion} shifts; its contours cannot be measured on the same data")
     model.converter.normalizer = dataclasses.replace(normalizer, prosody=measured, enrolled=data.normalizer.enrolled)
     model.converter.save_extra(model_dir)
     record = model.record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -173,3 +174,12 @@ def test_cwt_power_moves_the_energy_contour_of_voiced_frames(shifts, contour_shi
     assert np.all(np.isfinite(shaped.log_power)) and np.array_equal(shaped.f0_hz, word.f0_hz)
     with pytest.raises(ParameterError, match="contour shapes"):
         shifts.convert(word, "neutral", "angry", power="cwt")
+
+
+def test_differing_emotions_names_the_shifts_another_measurement_does_not_reproduce(shifts):
+    assert shifts.differing_emotions(shifts) == []
+    louder = dataclasses.replace(shifts, shifts={**shifts.shifts, "sad": dataclasses.replace(
+        shifts.shifts["sad"], log_power_shift=shifts.shifts["sad"].log_power_shift + 0.1)})
+    assert shifts.differing_emotions(louder) == ["sad"]
+    fewer = dataclasses.replace(shifts, shifts={e: s for e, s in shifts.shifts.items() if e != "angry"})
+    assert shifts.differing_emotions(fewer) == ["angry"]

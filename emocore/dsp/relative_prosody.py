@@ -200,6 +200,15 @@ class ProsodyShifts:
         a, b = self.shift(source), self.shift(target)
         return math.exp(float(intensity) * (b.tempo_log_ratio - a.tempo_log_ratio))
 
+    def differing_emotions(self, other: "ProsodyShifts") -> list[str]:
+        """The emotions whose mean and spread shifts ``other`` does not reproduce (to float rounding): measured again
+        on the same training data, there are none."""
+        keys = ("log_f0_shift", "log_f0_log_ratio", "log_power_shift")
+        return [emotion for emotion, shift in self.shifts.items()
+                if emotion not in other.shifts
+                or not np.allclose([getattr(shift, k) for k in keys], [getattr(other.shifts[emotion], k) for k in keys],
+                                   rtol=1e-6, atol=1e-9)]
+
     def shift(self, emotion: str) -> EmotionShift:
         """The change of ``emotion``.
 

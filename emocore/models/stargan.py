@@ -234,15 +234,12 @@ class SpeakerRelativeConverter(MappingConverter):
         ``rhythm``)."""
         return self._ready().prosody.has_contours
 
-    def _learned_from(self, source: str | None) -> bool:
-        """Whether the learned prosody converts from ``source`` (``None``: from any it knows)."""
-        return self.prosody_net is not None and (source is None or source in self.prosody_net.sources)
-
     def _check_learned(self, stream: str, source: str | None) -> None:
+        """Refuse ``learned`` for a model without a learned prosody, or one that does not convert from ``source``."""
         if self.prosody_net is None:
             raise ParameterError(f"{stream}='learned': this EmoStarGAN has no learned prosody (prosody.weights.h5; "
                                  "python -m emocore.training.contour MODEL_DIR trains one)")
-        if not self._learned_from(source):
+        if source is not None and source not in self.prosody_net.sources:
             raise ParameterError(f"{stream}='learned': the learned prosody converts from "
                                  f"{', '.join(self.prosody_net.sources)} only, not from {source!r}")
 
