@@ -99,3 +99,29 @@ def test_config_refuses_bad_settings():
     with pytest.raises(ParameterError, match="learning_rate"):
         ContourConfig(learning_rate=0.0)
     assert ContourConfig(dilations=[1, 2]).dilations == (1, 2)  # read back from JSON as a list
+
+
+def _roughness(f0_hz: np.ndarray) -> float:
+    voiced = f0_hz > 0
+    log_f0 = np.log(np.where(voiced, f0_hz, 1.0))
+    runs = voiced[2:] & voiced[1:-1] & voiced[:-2]
+    return float(np.abs(log_f0[2:] - 2 * log_f0[1:-1] + log_f0[:-2])[runs].mean())
+
+
+def test_the_predicted_f0_change_is_smoothed_and_the_source_fine_movement_kept(rng):
+    from dataclasses import replace
+
+    raw = _perturbed(ContourPredictor.build(replace(CFG, f0_smoothing_frames=0.0), EMOTIONS), seed=3)
+    smooth = ContourPredictor(raw.network, replace(CFG, f0_smoothing_frames=1.0), EMOTIONS)
+    word = _word(rng)
+    voiced = word.f0_hz > 0
+    rough_f0, smooth_f0 = raw.predict(word, "neutral", "happy")[0], smooth.predict(word, "neutral", "happy")[0]
+    np.testing.assert_array_equal(smooth_f0 > 0, voiced)
+    assert _roughness(smooth_f0) < 0.6 * _roughness(rough_f0)  # the random output layer's jitter is smoothed out
+    # the change is what is smoothed: its voiced mean (the level) stays
+    change = np.log(smooth_f0[voiced]) - np.log(word.f0_hz[voiced])
+    assert change.mean() == pytest.approx((np.log(rough_f0[voiced]) - np.log(word.f0_hz[voiced])).mean(), abs=0.02)
+    identity = ContourPredictor.build(replace(CFG, f0_smoothing_frames=3.0), EMOTIONS)  # no change: the source
+    np.testing.assert_allclose(identity.predict(word, "neutral", "sad")[0], word.f0_hz, rtol=1e-5)
+    with pytest.raises(ParameterError, match="f0_smoothing_frames"):
+        replace(CFG, f0_smoothing_frames=-1.0)

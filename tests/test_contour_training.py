@@ -76,10 +76,12 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
     model = ConversionModel.load(folder)
     converter = model.converter
     assert converter.prosody_net is not None and converter.prosody_net.sources == ("neutral",)
-    # asked for, from neutral; the model's own way stays the CWT transform
+    # asked for, or the model's own way from neutral; from another emotion the CWT transform stands in
     assert (converter.f0_method("learned", "neutral"), converter.power_method("learned", "neutral")) == (
         "learned", "learned")
-    assert (converter.f0_method(True, "neutral"), converter.power_method(True, "neutral")) == ("cwt", "cwt")
+    assert (converter.f0_method(True, "neutral"), converter.power_method(True, "neutral")) == ("learned", "learned")
+    assert (converter.f0_method(True, "angry"), converter.power_method(True, "angry")) == ("cwt", "cwt")
+    assert converter.uses_learned("neutral") and not converter.uses_learned("sad")
     with pytest.raises(ParameterError, match="converts from neutral only"):
         converter.f0_method("learned", "angry")
     with pytest.raises(ParameterError, match="converts from neutral only"):
@@ -89,8 +91,10 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
     source = list_utterances("ravdess", speaker="Actor_15", emotion="neutral", root=corpora_root)[0]
     feats = model.analyze_file(source.path)
     own = model.convert_features(feats, ("neutral", "happy"), f0="learned", power="learned")
-    cwt = model.convert_features(feats, ("neutral", "happy"))
-    np.testing.assert_array_equal(cwt.f0_hz, model.convert_features(feats, ("neutral", "happy"), f0="cwt").f0_hz)
+    cwt = model.convert_features(feats, ("neutral", "happy"), f0="cwt", power="cwt")
+    default = model.convert_features(feats, ("neutral", "happy"))
+    np.testing.assert_array_equal(default.f0_hz, own.f0_hz)  # the default is the learned prosody
+    np.testing.assert_array_equal(default.log_power, own.log_power)
     np.testing.assert_array_equal(own.f0_hz > 0, feats.f0_hz > 0)  # voicing kept
     assert not np.allclose(own.f0_hz, cwt.f0_hz) and not np.allclose(own.log_power, cwt.log_power)
     np.testing.assert_array_equal(own.mcep, cwt.mcep)  # the spectrum does not depend on the prosody method

@@ -56,6 +56,12 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
     assert table[table["group"] == "unseen"]["emotion_correct_logmel"].isna().all()
     summary = summarize_multispeaker(table)
     assert {"group", "system", "emotion_accuracy_pct", "emotion_accuracy_logmel_pct"} <= set(summary.columns)
+    from emocore.evaluation.significance import paired_comparison
+
+    paired = paired_comparison(table, table, baseline_system="f0-only", system_name="emostargan")
+    cells = paired[paired["target_emotion"] == "angry"].set_index(["group", "judge"])["n"]
+    assert cells.to_dict() == {("tess", "egemaps"): 2, ("tess", "logmel"): 2, ("tess", "both"): 2,
+                               ("unseen", "egemaps"): 2}  # the unseen actor has one judge in this test
 
 
 def test_write_conversions_takes_pairs_for_a_model_of_many_speakers(smoke_stargan, corpora_root, tmp_path):

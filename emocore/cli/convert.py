@@ -55,12 +55,13 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--f0-method", choices=PROSODY_METHODS["f0"], default=None,
                         help="how F0 is converted (default: the model's own way). log-gaussian: mean and spread; "
                              "EmoStarGAN also cwt (the contour's shape, scale by scale), learned (the contour "
-                             "predicted by the model's learned prosody network: its default from neutral where it "
-                             "has one) and, trained with an F0 channel, contour (the generator's)")
+                             "predicted by its learned prosody network: the default from neutral of a model that has "
+                             "one) and, trained with an F0 channel, contour (the generator's)")
     parser.add_argument("--power-method", choices=PROSODY_METHODS["power"], default=None,
                         help="how the power envelope is converted (default: the model's own way). log-gaussian: "
                              "mean and spread (the per-pair models'); EmoStarGAN also cwt (the energy contour's "
-                             "shape, scale by scale) and learned (its learned prosody network's)")
+                             "shape, scale by scale) and learned (its learned prosody network's: the default from "
+                             "neutral of a model that has one)")
     parser.add_argument("--rhythm", action="store_true",
                         help="EmoStarGAN: also change the tempo by the emotions' measured ratio (the output's "
                              "length then differs from the input's; the summary says by how much)")
@@ -71,7 +72,7 @@ def convert_main(argv: list[str] | None = None) -> int:
     speaker.add_argument("--speaker", default=None, metavar="CORPUS:NAME",
                          help="the input is one of the model's training speakers (e.g. tess:OAF): move its prosody "
                               "and spectrum by that speaker's own measured emotion changes instead of the average "
-                              "over speakers (the learned prosody, --f0-method learned, reads the input alone)")
+                              "over speakers (the learned prosody, the default from neutral, reads the input alone)")
     styles = parser.add_argument_group("EmoMUNIT style (MUNIT models; --intensity also EmoStarGAN)")
     styles.add_argument("--style", choices=("mean", "reference", "random"), default=None,
                         help="target style: the target emotion's mean style code (default), a reference "

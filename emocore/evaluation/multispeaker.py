@@ -28,6 +28,7 @@ import pandas as pd
 
 from emocore.data.datasets import Domain
 from emocore.data.speakers import HELD_OUT_ACTORS
+from emocore.evaluation.significance import paired_comparison
 from emocore.evaluation.judge import EmotionJudge, corpus_held_out_text_ids
 from emocore.evaluation.manifest import EvalItem
 from emocore.evaluation.report import failed_rows, results_rows, summarize
@@ -312,8 +313,9 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
 
     Converts both groups of :func:`evaluation_speakers` with the model and the baselines, scores every file with both
     judges, the speaker verifier and DNSMOS, converts the unseen actors again at each of ``intensities`` (judges only),
-    and writes ``evaluation.csv``, ``summary.csv``, ``results.csv`` and ``intensity.csv`` into ``out_dir`` (audio
-    under ``out_dir/audio/``).
+    and writes ``evaluation.csv``, ``summary.csv``, ``results.csv``, ``intensity.csv`` and ``significance.csv`` (the
+    model against the ``f0-only`` baseline on the same files, :func:`~emocore.evaluation.significance.paired_comparison`)
+    into ``out_dir`` (audio under ``out_dir/audio/``).
 
     Args:
         judges_dir: where the judges are kept (default: :func:`load_judges`'s).
@@ -346,6 +348,8 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
     results.to_csv(out_dir / "results.csv", index=False)
     intensity = intensity_table(pd.concat([table[table["group"] == "unseen"], *softer], ignore_index=True), system)
     intensity.to_csv(out_dir / "intensity.csv", index=False)
+    paired_comparison(table, table, baseline_system="f0-only", system_name=system).to_csv(
+        out_dir / "significance.csv", index=False)
     return results, intensity
 
 
@@ -464,6 +468,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                with_dnsmos=not args.no_dnsmos)
     print(results.to_string(index=False))
     print(intensity.to_string(index=False))
+    significance = pd.read_csv(args.out_dir / "significance.csv")
+    print("against the f0-only baseline on the same files (exact McNemar):")
+    print(significance[significance["target_emotion"] == "pooled"].round({"baseline_pct": 0, "system_pct": 0,
+                                                                           "p_value": 4}).to_string(index=False))
     return 0
 
 

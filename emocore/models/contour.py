@@ -15,7 +15,9 @@ spoken in each emotion, aligned by DTW; :mod:`emocore.data.parallel`):
   input's own log-F0 and power tracks, so it starts as the identity and learns the change.
 - **Output**: the target emotion's log F0 and power on the source's frames, still in units of the source word's
   own statistics, so a change of level (happy: several semitones up) is learned like a change of shape.
-  :class:`ContourPredictor` maps them back to Hz (on the source's voiced frames: voicing is kept) and to log power.
+  :class:`ContourPredictor` smooths the predicted change of log F0 (a Gaussian of
+  ``ContourConfig.f0_smoothing_frames``: the raw change jitters from frame to frame) and maps both back to Hz (on
+  the source's voiced frames: voicing is kept) and to log power.
 
 ``intensity`` moves the output from the source's contour (0) to the predicted one (1), linearly in those units.
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 import keras
 import numpy as np
 from keras import layers
+from scipy.ndimage import gaussian_filter1d
 
 from emocore.config import ContourConfig
 from emocore.dsp.contour_features import contour_inputs, n_inputs
@@ -110,6 +113,9 @@ class ContourPredictor:
         x, stats = contour_inputs(feats, self.cfg)
         cond = contour_condition(self.index(source), self.index(target), len(self.emotions))
         predicted = np.asarray(infer(self.network, [x[None], cond])[0], dtype=np.float64)
+        if self.cfg.f0_smoothing_frames > 0:  # the change only: the source's own fine movement stays
+            predicted[:, 0] = x[:, 0] + gaussian_filter1d(predicted[:, 0] - x[:, 0], self.cfg.f0_smoothing_frames,
+                                                          mode="nearest")
         alpha = float(intensity)
         log_f0 = x[:, 0] + alpha * (predicted[:, 0] - x[:, 0])
         power = x[:, 2] + alpha * (predicted[:, 1] - x[:, 2])
