@@ -125,3 +125,13 @@ def test_the_predicted_f0_change_is_smoothed_and_the_source_fine_movement_kept(r
     np.testing.assert_allclose(identity.predict(word, "neutral", "sad")[0], word.f0_hz, rtol=1e-5)
     with pytest.raises(ParameterError, match="f0_smoothing_frames"):
         replace(CFG, f0_smoothing_frames=-1.0)
+
+
+def test_the_power_change_is_carried_across_unvoiced_frames_from_their_voiced_neighbours(rng):
+    predictor = _perturbed(ContourPredictor.build(CFG, EMOTIONS), seed=4)
+    word = _word(rng)  # unvoiced: the first 20 frames and 100-109
+    log_power = predictor.predict(word, "neutral", "angry")[1]
+    gain = log_power - word.log_power
+    assert np.ptp(gain[:21]) < 1e-9  # before the first voiced frame: that frame's change
+    np.testing.assert_allclose(gain[99:111], np.linspace(gain[99], gain[110], 12), atol=1e-9)  # a straight bridge
+    assert np.std(gain[20:100]) > 1e-3  # on voiced frames the learned change itself

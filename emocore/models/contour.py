@@ -16,8 +16,9 @@ spoken in each emotion, aligned by DTW; :mod:`emocore.data.parallel`):
 - **Output**: the target emotion's log F0 and power on the source's frames, still in units of the source word's
   own statistics, so a change of level (happy: several semitones up) is learned like a change of shape.
   :class:`ContourPredictor` smooths the predicted change of log F0 (a Gaussian of
-  ``ContourConfig.f0_smoothing_frames``: the raw change jitters from frame to frame) and maps both back to Hz (on
-  the source's voiced frames: voicing is kept) and to log power.
+  ``ContourConfig.f0_smoothing_frames``: the raw change jitters from frame to frame) and maps it back to Hz on the
+  source's voiced frames (voicing is kept); the power's change, learned on voiced frames, is carried across the
+  unvoiced ones from their voiced neighbours (the network was never asked about a pause).
 
 ``intensity`` moves the output from the source's contour (0) to the predicted one (1), linearly in those units.
 """
@@ -36,6 +37,7 @@ from scipy.ndimage import gaussian_filter1d
 from emocore.config import ContourConfig
 from emocore.dsp.contour_features import contour_inputs, n_inputs
 from emocore.dsp.features import WorldFeatures
+from emocore.dsp.prosody import interpolate_over_unvoiced
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.io import write_json_atomic
 from emocore.models.base import infer, load_weights, save_weights_atomic
@@ -118,10 +120,12 @@ class ContourPredictor:
                                                           mode="nearest")
         alpha = float(intensity)
         log_f0 = x[:, 0] + alpha * (predicted[:, 0] - x[:, 0])
-        power = x[:, 2] + alpha * (predicted[:, 1] - x[:, 2])
         voiced = np.asarray(feats.f0_hz) > 0
         f0_hz = np.where(voiced, np.exp(log_f0 * stats.log_f0_std + stats.log_f0_mean), 0.0)
-        return f0_hz, power * stats.log_power_std + stats.log_power_mean
+        # the power change is learned on voiced frames only: across unvoiced ones (consonants, pauses) it is carried
+        # over from the voiced neighbours, as the CWT transform does, so their own envelope keeps its shape
+        gain = alpha * (predicted[:, 1] - x[:, 2]) * stats.log_power_std
+        return f0_hz, np.asarray(feats.log_power, dtype=np.float64) + interpolate_over_unvoiced(gain, voiced)
 
     def save(self, folder: str | Path) -> None:
         """Write :data:`CONFIG_FILE` and :data:`WEIGHTS_FILE` into ``folder`` (each atomically)."""
