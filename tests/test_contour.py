@@ -135,3 +135,24 @@ def test_the_power_change_is_carried_across_unvoiced_frames_from_their_voiced_ne
     assert np.ptp(gain[:21]) < 1e-9  # before the first voiced frame: that frame's change
     np.testing.assert_allclose(gain[99:111], np.linspace(gain[99], gain[110], 12), atol=1e-9)  # a straight bridge
     assert np.std(gain[20:100]) > 1e-3  # on voiced frames the learned change itself
+
+
+
+def test_the_smoothed_changes_take_nothing_from_unvoiced_frames(rng, monkeypatch):
+    from dataclasses import replace
+
+    from emocore.models import contour
+
+    predictor = ContourPredictor.build(replace(CFG, f0_smoothing_frames=2.0), EMOTIONS)
+    word = _word(rng)  # unvoiced: the first 20 frames and 100-109
+    voiced = word.f0_hz > 0
+
+    def untrained_where_unvoiced(network, inputs):  # no change on voiced frames, a wild one on the others
+        x = np.asarray(inputs[0])[0]
+        out = np.stack([x[:, 0], x[:, 2]], axis=-1) + np.where(voiced, 0.0, 10.0)[:, None]
+        return out[None]
+
+    monkeypatch.setattr(contour, "infer", untrained_where_unvoiced)
+    f0_hz, log_power = predictor.predict(word, "neutral", "happy")
+    np.testing.assert_allclose(f0_hz[voiced], word.f0_hz[voiced], rtol=1e-5)  # voiced onsets and ends included
+    np.testing.assert_allclose(log_power, word.log_power, atol=1e-5)  # the pause too: its neighbours' change (0)

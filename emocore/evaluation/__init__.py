@@ -14,6 +14,8 @@ One module per kind of score or job; every public name is also here, as ``emocor
 - :mod:`~emocore.evaluation.scoring`: :func:`evaluate_pairs` and :func:`evaluate_folder`, every score of every item;
 - :mod:`~emocore.evaluation.report`: :func:`summarize`, :func:`format_summary`, :func:`write_report`,
   :func:`explain_judge_shifts`;
+- :mod:`~emocore.evaluation.significance`: paired comparisons of two systems on the same files (exact McNemar;
+  import it as a module);
 - :mod:`~emocore.evaluation.multispeaker`: a multi-speaker model on TESS's held-out words and on RAVDESS actors it
   never heard, scored by two judges of different feature families (import it as a module);
 - :mod:`~emocore.evaluation.systems`: the reference systems (``source``, ``f0-only``, ``f0+power``, ``target``)

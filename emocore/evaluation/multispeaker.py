@@ -9,7 +9,8 @@ Two groups of test files, both never seen by the model:
   actors, :func:`~emocore.evaluation.judge.train_speaker_independent_judge`).
 
 Each source file is converted to every target emotion by the model, by the model with its MCEPs switched off
-(``<system>-prosody``: its speaker-relative F0 and power alone), for a speaker the model was trained on (TESS's) by
+(``<system>-prosody``: its F0 and power alone, by its own way: the learned prosody where it has one, else the
+speaker-relative transform), for a speaker the model was trained on (TESS's) by
 the model with that speaker's own measured changes (``<system>-enrolled``, the ``speaker`` option of
 :class:`~emocore.models.stargan.SpeakerRelativeConverter`) and by the published ``f0-only`` baseline (the
 log-Gaussian F0 transform with the speaker's own source and target statistics: for TESS from the training words,
@@ -28,11 +29,11 @@ import pandas as pd
 
 from emocore.data.datasets import Domain
 from emocore.data.speakers import HELD_OUT_ACTORS
-from emocore.evaluation.significance import paired_comparison
 from emocore.evaluation.judge import EmotionJudge, corpus_held_out_text_ids
 from emocore.evaluation.manifest import EvalItem
 from emocore.evaluation.report import failed_rows, results_rows, summarize
 from emocore.evaluation.scoring import evaluate_pairs
+from emocore.evaluation.significance import paired_comparison
 from emocore.evaluation.speaker import SpeakerVerifier
 from emocore.evaluation.systems import (
     _synthesize_prosody_only,
@@ -447,7 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m emocore.evaluation.multispeaker", description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("out_dir", type=Path, help="audio, evaluation.csv, summary.csv, results.csv, intensity.csv")
+    parser.add_argument("out_dir", type=Path, help="audio, evaluation.csv, summary.csv, results.csv, intensity.csv, "
+                                                   "significance.csv")
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--max-utterances", type=int, default=None, help="per speaker and emotion (quick looks)")
     parser.add_argument("--no-dnsmos", action="store_true")

@@ -8,8 +8,14 @@ both systems get right, or both wrong, say nothing about which is better.
 
 :func:`paired_comparison` gives, per group and target emotion and for each judge (eGeMAPS, log-mel and *both*:
 heard as the target by the two judges at once, the project's criterion), the two accuracies, the files gained and
-lost, and the two-sided exact p-value; ``pooled`` rows add up every cell of a group and of the whole table (more
-files, a stronger test, but a mix of targets). Read a p-value above 0.05 as "not shown to differ", not as "equal".
+lost, and the two-sided exact p-value; ``pooled`` rows add up every cell of a group (when there are several) and of
+the whole table (more files, a stronger test, but a mix of targets). Read a p-value above 0.05 as "not shown to
+differ", not as "equal". Two cautions: a pooled row counts each source word once per target emotion as if the
+conversions were independent, so its p-value is somewhat optimistic; and a table holds some twenty tests, so one of
+them below 0.05 is expected by chance alone (look at the pooled rows and at cells far below 0.05).
+
+Files are paired by their ``source_path`` and target emotion: two tables compare only if they converted the same
+files from the same place (the same corpus folder).
 
 ``python -m emocore.evaluation.significance A.csv[:SYSTEM] B.csv[:SYSTEM]`` compares two rows of
 ``evaluation.csv`` files (from :mod:`emocore.evaluation.multispeaker` or ``emocore-evaluate``), B against A.
@@ -24,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from emocore.evaluation.report import failed_rows
 from emocore.exceptions import ParameterError
 
 #: the judges' columns of an evaluation table, by name; ``both`` is computed from the other two
@@ -55,14 +62,16 @@ def _judged(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rows_of(table: pd.DataFrame, system: str, label: str) -> pd.DataFrame:
-    rows = table[table["system"] == system].copy()
+    rows = table[(table["system"].astype(str) == system) & ~failed_rows(table)].copy()  # a failed file says nothing
     if rows.empty:
-        raise ParameterError(f"{label}: no rows of system {system!r} (systems: {', '.join(sorted(table['system'].unique()))})")
+        known = ", ".join(sorted(table["system"].dropna().astype(str).unique()))
+        raise ParameterError(f"{label}: no scored rows of system {system!r} (systems: {known})")
     missing = [key for key in PAIR_KEYS if key not in rows]
     if missing:
         raise ParameterError(f"{label}: the evaluation table has no {', '.join(missing)} column")
     if "group" not in rows:  # an emocore-evaluate table: one group
         rows["group"] = "all"
+    rows["source_path"] = rows["source_path"].astype(str)
     if rows.duplicated(list(PAIR_KEYS)).any():
         raise ParameterError(f"{label}: system {system!r} has several rows for one source file and target")
     return rows.set_index(list(PAIR_KEYS))
@@ -110,20 +119,24 @@ def paired_comparison(baseline: pd.DataFrame, system: pd.DataFrame, *, baseline_
 
 
 def _table_and_system(spec: str) -> tuple[Path, str | None]:
-    path, _, system = spec.rpartition(":") if ":" in Path(spec).name else (spec, "", "")
+    """``PATH`` or ``PATH:SYSTEM``: a file that exists is taken whole, else the text after the last ``:`` is the
+    system (a system name with a ``:`` in it is not possible here)."""
+    if Path(spec).is_file() or ":" not in Path(spec).name:
+        return Path(spec), None
+    path, _, system = spec.rpartition(":")
     return Path(path), system or None
 
 
 def _load(spec: str, label: str) -> tuple[pd.DataFrame, str]:
     path, system = _table_and_system(spec)
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, dtype={"system": str, "source_path": str, "target_emotion": str})
     except (OSError, ValueError) as error:
         raise ParameterError(f"{path}: cannot read an evaluation table ({type(error).__name__}: {error})") from error
     if "system" not in table:
         raise ParameterError(f"{path}: not an evaluation table (no 'system' column)")
     if system is None:
-        systems = sorted(table["system"].dropna().unique())
+        systems = sorted(table["system"].dropna().astype(str).unique())
         if len(systems) != 1:
             raise ParameterError(f"{path} holds the systems {', '.join(systems)}: name one as {path}:SYSTEM "
                                  f"({label})")
@@ -155,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(1, f"error: {error}\n")
     print(f"{system_name} against {baseline_system}: files heard as the target (%), files gained and lost, "
           "exact McNemar p")
-    print(table.round({"baseline_pct": 0, "system_pct": 0, "p_value": 3}).to_string(index=False))
+    print(table.round({"baseline_pct": 0, "system_pct": 0}).to_string(
+        index=False, formatters={"p_value": lambda p: f"{p:.2g}"}))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)

@@ -15,10 +15,10 @@ spoken in each emotion, aligned by DTW; :mod:`emocore.data.parallel`):
   input's own log-F0 and power tracks, so it starts as the identity and learns the change.
 - **Output**: the target emotion's log F0 and power on the source's frames, still in units of the source word's
   own statistics, so a change of level (happy: several semitones up) is learned like a change of shape.
-  :class:`ContourPredictor` smooths the predicted change of log F0 (a Gaussian of
+  :class:`ContourPredictor` carries both changes, learned on voiced frames, across the unvoiced ones from their
+  voiced neighbours (the network was never asked about a pause), smooths the change of log F0 (a Gaussian of
   ``ContourConfig.f0_smoothing_frames``: the raw change jitters from frame to frame) and maps it back to Hz on the
-  source's voiced frames (voicing is kept); the power's change, learned on voiced frames, is carried across the
-  unvoiced ones from their voiced neighbours (the network was never asked about a pause).
+  source's voiced frames (voicing is kept).
 
 ``intensity`` moves the output from the source's contour (0) to the predicted one (1), linearly in those units.
 """
@@ -115,15 +115,16 @@ class ContourPredictor:
         x, stats = contour_inputs(feats, self.cfg)
         cond = contour_condition(self.index(source), self.index(target), len(self.emotions))
         predicted = np.asarray(infer(self.network, [x[None], cond])[0], dtype=np.float64)
-        if self.cfg.f0_smoothing_frames > 0:  # the change only: the source's own fine movement stays
-            predicted[:, 0] = x[:, 0] + gaussian_filter1d(predicted[:, 0] - x[:, 0], self.cfg.f0_smoothing_frames,
-                                                          mode="nearest")
-        alpha = float(intensity)
-        log_f0 = x[:, 0] + alpha * (predicted[:, 0] - x[:, 0])
         voiced = np.asarray(feats.f0_hz) > 0
+        # the changes were learned on voiced frames only: across unvoiced ones (consonants, pauses) each is carried
+        # over from the voiced neighbours; the F0 change is then smoothed (the source's own fine movement stays)
+        f0_change = interpolate_over_unvoiced(predicted[:, 0] - x[:, 0], voiced)
+        if self.cfg.f0_smoothing_frames > 0:
+            f0_change = gaussian_filter1d(f0_change, self.cfg.f0_smoothing_frames, mode="nearest")
+        alpha = float(intensity)
+        log_f0 = x[:, 0] + alpha * f0_change
         f0_hz = np.where(voiced, np.exp(log_f0 * stats.log_f0_std + stats.log_f0_mean), 0.0)
-        # the power change is learned on voiced frames only: across unvoiced ones (consonants, pauses) it is carried
-        # over from the voiced neighbours, as the CWT transform does, so their own envelope keeps its shape
+        # the unvoiced frames' own envelope keeps its shape, as with the CWT transform
         gain = alpha * (predicted[:, 1] - x[:, 2]) * stats.log_power_std
         return f0_hz, np.asarray(feats.log_power, dtype=np.float64) + interpolate_over_unvoiced(gain, voiced)
 
