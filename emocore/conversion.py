@@ -7,9 +7,10 @@ system's directions ``"A2B"`` (emotion 0 to 1) and ``"B2A"``. An utterance is an
 the streams, each of which can be switched off for the ablation:
 
 - log F0 and the power envelope (``f0``, ``power``): by the log-Gaussian transform of :mod:`emocore.dsp.prosody`
-  unless the model type converts prosody itself (EmoStarGAN: relative to the speaker; a switch may also name the
-  method: ``f0="cwt"`` / ``power="cwt"`` move the contour's shape scale by scale, ``f0="contour"`` takes F0 from a
-  generator trained with an F0 channel),
+  unless the model type converts prosody itself (EmoStarGAN: from neutral by its learned prosody network where it
+  has one, else relative to the speaker; a switch may also name the method: ``f0="learned"`` / ``power="learned"``
+  the network's contours, ``f0="cwt"`` / ``power="cwt"`` move the contour's shape scale by scale, ``f0="contour"``
+  takes F0 from a generator trained with an F0 channel),
 - MCEPs (``mcep``): by the networks, normalized with the source emotion's statistics and denormalized with the
   target's (EmoMUNIT's style options: ``style``, ``reference``, ``seed``, ``intensity``),
 - aperiodicity is copied,
@@ -384,10 +385,11 @@ class ConversionModel:
             feats (WorldFeatures): source-emotion features, ``T`` frames.
             direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
             f0 (bool | str): convert log F0 (the log-Gaussian transform unless the model converts prosody itself),
-                or name the method: ``"log-gaussian"``; EmoStarGAN also ``"cwt"`` and, trained with an F0 channel,
-                ``"contour"`` (:meth:`emocore.models.stargan.SpeakerRelativeConverter.convert`).
+                or name the method: ``"log-gaussian"``; EmoStarGAN also ``"cwt"``, ``"learned"`` (its default from
+                neutral when it has a learned prosody) and, trained with an F0 channel, ``"contour"``
+                (:meth:`emocore.models.stargan.SpeakerRelativeConverter.convert`).
             power (bool | str): convert the power envelope (likewise; EmoStarGAN also ``"cwt"``: the energy
-                contour's shape).
+                contour's shape, and ``"learned"``).
             mcep (bool): MCEPs through the model.
             rhythm (bool): time-warp by the emotions' tempo ratio (EmoStarGAN): the frame count changes.
             **style: EmoMUNIT style options, see :meth:`convert_mcep`. They change the MCEPs only.

@@ -57,9 +57,17 @@ def test_only_files_both_systems_converted_and_scored_are_compared():
     assert table.loc[("happy", "logmel")].n == 3 and table.loc[("happy", "both")].n == 2
 
 
+def test_a_file_that_failed_to_score_is_left_out_even_with_a_verdict():
+    a = _table("cwt", [0, 0, 0], [0, 0, 0])
+    b = _table("learned", [1, 1, 1], [1, 1, 1])
+    b["error"] = ["", "speaker embedding failed", np.nan]
+    row = paired_comparison(a, b, baseline_system="cwt", system_name="learned").iloc[0]
+    assert (row.n, row.gained) == (2, 2)
+
+
 def test_refuses_tables_it_cannot_pair():
     a = _table("cwt", [1, 0], [1, 0])
-    with pytest.raises(ParameterError, match="no rows of system 'other'"):
+    with pytest.raises(ParameterError, match="no scored rows of system 'other'"):
         paired_comparison(a, a, baseline_system="cwt", system_name="other")
     with pytest.raises(ParameterError, match="no converted file in common"):
         paired_comparison(a, _table("learned", [1, 1], [1, 1], offset=10), baseline_system="cwt",
@@ -82,6 +90,12 @@ def test_the_command_compares_two_files_or_two_systems_of_one_and_writes_no_file
     written = pd.read_csv(tmp_path / "cmp.csv")
     assert written[written["judge"] == "both"]["gained"].tolist()[0] == 6
     assert main([f"{tmp_path / 'evaluation.csv'}:cwt", str(tmp_path / "other.csv")]) == 0  # one system: named alone
+    odd = tmp_path / "run:2" / "eval:1.csv"  # colons in the folder and the file name
+    odd.parent.mkdir()
+    _table("7", [0] * 6, [0] * 6).to_csv(odd, index=False)  # a system name that reads as a number
+    assert main([str(odd), f"{tmp_path / 'evaluation.csv'}:learned"]) == 0
+    assert main([f"{odd}:7", f"{tmp_path / 'evaluation.csv'}:learned"]) == 0
+    assert "learned against 7" in capsys.readouterr().out
     for argv, message in (([str(tmp_path / "evaluation.csv"), str(tmp_path / "other.csv")], "name one"),
                           ([f"{tmp_path / 'evaluation.csv'}:cwt"] * 2, "same rows"),
                           ([str(tmp_path / "missing.csv"), str(tmp_path / "other.csv")], "missing.csv"),

@@ -68,7 +68,9 @@ def convert_main(argv: list[str] | None = None) -> int:
     speaker = parser.add_argument_group("the speaker (multi-speaker models: EmoStarGAN)")
     speaker.add_argument("--speaker-recordings", nargs="+", type=Path, default=None, metavar="FILE",
                          help="a few recordings of the input's speaker in the source emotion: their pitch, loudness "
-                              "and spectrum statistics replace those of each input file alone")
+                              "and spectrum statistics replace those of each input file alone (the learned "
+                              "prosody, the default from neutral, reads each input itself: there only the "
+                              "spectrum's statistics)")
     speaker.add_argument("--speaker", default=None, metavar="CORPUS:NAME",
                          help="the input is one of the model's training speakers (e.g. tess:OAF): move its prosody "
                               "and spectrum by that speaker's own measured emotion changes instead of the average "

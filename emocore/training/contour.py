@@ -5,8 +5,8 @@ loss on the log F0 of frames voiced in both words and on the power of the source
 around a word is no part of its prosody), both in units of the source word's own statistics; Adam; each batch half
 TESS and half RAVDESS when ``ContourConfig.balance_corpora``. :func:`add_learned_prosody` trains it on the training
 words of a multi-speaker model's own speakers and writes ``prosody.json`` and ``prosody.weights.h5`` into the model
-folder; the model's conversions then take F0 and power from it where asked (``f0="learned"``,
-``power="learned"``, from a neutral source).
+folder; the model's conversions from neutral then take F0 and power from it by default (``f0=True``, or
+``f0="learned"``; the same for ``power``).
 
 ``python -m emocore.training.contour MODEL_DIR [--steps N] [--overwrite]`` runs :func:`add_learned_prosody`.
 """
