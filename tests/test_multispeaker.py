@@ -110,3 +110,7 @@ def test_streams_evaluation_compares_variants_on_the_same_files(smoke_stargan, c
     files = table.groupby("system")["source_path"].apply(lambda p: tuple(sorted(p)))
     assert files[variants[0]] == files[variants[1]]  # the same source files for every variant
     assert (tmp_path / "out" / "streams.csv").is_file()
+    compared = pd.read_csv(tmp_path / "out" / "significance.csv")  # the second variant against the first
+    assert set(compared["system"]) == {variants[1]} and set(compared["baseline"]) == {variants[0]}
+    pooled = compared[(compared["group"] == "all") & (compared["judge"] == "egemaps")].iloc[0]
+    assert pooled["n"] == len(table[table["system"] == variants[0]])  # every file of the variant (the judge of both groups)

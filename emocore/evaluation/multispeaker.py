@@ -362,7 +362,9 @@ def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Seque
                      progress: bool = True) -> pd.DataFrame:
     """One multi-speaker model with each of several stream variants (issue 15's streams), on the same files as
     :func:`evaluate_multispeaker`, with the ``source``, ``f0-only`` and ``target`` rows: writes ``evaluation.csv``,
-    ``summary.csv`` and ``streams.csv`` (:func:`streams_table`) into ``out_dir``.
+    ``summary.csv``, ``streams.csv`` (:func:`streams_table`) and ``significance.csv`` (every other variant against the
+    first on the same files, :func:`~emocore.evaluation.significance.paired_comparison`, with a ``system`` column)
+    into ``out_dir``.
 
     Args:
         variants: :func:`emocore.conversion.parse_streams` names, e.g. ``["f0+power+mcep", "f0=cwt+power=cwt+mcep"]``;
@@ -409,6 +411,12 @@ def evaluate_streams(model_dir: str | Path, out_dir: str | Path, variants: Seque
     summary.to_csv(out_dir / "summary.csv", index=False)
     streams = streams_table(summary, ["source", "f0-only", *systems])
     streams.to_csv(out_dir / "streams.csv", index=False)
+    compared = [paired_comparison(table, table, baseline_system=systems[0], system_name=system).assign(
+        baseline=systems[0], system=system) for system in systems[1:]]
+    if compared:
+        pd.concat(compared, ignore_index=True).to_csv(out_dir / "significance.csv", index=False)
+    else:  # one variant: nothing to compare, and no earlier run's comparison left to be read as this one's
+        (out_dir / "significance.csv").unlink(missing_ok=True)
     return streams
 
 
@@ -464,6 +472,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         streams = evaluate_streams(args.model_dir, args.out_dir, args.variants, max_utterances=args.max_utterances,
                                    with_dnsmos=args.dnsmos, checkpoint=args.checkpoint)
         print(streams.to_string(index=False))
+        if (args.out_dir / "significance.csv").is_file():
+            compared = pd.read_csv(args.out_dir / "significance.csv")
+            pooled = compared[(compared["group"] == "all") & (compared["target_emotion"] == "pooled")]
+            print(f"against {args.variants[0]} on the same files (exact McNemar, all files pooled):")
+            print(pooled[["system", "judge", "n", "baseline_pct", "system_pct", "gained", "lost", "p_value"]].round(
+                {"baseline_pct": 0, "system_pct": 0, "p_value": 4}).to_string(index=False))
         return 0
     results, intensity = evaluate_multispeaker(args.model_dir, args.out_dir, checkpoint=args.checkpoint,
                                                intensities=args.intensities, max_utterances=args.max_utterances,
