@@ -240,9 +240,10 @@ def remeasure_speakers(model_dir: str | Path, *, processed_dir: str | Path | Non
                             processed_dir or paths.processed_dir(), corpora_root=corpora_root, n_jobs=n_jobs,
                             max_utterances=max_utterances, progress=False)
     measured = data.normalizer.prosody
-    for emotion in normalizer.prosody.differing_emotions(measured)[:1]:
+    differing = normalizer.prosody.differing_emotions(measured)
+    if differing:
         raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
-                             f"{emotion} shifts; its contours cannot be measured on the same data")
+                             f"{differing[0]} shifts; its contours cannot be measured on the same data")
     model.converter.normalizer = dataclasses.replace(normalizer, prosody=measured, enrolled=data.normalizer.enrolled)
     model.converter.save_extra(model_dir)
     record = model.record

@@ -106,3 +106,16 @@ def test_the_command_compares_two_files_or_two_systems_of_one_and_writes_no_file
             main(argv)
         assert stop.value.code == 1 and message in capsys.readouterr().err
         assert (tmp_path / "cmp.csv").read_bytes() == before
+
+
+def test_format_comparison_shows_whole_percents_small_p_values_and_optionally_the_pooled_rows_only():
+    from emocore.evaluation.significance import format_comparison
+
+    a = pd.concat([_table("cwt", [0] * 12, [0] * 12), _table("cwt", [1] * 4, [1] * 4, group="unseen", offset=50)])
+    b = pd.concat([_table("learned", [1] * 12, [1] * 12), _table("learned", [1] * 4, [1] * 4, group="unseen",
+                                                                  offset=50)])
+    table = paired_comparison(a, b, baseline_system="cwt", system_name="learned")
+    text = format_comparison(table)
+    assert "0.00049" in text and "unseen" in text  # 12 gained, none lost: p = 2 * 0.5 ** 12, not rounded to 0
+    pooled = format_comparison(table, pooled_only=True).splitlines()
+    assert len(pooled) == 1 + 3 and all(" all " in f" {line} " for line in pooled[1:])  # header + three judges

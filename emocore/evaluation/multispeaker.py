@@ -33,7 +33,7 @@ from emocore.evaluation.judge import EmotionJudge, corpus_held_out_text_ids
 from emocore.evaluation.manifest import EvalItem
 from emocore.evaluation.report import failed_rows, results_rows, summarize
 from emocore.evaluation.scoring import evaluate_pairs
-from emocore.evaluation.significance import paired_comparison
+from emocore.evaluation.significance import format_comparison, paired_comparison
 from emocore.evaluation.speaker import SpeakerVerifier
 from emocore.evaluation.systems import (
     _synthesize_prosody_only,
@@ -474,10 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(streams.to_string(index=False))
         if (args.out_dir / "significance.csv").is_file():
             compared = pd.read_csv(args.out_dir / "significance.csv")
-            pooled = compared[(compared["group"] == "all") & (compared["target_emotion"] == "pooled")]
             print(f"against {args.variants[0]} on the same files (exact McNemar, all files pooled):")
-            print(pooled[["system", "judge", "n", "baseline_pct", "system_pct", "gained", "lost", "p_value"]].round(
-                {"baseline_pct": 0, "system_pct": 0, "p_value": 4}).to_string(index=False))
+            print(format_comparison(compared.drop(columns="baseline"), pooled_only=True))
         return 0
     results, intensity = evaluate_multispeaker(args.model_dir, args.out_dir, checkpoint=args.checkpoint,
                                                intensities=args.intensities, max_utterances=args.max_utterances,
@@ -485,9 +483,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(results.to_string(index=False))
     print(intensity.to_string(index=False))
     significance = pd.read_csv(args.out_dir / "significance.csv")
-    print("against the f0-only baseline on the same files (exact McNemar):")
-    print(significance[significance["target_emotion"] == "pooled"].round({"baseline_pct": 0, "system_pct": 0,
-                                                                           "p_value": 4}).to_string(index=False))
+    print("against the f0-only baseline on the same files (exact McNemar, pooled):")
+    print(format_comparison(significance[significance["target_emotion"] == "pooled"]))
     return 0
 
 

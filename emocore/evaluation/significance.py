@@ -118,6 +118,15 @@ def paired_comparison(baseline: pd.DataFrame, system: pd.DataFrame, *, baseline_
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
+def format_comparison(table: pd.DataFrame, *, pooled_only: bool = False) -> str:
+    """A :func:`paired_comparison` table as text: accuracies to whole percent, p-values to two significant figures
+    (``pooled_only``: the rows pooled over every file)."""
+    if pooled_only:
+        table = table[(table["group"] == "all") & (table["target_emotion"] == "pooled")]
+    return table.round({"baseline_pct": 0, "system_pct": 0}).to_string(
+        index=False, formatters={"p_value": lambda p: f"{p:.2g}"})
+
+
 def _table_and_system(spec: str) -> tuple[Path, str | None]:
     """``PATH`` or ``PATH:SYSTEM``: a file that exists is taken whole, else the text after the last ``:`` is the
     system (a system name with a ``:`` in it is not possible here)."""
@@ -168,8 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(1, f"error: {error}\n")
     print(f"{system_name} against {baseline_system}: files heard as the target (%), files gained and lost, "
           "exact McNemar p")
-    print(table.round({"baseline_pct": 0, "system_pct": 0}).to_string(
-        index=False, formatters={"p_value": lambda p: f"{p:.2g}"}))
+    print(format_comparison(table))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)

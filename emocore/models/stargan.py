@@ -251,7 +251,7 @@ class SpeakerRelativeConverter(MappingConverter):
         if self.prosody_net is None:
             raise ParameterError(f"{stream}='learned': this EmoStarGAN has no learned prosody (prosody.weights.h5; "
                                  "python -m emocore.training.contour MODEL_DIR trains one)")
-        if source is not None and source not in self.prosody_net.sources:
+        if not self.uses_learned(source):
             raise ParameterError(f"{stream}='learned': the learned prosody converts from "
                                  f"{', '.join(self.prosody_net.sources)} only, not from {source!r}")
 

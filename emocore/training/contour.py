@@ -113,9 +113,10 @@ def _check_same_data(model_dir: Path, measured) -> None:
         own = SpeakerNormalizer.from_dict(read_model_json(path)["normalizer"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFolderError(path, f"not a speaker normalization ({type(error).__name__}: {error})") from error
-    for emotion in own.prosody.differing_emotions(measured.prosody)[:1]:
+    differing = own.prosody.differing_emotions(measured.prosody)
+    if differing:
         raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
-                             f"{emotion} shifts; the learned prosody must learn from the words the model did")
+                             f"{differing[0]} shifts; the learned prosody must learn from the words the model did")
 
 
 def add_learned_prosody(model_dir: str | Path, cfg: ContourConfig | None = None, *, overwrite: bool = False,
