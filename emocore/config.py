@@ -275,6 +275,12 @@ class ContourConfig:
     real speech's (mean absolute second difference 0.35 semitones against 0.12 on the shipped model's training
     words; the targets it learned from are DTW staircases), which WORLD renders as a rough voice; one frame brings
     it to 0.12.
+    ``f0_unit`` and ``power_unit`` are the units (log F0, log power) of the contours the network predicts, centred
+    on the source word's means; the network also reads the source's contours in them. 0 is the source word's own
+    spread, as in the first shipped learned prosody: a TESS neutral word's log-F0 spread is at the floor (0.05) and a
+    RAVDESS sentence's 0.16-0.38, so the same +3 semitones was 3.5 units for one and 1 for the other, and the network,
+    seeing only z-scores, could not tell them apart (it raised unseen men's voices by 8 semitones to angry where their
+    real angry takes are 2-3 higher). Fixed units keep a semitone a semitone whoever speaks.
     """
 
     width: int = 64
@@ -290,6 +296,8 @@ class ContourConfig:
     min_log_f0_spread: float = 0.05
     min_log_power_spread: float = 0.1
     f0_smoothing_frames: float = 1.0
+    f0_unit: float = 0.1
+    power_unit: float = 1.0
     seed: int = 0
 
     def __post_init__(self):
@@ -300,6 +308,9 @@ class ContourConfig:
             raise ParameterError(f"ContourConfig.dilations must be positive integers, got {self.dilations}")
         if not self.f0_smoothing_frames >= 0:
             raise ParameterError(f"ContourConfig.f0_smoothing_frames must be >= 0, got {self.f0_smoothing_frames}")
+        if not (self.f0_unit >= 0 and self.power_unit >= 0):
+            raise ParameterError(f"ContourConfig.f0_unit and power_unit must be >= 0 (0: the word's own spread), got "
+                                 f"{self.f0_unit} and {self.power_unit}")
         if self.min_log_f0_spread <= 0 or self.min_log_power_spread <= 0:
             raise ParameterError("ContourConfig.min_log_f0_spread and min_log_power_spread must be > 0")
         if self.learning_rate <= 0:

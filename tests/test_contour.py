@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from emocore.config import ContourConfig
-from emocore.dsp.contour_features import n_inputs
+from emocore.dsp.contour_features import contour_channels, n_inputs
 from emocore.dsp.features import WorldFeatures
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.models.contour import (
@@ -91,6 +91,23 @@ def test_save_and_load_round_trip_and_damaged_folders(rng, tmp_path):
         ContourPredictor.load(tmp_path)
 
 
+def test_a_learned_prosody_saved_before_the_units_were_settings_reads_the_words_own_spreads(rng, tmp_path):
+    from dataclasses import asdict, replace
+
+    old_cfg = replace(CFG, f0_unit=0.0, power_unit=0.0)
+    predictor = _perturbed(ContourPredictor.build(old_cfg, EMOTIONS), seed=2)
+    predictor.save(tmp_path)
+    settings = asdict(old_cfg)
+    del settings["f0_unit"], settings["power_unit"]  # what the first shipped prosody.json holds
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({"emotions": list(EMOTIONS), "config": settings}))
+    back = ContourPredictor.load(tmp_path)
+    assert back.cfg == old_cfg
+    word = _word(rng)
+    np.testing.assert_allclose(back.predict(word, "neutral", "angry")[0], predictor.predict(word, "neutral", "angry")[0])
+    # the same weights read in fixed units would be another network: it does not even take the same inputs
+    assert n_inputs(CFG) != n_inputs(old_cfg)
+
+
 def test_config_refuses_bad_settings():
     with pytest.raises(ParameterError, match="width"):
         ContourConfig(width=0)
@@ -149,7 +166,8 @@ def test_the_smoothed_changes_take_nothing_from_unvoiced_frames(rng, monkeypatch
 
     def untrained_where_unvoiced(network, inputs):  # no change on voiced frames, a wild one on the others
         x = np.asarray(inputs[0])[0]
-        out = np.stack([x[:, 0], x[:, 2]], axis=-1) + np.where(voiced, 0.0, 10.0)[:, None]
+        f0, power = contour_channels(predictor.cfg)
+        out = np.stack([x[:, f0], x[:, power]], axis=-1) + np.where(voiced, 0.0, 10.0)[:, None]
         return out[None]
 
     monkeypatch.setattr(contour, "infer", untrained_where_unvoiced)

@@ -12,6 +12,7 @@ from emocore.config import ContourConfig
 from emocore.conversion import ConversionModel
 from emocore.data.datasets import list_utterances
 from emocore.data.parallel import ContourPair
+from emocore.dsp.contour_features import contour_channels, n_inputs
 from emocore.exceptions import ParameterError
 from emocore.models.contour import CONFIG_FILE, WEIGHTS_FILE
 from emocore.training.contour import add_learned_prosody, main, train_contour_network
@@ -19,24 +20,25 @@ from emocore.training.contour import add_learned_prosody, main, train_contour_ne
 EMOTIONS = ("neutral", "angry", "happy", "sad")
 
 
-def _pairs(rng, n=24, n_frames=90):
-    """Synthetic parallel words: happy raises the log F0 by 1.5 source spreads and the power by 1, sad lowers both."""
+def _pairs(rng, cfg, n=24, n_frames=90):
+    """Synthetic parallel words: happy raises the log F0 by 1.5 units and the power by 1, sad lowers both."""
+    f0, power = contour_channels(cfg)
     pairs = []
     for k in range(n):
-        x = np.zeros((n_frames, 3 + 4), dtype=np.float32)
+        x = rng.normal(0, 1, (n_frames, n_inputs(cfg))).astype(np.float32)
         x[:, 0] = np.sin(np.arange(n_frames) / 7.0 + k)
+        x[:, f0] = 2.0 * x[:, 0]
         x[:, 1] = 1.0
-        x[:, 2] = rng.normal(0, 1, n_frames)
-        x[:, 3:] = rng.normal(0, 1, (n_frames, 4))
         target, sign = (2, 1.0) if k % 2 else (3, -1.0)
-        y = np.column_stack([x[:, 0] + sign * 1.5, x[:, 2] + sign, np.ones(n_frames)]).astype(np.float32)
+        y = np.column_stack([x[:, f0] + sign * 1.5, x[:, power] + sign, np.ones(n_frames)]).astype(np.float32)
         pairs.append(ContourPair(x, y, 0, target, "tess" if k % 3 else "ravdess", "s"))
     return pairs
 
 
 def test_training_learns_each_targets_change(rng):
     cfg = replace(ContourConfig().smoke(), n_mcep=4, width=16, steps=150, crop_frames=64, batch_size=8)
-    pairs = _pairs(rng)
+    pairs = _pairs(rng, cfg)
+    f0, power = contour_channels(cfg)
     predictor, losses = train_contour_network(pairs, EMOTIONS, cfg, progress=False)
     assert len(losses) == 150 and np.mean(losses[-20:]) < 0.3 * np.mean(losses[:5])
     assert predictor.sources == ("neutral",)  # the only source emotion of the pairs
@@ -44,8 +46,8 @@ def test_training_learns_each_targets_change(rng):
 
     for target, sign in ((2, 1.0), (3, -1.0)):
         out = np.asarray(predictor.network([pairs[0].inputs[None], contour_condition(0, target, 4)]))[0]
-        assert np.mean(out[:, 0] - pairs[0].inputs[:, 0]) == pytest.approx(sign * 1.5, abs=0.5)
-        assert np.mean(out[:, 1] - pairs[0].inputs[:, 2]) == pytest.approx(sign * 1.0, abs=0.5)
+        assert np.mean(out[:, 0] - pairs[0].inputs[:, f0]) == pytest.approx(sign * 1.5, abs=0.5)
+        assert np.mean(out[:, 1] - pairs[0].inputs[:, power]) == pytest.approx(sign * 1.0, abs=0.5)
     with pytest.raises(ParameterError, match="no parallel pairs"):
         train_contour_network([], EMOTIONS, cfg, progress=False)
 
@@ -175,13 +177,13 @@ def test_export_stores_the_learned_prosody_in_float16_and_it_converts_alike(lear
 def test_batches_mask_the_silence_out_of_the_power_and_unvoiced_targets_out_of_the_f0(rng):
     from emocore.training.contour import contour_batch
 
-    pair = _pairs(rng, n=1)[0]
+    cfg = replace(ContourConfig().smoke(), n_mcep=4, crop_frames=128)
+    pair = _pairs(rng, cfg, n=1)[0]
     inputs = pair.inputs.copy()
     inputs[:30, 1] = 0.0  # the first 30 frames: silence in the source
     targets = pair.targets.copy()
     targets[60:, 2] = 0.0  # the aligned target unvoiced from frame 60
     pair = ContourPair(inputs, targets, 0, 2, "tess", "s")
-    cfg = replace(ContourConfig().smoke(), n_mcep=4, crop_frames=128)
     (x, cond), y = contour_batch([pair], np.array([0]), cfg, 4, rng)
     np.testing.assert_array_equal(y[0, :90, 3], np.arange(90) >= 30)  # power: the source's voiced frames
     np.testing.assert_array_equal(y[0, :90, 2], (np.arange(90) >= 30) & (np.arange(90) < 60))  # F0: voiced in both

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from emocore.config import ContourConfig
 from emocore.data.parallel import aligned_targets, parallel_pairs
-from emocore.dsp.contour_features import contour_inputs
+from emocore.dsp.contour_features import contour_channels, contour_inputs
 from emocore.dsp.features import WorldFeatures
 from emocore.exceptions import ParameterError
 
@@ -38,20 +39,26 @@ def test_the_same_word_aligns_onto_itself(rng):
     y = aligned_targets(word, word, stats)
     assert y.shape == (word.n_frames, 3)
     voiced = word.f0_hz > 0
-    np.testing.assert_allclose(y[voiced, 0], x[voiced, 0], atol=1e-5)
-    np.testing.assert_allclose(y[:, 1], x[:, 2], atol=1e-5)
+    f0, power = contour_channels(CFG)  # the source's own contours in the units the targets are in
+    np.testing.assert_allclose(y[voiced, 0], x[voiced, f0], atol=1e-5)
+    np.testing.assert_allclose(y[:, 1], x[:, power], atol=1e-5)
     np.testing.assert_array_equal(y[:, 2], voiced.astype(np.float32))
 
 
-def test_a_slower_higher_louder_word_aligns_frame_by_frame_and_keeps_its_level_change(rng):
+@pytest.mark.parametrize("own_spread", [False, True])
+def test_a_slower_higher_louder_word_aligns_frame_by_frame_and_keeps_its_level_change(rng, own_spread):
+    cfg = replace(CFG, f0_unit=0.0, power_unit=0.0) if own_spread else CFG
     word = _word(rng)
-    x, stats = contour_inputs(word, CFG)
+    x, stats = contour_inputs(word, cfg)
+    f0, power = contour_channels(cfg)
     target = _stretched(word, f0_factor=2.0, power_offset=0.5)
     y = aligned_targets(word, target, stats)
     voiced = (word.f0_hz > 0) & (y[:, 2] == 1.0)
-    # an octave up is log(2) in log F0: in the source word's units, log(2) / its spread
-    np.testing.assert_allclose(y[voiced, 0] - x[voiced, 0], math.log(2.0) / stats.log_f0_std, atol=1e-3)
-    np.testing.assert_allclose(y[:, 1] - x[:, 2], 0.5 / stats.log_power_std, atol=1e-3)
+    # an octave up is log(2) in log F0: log(2) / the unit (fixed, or the source word's own spread)
+    f0_unit, power_unit = (stats.log_f0_std, stats.log_power_std) if own_spread else (cfg.f0_unit, cfg.power_unit)
+    assert (stats.f0_unit, stats.power_unit) == (f0_unit, power_unit)
+    np.testing.assert_allclose(y[voiced, 0] - x[voiced, f0], math.log(2.0) / f0_unit, atol=1e-3)
+    np.testing.assert_allclose(y[:, 1] - x[:, power], 0.5 / power_unit, atol=1e-3)
     with pytest.raises(ParameterError, match="no contour to learn"):
         aligned_targets(word, target.replace(f0_hz=np.zeros(target.n_frames)), stats)
 

@@ -5,7 +5,8 @@ of the source emotion has a recording of the same text in the target emotion. :f
 and aligns the target onto the source's frames by dynamic time warping on the MCEPs (each z-scored over its own
 word, so the alignment follows the phones, not the voice quality): what the learned prosody
 (:mod:`emocore.models.contour`) learns from is, for every source frame, the target's log F0 and power at the
-frames aligned with it, in units of the source word's own statistics.
+frames aligned with it, centred on the source word's means, in the units of its
+:class:`~emocore.dsp.contour_features.ContourStats` (fixed, or the source word's own spreads).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ class ContourPair:
     Attributes:
         inputs (ndarray): ``(T, 3 + n_mcep)``: :func:`~emocore.dsp.contour_features.contour_inputs` of the
             source word.
-        targets (ndarray): ``(T, 3)``: the target word's continuous log F0 and log power (z-scored by the source
-            word's statistics) and its voicing (the share of voiced target frames aligned with each source frame).
+        targets (ndarray): ``(T, 3)``: the target word's continuous log F0 and log power (centred on the source
+            word's means, in its stats' ``f0_unit`` and ``power_unit``) and its voicing (the share of voiced target frames aligned with each source frame).
         source, target (int): the emotions' indices.
         corpus, speaker (str): whose words they are.
     """
@@ -62,9 +63,9 @@ def aligned_targets(source: WorldFeatures, target: WorldFeatures, stats: Contour
         raise ParameterError(f"the target word has {np.count_nonzero(f0 > 0)} voiced frames: no contour to learn")
     i, j = dtw_path(_spectral_track(source), _spectral_track(target))
     log_f0, voiced = continuous_log_f0(f0)
-    track = np.column_stack([(log_f0 - stats.log_f0_mean) / stats.log_f0_std,
+    track = np.column_stack([(log_f0 - stats.log_f0_mean) / stats.f0_unit,
                              (np.asarray(target.log_power, dtype=np.float64) - stats.log_power_mean)
-                             / stats.log_power_std, voiced.astype(np.float64)])
+                             / stats.power_unit, voiced.astype(np.float64)])
     total, count = np.zeros((source.n_frames, 3)), np.zeros(source.n_frames)
     np.add.at(total, i, track[j])
     np.add.at(count, i, 1.0)

@@ -13,8 +13,10 @@ spoken in each emotion, aligned by DTW; :mod:`emocore.data.parallel`):
 - **Network** (:func:`build_contour_network`): a 1-D convolution, then residual blocks of dilated convolutions
   (a second or more of context each side), each block shifted by a dense map of the condition; the output adds the
   input's own log-F0 and power tracks, so it starts as the identity and learns the change.
-- **Output**: the target emotion's log F0 and power on the source's frames, still in units of the source word's
-  own statistics, so a change of level (happy: several semitones up) is learned like a change of shape.
+- **Output**: the target emotion's log F0 and power on the source's frames, centred on the source word's means, in
+  fixed units (``ContourConfig.f0_unit``, ``power_unit``: a semitone stays a semitone whether the word is a flat TESS
+  word or a lively RAVDESS sentence; the first shipped learned prosody used each word's own spreads), so a change of
+  level (happy: several semitones up) is learned like a change of shape.
   :class:`ContourPredictor` carries both changes, learned on voiced frames, across the unvoiced ones from their
   voiced neighbours (the network was never asked about a pause), smooths the change of log F0 (a Gaussian of
   ``ContourConfig.f0_smoothing_frames``: the raw change jitters from frame to frame) and maps it back to Hz on the
@@ -35,7 +37,7 @@ from keras import layers
 from scipy.ndimage import gaussian_filter1d
 
 from emocore.config import ContourConfig
-from emocore.dsp.contour_features import contour_inputs, n_inputs
+from emocore.dsp.contour_features import contour_channels, contour_inputs, n_inputs
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import interpolate_over_unvoiced
 from emocore.exceptions import ModelFolderError, ParameterError
@@ -58,7 +60,8 @@ def build_contour_network(cfg: ContourConfig, n_emotions: int, name: str = "pros
     """The contour network: ``[(B, T, 3 + n_mcep), (B, 2 * n_emotions)] -> (B, T, 2)`` (log F0, log power).
 
     Any ``T``: every convolution is ``"same"``-padded with stride 1. The last layer starts at zero and the output
-    adds the input's log-F0 and power channels, so an untrained network returns its input's contours.
+    adds the input's log-F0 and power channels in the output's units (:func:`contour_channels`), so an untrained
+    network returns its input's contours.
     """
     features = keras.Input(shape=(None, n_inputs(cfg)), name="contours")
     cond = keras.Input(shape=(2 * n_emotions,), name="condition")
@@ -71,7 +74,9 @@ def build_contour_network(cfg: ContourConfig, n_emotions: int, name: str = "pros
         shift = layers.Reshape((1, cfg.width))(layers.Dense(cfg.width, name=f"block{i + 1}_condition")(cond))
         h = layers.Add(name=f"block{i + 1}_residual")([h, layers.Add()([r, shift])])
     change = layers.Conv1D(2, 1, kernel_initializer="zeros", name="output_conv")(h)
-    own = layers.Lambda(lambda t: keras.ops.stack([t[..., 0], t[..., 2]], axis=-1), name="input_contours")(features)
+    f0, power = contour_channels(cfg)
+    own = layers.Lambda(lambda t: keras.ops.stack([t[..., f0], t[..., power]], axis=-1),
+                        name="input_contours")(features)
     return keras.Model([features, cond], layers.Add(name="skip")([own, change]), name=name)
 
 
@@ -118,14 +123,16 @@ class ContourPredictor:
         voiced = np.asarray(feats.f0_hz) > 0
         # the changes were learned on voiced frames only: across unvoiced ones (consonants, pauses) each is carried
         # over from the voiced neighbours; the F0 change is then smoothed (the source's own fine movement stays)
-        f0_change = interpolate_over_unvoiced(predicted[:, 0] - x[:, 0], voiced)
+        f0_channel, power_channel = contour_channels(self.cfg)
+        f0_change = interpolate_over_unvoiced(predicted[:, 0] - x[:, f0_channel], voiced)
         if self.cfg.f0_smoothing_frames > 0:
             f0_change = gaussian_filter1d(f0_change, self.cfg.f0_smoothing_frames, mode="nearest")
         alpha = float(intensity)
-        log_f0 = x[:, 0] + alpha * f0_change
-        f0_hz = np.where(voiced, np.exp(log_f0 * stats.log_f0_std + stats.log_f0_mean), 0.0)
+        log_f0 = np.asarray(feats.f0_hz, dtype=np.float64)
+        log_f0 = np.log(np.where(voiced, log_f0, 1.0)) + alpha * f0_change * stats.f0_unit
+        f0_hz = np.where(voiced, np.exp(log_f0), 0.0)
         # the unvoiced frames' own envelope keeps its shape, as with the CWT transform
-        gain = alpha * (predicted[:, 1] - x[:, 2]) * stats.log_power_std
+        gain = alpha * (predicted[:, 1] - x[:, power_channel]) * stats.power_unit
         return f0_hz, np.asarray(feats.log_power, dtype=np.float64) + interpolate_over_unvoiced(gain, voiced)
 
     def save(self, folder: str | Path) -> None:
@@ -151,7 +158,9 @@ class ContourPredictor:
                 raise ModelFolderError(path, f"missing: the learned prosody needs {CONFIG_FILE} and {WEIGHTS_FILE}")
         try:
             values = json.loads(config_path.read_text())
-            cfg, emotions = ContourConfig(**values["config"]), tuple(values["emotions"])
+            # written before the units were settings: the word's own spreads
+            settings = {"f0_unit": 0.0, "power_unit": 0.0, **values["config"]}
+            cfg, emotions = ContourConfig(**settings), tuple(values["emotions"])
             sources = tuple(values.get("sources", emotions))
         except (OSError, ValueError, KeyError, TypeError, ParameterError) as error:
             raise ModelFolderError(config_path, f"not a learned prosody's settings ({type(error).__name__}: "

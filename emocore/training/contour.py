@@ -2,7 +2,8 @@
 
 :func:`train_contour_network` fits the contour network to parallel words (:mod:`emocore.data.parallel`): an L1
 loss on the log F0 of frames voiced in both words and on the power of the source's voiced frames (the silence
-around a word is no part of its prosody), both in units of the source word's own statistics; Adam; each batch half
+around a word is no part of its prosody), both centred on the source word's means in
+the units of ``ContourConfig.f0_unit`` and ``power_unit``; Adam; each batch half
 TESS and half RAVDESS when ``ContourConfig.balance_corpora``. :func:`add_learned_prosody` trains it on the training
 words of a multi-speaker model's own speakers and writes ``prosody.json`` and ``prosody.weights.h5`` into the model
 folder; the model's conversions from neutral then take F0 and power from it by default (``f0=True``, or
