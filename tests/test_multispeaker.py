@@ -54,6 +54,11 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
     assert tess["emotion_correct_logmel"].notna().all()
     np.testing.assert_array_equal(tess["emotion_correct_logmel"], tess["emotion_correct"])  # the same judge twice
     assert table[table["group"] == "unseen"]["emotion_correct_logmel"].isna().all()
+    # the distances to the real target take, in both groups; the target itself is the reference
+    for group in ("tess", "unseen"):
+        rows = table[table["group"] == group].set_index("system")
+        assert rows.loc[["emostargan", "source"], ["mcd_db", "f0_rmse_hz"]].notna().all().all(), group
+        assert rows.loc[["target"], "mcd_db"].isna().all()
     summary = summarize_multispeaker(table)
     assert {"group", "system", "emotion_accuracy_pct", "emotion_accuracy_logmel_pct"} <= set(summary.columns)
     from emocore.evaluation.significance import paired_comparison

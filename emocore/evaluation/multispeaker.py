@@ -206,8 +206,10 @@ def score_multispeaker(items: Sequence[EvalItem], judges: Mapping[str, Sequence[
                        progress: bool = False) -> pd.DataFrame:
     """Score each group's items with its judges: the first judge's columns as in :func:`evaluate_pairs`, the
     second's with the suffix ``_<features>`` (e.g. ``emotion_correct_logmel``), and a ``group`` column. The
-    distances to the real target recording (MCD, F0 RMSE) are measured on TESS's parallel words only: an unseen
-    actor's recordings of one sentence differ in timing more than a conversion does.
+    distances to the real target recording (MCD, F0 RMSE, log-F0 r, after DTW) are measured in both groups: a TESS
+    word against the same word in the target emotion, an unseen actor's sentence against their own take of it in the
+    target emotion (same repetition, normal intensity). An actor's two takes differ more than two TESS words do, so
+    read an unseen row against its ``source`` row (the unconverted take against the same reference).
 
     Args:
         judges: ``{group: (first judge, second judge, ...)}``, e.g. ``{"tess": (egemaps, logmel), "unseen": ...}``.
@@ -218,7 +220,7 @@ def score_multispeaker(items: Sequence[EvalItem], judges: Mapping[str, Sequence[
     for group in dict.fromkeys(groups):
         chosen = [i for i, g in zip(items, groups) if g == group]
         first, *others = judges[group]
-        table = evaluate_pairs(chosen, first, verifier, with_dnsmos=with_dnsmos, with_reference=group == "tess",
+        table = evaluate_pairs(chosen, first, verifier, with_dnsmos=with_dnsmos, with_reference=True,
                                cache_dir=cache_dir, progress=progress)
         for judge in others:
             extra = evaluate_pairs(chosen, judge, None, with_dnsmos=False, with_reference=False, cache_dir=cache_dir)
