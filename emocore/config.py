@@ -261,15 +261,16 @@ class ContourConfig:
     """The learned prosody network (:mod:`emocore.models.contour`) and its training (:mod:`emocore.training.contour`).
 
     A dilated 1-D CNN, conditioned on the source and target emotion, maps a word's continuous log F0, voicing,
-    power envelope and first ``n_mcep`` MCEPs (each z-scored by the utterance itself) to the target emotion's log F0
-    and power on the same frames; it learns from parallel recordings aligned by DTW. ``dilations`` are those of its
+    power envelope and first ``n_mcep`` MCEPs (each z-scored by the utterance itself; log F0 and power also in the
+    fixed units below) to the target emotion's log F0 and power on the same frames; it learns from parallel recordings aligned by DTW. ``dilations`` are those of its
     residual blocks (kernel ``kernel_size``): the defaults see 1.3 s either side at 5 ms frames. It trains ``steps``
     Adam steps on batches of ``batch_size`` crops of ``crop_frames``, half of them from each corpus when
     ``balance_corpora`` (TESS has two speakers but most of the words). Each source word is paired with at most
     ``pairs_per_text`` recordings of its text in each target emotion (RAVDESS has four of a sentence, normal and
     strong; 4 takes them all).
     ``min_log_f0_spread`` and ``min_log_power_spread`` floor the word's own spreads it is z-scored by (0.05 log
-    units is about a semitone): a monotone word would otherwise shrink every learned change, the level's included.
+    units is about a semitone): a monotone word would otherwise have its z-scores blown up from noise, and, where a
+    unit below is 0 (the word's own spread), every learned change shrunk, the level's included.
     ``f0_smoothing_frames`` is the width (standard deviation, in frames) of the Gaussian that smooths the predicted
     change of log F0 (0: none): unsmoothed, the network's contour moves from frame to frame three times as much as
     real speech's (mean absolute second difference 0.35 semitones against 0.12 on the shipped model's training

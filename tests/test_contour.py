@@ -98,14 +98,37 @@ def test_a_learned_prosody_saved_before_the_units_were_settings_reads_the_words_
     predictor = _perturbed(ContourPredictor.build(old_cfg, EMOTIONS), seed=2)
     predictor.save(tmp_path)
     settings = asdict(old_cfg)
-    del settings["f0_unit"], settings["power_unit"]  # what the first shipped prosody.json holds
+    del settings["f0_unit"], settings["power_unit"], settings["f0_smoothing_frames"]  # the first shipped prosody.json
     (tmp_path / CONFIG_FILE).write_text(json.dumps({"emotions": list(EMOTIONS), "config": settings}))
     back = ContourPredictor.load(tmp_path)
     assert back.cfg == old_cfg
     word = _word(rng)
     np.testing.assert_allclose(back.predict(word, "neutral", "angry")[0], predictor.predict(word, "neutral", "angry")[0])
-    # the same weights read in fixed units would be another network: it does not even take the same inputs
-    assert n_inputs(CFG) != n_inputs(old_cfg)
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_a_predicted_change_is_read_in_the_configured_units(rng, monkeypatch, fixed):
+    from dataclasses import replace
+
+    from emocore.dsp.contour_features import contour_inputs
+    from emocore.models import contour
+
+    cfg = replace(CFG, f0_smoothing_frames=0.0, **({} if fixed else {"f0_unit": 0.0, "power_unit": 0.0}))
+    predictor = ContourPredictor.build(cfg, EMOTIONS)
+    word = _word(rng)
+    voiced = word.f0_hz > 0
+
+    def plus_c(network, inputs):  # the source's own contours in the output units, each raised by c = 2
+        x = np.asarray(inputs[0])[0]
+        f0, power = contour_channels(cfg)
+        return (np.stack([x[:, f0], x[:, power]], axis=-1) + 2.0)[None]
+
+    monkeypatch.setattr(contour, "infer", plus_c)
+    f0_hz, log_power = predictor.predict(word, "neutral", "happy")
+    _, stats = contour_inputs(word, cfg)
+    f0_unit, power_unit = (0.1, 1.0) if fixed else (stats.log_f0_std, stats.log_power_std)
+    np.testing.assert_allclose(np.log(f0_hz[voiced] / word.f0_hz[voiced]), 2.0 * f0_unit, atol=1e-5)
+    np.testing.assert_allclose(log_power - word.log_power, 2.0 * power_unit, atol=1e-5)
 
 
 def test_config_refuses_bad_settings():

@@ -46,7 +46,7 @@ def test_a_monotone_word_is_scaled_by_the_floor_not_its_own_tiny_spread(rng):
     flat = word.replace(f0_hz=np.where(word.f0_hz > 0, 150.0 * np.exp(0.001 * rng.standard_normal(word.n_frames)),
                                        0.0))
     _, stats = contour_inputs(flat, CFG)
-    assert stats.log_f0_std == CFG.min_log_f0_spread  # a level change of 1 unit stays a semitone, not 0.02 of one
+    assert stats.log_f0_std == CFG.min_log_f0_spread  # its z-scores stay on a semitone's scale, not 0.02 of one
     _, stats = contour_inputs(word, CFG)
     assert stats.log_f0_std > CFG.min_log_f0_spread
     with pytest.raises(ParameterError, match="min_log_f0_spread"):

@@ -30,7 +30,7 @@ class ContourPair:
     """One source word and its parallel word in another emotion, on the source's frames.
 
     Attributes:
-        inputs (ndarray): ``(T, 3 + n_mcep)``: :func:`~emocore.dsp.contour_features.contour_inputs` of the
+        inputs (ndarray): ``(T, n_inputs(cfg))``: :func:`~emocore.dsp.contour_features.contour_inputs` of the
             source word.
         targets (ndarray): ``(T, 3)``: the target word's continuous log F0 and log power (centred on the source
             word's means, in its stats' ``f0_unit`` and ``power_unit``) and its voicing (the share of voiced target frames aligned with each source frame).

@@ -1,4 +1,5 @@
-"""The learned prosody's view of a word: its F0 contour, voicing, power and spectrum, z-scored by the word itself.
+"""The learned prosody's view of a word: its F0 contour, voicing, power and spectrum, z-scored by the word itself,
+and its F0 and power contours in fixed units.
 
 :func:`contour_inputs` is what the contour network (:mod:`emocore.models.contour`) reads per frame and
 :mod:`emocore.data.parallel` aligns its targets to; no Keras here. The contours the network predicts are centred on

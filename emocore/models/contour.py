@@ -7,8 +7,9 @@ transformed contour in about half. This network learns the contour itself from p
 spoken in each emotion, aligned by DTW; :mod:`emocore.data.parallel`):
 
 - **Input**, per 5 ms frame of the source word: its continuous log F0 (interpolated over unvoiced frames), the
-  voicing, the log power envelope and the first MCEPs, each z-scored by the word itself
-  (:func:`~emocore.dsp.contour_features.contour_inputs`), so no speaker's register or loudness enters, and the condition
+  voicing, the log power envelope and the first MCEPs, each z-scored by the word itself, then its log F0 and power
+  centred on the word's means in the fixed output units (:func:`~emocore.dsp.contour_features.contour_inputs`), so no
+  speaker's register or loudness enters but the size of the word's movement does, and the condition
   ``[one-hot(source), one-hot(target)]``.
 - **Network** (:func:`build_contour_network`): a 1-D convolution, then residual blocks of dilated convolutions
   (a second or more of context each side), each block shifted by a dense map of the condition; the output adds the
@@ -57,7 +58,7 @@ def contour_condition(source: int, target: int, n_emotions: int) -> np.ndarray:
 
 
 def build_contour_network(cfg: ContourConfig, n_emotions: int, name: str = "prosody") -> keras.Model:
-    """The contour network: ``[(B, T, 3 + n_mcep), (B, 2 * n_emotions)] -> (B, T, 2)`` (log F0, log power).
+    """The contour network: ``[(B, T, n_inputs(cfg)), (B, 2 * n_emotions)] -> (B, T, 2)`` (log F0, log power).
 
     Any ``T``: every convolution is ``"same"``-padded with stride 1. The last layer starts at zero and the output
     adds the input's log-F0 and power channels in the output's units (:func:`contour_channels`), so an untrained
