@@ -200,6 +200,20 @@ def export_pretrained(model_dir: str | Path, name: str, root: str | Path | None 
     return out
 
 
+def require_same_training_data(model_dir: str | Path, own, measured, consequence: str) -> None:
+    """Refuse a multi-speaker model's training data prepared again when they do not give its own prosody shifts
+    (``own``, ``measured``: :class:`~emocore.dsp.relative_prosody.ProsodyShifts`): another split,
+    ``max_utterances`` or a changed corpus. ``consequence`` ends the message.
+
+    Raises:
+        ParameterError: naming the first emotion whose shifts differ.
+    """
+    differing = own.differing_emotions(measured)
+    if differing:
+        raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
+                             f"{differing[0]} shifts; {consequence}")
+
+
 def remeasure_speakers(model_dir: str | Path, *, processed_dir: str | Path | None = None,
                        corpora_root: str | Path | None = None, n_jobs: int | None = None,
                        max_utterances: int | None = None) -> Path:
@@ -240,10 +254,8 @@ def remeasure_speakers(model_dir: str | Path, *, processed_dir: str | Path | Non
                             processed_dir or paths.processed_dir(), corpora_root=corpora_root, n_jobs=n_jobs,
                             max_utterances=max_utterances, progress=False)
     measured = data.normalizer.prosody
-    differing = normalizer.prosody.differing_emotions(measured)
-    if differing:
-        raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
-                             f"{differing[0]} shifts; its contours cannot be measured on the same data")
+    require_same_training_data(model_dir, normalizer.prosody, measured,
+                               "its contours cannot be measured on the same data")
     model.converter.normalizer = dataclasses.replace(normalizer, prosody=measured, enrolled=data.normalizer.enrolled)
     model.converter.save_extra(model_dir)
     record = model.record

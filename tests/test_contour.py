@@ -177,7 +177,6 @@ def test_the_power_change_is_carried_across_unvoiced_frames_from_their_voiced_ne
     assert np.std(gain[20:100]) > 1e-3  # on voiced frames the learned change itself
 
 
-
 def test_the_smoothed_changes_take_nothing_from_unvoiced_frames(rng, monkeypatch):
     from dataclasses import replace
 

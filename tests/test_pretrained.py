@@ -301,3 +301,17 @@ def test_the_default_model_converts_a_voice_in_neither_corpus_and_an_unseen_acto
     default = audio.load_wav(tmp_path / "out" / f"{actor.stem}.wav", 16000)
     np.testing.assert_array_equal(learned, default)
     assert len(cwt) == len(default) and not np.allclose(cwt, default, atol=1e-3)
+
+
+def test_training_data_that_do_not_reproduce_the_models_shifts_are_refused():
+    class Shifts:  # ProsodyShifts' one method used here: the emotions another measurement does not reproduce
+        def __init__(self, differing):
+            self.differing = differing
+
+        def differing_emotions(self, other):
+            return other.differing
+
+    pretrained.require_same_training_data("runs/m", Shifts([]), Shifts([]), "unused")  # the same data: no error
+    with pytest.raises(ParameterError, match=r"runs/m: the training data prepared again do not give the model's own "
+                                             r"sad shifts; the words differ"):
+        pretrained.require_same_training_data("runs/m", Shifts([]), Shifts(["sad", "angry"]), "the words differ")

@@ -44,9 +44,9 @@ def n_inputs(cfg: ContourConfig) -> int:
 
 def contour_channels(cfg: ContourConfig) -> tuple[int, int]:
     """The input channels of the source's log F0 and power in the units the network predicts in."""
-    extra = 3 + cfg.n_mcep
+    extra = 3 + cfg.n_mcep  # the fixed-unit channels follow the MCEPs, F0's first
     f0 = extra if cfg.f0_unit > 0 else 0
-    power = extra + (cfg.f0_unit > 0) if cfg.power_unit > 0 else 2
+    power = (extra + int(cfg.f0_unit > 0)) if cfg.power_unit > 0 else 2
     return f0, power
 
 

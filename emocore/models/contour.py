@@ -129,9 +129,8 @@ class ContourPredictor:
         if self.cfg.f0_smoothing_frames > 0:
             f0_change = gaussian_filter1d(f0_change, self.cfg.f0_smoothing_frames, mode="nearest")
         alpha = float(intensity)
-        log_f0 = np.asarray(feats.f0_hz, dtype=np.float64)
-        log_f0 = np.log(np.where(voiced, log_f0, 1.0)) + alpha * f0_change * stats.f0_unit
-        f0_hz = np.where(voiced, np.exp(log_f0), 0.0)
+        source_log_f0 = np.log(np.where(voiced, np.asarray(feats.f0_hz, dtype=np.float64), 1.0))
+        f0_hz = np.where(voiced, np.exp(source_log_f0 + alpha * f0_change * stats.f0_unit), 0.0)
         # the unvoiced frames' own envelope keeps its shape, as with the CWT transform
         gain = alpha * (predicted[:, 1] - x[:, power_channel]) * stats.power_unit
         return f0_hz, np.asarray(feats.log_power, dtype=np.float64) + interpolate_over_unvoiced(gain, voiced)

@@ -108,16 +108,15 @@ def _check_same_data(model_dir: Path, measured) -> None:
     from emocore.config import read_model_json
     from emocore.dsp.speaker_norm import SpeakerNormalizer
     from emocore.models.stargan import SPEAKERS_FILE
+    from emocore.pretrained import require_same_training_data
 
     path = model_dir / SPEAKERS_FILE
     try:
         own = SpeakerNormalizer.from_dict(read_model_json(path)["normalizer"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFolderError(path, f"not a speaker normalization ({type(error).__name__}: {error})") from error
-    differing = own.prosody.differing_emotions(measured.prosody)
-    if differing:
-        raise ParameterError(f"{model_dir}: the training data prepared again do not give the model's own "
-                             f"{differing[0]} shifts; the learned prosody must learn from the words the model did")
+    require_same_training_data(model_dir, own.prosody, measured.prosody,
+                               "the learned prosody must learn from the words the model did")
 
 
 def add_learned_prosody(model_dir: str | Path, cfg: ContourConfig | None = None, *, overwrite: bool = False,
