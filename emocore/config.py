@@ -282,6 +282,11 @@ class ContourConfig:
     RAVDESS sentence's 0.16-0.38, so the same +3 semitones was 3.5 units for one and 1 for the other, and the network,
     seeing only z-scores, could not tell them apart (it raised unseen men's voices by 8 semitones to angry where their
     real angry takes are 2-3 higher). Fixed units keep a semitone a semitone whoever speaks.
+    ``strength_condition`` adds RAVDESS's labelled emotional intensity to the condition (1 for a strong take, 0 for a
+    normal one and for TESS's words, which sit in the normal takes' register): a strong take's pitch is another
+    register (angry 6-16 semitones above the neutral take for the shipped model's training actors, against 1-6 for
+    normal takes; sad 3-11 against -2 to +1), and without the label the network predicts between the two for
+    every word. Conversion chooses the register (the ``strength`` option, default 0).
     """
 
     width: int = 64
@@ -299,6 +304,7 @@ class ContourConfig:
     f0_smoothing_frames: float = 1.0
     f0_unit: float = 0.1
     power_unit: float = 1.0
+    strength_condition: bool = True
     seed: int = 0
 
     def __post_init__(self):

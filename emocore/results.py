@@ -128,7 +128,8 @@ def multispeaker_tables(entry: pretrained.PretrainedModel, out_dir: Path, fig_di
                         evaluate: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate a multi-speaker model into ``out_dir`` (or, with ``evaluate=False``, read that evaluation) and write
     its results and intensity tables into ``fig_dir`` (``results_multispeaker.csv``, ``intensity_multispeaker.csv``
-    for the default model, suffixed by the model's name for any other)."""
+    for the default model, suffixed by the model's name for any other), and the retakes' distances
+    (``retakes_multispeaker.csv``: real recordings, the same for every model) where the evaluation wrote them."""
     if evaluate:
         from emocore.evaluation.multispeaker import evaluate_multispeaker
 
@@ -138,6 +139,8 @@ def multispeaker_tables(entry: pretrained.PretrainedModel, out_dir: Path, fig_di
     fig_dir.mkdir(parents=True, exist_ok=True)
     results.to_csv(fig_dir / f"results_multispeaker{suffix}.csv", index=False)
     intensity.to_csv(fig_dir / f"intensity_multispeaker{suffix}.csv", index=False)
+    if (out_dir / "retakes.csv").is_file():  # evaluations since the thirteenth session write it
+        pd.read_csv(out_dir / "retakes.csv").to_csv(fig_dir / "retakes_multispeaker.csv", index=False)
     return results, intensity
 
 
@@ -196,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         print(to_markdown(results))
         print("\nProbability of the target emotion by intensity (unseen actors):\n")
         print(to_markdown(intensity))
+        if (out_dir / "retakes.csv").is_file():
+            print("\nThe floor of the distance columns (unseen actors): each normal-intensity take against the "
+                  "actor's other take of the sentence:\n")
+            print(to_markdown(pd.read_csv(out_dir / "retakes.csv")))
     print(f"\naudio: {data_dir / 'results'}/*/"
           f"\ntables: {summary_csv.parent}/ (evaluation.csv, summary.csv, summary.json) and {fig_dir / 'results.csv'}"
           f"\nfigures: {fig_dir}/\nexecuted notebooks: {build_dir}/")

@@ -59,6 +59,7 @@ def test_train_cli_needs_each_domain_once(capsys):
     (["--seed", "3"], "--seed goes with --style random"),
     (["--style", "random", "--seed", "-1"], "--seed: must be 0 or more"),
     (["--intensity", "1.5"], "--intensity must be in"),
+    (["--strength", "-0.5"], "--strength must be in"),
 ])
 def test_convert_cli_rejects_inconsistent_style_flags(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:

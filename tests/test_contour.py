@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -66,10 +67,31 @@ def test_targets_differ_and_intensity_moves_from_the_source_to_the_prediction(rn
         predictor.predict(word, "neutral", "bored")
 
 
-def test_condition_names_the_source_and_the_target():
+def test_condition_names_the_source_the_target_and_the_strength():
     np.testing.assert_array_equal(contour_condition(0, 2, 4), [[1, 0, 0, 0, 0, 0, 1, 0]])
+    np.testing.assert_array_equal(contour_condition(0, 2, 4, 0.25), [[1, 0, 0, 0, 0, 0, 1, 0, 0.25]])
     network = build_contour_network(CFG, 4)
-    assert [tuple(i.shape) for i in network.inputs] == [(None, None, n_inputs(CFG)), (None, 8)]
+    assert [tuple(i.shape) for i in network.inputs] == [(None, None, n_inputs(CFG)), (None, 9)]
+    without = build_contour_network(replace(CFG, strength_condition=False), 4)
+    assert tuple(without.inputs[1].shape) == (None, 8)
+
+
+def test_the_strength_moves_the_prediction_where_the_network_reads_it(rng):
+    word = _word(rng)
+    predictor = _perturbed(ContourPredictor.build(CFG, EMOTIONS), seed=3)
+    layer = predictor.network.get_layer("block1_condition")  # the strength's weights: make them count
+    kernel, bias = layer.get_weights()
+    kernel[-1] = np.random.default_rng(4).normal(0, 1.0, kernel.shape[1])
+    layer.set_weights([kernel, bias])
+    normal, strong = (predictor.predict(word, "neutral", "angry", strength=s) for s in (0.0, 1.0))
+    assert predictor.predict(word, "neutral", "angry")[0] == pytest.approx(normal[0])  # 0 is the default
+    assert not np.allclose(normal[0], strong[0]) and not np.allclose(normal[1], strong[1])
+    np.testing.assert_array_equal(strong[0] > 0, word.f0_hz > 0)
+    with pytest.raises(ParameterError, match=r"strength must be in \[0, 1\], got 1.5"):
+        predictor.predict(word, "neutral", "angry", strength=1.5)
+    blind = _perturbed(ContourPredictor.build(replace(CFG, strength_condition=False), EMOTIONS), seed=3)
+    np.testing.assert_array_equal(blind.predict(word, "neutral", "angry", strength=1.0)[0],
+                                  blind.predict(word, "neutral", "angry")[0])
 
 
 def test_save_and_load_round_trip_and_damaged_folders(rng, tmp_path):
@@ -92,13 +114,14 @@ def test_save_and_load_round_trip_and_damaged_folders(rng, tmp_path):
 
 
 def test_a_learned_prosody_saved_before_the_units_were_settings_reads_the_words_own_spreads(rng, tmp_path):
-    from dataclasses import asdict, replace
+    from dataclasses import asdict
 
-    old_cfg = replace(CFG, f0_unit=0.0, power_unit=0.0)
+    old_cfg = replace(CFG, f0_unit=0.0, power_unit=0.0, strength_condition=False)
     predictor = _perturbed(ContourPredictor.build(old_cfg, EMOTIONS), seed=2)
     predictor.save(tmp_path)
     settings = asdict(old_cfg)
-    del settings["f0_unit"], settings["power_unit"], settings["f0_smoothing_frames"]  # the first shipped prosody.json
+    for name in ("f0_unit", "power_unit", "f0_smoothing_frames", "strength_condition"):
+        del settings[name]  # the first shipped prosody.json had none of them
     (tmp_path / CONFIG_FILE).write_text(json.dumps({"emotions": list(EMOTIONS), "config": settings}))
     back = ContourPredictor.load(tmp_path)
     assert back.cfg == old_cfg
@@ -108,8 +131,6 @@ def test_a_learned_prosody_saved_before_the_units_were_settings_reads_the_words_
 
 @pytest.mark.parametrize("fixed", [True, False])
 def test_a_predicted_change_is_read_in_the_configured_units(rng, monkeypatch, fixed):
-    from dataclasses import replace
-
     from emocore.dsp.contour_features import contour_inputs
     from emocore.models import contour
 
@@ -149,8 +170,6 @@ def _roughness(f0_hz: np.ndarray) -> float:
 
 
 def test_the_predicted_f0_change_is_smoothed_and_the_source_fine_movement_kept(rng):
-    from dataclasses import replace
-
     raw = _perturbed(ContourPredictor.build(replace(CFG, f0_smoothing_frames=0.0), EMOTIONS), seed=3)
     smooth = ContourPredictor(raw.network, replace(CFG, f0_smoothing_frames=1.0), EMOTIONS)
     word = _word(rng)

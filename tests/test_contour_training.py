@@ -20,8 +20,9 @@ from emocore.training.contour import add_learned_prosody, main, train_contour_ne
 EMOTIONS = ("neutral", "angry", "happy", "sad")
 
 
-def _pairs(rng, cfg, n=24, n_frames=90):
-    """Synthetic parallel words: happy raises the log F0 by 1.5 units and the power by 1, sad lowers both."""
+def _pairs(rng, cfg, n=24, n_frames=90, strong_every=0):
+    """Synthetic parallel words: happy raises the log F0 by 1.5 units and the power by 1, sad lowers both; every
+    ``strong_every``-th pair of each target is a strong take whose changes are twice as large."""
     f0, power = contour_channels(cfg)
     pairs = []
     for k in range(n):
@@ -30,8 +31,10 @@ def _pairs(rng, cfg, n=24, n_frames=90):
         x[:, f0] = 2.0 * x[:, 0]
         x[:, 1] = 1.0
         target, sign = (2, 1.0) if k % 2 else (3, -1.0)
+        strong = bool(strong_every) and (k // 2) % strong_every == 0
+        sign *= 2.0 if strong else 1.0
         y = np.column_stack([x[:, f0] + sign * 1.5, x[:, power] + sign, np.ones(n_frames)]).astype(np.float32)
-        pairs.append(ContourPair(x, y, 0, target, "tess" if k % 3 else "ravdess", "s"))
+        pairs.append(ContourPair(x, y, 0, target, "tess" if k % 3 else "ravdess", "s", strong))
     return pairs
 
 
@@ -45,11 +48,26 @@ def test_training_learns_each_targets_change(rng):
     from emocore.models.contour import contour_condition
 
     for target, sign in ((2, 1.0), (3, -1.0)):
-        out = np.asarray(predictor.network([pairs[0].inputs[None], contour_condition(0, target, 4)]))[0]
+        out = np.asarray(predictor.network([pairs[0].inputs[None], contour_condition(0, target, 4, 0.0)]))[0]
         assert np.mean(out[:, 0] - pairs[0].inputs[:, f0]) == pytest.approx(sign * 1.5, abs=0.5)
         assert np.mean(out[:, 1] - pairs[0].inputs[:, power]) == pytest.approx(sign * 1.0, abs=0.5)
     with pytest.raises(ParameterError, match="no parallel pairs"):
         train_contour_network([], EMOTIONS, cfg, progress=False)
+
+
+def test_training_learns_the_strong_takes_apart_from_the_normal_ones(rng):
+    from emocore.models.contour import contour_condition
+
+    cfg = replace(ContourConfig().smoke(), n_mcep=4, width=16, steps=300, crop_frames=64, batch_size=8)
+    pairs = _pairs(rng, cfg, n=48, strong_every=3)  # a third strong: twice the change
+    f0, power = contour_channels(cfg)
+    predictor, _ = train_contour_network(pairs, EMOTIONS, cfg, progress=False)
+    x = pairs[1].inputs[None]
+    for target, sign in ((2, 1.0), (3, -1.0)):
+        change = {s: np.mean(np.asarray(predictor.network([x, contour_condition(0, target, 4, s)]))[0][:, 0]
+                             - x[0, :, f0]) for s in (0.0, 1.0)}
+        assert change[0.0] == pytest.approx(sign * 1.5, abs=0.5)
+        assert change[1.0] == pytest.approx(sign * 3.0, abs=0.75)
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +122,12 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
     expected_f0, expected_power = converter.prosody_net.predict(feats, "neutral", "happy")
     np.testing.assert_allclose(own.f0_hz, expected_f0)
     np.testing.assert_allclose(own.log_power, expected_power)
+    # the strength option reaches it: the register of strong takes
+    strong = model.convert_features(feats, ("neutral", "happy"), strength=1.0)
+    np.testing.assert_allclose(strong.f0_hz, converter.prosody_net.predict(feats, "neutral", "happy", strength=1.0)[0])
+    assert not np.allclose(strong.f0_hz, own.f0_hz)
+    with pytest.raises(ParameterError, match="strength must be in"):
+        model.convert_features(feats, ("neutral", "happy"), strength=2.0)
     # a word with too few voiced frames gets the CWT transform instead of failing
     silent = feats.replace(f0_hz=np.where(np.arange(feats.n_frames) == 40, 150.0, 0.0))
     assert np.all(np.isfinite(model.convert_features(silent, ("neutral", "happy"), power="learned").log_power))
@@ -188,4 +212,6 @@ def test_batches_mask_the_silence_out_of_the_power_and_unvoiced_targets_out_of_t
     np.testing.assert_array_equal(y[0, :90, 3], np.arange(90) >= 30)  # power: the source's voiced frames
     np.testing.assert_array_equal(y[0, :90, 2], (np.arange(90) >= 30) & (np.arange(90) < 60))  # F0: voiced in both
     assert not y[0, 90:].any() and not x[0, 90:].any()  # padding beyond the word
-    np.testing.assert_array_equal(cond[0], [1, 0, 0, 0, 0, 0, 1, 0])
+    np.testing.assert_array_equal(cond[0], [1, 0, 0, 0, 0, 0, 1, 0, 0])  # neutral -> happy, a normal take
+    (_, cond), _ = contour_batch([replace(pair, strong=True)], np.array([0]), cfg, 4, rng)
+    np.testing.assert_array_equal(cond[0], [1, 0, 0, 0, 0, 0, 1, 0, 1])  # a strong take

@@ -362,6 +362,22 @@ def test_reference_items_pair_held_out_words_with_the_real_target(corpora_root):
     assert all(i.reference_path is None and i.path.parent.name == "angry" for i in target)
 
 
+def test_retake_distances_measure_each_take_against_the_speakers_other_take(corpora_root, cache):
+    table = evaluation.retake_distances("ravdess", ["Actor_13"], ["sad"], root=corpora_root, cache_dir=cache)
+    takes = datasets.list_utterances("ravdess", "Actor_13", "sad", root=corpora_root)
+    assert len(table) == len(takes) == 8  # two sentences, two intensities, two repetitions
+    by_path = {str(u.path): u for u in takes}
+    for row in table.itertuples():
+        take, reference = by_path[row.path], by_path[row.reference_path]
+        assert (take.text_id, take.intensity) == (reference.text_id, reference.intensity) == (row.text_id,
+                                                                                             row.intensity)
+        assert take.repetition != reference.repetition
+    assert table["mcd_db"].gt(0).all() and table["f0_rmse_hz"].gt(0).all()
+    assert table["log_f0_pearson"].between(-1, 1).all()
+    one_take = evaluation.retake_distances("tess", ["OAF"], ["sad"], root=corpora_root, cache_dir=cache)
+    assert one_take.empty and list(one_take.columns) == list(table.columns)
+
+
 @pytest.fixture
 def conversion_folder(corpora_root, tmp_path):
     """A folder as conversion code writes it: two files (copies of real recordings) and a manifest."""

@@ -82,6 +82,19 @@ def test_write_conversions_takes_pairs_for_a_model_of_many_speakers(smoke_starga
     assert len(items) == 2 and all(i.path.is_file() and i.reference_path is not None for i in items)
 
 
+def test_retake_table_averages_the_unseen_actors_normal_takes_against_their_other_takes(corpora_root, tmp_path):
+    from emocore.evaluation.multispeaker import retake_table
+    from emocore.evaluation.reference import retake_distances
+
+    table = retake_table(SPEAKERS, ("sad", "angry"), root=corpora_root, cache_dir=tmp_path)
+    assert table["target_emotion"].tolist() == ["sad", "angry"] and table["n"].tolist() == [4, 4]  # TESS: no retakes
+    every = retake_distances("ravdess", ["Actor_15"], ["sad"], root=corpora_root, cache_dir=tmp_path)
+    normal = every[every["intensity"] == "normal"]
+    assert table.loc[0, "f0_rmse_hz"] == pytest.approx(normal["f0_rmse_hz"].mean(), abs=0.006)
+    assert table.loc[0, "mcd_db"] == pytest.approx(normal["mcd_db"].mean(), abs=0.006)
+    assert len(every) == 8 and normal["f0_rmse_hz"].mean() != pytest.approx(every["f0_rmse_hz"].mean(), abs=0.01)
+
+
 def test_intensity_table_reads_intensity_from_the_system_names():
     import pandas as pd
 

@@ -78,5 +78,15 @@ def test_pairs_of_real_parallel_words(smoke_stargan):
             texts = [u.text_id for u, _ in by_emotion[target].train]
             expected += sum(min(texts.count(u.text_id), 2) for u, _ in by_emotion["neutral"].train)
     assert len(pairs) == expected
+    # every take (max_per_text=4): the strong RAVDESS takes are flagged, TESS's words and normal takes not
+    every = parallel_pairs(data.per_speaker, emotions, CFG, max_per_text=4)
+    strong = 0
+    for by_emotion in data.per_speaker.values():
+        for target in ("angry", "happy", "sad"):
+            takes = [u for u, _ in by_emotion[target].train]
+            strong += sum(sum(t.text_id == u.text_id and t.intensity == "strong" for t in takes)
+                          for u, _ in by_emotion["neutral"].train)
+    assert strong > 0 and sum(p.strong for p in every) == strong
+    assert not any(p.strong for p in every if p.corpus == "tess")
     with pytest.raises(ParameterError, match="'bored'"):
         parallel_pairs(data.per_speaker, emotions, CFG, sources=("bored",))

@@ -74,6 +74,12 @@ def test_multispeaker_tables_are_copied_where_the_readme_reads_them(tmp_path):
     make_results.multispeaker_tables(entry("other"), out, figures, evaluate=False)
     assert (figures / "results_multispeaker-other.csv").is_file()
     assert "| tess | angry | emostargan | 97 |" in make_results.to_markdown(got)
+    assert not (figures / "retakes_multispeaker.csv").exists()  # an evaluation written before there were retakes
+    retakes = pd.DataFrame({"target_emotion": ["angry"], "n": [16], "mcd_db": [5.19], "f0_rmse_hz": [56.83],
+                            "log_f0_pearson": [0.63]})
+    retakes.to_csv(out / "retakes.csv", index=False)
+    make_results.multispeaker_tables(entry(pretrained.DEFAULT_PRETRAINED), out, figures, evaluate=False)
+    pd.testing.assert_frame_equal(pd.read_csv(figures / "retakes_multispeaker.csv"), retakes)
 
 
 def test_stream_variants_name_every_stream_alone_and_together_and_all_parse():

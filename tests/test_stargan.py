@@ -368,7 +368,7 @@ def test_convert_cli_converts_a_voice_in_neither_corpus_and_an_unseen_actor(trai
     assert "far from" not in captured.err, captured.err
     # a few recordings of the speaker, and a softer emotion
     rc = cli.convert_main([*argv, str(actor[0].path), "-o", str(tmp_path / "soft.wav"), "--intensity", "0.5",
-                           "--speaker-recordings", *(str(u.path) for u in actor[1:3])])
+                           "--strength", "1", "--speaker-recordings", *(str(u.path) for u in actor[1:3])])
     assert rc == 0, capsys.readouterr().err
     assert np.isfinite(audio.load_wav(tmp_path / "soft.wav", 16000)).all()
     rc = cli.convert_main([*argv, str(actor[0].path), "-o", str(tmp_path / "bad.wav"), "--style", "mean"])

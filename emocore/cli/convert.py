@@ -75,6 +75,10 @@ def convert_main(argv: list[str] | None = None) -> int:
                          help="the input is one of the model's training speakers (e.g. tess:OAF): move its prosody "
                               "and spectrum by that speaker's own measured emotion changes instead of the average "
                               "over speakers (the learned prosody, the default from neutral, reads the input alone)")
+    speaker.add_argument("--strength", type=float, default=None,
+                         help="EmoStarGAN's learned prosody: the register of the emotion in [0, 1], 0 (default) "
+                              "that of RAVDESS's normal-intensity takes, 1 that of its strong ones (higher, louder; "
+                              "a learned prosody trained before the strength was a condition ignores it)")
     styles = parser.add_argument_group("EmoMUNIT style (MUNIT models; --intensity also EmoStarGAN)")
     styles.add_argument("--style", choices=("mean", "reference", "random"), default=None,
                         help="target style: the target emotion's mean style code (default), a reference "
@@ -147,6 +151,8 @@ def convert_main(argv: list[str] | None = None) -> int:
         style["speaker_stats"] = _speaker_stats(args.speaker_recordings, model.feature_cfg)
     if args.speaker is not None:
         style["speaker"] = args.speaker
+    if args.strength is not None:
+        style["strength"] = args.strength
     try:
         model.converter.check_options(style)
     except EmocoreError as error:
@@ -235,7 +241,7 @@ def _direction(parser: argparse.ArgumentParser, args: argparse.Namespace):
 
 #: the flag that sets each conversion option
 FLAG_OF_OPTION = {"style": "--style", "reference": "--reference", "seed": "--seed", "intensity": "--intensity",
-                  "speaker_stats": "--speaker-recordings", "speaker": "--speaker"}
+                  "speaker_stats": "--speaker-recordings", "speaker": "--speaker", "strength": "--strength"}
 
 
 def _speaker_stats(recordings: list[Path], cfg):
@@ -265,5 +271,7 @@ def _style_options(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         parser.error("--seed goes with --style random")
     if args.intensity is not None and not 0.0 <= args.intensity <= 1.0:
         parser.error(f"--intensity must be in [0, 1], got {args.intensity}")
+    if args.strength is not None and not 0.0 <= args.strength <= 1.0:
+        parser.error(f"--strength must be in [0, 1], got {args.strength}")
     options = {"style": style, "reference": args.reference, "seed": args.seed, "intensity": args.intensity}
     return {k: v for k, v in options.items() if v is not None}

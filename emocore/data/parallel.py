@@ -36,6 +36,8 @@ class ContourPair:
             word's means, in its stats' ``f0_unit`` and ``power_unit``) and its voicing (the share of voiced target frames aligned with each source frame).
         source, target (int): the emotions' indices.
         corpus, speaker (str): whose words they are.
+        strong (bool): the target is a RAVDESS take of strong emotional intensity (normal takes and TESS's words:
+            ``False``).
     """
 
     inputs: np.ndarray
@@ -44,6 +46,7 @@ class ContourPair:
     target: int
     corpus: str
     speaker: str
+    strong: bool = False
 
 
 def _spectral_track(feats: WorldFeatures) -> np.ndarray:
@@ -105,15 +108,15 @@ def parallel_pairs(per_speaker: Mapping[str, Mapping[str, DomainData]], emotions
             for target in emotions:
                 if target == source or target not in by_emotion:
                     continue
-                by_text: dict[str, list[WorldFeatures]] = {}
+                by_text: dict[str, list[tuple[WorldFeatures, bool]]] = {}
                 for u, f in by_emotion[target].train:
                     if _voiced_enough(f):
-                        by_text.setdefault(u.text_id, []).append(f)
+                        by_text.setdefault(u.text_id, []).append((f, u.intensity == "strong"))
                 for u, feats in words:
-                    for other in by_text.get(u.text_id, [])[:max_per_text]:
+                    for other, strong in by_text.get(u.text_id, [])[:max_per_text]:
                         x, stats = contour_inputs(feats, cfg)
                         pairs.append(ContourPair(x, aligned_targets(feats, other, stats), emotions.index(source),
-                                                 emotions.index(target), corpus, speaker))
+                                                 emotions.index(target), corpus, speaker, strong))
     if not pairs:
         raise ParameterError("no parallel words: the speakers have no text recorded in both a source and a target "
                              "emotion")

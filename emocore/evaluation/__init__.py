@@ -72,6 +72,7 @@ from emocore.evaluation.reference import (
     compare_to_reference,
     feature_shift_table,
     reference_metrics,
+    retake_distances,
 )
 from emocore.evaluation.report import (
     SUMMARY_COLUMNS,
@@ -123,6 +124,7 @@ __all__ = [
     "DNSMOS_KEYS", "DNSMOS_KIND",
     # reference
     "REFERENCE_METRICS", "compare_to_reference", "feature_shift_table", "reference_metrics",
+    "retake_distances",
     # scoring
     "TABLE_COLUMNS", "TABLE_METRIC_COLUMNS", "evaluate_folder", "evaluate_pairs",
     # report

@@ -308,6 +308,30 @@ def intensity_table(table: pd.DataFrame, system: str = "emostargan") -> pd.DataF
     return means.rename(columns=names).reset_index()
 
 
+def retake_table(speakers: Sequence[EvalSpeaker] | None = None, targets: Sequence[str] = TARGETS, *,
+                 root: str | Path | None = None, cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """The floor of the distances to the real take for the unseen actors: each normal-intensity take of a target
+    emotion against the actor's other take of the sentence (:func:`~emocore.evaluation.reference.retake_distances`).
+
+    Returns:
+        DataFrame: ``target_emotion``, ``n`` and the means of ``mcd_db``, ``f0_rmse_hz`` and ``log_f0_pearson``,
+        2 decimals.
+    """
+    from emocore.evaluation.reference import retake_distances
+
+    actors = [s for s in (speakers or evaluation_speakers()) if s.group == "unseen"]
+    by_corpus: dict[str, list[str]] = {}
+    for speaker in actors:
+        by_corpus.setdefault(speaker.corpus, []).append(speaker.name)
+    distances = pd.concat([retake_distances(corpus, names, targets, root=root, cache_dir=cache_dir)
+                           for corpus, names in by_corpus.items()], ignore_index=True)
+    normal = distances[distances["intensity"] == "normal"]  # the conversions are measured against normal takes
+    grouped = normal.groupby("emotion", sort=False)
+    table = grouped[["mcd_db", "f0_rmse_hz", "log_f0_pearson"]].mean().round(2)
+    table.insert(0, "n", grouped.size())
+    return table.rename_axis("target_emotion").reset_index()
+
+
 def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpoint: str | Path | None = None,
                           intensities: Sequence[float] = (0.25, 0.5, 0.75), max_utterances: int | None = None,
                           with_dnsmos: bool = True, judges_dir: str | Path | None = None,
@@ -316,9 +340,10 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
 
     Converts both groups of :func:`evaluation_speakers` with the model and the baselines, scores every file with both
     judges, the speaker verifier and DNSMOS, converts the unseen actors again at each of ``intensities`` (judges only),
-    and writes ``evaluation.csv``, ``summary.csv``, ``results.csv``, ``intensity.csv`` and ``significance.csv`` (the
+    and writes ``evaluation.csv``, ``summary.csv``, ``results.csv``, ``intensity.csv``, ``significance.csv`` (the
     model against the ``f0-only`` baseline on the same files, :func:`~emocore.evaluation.significance.paired_comparison`)
-    into ``out_dir`` (audio under ``out_dir/audio/``).
+    and ``retakes.csv`` (:func:`retake_table`: how far the unseen actors' own second takes are from the first, the
+    floor of the distance columns) into ``out_dir`` (audio under ``out_dir/audio/``).
 
     Args:
         judges_dir: where the judges are kept (default: :func:`load_judges`'s).
@@ -353,6 +378,7 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
     intensity.to_csv(out_dir / "intensity.csv", index=False)
     paired_comparison(table, table, baseline_system="f0-only", system_name=system).to_csv(
         out_dir / "significance.csv", index=False)
+    retake_table(cache_dir=cache).to_csv(out_dir / "retakes.csv", index=False)
     return results, intensity
 
 

@@ -1,6 +1,7 @@
 """Distance to real speech: a conversion against the real target-emotion recording of the same text.
 
-:func:`feature_shift_table` is the quick check after training, on features; the others measure waveforms.
+:func:`feature_shift_table` is the quick check after training, on features; the others measure waveforms;
+:func:`retake_distances` measures two real takes of one sentence against each other, the floor of those distances.
 
 MCD (dB, after DTW), F0 RMSE (Hz), log-F0 Pearson correlation and V/UV error
 (:func:`emocore.metrics.aligned_metrics`, :data:`REFERENCE_METRICS`), measured with
@@ -48,6 +49,49 @@ def reference_metrics(path: str | Path, reference_path: str | Path, *, measure_c
     ref = extract_file(reference_path, measure_cfg, cache_dir)
     test = extract_file(path, measure_cfg, cache_dir)
     return metrics.aligned_metrics(ref.mcep, ref.f0_hz, test.mcep, test.f0_hz)
+
+
+def retake_distances(corpus: str, speakers, emotions, *, root: str | Path | None = None,
+                     measure_cfg: FeatureConfig = MEASURE_CONFIG, cache_dir: str | Path | None = None):
+    """How far two real takes of one sentence are: the floor of a conversion's distance to the real take.
+
+    RAVDESS actors say each sentence twice in each emotion and intensity (repetitions ``01`` and ``02``). A
+    conversion is measured against one take (:data:`REFERENCE_METRICS`); the same speaker's other take of the same
+    sentence, in the same emotion and intensity, measured against that take in the same way, is as close as a
+    recording can be expected to come: a speaker never says a sentence the same way twice.
+
+    Args:
+        speakers: the corpus's speakers (e.g. the held-out actors); emotions: the emotions to measure.
+
+    Returns:
+        pandas.DataFrame: one row per take that has another (``speaker``, ``emotion``, ``text_id``, ``intensity``,
+        ``path``, ``reference_path``, then :data:`REFERENCE_METRICS`); empty for a corpus of one take per text
+        (TESS).
+
+    Raises:
+        AudioError: a recording cannot be used (named).
+    """
+    import pandas as pd
+
+    from emocore.data.datasets import list_utterances
+
+    rows = []
+    for speaker in speakers:
+        for emotion in emotions:
+            takes = {}
+            for utt in list_utterances(corpus, speaker, emotion, root=root):
+                takes.setdefault((utt.text_id, utt.intensity), []).append(utt)
+            for (text_id, intensity), same in takes.items():
+                same = sorted(same, key=lambda u: (u.repetition, str(u.path)))
+                for reference, other in zip(same, same[1:] + same[:1]):
+                    if other is reference:
+                        continue
+                    rows.append({"speaker": speaker, "emotion": emotion, "text_id": text_id, "intensity": intensity,
+                                 "path": str(other.path), "reference_path": str(reference.path),
+                                 **reference_metrics(other.path, reference.path, measure_cfg=measure_cfg,
+                                                     cache_dir=cache_dir)})
+    columns = ["speaker", "emotion", "text_id", "intensity", "path", "reference_path", *REFERENCE_METRICS]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def feature_shift_table(model, source_pairs, target_pairs, direction="A2B"):

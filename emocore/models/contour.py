@@ -10,7 +10,8 @@ spoken in each emotion, aligned by DTW; :mod:`emocore.data.parallel`):
   voicing, the log power envelope and the first MCEPs, each z-scored by the word itself, then its log F0 and power
   centred on the word's means in the fixed output units (:func:`~emocore.dsp.contour_features.contour_inputs`), so no
   speaker's register or loudness enters but the size of the word's movement does, and the condition
-  ``[one-hot(source), one-hot(target)]``.
+  ``[one-hot(source), one-hot(target), strength]``: the strength is RAVDESS's labelled emotional intensity of the
+  target take (0 normal, and TESS's words; 1 strong: another pitch register), chosen at conversion (default 0).
 - **Network** (:func:`build_contour_network`): a 1-D convolution, then residual blocks of dilated convolutions
   (a second or more of context each side), each block shifted by a dense map of the condition; the output adds the
   input's own log-F0 and power tracks, so it starts as the identity and learns the change.
@@ -50,22 +51,30 @@ WEIGHTS_FILE = "prosody.weights.h5"
 CONFIG_FILE = "prosody.json"
 
 
-def contour_condition(source: int, target: int, n_emotions: int) -> np.ndarray:
-    """``[one-hot(source), one-hot(target)]``, shape ``(1, 2 * n_emotions)``, float32."""
-    cond = np.zeros((1, 2 * n_emotions), dtype=np.float32)
+def condition_width(cfg: ContourConfig, n_emotions: int) -> int:
+    """The condition's width: two one-hots of the emotions, then the strength where ``cfg.strength_condition``."""
+    return 2 * n_emotions + int(cfg.strength_condition)
+
+
+def contour_condition(source: int, target: int, n_emotions: int, strength: float | None = None) -> np.ndarray:
+    """``[one-hot(source), one-hot(target)]`` and, when given, ``strength``: shape ``(1, condition_width)``,
+    float32."""
+    cond = np.zeros((1, 2 * n_emotions + (strength is not None)), dtype=np.float32)
     cond[0, source], cond[0, n_emotions + target] = 1.0, 1.0
+    if strength is not None:
+        cond[0, -1] = strength
     return cond
 
 
 def build_contour_network(cfg: ContourConfig, n_emotions: int, name: str = "prosody") -> keras.Model:
-    """The contour network: ``[(B, T, n_inputs(cfg)), (B, 2 * n_emotions)] -> (B, T, 2)`` (log F0, log power).
+    """The contour network: ``[(B, T, n_inputs(cfg)), (B, condition_width)] -> (B, T, 2)`` (log F0, log power).
 
     Any ``T``: every convolution is ``"same"``-padded with stride 1. The last layer starts at zero and the output
     adds the input's log-F0 and power channels in the output's units (:func:`contour_channels`), so an untrained
     network returns its input's contours.
     """
     features = keras.Input(shape=(None, n_inputs(cfg)), name="contours")
-    cond = keras.Input(shape=(2 * n_emotions,), name="condition")
+    cond = keras.Input(shape=(condition_width(cfg, n_emotions),), name="condition")
     h = layers.Conv1D(cfg.width, cfg.kernel_size, padding="same", name="input_conv")(features)
     h = layers.Add(name="input_condition")([h, layers.Reshape((1, cfg.width))(layers.Dense(cfg.width)(cond))])
     for i, dilation in enumerate(cfg.dilations):
@@ -106,20 +115,28 @@ class ContourPredictor:
             raise ParameterError(f"the learned prosody knows {', '.join(self.emotions)}, not {emotion!r}")
         return self.emotions.index(emotion)
 
-    def predict(self, feats: WorldFeatures, source: str, target: str, intensity: float = 1.0
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, feats: WorldFeatures, source: str, target: str, intensity: float = 1.0,
+                strength: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """The word's F0 ``(T,)`` in Hz (0 where the source is unvoiced) and log power ``(T,)`` in ``target``.
 
+        Args:
+            intensity: from the source's contours (0) to the predicted ones (1).
+            strength: the register of the predicted contours where ``cfg.strength_condition``: 0 that of RAVDESS's
+                normal-intensity takes (and TESS's words), 1 that of its strong ones; ignored by a network without it.
+
         Raises:
-            ParameterError: an emotion it does not know, or too few voiced frames
-                (:func:`~emocore.dsp.contour_features.contour_inputs`).
+            ParameterError: an emotion it does not know, too few voiced frames
+                (:func:`~emocore.dsp.contour_features.contour_inputs`), or a strength outside ``[0, 1]``.
         """
+        if not 0.0 <= float(strength) <= 1.0:
+            raise ParameterError(f"strength must be in [0, 1], got {strength}")
         if source not in self.sources:
             raise ParameterError(f"the learned prosody converts from {', '.join(self.sources)} only, not {source!r}")
         if float(intensity) == 0.0:  # the source itself, not its float32 round trip
             return np.asarray(feats.f0_hz, dtype=np.float64).copy(), np.asarray(feats.log_power, dtype=np.float64).copy()
         x, stats = contour_inputs(feats, self.cfg)
-        cond = contour_condition(self.index(source), self.index(target), len(self.emotions))
+        cond = contour_condition(self.index(source), self.index(target), len(self.emotions),
+                                 float(strength) if self.cfg.strength_condition else None)
         predicted = np.asarray(infer(self.network, [x[None], cond])[0], dtype=np.float64)
         voiced = np.asarray(feats.f0_hz) > 0
         # the changes were learned on voiced frames only: across unvoiced ones (consonants, pauses) each is carried
@@ -158,8 +175,8 @@ class ContourPredictor:
                 raise ModelFolderError(path, f"missing: the learned prosody needs {CONFIG_FILE} and {WEIGHTS_FILE}")
         try:
             values = json.loads(config_path.read_text())
-            # written before the units were settings: the word's own spreads
-            settings = {"f0_unit": 0.0, "power_unit": 0.0, **values["config"]}
+            # written before the units and the strength were settings: the word's own spreads, no strength
+            settings = {"f0_unit": 0.0, "power_unit": 0.0, "strength_condition": False, **values["config"]}
             cfg, emotions = ContourConfig(**settings), tuple(values["emotions"])
             sources = tuple(values.get("sources", emotions))
         except (OSError, ValueError, KeyError, TypeError, ParameterError) as error:

@@ -180,7 +180,7 @@ class SpeakerRelativeConverter(MappingConverter):
     """
 
     extra_files = (SPEAKERS_FILE, PROSODY_CONFIG_FILE, PROSODY_WEIGHTS_FILE)
-    option_names = ("intensity", "speaker_stats", "speaker")
+    option_names = ("intensity", "strength", "speaker_stats", "speaker")
 
     def __init__(self, generator: keras.Model, n_emotions: int, normalizer: SpeakerNormalizer | None = None,
                  emotions: Sequence[str] | None = None, f0_contour: bool = False,
@@ -202,6 +202,9 @@ class SpeakerRelativeConverter(MappingConverter):
         intensity = options.get("intensity")
         if intensity is not None and not 0.0 <= float(intensity) <= 1.0:
             raise ParameterError(f"intensity must be in [0, 1], got {intensity}")
+        strength = options.get("strength")
+        if strength is not None and not 0.0 <= float(strength) <= 1.0:
+            raise ParameterError(f"strength must be in [0, 1], got {strength}")
         if options.get("speaker") is not None:
             self._ready().for_speaker(options["speaker"])  # raises for a speaker the model was not trained on
 
@@ -319,6 +322,10 @@ class SpeakerRelativeConverter(MappingConverter):
 
         Options:
             intensity (float): in ``[0, 1]`` (default 1).
+            strength (float): the learned prosody's register in ``[0, 1]`` (default 0): 0 that of RAVDESS's
+                normal-intensity takes (and TESS's words), 1 that of its strong ones
+                (:meth:`~emocore.models.contour.ContourPredictor.predict`; a learned prosody trained without it
+                ignores it, and so do the other F0 and power methods).
             speaker_stats (DomainStats): the speaker's statistics in the source emotion from a few recordings
                 (default: the utterance's own).
             speaker (str): one of the model's training speakers (:attr:`enrolled_speakers`, e.g. ``"tess:OAF"``):
@@ -346,7 +353,8 @@ class SpeakerRelativeConverter(MappingConverter):
                                          f0=method if method in ("log-gaussian", "cwt") else False,
                                          power=power if power != "learned" else False)
         if "learned" in (method, power):
-            f0_hz, log_power = self.prosody_net.predict(feats, src, tgt, intensity)
+            f0_hz, log_power = self.prosody_net.predict(feats, src, tgt, intensity,
+                                                        float(options.get("strength") or 0.0))
             out = out.replace(**({"f0_hz": f0_hz} if method == "learned" else {}),
                               **({"log_power": log_power} if power == "learned" else {}))
         contour = method == "contour" and np.any(np.asarray(feats.f0_hz) > 0)

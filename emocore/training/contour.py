@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from emocore.config import ContourConfig
 from emocore.data.parallel import ContourPair
 from emocore.exceptions import EmocoreError, ModelFolderError, ParameterError
-from emocore.models.contour import CONFIG_FILE, WEIGHTS_FILE, ContourPredictor
+from emocore.models.contour import CONFIG_FILE, WEIGHTS_FILE, ContourPredictor, condition_width
 
 
 def masked_l1(y_true, y_pred):
@@ -43,14 +43,15 @@ def contour_batch(pairs: Sequence[ContourPair], indices: np.ndarray, cfg: Contou
     """One batch of random crops of ``cfg.crop_frames`` (shorter words zero-padded and masked).
 
     Returns:
-        tuple: ``[inputs (B, L, C), condition (B, 2n)]`` and the targets ``(B, L, 4)`` :func:`masked_l1` reads
+        tuple: ``[inputs (B, L, C), condition (B, condition_width)]`` (the strength: 1 for a strong take) and the
+        targets ``(B, L, 4)`` :func:`masked_l1` reads
         (the F0 mask: frames voiced in the source and mostly voiced in the aligned target; the power mask: frames
         voiced in the source).
     """
     length, batch = cfg.crop_frames, len(indices)
     x = np.zeros((batch, length, pairs[0].inputs.shape[1]), dtype=np.float32)
     y = np.zeros((batch, length, 4), dtype=np.float32)
-    cond = np.zeros((batch, 2 * n_emotions), dtype=np.float32)
+    cond = np.zeros((batch, condition_width(cfg, n_emotions)), dtype=np.float32)
     for b, k in enumerate(indices):
         pair = pairs[k]
         n_frames = len(pair.inputs)
@@ -62,6 +63,8 @@ def contour_batch(pairs: Sequence[ContourPair], indices: np.ndarray, cfg: Contou
         y[b, :n, 2] = (pair.inputs[start:start + n, 1] > 0.5) & (target[:, 2] > 0.5)
         y[b, :n, 3] = pair.inputs[start:start + n, 1] > 0.5
         cond[b, pair.source], cond[b, n_emotions + pair.target] = 1.0, 1.0
+        if cfg.strength_condition:
+            cond[b, -1] = float(pair.strong)
     return [x, cond], y
 
 
