@@ -133,10 +133,13 @@ def _audio_durations(driver, widget, n: int) -> list[float]:
 
 
 def _plays(driver, widget) -> float:
-    """Play the widget's first clip for a moment; returns how far it got (s)."""
+    """Play the widget's first clip until it passes 0.2 s, or for 10 s of wall clock (a loaded machine plays slowly:
+    600 ms of wall clock once got 0.04 s into the clip); returns how far it got (s), -1 if it would not play."""
     return driver.execute_async_script(
-        "const a = arguments[0].querySelector('audio'), done = arguments[arguments.length - 1];"
-        "a.play().then(() => setTimeout(() => { a.pause(); done(a.currentTime); }, 600), e => done(-1));", widget)
+        "const a = arguments[0].querySelector('audio'), done = arguments[arguments.length - 1], t0 = Date.now();"
+        "const wait = () => (a.currentTime > 0.2 || Date.now() - t0 > 10000) ? (a.pause(), done(a.currentTime))"
+        " : setTimeout(wait, 100);"
+        "a.play().then(wait, e => done(-1));", widget)
 
 
 def _trial_id(widget) -> str:
