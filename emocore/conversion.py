@@ -7,8 +7,8 @@ system's directions ``"A2B"`` (emotion 0 to 1) and ``"B2A"``. An utterance is an
 the streams, each of which can be switched off for the ablation:
 
 - log F0 and the power envelope (``f0``, ``power``): by the log-Gaussian transform of :mod:`emocore.dsp.prosody`
-  unless the model type converts prosody itself (EmoStarGAN: from neutral by its learned prosody network where it
-  has one, else relative to the speaker; a switch may also name the method: ``f0="learned"`` / ``power="learned"``
+  unless the model type converts prosody itself (EmoStarGAN: relative to the speaker, and F0 from neutral by its
+  learned prosody network where it has one; a switch may also name the method: ``f0="learned"`` / ``power="learned"``
   the network's contours, ``f0="cwt"`` / ``power="cwt"`` move the contour's shape scale by scale, ``f0="contour"``
   takes F0 from a generator trained with an F0 channel),
 - MCEPs (``mcep``): by the networks, normalized with the source emotion's statistics and denormalized with the
@@ -389,10 +389,12 @@ class ConversionModel:
                 neutral when it has a learned prosody) and, trained with an F0 channel, ``"contour"``
                 (:meth:`emocore.models.stargan.SpeakerRelativeConverter.convert`).
             power (bool | str): convert the power envelope (likewise; EmoStarGAN also ``"cwt"``: the energy
-                contour's shape, and ``"learned"``).
+                contour's shape, its default, and ``"learned"``).
             mcep (bool): MCEPs through the model.
             rhythm (bool): time-warp by the emotions' tempo ratio (EmoStarGAN): the frame count changes.
-            **style: EmoMUNIT style options, see :meth:`convert_mcep`. They change the MCEPs only.
+            **style: the model type's options (EmoMUNIT's style options change the MCEPs; EmoStarGAN's
+                ``intensity``, ``strength``, ``speaker`` and ``speaker_stats`` move its prosody too), see
+                :meth:`convert_mcep`.
 
         Returns:
             WorldFeatures: ``T`` frames (with ``rhythm``: ``T`` times the tempo ratio, ``n_samples`` alike);

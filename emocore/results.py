@@ -42,13 +42,15 @@ STREAM_PAIR = "tess:OAF:neutral:happy"
 def stream_variants(f0_contour: bool = False, learned: bool = False) -> list[str]:
     """Notebook 05's variants for a multi-speaker model: each stream alone (F0 by the speaker-relative log-Gaussian
     transform, by its CWT extension, by the generator's contour channel when the model has one, or by its learned
-    prosody when it has one; power likewise; MCEPs; rhythm), then the full model with each F0 method, with and
-    without rhythm."""
+    prosody when it has one; power likewise; MCEPs; rhythm), then the full model with each F0 method (and, with a
+    learned prosody, its default: the learned F0 with the CWT power), with and without rhythm."""
     methods = ["log-gaussian", "cwt", *(["contour"] if f0_contour else []), *(["learned"] if learned else [])]
     powers = ["log-gaussian", "cwt", *(["learned"] if learned else [])]
-    # the power method is always named: a bare "power" is the model's own way (the learned or CWT one)
+    # the power method is always named: a bare "power" is the model's own way (the CWT one)
     alone = ["none", *(f"f0={m}" for m in methods), *(f"power={m}" for m in powers), "mcep", "rhythm"]
     full = [f"f0={m}+power={m if m in powers else 'cwt'}+mcep" for m in methods]
+    if learned:  # the default of a model with a learned prosody: its F0, the transform's power
+        full.append("f0=learned+power=cwt+mcep")
     return alone + full + [f"{v}+rhythm" for v in full]
 
 

@@ -45,10 +45,11 @@ def test_training_learns_each_targets_change(rng):
     predictor, losses = train_contour_network(pairs, EMOTIONS, cfg, progress=False)
     assert len(losses) == 150 and np.mean(losses[-20:]) < 0.3 * np.mean(losses[:5])
     assert predictor.sources == ("neutral",)  # the only source emotion of the pairs
+    assert cfg.strength_condition and not predictor.cfg.strength_condition  # no strong take: nothing to learn it from
     from emocore.models.contour import contour_condition
 
     for target, sign in ((2, 1.0), (3, -1.0)):
-        out = np.asarray(predictor.network([pairs[0].inputs[None], contour_condition(0, target, 4, 0.0)]))[0]
+        out = np.asarray(predictor.network([pairs[0].inputs[None], contour_condition(0, target, 4)]))[0]
         assert np.mean(out[:, 0] - pairs[0].inputs[:, f0]) == pytest.approx(sign * 1.5, abs=0.5)
         assert np.mean(out[:, 1] - pairs[0].inputs[:, power]) == pytest.approx(sign * 1.0, abs=0.5)
     with pytest.raises(ParameterError, match="no parallel pairs"):
@@ -86,7 +87,7 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
 
     with h5py.File(folder / WEIGHTS_FILE) as weights:
         assert "optimizer" not in weights  # the network only
-    assert summary["pairs"] > 0 and summary["steps"] == ContourConfig().smoke().steps
+    assert summary["pairs"] > summary["strong_pairs"] > 0 and summary["steps"] == ContourConfig().smoke().steps
     from emocore.io import file_digest
     from emocore.record import read_record
 
@@ -99,7 +100,8 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
     # asked for, or the model's own way from neutral; from another emotion the CWT transform stands in
     assert (converter.f0_method("learned", "neutral"), converter.power_method("learned", "neutral")) == (
         "learned", "learned")
-    assert (converter.f0_method(True, "neutral"), converter.power_method(True, "neutral")) == ("learned", "learned")
+    # the learned F0 is the default from neutral; the power stays the transform (learned power by name only)
+    assert (converter.f0_method(True, "neutral"), converter.power_method(True, "neutral")) == ("learned", "cwt")
     assert (converter.f0_method(True, "angry"), converter.power_method(True, "angry")) == ("cwt", "cwt")
     assert converter.uses_learned("neutral") and not converter.uses_learned("sad")
     with pytest.raises(ParameterError, match="converts from neutral only"):
@@ -113,8 +115,8 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
     own = model.convert_features(feats, ("neutral", "happy"), f0="learned", power="learned")
     cwt = model.convert_features(feats, ("neutral", "happy"), f0="cwt", power="cwt")
     default = model.convert_features(feats, ("neutral", "happy"))
-    np.testing.assert_array_equal(default.f0_hz, own.f0_hz)  # the default is the learned prosody
-    np.testing.assert_array_equal(default.log_power, own.log_power)
+    np.testing.assert_array_equal(default.f0_hz, own.f0_hz)  # the default F0 is the learned prosody's
+    np.testing.assert_array_equal(default.log_power, cwt.log_power)  # and the default power the CWT transform's
     np.testing.assert_array_equal(own.f0_hz > 0, feats.f0_hz > 0)  # voicing kept
     assert not np.allclose(own.f0_hz, cwt.f0_hz) and not np.allclose(own.log_power, cwt.log_power)
     np.testing.assert_array_equal(own.mcep, cwt.mcep)  # the spectrum does not depend on the prosody method
@@ -128,6 +130,8 @@ def test_add_learned_prosody_writes_it_and_conversion_uses_it(learned, corpora_r
     assert not np.allclose(strong.f0_hz, own.f0_hz)
     with pytest.raises(ParameterError, match="strength must be in"):
         model.convert_features(feats, ("neutral", "happy"), strength=2.0)
+    with pytest.raises(ParameterError, match="strength is the learned prosody's"):  # nothing would read it
+        model.convert_features(feats, ("neutral", "happy"), f0="cwt", power="cwt", strength=1.0)
     # a word with too few voiced frames gets the CWT transform instead of failing
     silent = feats.replace(f0_hz=np.where(np.arange(feats.n_frames) == 40, 150.0, 0.0))
     assert np.all(np.isfinite(model.convert_features(silent, ("neutral", "happy"), power="learned").log_power))
@@ -146,6 +150,22 @@ def test_a_second_run_needs_overwrite_and_a_model_without_speakers_is_refused(le
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path / "nothing"), "--smoke"])
     assert exit_info.value.code == 1 and "nothing" in capsys.readouterr().err
+
+
+def test_emocore_convert_strength_reaches_the_learned_prosody(learned, corpora_root, tmp_path, capsys):
+    from emocore import cli
+    from emocore.dsp import audio
+
+    actor = list_utterances("ravdess", speaker="Actor_15", emotion="neutral", root=corpora_root)[0].path
+    argv = ["--model_dir", str(learned[0]), "--target-emotion", "angry", "--quiet", str(actor)]
+    for strength in ("0", "1"):
+        assert cli.convert_main([*argv, "-o", str(tmp_path / f"s{strength}.wav"), "--strength", strength]) == 0
+    normal, strong = (audio.load_wav(tmp_path / f"s{s}.wav", 16000) for s in "01")
+    assert normal.shape == strong.shape and not np.allclose(normal, strong, atol=1e-3)
+    capsys.readouterr()
+    assert cli.convert_main([*argv, "-o", str(tmp_path / "cwt.wav"), "--strength", "1", "--f0-method", "cwt"]) == 1
+    assert "strength is the learned prosody's" in capsys.readouterr().err
+    assert not (tmp_path / "cwt.wav").exists()
 
 
 def test_the_command_refuses_bad_settings_as_usage_errors(learned, capsys):

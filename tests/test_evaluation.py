@@ -376,6 +376,9 @@ def test_retake_distances_measure_each_take_against_the_speakers_other_take(corp
     assert table["log_f0_pearson"].between(-1, 1).all()
     one_take = evaluation.retake_distances("tess", ["OAF"], ["sad"], root=corpora_root, cache_dir=cache)
     assert one_take.empty and list(one_take.columns) == list(table.columns)
+    strong = evaluation.retake_distances("ravdess", ["Actor_13"], ["sad"], intensity="strong", root=corpora_root,
+                                         cache_dir=cache)
+    assert len(strong) == 4 and set(strong["intensity"]) == {"strong"}
 
 
 @pytest.fixture

@@ -96,8 +96,8 @@ def test_stream_variants_name_every_stream_alone_and_together_and_all_parse():
     assert not any("contour" in v for v in plain)
     assert {"f0=contour", "f0=contour+power=cwt+mcep", "f0=contour+power=cwt+mcep+rhythm"} <= set(contour)
     assert not any("learned" in v for v in plain + contour)
-    assert {"f0=learned", "power=learned", "f0=learned+power=learned+mcep",
-            "f0=learned+power=learned+mcep+rhythm"} <= set(learned)
+    assert {"f0=learned", "power=learned", "f0=learned+power=learned+mcep", "f0=learned+power=cwt+mcep",
+            "f0=learned+power=learned+mcep+rhythm", "f0=learned+power=cwt+mcep+rhythm"} <= set(learned)
 
 
 def test_the_notebook_runs_ablate_the_first_pair_and_the_default_multi_speaker_model(tmp_path):

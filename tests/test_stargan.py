@@ -368,11 +368,14 @@ def test_convert_cli_converts_a_voice_in_neither_corpus_and_an_unseen_actor(trai
     assert "far from" not in captured.err, captured.err
     # a few recordings of the speaker, and a softer emotion
     rc = cli.convert_main([*argv, str(actor[0].path), "-o", str(tmp_path / "soft.wav"), "--intensity", "0.5",
-                           "--strength", "1", "--speaker-recordings", *(str(u.path) for u in actor[1:3])])
+                           "--speaker-recordings", *(str(u.path) for u in actor[1:3])])
     assert rc == 0, capsys.readouterr().err
     assert np.isfinite(audio.load_wav(tmp_path / "soft.wav", 16000)).all()
     rc = cli.convert_main([*argv, str(actor[0].path), "-o", str(tmp_path / "bad.wav"), "--style", "mean"])
     assert rc == 1 and "--style: not for the 'emostargan' model" in capsys.readouterr().err
+    rc = cli.convert_main([*argv, str(actor[0].path), "-o", str(tmp_path / "bad.wav"), "--strength", "1"])
+    assert rc == 1 and "has no learned prosody" in capsys.readouterr().err  # nothing would read it
+    assert not (tmp_path / "bad.wav").exists()
 
 
 def test_convert_cli_converts_an_enrolled_speaker_by_their_own_changes(trained, corpora_root, tmp_path, capsys):

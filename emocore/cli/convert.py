@@ -60,26 +60,21 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--power-method", choices=PROSODY_METHODS["power"], default=None,
                         help="how the power envelope is converted (default: the model's own way). log-gaussian: "
                              "mean and spread (the per-pair models'); EmoStarGAN also cwt (the energy contour's "
-                             "shape, scale by scale) and learned (its learned prosody network's: the default from "
-                             "neutral of a model that has one)")
+                             "shape, scale by scale; its default) and learned (its learned prosody network's)")
     parser.add_argument("--rhythm", action="store_true",
                         help="EmoStarGAN: also change the tempo by the emotions' measured ratio (the output's "
                              "length then differs from the input's; the summary says by how much)")
     speaker = parser.add_argument_group("the speaker (multi-speaker models: EmoStarGAN)")
     speaker.add_argument("--speaker-recordings", nargs="+", type=Path, default=None, metavar="FILE",
                          help="a few recordings of the input's speaker in the source emotion: their pitch, loudness "
-                              "and spectrum statistics replace those of each input file alone (the learned "
-                              "prosody, the default from neutral, reads each input itself: there only the "
-                              "spectrum's statistics)")
+                              "and spectrum statistics replace those of each input file alone (the learned F0, "
+                              "the default from neutral, reads each input itself)")
     speaker.add_argument("--speaker", default=None, metavar="CORPUS:NAME",
                          help="the input is one of the model's training speakers (e.g. tess:OAF): move its prosody "
                               "and spectrum by that speaker's own measured emotion changes instead of the average "
                               "over speakers (the learned prosody, the default from neutral, reads the input alone)")
-    speaker.add_argument("--strength", type=float, default=None,
-                         help="EmoStarGAN's learned prosody: the register of the emotion in [0, 1], 0 (default) "
-                              "that of RAVDESS's normal-intensity takes, 1 that of its strong ones (higher, louder; "
-                              "a learned prosody trained before the strength was a condition ignores it)")
-    styles = parser.add_argument_group("EmoMUNIT style (MUNIT models; --intensity also EmoStarGAN)")
+    styles = parser.add_argument_group("EmoMUNIT style (MUNIT models; --intensity also EmoStarGAN, --strength "
+                                       "EmoStarGAN only)")
     styles.add_argument("--style", choices=("mean", "reference", "random"), default=None,
                         help="target style: the target emotion's mean style code (default), a reference "
                              "recording's (--reference), or a random draw (--seed)")
@@ -88,6 +83,10 @@ def convert_main(argv: list[str] | None = None) -> int:
     styles.add_argument("--seed", type=nonnegative_int, default=None, help="seed of --style random (default 0)")
     styles.add_argument("--intensity", type=float, default=None,
                         help="emotion intensity in [0, 1]: 0 keeps the source style, 1 (default) the target's")
+    styles.add_argument("--strength", type=float, default=None,
+                        help="EmoStarGAN's learned F0 contour in the register of RAVDESS's labelled emotional "
+                             "intensity, in [0, 1]: 0 (default) its normal takes', 1 its strong ones' (a higher, "
+                             "louder voice); --intensity then moves from the source to that")
     speed = parser.add_argument_group("speed (emocore-bench conversion measures both)")
     speed.add_argument("--f0-tracker", choices=F0_METHODS, default=CONVERSION_F0_TRACKER,
                        help="the F0 tracker that analyses the inputs (default %(default)s; harvest is the slowest and "

@@ -9,8 +9,8 @@ Two groups of test files, both never seen by the model:
   actors, :func:`~emocore.evaluation.judge.train_speaker_independent_judge`).
 
 Each source file is converted to every target emotion by the model, by the model with its MCEPs switched off
-(``<system>-prosody``: its F0 and power alone, by its own way: the learned prosody where it has one, else the
-speaker-relative transform), for a speaker the model was trained on (TESS's) by
+(``<system>-prosody``: its F0 and power alone, by its own way: the speaker-relative transform, with the learned
+prosody's F0 where it has one), for a speaker the model was trained on (TESS's) by
 the model with that speaker's own measured changes (``<system>-enrolled``, the ``speaker`` option of
 :class:`~emocore.models.stargan.SpeakerRelativeConverter`) and by the published ``f0-only`` baseline (the
 log-Gaussian F0 transform with the speaker's own source and target statistics: for TESS from the training words,
@@ -314,18 +314,20 @@ def retake_table(speakers: Sequence[EvalSpeaker] | None = None, targets: Sequenc
     emotion against the actor's other take of the sentence (:func:`~emocore.evaluation.reference.retake_distances`).
 
     Returns:
-        DataFrame: ``target_emotion``, ``n`` and the means of ``mcd_db``, ``f0_rmse_hz`` and ``log_f0_pearson``,
-        2 decimals.
+        DataFrame: ``target_emotion``, ``n`` (takes measured: each of a pair against the other) and the means of
+        ``mcd_db``, ``f0_rmse_hz`` and ``log_f0_pearson``, 2 decimals; no rows without unseen actors.
     """
     from emocore.evaluation.reference import retake_distances
 
-    actors = [s for s in (speakers or evaluation_speakers()) if s.group == "unseen"]
+    actors = [s for s in (evaluation_speakers() if speakers is None else speakers) if s.group == "unseen"]
     by_corpus: dict[str, list[str]] = {}
     for speaker in actors:
         by_corpus.setdefault(speaker.corpus, []).append(speaker.name)
-    distances = pd.concat([retake_distances(corpus, names, targets, root=root, cache_dir=cache_dir)
-                           for corpus, names in by_corpus.items()], ignore_index=True)
-    normal = distances[distances["intensity"] == "normal"]  # the conversions are measured against normal takes
+    # the conversions are measured against normal-intensity takes
+    distances = [retake_distances(corpus, names, targets, intensity="normal", root=root, cache_dir=cache_dir)
+                 for corpus, names in by_corpus.items()]
+    normal = pd.concat(distances, ignore_index=True) if distances else pd.DataFrame(
+        columns=["emotion", "mcd_db", "f0_rmse_hz", "log_f0_pearson"])
     grouped = normal.groupby("emotion", sort=False)
     table = grouped[["mcd_db", "f0_rmse_hz", "log_f0_pearson"]].mean().round(2)
     table.insert(0, "n", grouped.size())

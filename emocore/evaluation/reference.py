@@ -51,8 +51,9 @@ def reference_metrics(path: str | Path, reference_path: str | Path, *, measure_c
     return metrics.aligned_metrics(ref.mcep, ref.f0_hz, test.mcep, test.f0_hz)
 
 
-def retake_distances(corpus: str, speakers, emotions, *, root: str | Path | None = None,
-                     measure_cfg: FeatureConfig = MEASURE_CONFIG, cache_dir: str | Path | None = None):
+def retake_distances(corpus: str, speakers, emotions, *, intensity: str | None = None,
+                     root: str | Path | None = None, measure_cfg: FeatureConfig = MEASURE_CONFIG,
+                     cache_dir: str | Path | None = None):
     """How far two real takes of one sentence are: the floor of a conversion's distance to the real take.
 
     RAVDESS actors say each sentence twice in each emotion and intensity (repetitions ``01`` and ``02``). A
@@ -62,11 +63,13 @@ def retake_distances(corpus: str, speakers, emotions, *, root: str | Path | None
 
     Args:
         speakers: the corpus's speakers (e.g. the held-out actors); emotions: the emotions to measure.
+        intensity: only the takes of this labelled intensity (RAVDESS ``"normal"`` or ``"strong"``; ``None``: all).
 
     Returns:
         pandas.DataFrame: one row per take that has another (``speaker``, ``emotion``, ``text_id``, ``intensity``,
-        ``path``, ``reference_path``, then :data:`REFERENCE_METRICS`); empty for a corpus of one take per text
-        (TESS).
+        ``path``, ``reference_path``, then :data:`REFERENCE_METRICS`): each take of a pair is measured against the
+        other (the distances are not symmetric: the DTW path and the frames voiced in both follow the reference).
+        Empty for a corpus of one take per text (TESS).
 
     Raises:
         AudioError: a recording cannot be used (named).
@@ -80,7 +83,8 @@ def retake_distances(corpus: str, speakers, emotions, *, root: str | Path | None
         for emotion in emotions:
             takes = {}
             for utt in list_utterances(corpus, speaker, emotion, root=root):
-                takes.setdefault((utt.text_id, utt.intensity), []).append(utt)
+                if intensity is None or utt.intensity == intensity:
+                    takes.setdefault((utt.text_id, utt.intensity), []).append(utt)
             for (text_id, intensity), same in takes.items():
                 same = sorted(same, key=lambda u: (u.repetition, str(u.path)))
                 for reference, other in zip(same, same[1:] + same[:1]):

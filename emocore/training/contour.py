@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from emocore.config import ContourConfig
 from emocore.data.parallel import ContourPair
 from emocore.exceptions import EmocoreError, ModelFolderError, ParameterError
-from emocore.models.contour import CONFIG_FILE, WEIGHTS_FILE, ContourPredictor, condition_width
+from emocore.models.contour import CONFIG_FILE, WEIGHTS_FILE, ContourPredictor, condition_width, contour_condition
 
 
 def masked_l1(y_true, y_pred):
@@ -62,9 +62,8 @@ def contour_batch(pairs: Sequence[ContourPair], indices: np.ndarray, cfg: Contou
         y[b, :n, :2] = target[:, :2]
         y[b, :n, 2] = (pair.inputs[start:start + n, 1] > 0.5) & (target[:, 2] > 0.5)
         y[b, :n, 3] = pair.inputs[start:start + n, 1] > 0.5
-        cond[b, pair.source], cond[b, n_emotions + pair.target] = 1.0, 1.0
-        if cfg.strength_condition:
-            cond[b, -1] = float(pair.strong)
+        cond[b] = contour_condition(pair.source, pair.target, n_emotions,
+                                    float(pair.strong) if cfg.strength_condition else None)[0]
     return [x, cond], y
 
 
@@ -73,7 +72,9 @@ def train_contour_network(pairs: Sequence[ContourPair], emotions: Sequence[str],
     """Fit a new contour network to ``pairs``.
 
     Returns:
-        tuple: the :class:`ContourPredictor` and the loss of every step.
+        tuple: the :class:`ContourPredictor` and the loss of every step. Its settings are ``cfg``, with
+        ``strength_condition`` off when no pair is a strong take (nothing to learn the strength from: its weights would
+        stay as initialized).
 
     Raises:
         ParameterError: no pairs.
@@ -82,6 +83,8 @@ def train_contour_network(pairs: Sequence[ContourPair], emotions: Sequence[str],
 
     if not pairs:
         raise ParameterError("no parallel pairs to learn the prosody from")
+    if cfg.strength_condition and not any(p.strong for p in pairs):
+        cfg = dataclasses.replace(cfg, strength_condition=False)
     keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     emotions = tuple(emotions)
@@ -134,7 +137,8 @@ def add_learned_prosody(model_dir: str | Path, cfg: ContourConfig | None = None,
     prosody is not read, so ``overwrite`` also replaces one that a failed run left damaged.
 
     Returns:
-        dict: ``pairs`` (how many), ``steps``, ``first_loss`` and ``last_loss`` (mean of the first and last 50 steps).
+        dict: ``pairs`` (how many; ``strong_pairs`` of them with a strong take as the target), ``steps``,
+        ``first_loss`` and ``last_loss`` (mean of the first and last 50 steps).
 
     Raises:
         ParameterError: not a multi-speaker model, the folder has a learned prosody and not ``overwrite``, or the
@@ -191,7 +195,8 @@ def add_learned_prosody(model_dir: str | Path, cfg: ContourConfig | None = None,
     write_record(model_dir / CONFIG_NAME, dataclasses.replace(
         record, fingerprint={"sha256": recorded} if record.fingerprint is not None else None))
     window = min(50, len(losses))
-    return {"pairs": len(pairs), "steps": len(losses), "first_loss": float(np.mean(losses[:window])),
+    return {"pairs": len(pairs), "strong_pairs": sum(p.strong for p in pairs), "steps": len(losses),
+            "first_loss": float(np.mean(losses[:window])),
             "last_loss": float(np.mean(losses[-window:]))}
 
 
@@ -226,7 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = add_learned_prosody(args.model_dir, cfg, overwrite=args.overwrite, n_jobs=args.jobs)
     except EmocoreError as error:  # a bad folder, missing corpora: one line naming the file
         parser.exit(1, f"error: {error}\n")
-    print(f"learned prosody added to {args.model_dir}: {summary['pairs']} parallel pairs, {summary['steps']} steps, "
+    print(f"learned prosody added to {args.model_dir}: {summary['pairs']} parallel pairs ({summary['strong_pairs']} "
+          f"to strong takes), {summary['steps']} steps, "
           f"loss {summary['first_loss']:.3f} -> {summary['last_loss']:.3f}")
     return 0
 
