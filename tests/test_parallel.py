@@ -66,7 +66,7 @@ def test_a_slower_higher_louder_word_aligns_frame_by_frame_and_keeps_its_level_c
 def test_pairs_of_real_parallel_words(smoke_stargan):
     data = smoke_stargan[2]
     emotions = ("neutral", "angry", "happy", "sad")
-    pairs = parallel_pairs(data.per_speaker, emotions, CFG)
+    pairs = parallel_pairs(data.per_speaker, emotions, CFG, max_per_text=2)
     assert pairs and {p.source for p in pairs} == {0} and {p.target for p in pairs} <= {1, 2, 3}
     assert {p.speaker for p in pairs} <= set(data.per_speaker) and {p.corpus for p in pairs} <= {"tess", "ravdess"}
     for pair in pairs:
@@ -78,8 +78,10 @@ def test_pairs_of_real_parallel_words(smoke_stargan):
             texts = [u.text_id for u, _ in by_emotion[target].train]
             expected += sum(min(texts.count(u.text_id), 2) for u, _ in by_emotion["neutral"].train)
     assert len(pairs) == expected
-    # every take (max_per_text=4): the strong RAVDESS takes are flagged, TESS's words and normal takes not
-    every = parallel_pairs(data.per_speaker, emotions, CFG, max_per_text=4)
+    # every take (ContourConfig.pairs_per_text, 4): the strong RAVDESS takes are flagged, TESS's words and normal
+    # takes not
+    assert CFG.pairs_per_text == 4
+    every = parallel_pairs(data.per_speaker, emotions, CFG)
     strong = 0
     for by_emotion in data.per_speaker.values():
         for target in ("angry", "happy", "sad"):

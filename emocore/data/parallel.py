@@ -80,7 +80,7 @@ def _voiced_enough(feats: WorldFeatures) -> bool:
 
 
 def parallel_pairs(per_speaker: Mapping[str, Mapping[str, DomainData]], emotions: Sequence[str], cfg: ContourConfig,
-                   *, sources: Sequence[str] = ("neutral",), max_per_text: int = 2) -> list[ContourPair]:
+                   *, sources: Sequence[str] = ("neutral",), max_per_text: int | None = None) -> list[ContourPair]:
     """Every training word of a ``sources`` emotion paired with the same text in each other emotion, per speaker.
 
     Args:
@@ -89,12 +89,14 @@ def parallel_pairs(per_speaker: Mapping[str, Mapping[str, DomainData]], emotions
         emotions: the model's emotions in its order (the pairs' indices).
         sources: the emotions converted from.
         max_per_text: at most this many target recordings per source word, the first in the prepared order
-            (RAVDESS has four of a sentence: normal intensity before strong, so 2 takes its two normal ones).
+            (RAVDESS has four of a sentence: normal intensity before strong, so 2 takes its two normal ones);
+            default ``cfg.pairs_per_text``.
 
     Raises:
         ParameterError: a source emotion not among ``emotions``, or no pair at all (no parallel texts).
     """
     emotions = list(emotions)
+    limit = cfg.pairs_per_text if max_per_text is None else max_per_text
     unknown = [e for e in sources if e not in emotions]
     if unknown:
         raise ParameterError(f"source emotions {unknown} are not among the model's {emotions}")
@@ -113,7 +115,7 @@ def parallel_pairs(per_speaker: Mapping[str, Mapping[str, DomainData]], emotions
                     if _voiced_enough(f):
                         by_text.setdefault(u.text_id, []).append((f, u.intensity == "strong"))
                 for u, feats in words:
-                    for other, strong in by_text.get(u.text_id, [])[:max_per_text]:
+                    for other, strong in by_text.get(u.text_id, [])[:limit]:
                         x, stats = contour_inputs(feats, cfg)
                         pairs.append(ContourPair(x, aligned_targets(feats, other, stats), emotions.index(source),
                                                  emotions.index(target), corpus, speaker, strong))

@@ -174,8 +174,7 @@ def add_learned_prosody(model_dir: str | Path, cfg: ContourConfig | None = None,
                             processed_dir or paths.processed_dir(), corpora_root=corpora_root,
                             max_utterances=max_utterances, n_jobs=n_jobs, progress=progress)
     _check_same_data(model_dir, data.normalizer)
-    pairs = parallel_pairs(data.per_speaker, emotions, cfg, sources=(data.normalizer.reference,),
-                           max_per_text=cfg.pairs_per_text)
+    pairs = parallel_pairs(data.per_speaker, emotions, cfg, sources=(data.normalizer.reference,))
     predictor, losses = train_contour_network(pairs, emotions, cfg, progress=progress)
     staging = model_dir / ".partial-prosody"  # hidden; complete files only are moved into the model folder
     shutil.rmtree(staging, ignore_errors=True)
