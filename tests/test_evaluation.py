@@ -379,6 +379,10 @@ def test_retake_distances_measure_each_take_against_the_speakers_other_take(corp
     strong = evaluation.retake_distances("ravdess", ["Actor_13"], ["sad"], intensity="strong", root=corpora_root,
                                          cache_dir=cache)
     assert len(strong) == 4 and set(strong["intensity"]) == {"strong"}
+    # every intensity of every emotion asked for (the filter is not narrowed by the takes already read)
+    both = evaluation.retake_distances("ravdess", ["Actor_13"], ["sad", "angry"], root=corpora_root, cache_dir=cache)
+    assert len(both) == 16 and set(both["intensity"]) == {"normal", "strong"}
+    assert both.groupby(["emotion", "intensity"]).size().tolist() == [4, 4, 4, 4]
 
 
 @pytest.fixture

@@ -106,7 +106,8 @@ def parallel_pairs(per_speaker: Mapping[str, Mapping[str, DomainData]], emotions
         for source in sources:
             if source not in by_emotion:
                 continue
-            words = [(u, f) for u, f in by_emotion[source].train if _voiced_enough(f)]
+            # each source word's inputs once, whatever the number of targets it is paired with
+            words = [(u, f, *contour_inputs(f, cfg)) for u, f in by_emotion[source].train if _voiced_enough(f)]
             for target in emotions:
                 if target == source or target not in by_emotion:
                     continue
@@ -114,9 +115,8 @@ def parallel_pairs(per_speaker: Mapping[str, Mapping[str, DomainData]], emotions
                 for u, f in by_emotion[target].train:
                     if _voiced_enough(f):
                         by_text.setdefault(u.text_id, []).append((f, u.intensity == "strong"))
-                for u, feats in words:
+                for u, feats, x, stats in words:
                     for other, strong in by_text.get(u.text_id, [])[:limit]:
-                        x, stats = contour_inputs(feats, cfg)
                         pairs.append(ContourPair(x, aligned_targets(feats, other, stats), emotions.index(source),
                                                  emotions.index(target), corpus, speaker, strong))
     if not pairs:

@@ -85,12 +85,12 @@ def retake_distances(corpus: str, speakers, emotions, *, intensity: str | None =
             for utt in list_utterances(corpus, speaker, emotion, root=root):
                 if intensity is None or utt.intensity == intensity:
                     takes.setdefault((utt.text_id, utt.intensity), []).append(utt)
-            for (text_id, intensity), same in takes.items():
+            for (text_id, level), same in takes.items():
                 same = sorted(same, key=lambda u: (u.repetition, str(u.path)))
                 for reference, other in zip(same, same[1:] + same[:1]):
                     if other is reference:
                         continue
-                    rows.append({"speaker": speaker, "emotion": emotion, "text_id": text_id, "intensity": intensity,
+                    rows.append({"speaker": speaker, "emotion": emotion, "text_id": text_id, "intensity": level,
                                  "path": str(other.path), "reference_path": str(reference.path),
                                  **reference_metrics(other.path, reference.path, measure_cfg=measure_cfg,
                                                      cache_dir=cache_dir)})

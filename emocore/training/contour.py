@@ -6,8 +6,8 @@ around a word is no part of its prosody), both centred on the source word's mean
 the units of ``ContourConfig.f0_unit`` and ``power_unit``; Adam; each batch half
 TESS and half RAVDESS when ``ContourConfig.balance_corpora``. :func:`add_learned_prosody` trains it on the training
 words of a multi-speaker model's own speakers and writes ``prosody.json`` and ``prosody.weights.h5`` into the model
-folder; the model's conversions from neutral then take F0 and power from it by default (``f0=True``, or
-``f0="learned"``; the same for ``power``).
+folder; the model's conversions from neutral then take their F0 from it by default (``f0=True``, or
+``f0="learned"``), and their power when asked (``power="learned"``; the default power is the CWT transform's).
 
 ``python -m emocore.training.contour MODEL_DIR [--steps N] [--overwrite]`` runs :func:`add_learned_prosody`.
 """
