@@ -34,6 +34,9 @@ MCEP_METHODS = ("world", "sptk")
 #: trained with one), or the contour network learned on parallel words (``learned``, EmoStarGAN with
 #: ``prosody.weights.h5``). Which of them a model offers is its model type's business.
 PROSODY_METHODS = {"f0": ("log-gaussian", "cwt", "contour", "learned"), "power": ("log-gaussian", "cwt", "learned")}
+#: the learned prosody's files in a model folder (:mod:`emocore.models.contour`), named here so that what only looks
+#: for them need not import Keras
+PROSODY_WEIGHTS_FILE, PROSODY_CONFIG_FILE = "prosody.weights.h5", "prosody.json"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ the streams, each of which can be switched off for the ablation:
   takes F0 from a generator trained with an F0 channel),
 - MCEPs (``mcep``): by the networks, normalized with the source emotion's statistics and denormalized with the
   target's (EmoMUNIT's style options: ``style``, ``reference``, ``seed``, ``intensity``),
-- aperiodicity is copied,
+- the band aperiodicity (``ap``): moved by the emotions' measured change where the model type measured it
+  (EmoStarGAN, relative to the speaker), otherwise copied,
 - rhythm (``rhythm``, off by default; EmoStarGAN): every stream time-warped by the emotions' measured tempo ratio.
 
 WORLD synthesis then gives a waveform of exactly the input's length (with ``rhythm``: scaled by the tempo ratio). With ``power`` on, the decoded envelope is
@@ -378,7 +379,8 @@ class ConversionModel:
         self.converter.fit(train_feats, self.emotions)
 
     def convert_features(self, feats: WorldFeatures, direction: Direction = "A2B", *, f0: bool | str = True,
-                         power: bool | str = True, mcep: bool = True, rhythm: bool = False, **style) -> WorldFeatures:
+                         power: bool | str = True, mcep: bool = True, ap: bool = True, rhythm: bool = False,
+                         **style) -> WorldFeatures:
         """Convert one utterance's features; each switch turns one stream's conversion on or off.
 
         Args:
@@ -391,6 +393,9 @@ class ConversionModel:
             power (bool | str): convert the power envelope (likewise; EmoStarGAN also ``"cwt"``: the energy
                 contour's shape, its default, and ``"learned"``).
             mcep (bool): MCEPs through the model.
+            ap (bool): the band aperiodicity (breathiness) moved by the emotions' measured change, where the model
+                measured it (EmoStarGAN, :attr:`~emocore.models.stargan.SpeakerRelativeConverter.has_aperiodicity`);
+                otherwise, or off, copied. The other wrappers here take it among ``style``.
             rhythm (bool): time-warp by the emotions' tempo ratio (EmoStarGAN): the frame count changes.
             **style: the model type's options (EmoMUNIT's style options change the MCEPs; EmoStarGAN's
                 ``intensity``, ``strength``, ``speaker`` and ``speaker_stats`` move its prosody too), see
@@ -398,15 +403,14 @@ class ConversionModel:
 
         Returns:
             WorldFeatures: ``T`` frames (with ``rhythm``: ``T`` times the tempo ratio, ``n_samples`` alike);
-            aperiodicity and ``n_samples`` otherwise unchanged. Synthesize it with :meth:`synthesize` and the same
-            ``power``.
+            ``n_samples`` otherwise unchanged. Synthesize it with :meth:`synthesize` and the same ``power``.
         """
         source, target = self.emotion_pair(direction)
         if style.get("reference") is not None:
             style = {**style, "reference": self.reference_mcep(style["reference"])}
         if rhythm:  # asked only when on: a converter written before the rhythm stream need not know it
             style = {**style, "rhythm": True}
-        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, **style)
+        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, ap=ap, **style)
 
     def check_streams(self, direction: Direction = "A2B", *, f0: bool | str = True, power: bool | str = True,
                       rhythm: bool = False) -> None:
@@ -676,7 +680,8 @@ def _stage_executor(n_workers: int):
 
 def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction: Direction, destination: str | Path, *,
                   overwrite: bool = False, f0: bool | str = True, power: bool | str = True, mcep: bool = True,
-                  rhythm: bool = False, progress: bool = True, jobs: int | None = 1, **style) -> ConversionReport:
+                  ap: bool = True, rhythm: bool = False, progress: bool = True, jobs: int | None = 1,
+                  **style) -> ConversionReport:
     """Convert audio files into ``destination`` at the model's sample rate, never losing a user's file.
 
     Before any conversion, :func:`emocore.batch.plan_outputs` names every output and checks the destination:
@@ -702,7 +707,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
         direction: ``(source, target)`` emotions, or ``"A2B"`` / ``"B2A"``.
         destination: output folder (created), or one output file for one input.
         overwrite: replace existing outputs (never an input).
-        f0, power, mcep, rhythm: stream switches, as in :meth:`ConversionModel.convert_features` (with ``rhythm``
+        f0, power, mcep, ap, rhythm: stream switches, as in :meth:`ConversionModel.convert_features` (with ``rhythm``
             each file's note gives its change of duration).
         progress: show a tqdm bar.
         jobs: worker processes (:func:`worker_count`): 1 (the default) none, ``None`` every core for a batch of a few
@@ -746,7 +751,7 @@ def convert_files(model: ConversionModel, paths: Iterable[str | Path], direction
             try:
                 analyzed = analyses.pop(index).result()
                 converted, familiarity, notes = model.convert_analyzed_input(
-                    analyzed, direction, path=path, f0=f0, power=power, mcep=mcep, rhythm=rhythm, **style)
+                    analyzed, direction, path=path, f0=f0, power=power, mcep=mcep, ap=ap, rhythm=rhythm, **style)
                 future = pool.submit(stages.render_to_file, converted, analyzed.plan, model.feature_cfg, segment_cfg,
                                      out, power=bool(power), path=path)
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
@@ -816,12 +821,12 @@ def _record_failure(report: ConversionReport, path, out, error: Exception, overw
     report.failed.append((str(path), reason))
 
 
-STREAMS = ("f0", "power", "mcep", "rhythm")
+STREAMS = ("f0", "power", "mcep", "ap", "rhythm")
 
 
 def parse_streams(variant: str) -> dict[str, bool | str]:
     """Stream switches from an ablation variant name, e.g. ``"f0+power"`` ->
-    ``{"f0": True, "power": True, "mcep": False, "rhythm": False}``.
+    ``{"f0": True, "power": True, "mcep": False, "ap": False, "rhythm": False}`` (a stream not named is off).
 
     ``"none"`` switches every stream off (the re-synthesized source); ``f0=<method>`` and ``power=<method>`` name
     the conversion (:data:`emocore.config.PROSODY_METHODS`: ``"f0=cwt+power+mcep+rhythm"`` -> ``{"f0": "cwt", ..., "rhythm": True}``).

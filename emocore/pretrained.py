@@ -217,12 +217,13 @@ def require_same_training_data(model_dir: str | Path, own, measured, consequence
 def remeasure_speakers(model_dir: str | Path, *, processed_dir: str | Path | None = None,
                        corpora_root: str | Path | None = None, n_jobs: int | None = None,
                        max_utterances: int | None = None) -> Path:
-    """Measure a multi-speaker model's contour shapes and tempo, and each training speaker's own changes, on its
-    training speakers and write them into its ``speakers.json`` (weights untouched, ``config.json``'s fingerprint
-    renewed).
+    """Measure a multi-speaker model's contour shapes, tempo and aperiodicity changes, and each training speaker's
+    own changes, on its training speakers and write them into its ``speakers.json`` (weights untouched,
+    ``config.json``'s fingerprint renewed).
 
     EmoStarGAN models trained before issue 15 lack the contours, which their CWT-F0 and rhythm streams need
-    (:meth:`emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`); models trained before the speakers were
+    (:meth:`emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`), and those measured before the ``ap`` stream
+    its aperiodicity changes (copied until then); models trained before the speakers were
     enrolled lack each speaker's own changes (:attr:`emocore.dsp.speaker_norm.SpeakerNormalizer.enrolled`, the
     ``speaker`` option of conversion). The speakers and emotions come from the
     run record; their training utterances are prepared with the default split, as ``emocore-train --speakers``

@@ -20,12 +20,15 @@ Run it as ``make results`` or ``python -m emocore.results [--smoke] [--table-onl
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from emocore import paths, pretrained
+from emocore.config import PROSODY_WEIGHTS_FILE
+from emocore.dsp.relative_prosody import ProsodyShifts
 from emocore.evaluation.report import results_rows
 from emocore.record import read_record
 
@@ -39,18 +42,24 @@ RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "emostargan",
 STREAM_PAIR = "tess:OAF:neutral:happy"
 
 
-def stream_variants(f0_contour: bool = False, learned: bool = False) -> list[str]:
+def stream_variants(f0_contour: bool = False, learned: bool = False, aperiodicity: bool = False) -> list[str]:
     """Notebook 05's variants for a multi-speaker model: each stream alone (F0 by the speaker-relative log-Gaussian
     transform, by its CWT extension, by the generator's contour channel when the model has one, or by its learned
-    prosody when it has one; power likewise; MCEPs; rhythm), then the full model with each F0 method (and, with a
-    learned prosody, its default: the learned F0 with the CWT power), with and without rhythm."""
+    prosody when it has one; power likewise; MCEPs; the aperiodicity when the model measured its changes; rhythm),
+    then the full model with each F0 method (and, with a learned prosody, its default: the learned F0 with the CWT
+    power), with and without rhythm. With ``aperiodicity`` every full variant converts it too, and the model's
+    default (the last full variant) is also given without it."""
     methods = ["log-gaussian", "cwt", *(["contour"] if f0_contour else []), *(["learned"] if learned else [])]
     powers = ["log-gaussian", "cwt", *(["learned"] if learned else [])]
     # the power method is always named: a bare "power" is the model's own way (the CWT one)
-    alone = ["none", *(f"f0={m}" for m in methods), *(f"power={m}" for m in powers), "mcep", "rhythm"]
+    alone = ["none", *(f"f0={m}" for m in methods), *(f"power={m}" for m in powers), "mcep",
+             *(["ap"] if aperiodicity else []), "rhythm"]
     full = [f"f0={m}+power={m if m in powers else 'cwt'}+mcep" for m in methods]
     if learned:  # the default of a model with a learned prosody: its F0, the transform's power
         full.append("f0=learned+power=cwt+mcep")
+    if aperiodicity:
+        alone.append(full[-1])  # the default without the aperiodicity: its own row of the ablation
+        full = [f"{v}+ap" for v in full]
     return alone + full + [f"{v}+rhythm" for v in full]
 
 
@@ -100,13 +109,13 @@ def notebook_runs(models: list[pretrained.PretrainedModel], data_dir: Path) -> l
     multi = next((m for m in models if m.name == pretrained.DEFAULT_PRETRAINED and len(m.emotions) > 2), None)
     if multi is not None:  # the default model's own streams (issue 15), beside the per-pair ablation
         contour = bool((read_record(multi.path).options or {}).get("f0_contour"))
-        from emocore.models.contour import WEIGHTS_FILE as PROSODY_WEIGHTS_FILE
-
         learned = (multi.path / PROSODY_WEIGHTS_FILE).is_file()
+        speakers = json.loads((multi.path / "speakers.json").read_text())
+        aperiodicity = ProsodyShifts.from_dict(speakers["normalizer"]["prosody"]).has_aperiodicity
         runs.insert([r[0] for r in runs].index("06_listening_test"), (
             "05_f0_ablation", "05_f0_ablation_emostargan",
-            {"MODEL_DIRS": [str(multi.path)], "PAIR": STREAM_PAIR, "VARIANTS": stream_variants(contour, learned),
-             "TAG": "_emostargan"}))
+            {"MODEL_DIRS": [str(multi.path)], "PAIR": STREAM_PAIR,
+             "VARIANTS": stream_variants(contour, learned, aperiodicity), "TAG": "_emostargan"}))
     return runs
 
 

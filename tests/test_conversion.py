@@ -194,19 +194,20 @@ def test_feature_shift_table_pairs_each_source_with_the_same_speakers_target(mod
 
 
 @pytest.mark.parametrize("variant,expected", [
-    ("f0", {"f0": True, "power": False, "mcep": False, "rhythm": False}),
-    ("mcep+f0", {"f0": True, "power": False, "mcep": True, "rhythm": False}),
-    ("F0 + power + mcep", {"f0": True, "power": True, "mcep": True, "rhythm": False}),
-    ("none", {"f0": False, "power": False, "mcep": False, "rhythm": False}),
-    ("f0=cwt+power+mcep+rhythm", {"f0": "cwt", "power": True, "mcep": True, "rhythm": True}),
-    ("f0=contour+mcep", {"f0": "contour", "power": False, "mcep": True, "rhythm": False}),
-    ("power=cwt", {"f0": False, "power": "cwt", "mcep": False, "rhythm": False}),
+    ("f0", {"f0": True, "power": False, "mcep": False, "ap": False, "rhythm": False}),
+    ("mcep+f0", {"f0": True, "power": False, "mcep": True, "ap": False, "rhythm": False}),
+    ("F0 + power + mcep", {"f0": True, "power": True, "mcep": True, "ap": False, "rhythm": False}),
+    ("none", {"f0": False, "power": False, "mcep": False, "ap": False, "rhythm": False}),
+    ("f0=cwt+power+mcep+rhythm", {"f0": "cwt", "power": True, "mcep": True, "ap": False, "rhythm": True}),
+    ("f0=contour+mcep", {"f0": "contour", "power": False, "mcep": True, "ap": False, "rhythm": False}),
+    ("power=cwt", {"f0": False, "power": "cwt", "mcep": False, "ap": False, "rhythm": False}),
+    ("f0=learned+power=cwt+mcep+ap", {"f0": "learned", "power": "cwt", "mcep": True, "ap": True, "rhythm": False}),
 ])
 def test_parse_streams(variant, expected):
     assert conversion.parse_streams(variant) == expected
 
 
-@pytest.mark.parametrize("variant", ["", "  ", "pitch", "f0+ap", "power=contour", "mcep=cwt", "f0=melody", "f0+f0=cwt", "f0=", "rhythm="])
+@pytest.mark.parametrize("variant", ["", "  ", "pitch", "f0+breath", "ap=cwt", "ap+ap", "power=contour", "mcep=cwt", "f0=melody", "f0+f0=cwt", "f0=", "rhythm="])
 def test_parse_streams_rejects_unknown(variant):
     with pytest.raises(ParameterError):
         conversion.parse_streams(variant)

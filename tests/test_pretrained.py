@@ -276,6 +276,12 @@ def test_the_default_model_is_shipped_small_and_converts_every_emotion():
         weights.visititems(lambda _, item: arrays.append(item) if isinstance(item, h5py.Dataset) else None)
         assert arrays and {str(a.dtype) for a in arrays if a.size > 1} == {"float16"}
     assert json.loads((model.path / "prosody.json").read_text())["sources"] == ["neutral"]
+    from emocore.dsp.speaker_norm import SpeakerNormalizer
+
+    # the emotions' aperiodicity changes, the average and each training speaker's own, for the ap stream
+    normalizer = SpeakerNormalizer.from_dict(json.loads((model.path / "speakers.json").read_text())["normalizer"])
+    assert normalizer.prosody.has_aperiodicity and len(normalizer.enrolled) == 14
+    assert all(own.prosody.has_aperiodicity for own in normalizer.enrolled.values())
 
 
 @pytest.mark.real_data
@@ -302,6 +308,11 @@ def test_the_default_model_converts_a_voice_in_neither_corpus_and_an_unseen_acto
     default = audio.load_wav(tmp_path / "out" / f"{actor.stem}.wav", 16000)
     np.testing.assert_array_equal(learned, default)
     assert len(cwt) == len(default) and not np.allclose(cwt, default, atol=1e-3)
+    # the voiced frames' aperiodicity moves by the emotion's measured change too; --no-ap copies the input's
+    rc = cli.convert_main(["--target-emotion", "happy", str(actor), "-o", str(tmp_path / "no-ap"), "--quiet", "--no-ap"])
+    assert rc == 0, capsys.readouterr().err
+    copied = audio.load_wav(tmp_path / "no-ap" / f"{actor.stem}.wav", 16000)
+    assert len(copied) == len(default) and not np.allclose(copied, default, atol=1e-3)
 
 
 def test_training_data_that_do_not_reproduce_the_models_shifts_are_refused():

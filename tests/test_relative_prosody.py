@@ -104,23 +104,26 @@ def _contour(n_voiced: int, wiggle: float, period: float, rng, lead: int = 20) -
     return np.concatenate([np.zeros(lead), f0, np.zeros(lead)])
 
 
-def _word(f0: np.ndarray, loudness_wiggle: float = 0.0, period: float = 60.0) -> WorldFeatures:
-    """Features of a :func:`_contour` whose voiced power envelope wiggles with ``period`` frames."""
+def _word(f0: np.ndarray, loudness_wiggle: float = 0.0, period: float = 60.0, breath_db: float = -10.0
+          ) -> WorldFeatures:
+    """Features of a :func:`_contour` whose voiced power envelope wiggles with ``period`` frames; its voiced frames'
+    band aperiodicity is ``breath_db`` (unvoiced frames: 0 dB, as WORLD codes them)."""
     n = len(f0)
     log_power = np.where(f0 > 0, -6.0 + loudness_wiggle * np.sin(2 * np.pi * np.arange(n) / period), -12.0)
-    return WorldFeatures(f0_hz=f0, mcep=np.zeros((n, 4)), coded_ap=np.zeros((n, 1)), log_power=log_power,
-                         n_samples=n * 80)
+    coded_ap = np.where(f0 > 0, breath_db, 0.0)[:, None]
+    return WorldFeatures(f0_hz=f0, mcep=np.zeros((n, 4)), coded_ap=coded_ap, log_power=log_power, n_samples=n * 80)
 
 
 @pytest.fixture
 def contour_shifts(shifts, rng) -> ProsodyShifts:
     # both speakers: neutral words span 100 voiced frames with a slow wiggle; angry ones 80 frames with a fast one
-    # (and an energy contour that is slow and weak when neutral, fast and strong when angry)
+    # (and an energy contour that is slow and weak when neutral, fast and strong when angry); angry voices are
+    # tenser (m1: 1 dB less aperiodic, f1: 3 dB), f1's sad one is 4 dB breathier
     words = {}
-    for speaker in ("m1", "f1"):
+    for speaker, tense in (("m1", -11.0), ("f1", -13.0)):
         words[speaker, "neutral"] = [_word(_contour(100, 0.1, 60, rng), 0.2, 60) for _ in range(4)]
-        words[speaker, "angry"] = [_word(_contour(80, 0.1, 8, rng), 0.6, 8) for _ in range(4)]
-    words["f1", "sad"] = [_word(_contour(125, 0.1, 60, rng), 0.2, 60) for _ in range(4)]
+        words[speaker, "angry"] = [_word(_contour(80, 0.1, 8, rng), 0.6, 8, breath_db=tense) for _ in range(4)]
+    words["f1", "sad"] = [_word(_contour(125, 0.1, 60, rng), 0.2, 60, breath_db=-6.0) for _ in range(4)]
     return shifts.fit_contours(words, frame_period_ms=5.0)
 
 
@@ -138,9 +141,35 @@ def test_fit_contours_measures_each_emotions_tempo_and_contour_shape(shifts, con
     old = {"reference": "neutral", "shifts": {k: v for k, v in shifts.to_dict()["shifts"].items()}}
     for entry in old["shifts"].values():  # a speakers.json written before contours were measured
         entry.pop("f0_scale_log_ratio"), entry.pop("tempo_log_ratio"), entry.pop("power_scale_log_ratio")
+        entry.pop("aperiodicity_shift")
     assert ProsodyShifts.from_dict(old) == shifts
     with pytest.raises(ParameterError, match="tempo"):
         shifts.tempo_ratio("neutral", "angry")
+
+
+def test_aperiodicity_moves_voiced_frames_by_the_emotions_measured_change(shifts, contour_shifts, rng):
+    assert not shifts.has_aperiodicity and contour_shifts.has_aperiodicity
+    assert contour_shifts.shift("angry").aperiodicity_shift == pytest.approx((-2.0,))  # mean of -1 and -3 dB
+    assert contour_shifts.shift("sad").aperiodicity_shift == pytest.approx((4.0,))  # f1 alone
+    assert contour_shifts.shift("neutral").aperiodicity_shift == (0.0,)
+    word = _word(_contour(100, 0.1, 60, rng), 0.2, 60, breath_db=-8.0)
+    word = word.replace(coded_ap=np.where(word.voiced[:, None], np.linspace(-9.0, -1.0, word.n_frames)[:, None], 0.0))
+    voiced, ap = word.voiced, word.coded_ap[:, 0]
+    for source, target, intensity, change in (("neutral", "sad", 1.0, 4.0), ("neutral", "sad", 0.5, 2.0),
+                                              ("angry", "sad", 1.0, 6.0), ("sad", "angry", 1.0, -6.0),
+                                              ("neutral", "sad", 0.0, 0.0)):
+        out = contour_shifts.convert(word, source, target, f0=False, power=False, aperiodicity=True,
+                                     intensity=intensity).coded_ap[:, 0]
+        assert np.allclose(out[voiced], np.minimum(ap[voiced] + change, 0.0))  # capped: fully aperiodic at most
+        assert np.array_equal(out[~voiced], ap[~voiced])
+    assert np.max(contour_shifts.convert(word, "angry", "sad", aperiodicity=True).coded_ap) == 0.0
+    kept = contour_shifts.convert(word, "neutral", "sad", aperiodicity=False)
+    assert np.array_equal(kept.coded_ap, word.coded_ap)
+    with pytest.raises(ParameterError, match="aperiodicity changes"):
+        shifts.convert(word, "neutral", "sad", aperiodicity=True)
+    with pytest.raises(ParameterError, match="1 bands, the utterance has 2"):
+        contour_shifts.convert(word.replace(coded_ap=np.zeros((word.n_frames, 2))), "neutral", "sad",
+                               aperiodicity=True)
 
 
 def test_cwt_f0_moves_the_contour_shape_and_keeps_level_spread_and_voicing(shifts, contour_shifts, rng):

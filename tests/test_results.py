@@ -87,10 +87,12 @@ def test_stream_variants_name_every_stream_alone_and_together_and_all_parse():
 
     plain, contour = make_results.stream_variants(), make_results.stream_variants(f0_contour=True)
     learned = make_results.stream_variants(learned=True)
-    for variants in (plain, contour, learned):
+    breath = make_results.stream_variants(learned=True, aperiodicity=True)
+    for variants in (plain, contour, learned, breath):
         switches = [parse_streams(v) for v in variants]  # every name is one the conversion path reads
         assert variants[0] == "none" and len(set(variants)) == len(variants)
-        assert {"f0=cwt", "power=cwt", "rhythm", "mcep", "f0=cwt+power=cwt+mcep+rhythm"} <= set(variants)
+        assert {"f0=cwt", "power=cwt", "rhythm", "mcep"} <= set(variants)
+        assert ("f0=cwt+power=cwt+mcep+rhythm" in variants) != ("f0=cwt+power=cwt+mcep+ap+rhythm" in variants)
         assert all(s["power"] in (False, "log-gaussian", "cwt", "learned") for s in switches)  # always named
         assert all(s["mcep"] and s["power"] for s, v in zip(switches, variants) if v.count("+") >= 2)
     assert not any("contour" in v for v in plain)
@@ -98,6 +100,12 @@ def test_stream_variants_name_every_stream_alone_and_together_and_all_parse():
     assert not any("learned" in v for v in plain + contour)
     assert {"f0=learned", "power=learned", "f0=learned+power=learned+mcep", "f0=learned+power=cwt+mcep",
             "f0=learned+power=learned+mcep+rhythm", "f0=learned+power=cwt+mcep+rhythm"} <= set(learned)
+    assert not any(parse_streams(v)["ap"] for v in plain + contour + learned)
+    # with the aperiodicity: the stream alone, every full variant with it, the default also without it
+    assert {"ap", "f0=learned+power=cwt+mcep", "f0=learned+power=cwt+mcep+ap",
+            "f0=learned+power=cwt+mcep+ap+rhythm", "f0=cwt+power=cwt+mcep+ap"} <= set(breath)
+    assert all(parse_streams(v)["ap"] for v in breath if v.count("+") >= 2 and v != "f0=learned+power=cwt+mcep")
+    assert len(breath) == len(learned) + 2
 
 
 def test_the_notebook_runs_ablate_the_first_pair_and_the_default_multi_speaker_model(tmp_path):
@@ -110,7 +118,7 @@ def test_the_notebook_runs_ablate_the_first_pair_and_the_default_multi_speaker_m
     assert len(parameters["04_evaluate"]["MODEL_DIRS"]) == len(models)
     multi = parameters["05_f0_ablation_emostargan"]
     assert multi["MODEL_DIRS"] == [str(pretrained.default_model())] and multi["TAG"] == "_emostargan"
-    assert "f0=cwt+power=cwt+mcep+rhythm" in multi["VARIANTS"] and multi["PAIR"] == make_results.STREAM_PAIR
+    assert {"ap", "f0=cwt+power=cwt+mcep+ap+rhythm"} <= set(multi["VARIANTS"]) and multi["PAIR"] == make_results.STREAM_PAIR
     first = [m for m in models if str(m.path) in parameters["05_f0_ablation"]["MODEL_DIRS"]]
     assert first and all(len(m.emotions) == 2 and m.emotions == first[0].emotions for m in first)
 

@@ -258,6 +258,46 @@ def test_the_cwt_and_rhythm_streams_need_the_measured_contours_and_cwt_is_then_t
                                   converter.convert(feats, neutral, sad, f0="log-gaussian", mcep=False).f0_hz)
 
 
+def test_the_ap_stream_moves_breathiness_by_the_average_or_the_enrolled_speakers_own_change(normalizer, converter,
+                                                                                            rng):
+    # both speakers' voiced frames at -10 dB of aperiodicity when neutral; sad: m +2 dB, f +6 dB; angry: both -2 dB
+    breath = {("m", "sad"): 2.0, ("f", "sad"): 6.0, ("m", "angry"): -2.0, ("f", "angry"): -2.0}
+
+    def words(speaker, emotion):
+        out = []
+        for _ in range(3):
+            f0 = np.concatenate([np.zeros(10), 150 * np.exp(0.1 * np.sin(np.arange(100) / 7.0)), np.zeros(10)])
+            ap = np.where(f0 > 0, -10.0 + breath.get((speaker, emotion), 0.0), 0.0)[:, None]
+            out.append(WorldFeatures(f0_hz=f0, mcep=np.zeros((len(f0), 24)), coded_ap=ap,
+                                     log_power=np.where(f0 > 0, -6.0 + 0.2 * np.cos(np.arange(len(f0)) / 5.0), -12.0),
+                                     n_samples=len(f0) * 80))
+        return out
+
+    utterances = {(s, e): words(s, e) for s in ("m", "f") for e in EMOTIONS}
+    measured = SpeakerRelativeConverter(converter.generator, 4, normalizer.with_contours(utterances, 5.0), EMOTIONS)
+    assert measured.has_aperiodicity and not converter.has_aperiodicity
+    feats, (neutral, angry, _, sad) = _voice(rng), _emotions()
+    feats = feats.replace(coded_ap=np.where(feats.voiced, -12.0, 0.0)[:, None])
+    voiced = feats.voiced
+
+    def moved(model, source=neutral, target=sad, **options):
+        out = model.convert(feats, source, target, mcep=False, **options).coded_ap[:, 0]
+        assert np.array_equal(out[~voiced], feats.coded_ap[~voiced, 0])  # unvoiced frames stay fully aperiodic
+        return out[voiced] - feats.coded_ap[voiced, 0]
+
+    np.testing.assert_allclose(moved(measured), 4.0)  # the average over speakers
+    np.testing.assert_allclose(moved(measured, speaker="f"), 6.0)  # her own
+    np.testing.assert_allclose(moved(measured, speaker="m"), 2.0)
+    np.testing.assert_allclose(moved(measured, angry, sad), 6.0)
+    np.testing.assert_allclose(moved(measured, intensity=0.25), 1.0)
+    np.testing.assert_allclose(moved(measured, ap=False), 0.0)
+    np.testing.assert_allclose(moved(converter), 0.0)  # a speakers.json measured before the stream: copied
+    # the other streams are the same with or without it
+    with_ap, without = (measured.convert(feats, neutral, sad, ap=a) for a in (True, False))
+    np.testing.assert_array_equal(with_ap.f0_hz, without.f0_hz)
+    np.testing.assert_array_equal(with_ap.mcep, without.mcep)
+
+
 # ---------------------------------------------------------------------- real data
 
 

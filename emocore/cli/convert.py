@@ -52,6 +52,9 @@ def convert_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-f0", action="store_true", help="keep the source F0 (ablation)")
     parser.add_argument("--no-power", action="store_true", help="keep the source power envelope (ablation)")
     parser.add_argument("--no-mcep", action="store_true", help="keep the source MCEPs (ablation)")
+    parser.add_argument("--no-ap", action="store_true",
+                        help="keep the source aperiodicity (ablation; only EmoStarGAN converts it, by the emotions' "
+                             "measured change of breathiness)")
     parser.add_argument("--f0-method", choices=PROSODY_METHODS["f0"], default=None,
                         help="how F0 is converted (default: the model's own way). log-gaussian: mean and spread; "
                              "EmoStarGAN also cwt (the contour's shape, scale by scale), learned (the contour "
@@ -161,7 +164,7 @@ def convert_main(argv: list[str] | None = None) -> int:
     report = convert_files(model, files, direction, args.output_dir, overwrite=args.overwrite,
                            f0=(args.f0_method or True) if not args.no_f0 else False,
                            power=(args.power_method or True) if not args.no_power else False,
-                           mcep=not args.no_mcep, rhythm=args.rhythm, jobs=args.jobs,
+                           mcep=not args.no_mcep, ap=not args.no_ap, rhythm=args.rhythm, jobs=args.jobs,
                            progress=not args.quiet, **style)
     for path, out, reason in report.skipped:
         print(f"  skipped: {path}: its output {out} {reason}", file=sys.stderr)

@@ -131,9 +131,11 @@ class Converter(Protocol):
         """The networks conversion needs, by file-name stem."""
 
     def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
-                power: bool | str = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
+                power: bool | str = True, mcep: bool = True, ap: bool = True, rhythm: bool = False,
+                **options) -> WorldFeatures:
         """``T`` frames of ``source`` to ``T`` frames of ``target`` (another number with ``rhythm``); a switch set
-        to False leaves that stream as it was; ``f0`` may also name a method (``"log-gaussian"``, ...: those the
+        to False leaves that stream as it was (``ap`` on: the aperiodicity converted where the model type measured
+        how the emotions change it, else copied); ``f0`` may also name a method (``"log-gaussian"``, ...: those the
         model type knows); ``options``: the model type's own, e.g. EmoMUNIT's style."""
 
     def check_options(self, options: dict) -> None:
@@ -163,11 +165,13 @@ class MappingConverter:
         raise NotImplementedError
 
     def convert(self, feats: WorldFeatures, source: Emotion, target: Emotion, *, f0: bool | str = True,
-                power: bool | str = True, mcep: bool = True, rhythm: bool = False, **options) -> WorldFeatures:
+                power: bool | str = True, mcep: bool = True, ap: bool = True, rhythm: bool = False,
+                **options) -> WorldFeatures:
         """:meth:`convert_prosody`, then the MCEPs through :meth:`convert_mcep` when ``mcep`` is on.
 
         Returns:
-            WorldFeatures: ``T`` frames; aperiodicity and ``n_samples`` unchanged.
+            WorldFeatures: ``T`` frames; aperiodicity (whatever ``ap`` says: a model of one speaker's two emotions
+            has no measure of how they change it) and ``n_samples`` unchanged.
 
         Raises:
             ParameterError: ``rhythm``, or an F0 or power method other than the log-Gaussian transform: a model of

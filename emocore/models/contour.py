@@ -38,7 +38,7 @@ import numpy as np
 from keras import layers
 from scipy.ndimage import gaussian_filter1d
 
-from emocore.config import ContourConfig
+from emocore.config import PROSODY_CONFIG_FILE, PROSODY_WEIGHTS_FILE, ContourConfig
 from emocore.dsp.contour_features import contour_channels, contour_inputs, n_inputs
 from emocore.dsp.features import WorldFeatures
 from emocore.dsp.prosody import interpolate_over_unvoiced
@@ -47,8 +47,8 @@ from emocore.io import write_json_atomic
 from emocore.models.base import infer, load_weights, save_weights_atomic
 
 #: the learned prosody's files in a model folder
-WEIGHTS_FILE = "prosody.weights.h5"
-CONFIG_FILE = "prosody.json"
+WEIGHTS_FILE = PROSODY_WEIGHTS_FILE
+CONFIG_FILE = PROSODY_CONFIG_FILE
 
 
 def condition_width(cfg: ContourConfig, n_emotions: int) -> int:
