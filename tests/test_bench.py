@@ -30,6 +30,20 @@ def test_training_benchmark_prints_iterations_per_second_against_the_reference(c
     assert rows[1]["x_reference"] == pytest.approx(rows[1]["it_per_s"] / rows[0]["it_per_s"])
 
 
+def test_training_benchmark_refuses_an_unknown_model_before_measuring_anything(capsys, monkeypatch):
+    from emocore.exceptions import ParameterError
+    from emocore.models import base
+
+    def build(*args, **kwargs):
+        raise AssertionError("a model was built before the names were checked")
+
+    monkeypatch.setattr(base, "build_training_model", build)
+    with pytest.raises(ParameterError, match="unknown model type 'stargan'; known: cyclegan, munit, emostargan"):
+        bench.training_speed(["cyclegan", "stargan"], widths=(0.125,))
+    assert bench.main(["training", "--models", "stargan"]) == 1
+    assert "unknown model type 'stargan'" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------- long inputs (emocore-bench memory)
 
 

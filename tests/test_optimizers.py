@@ -25,6 +25,18 @@ def _run(optimizer_class, steps=6, seed=0):
             len(concrete.graph.get_operations()))
 
 
+def test_the_scalars_every_update_shares_are_built_once_per_step():
+    variables = [keras.Variable(np.ones(shape, dtype="float32")) for shape in [(5, 2), (2,)] * 10]  # 20 variables
+    optimizer = FusedAdam(1e-3)
+    optimizer.build(variables)
+    step = tf.function(lambda g: optimizer.apply(g, variables), autograph=False)
+    graph = step.get_concrete_function([tf.TensorSpec(v.shape, "float32") for v in variables]).graph
+    types = [op.type for op in graph.get_operations()]
+    assert types.count("ResourceApplyAdam") == 20
+    assert types.count("Pow") == 2  # beta_1 ** t and beta_2 ** t, once: not once per variable
+    assert optimizer._step_scalars is None  # nothing kept between steps
+
+
 def test_fused_adam_makes_keras_adams_updates_in_fewer_ops():
     keras_weights, keras_state, start, keras_ops = _run(keras.optimizers.Adam)
     fused_weights, fused_state, _, fused_ops = _run(FusedAdam)

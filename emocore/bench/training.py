@@ -20,7 +20,8 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
     (``batch_size`` crops each, as the shipped EmoStarGAN); a two-emotion model 2.
 
     Args:
-        model_types: registry names (default: all of :data:`emocore.models.MODELS`).
+        model_types: registry names (default: all of :data:`emocore.models.MODELS`); an unknown one raises
+            :class:`~emocore.exceptions.ParameterError` before any measurement.
         widths: channel multipliers.
         xla: also measure each configuration compiled with XLA (``jit_compile``).
 
@@ -35,6 +36,8 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
     from emocore.models.base import build_training_model
 
     names = list(model_types or models.MODELS)
+    for name in names:  # an unknown name fails before anything is measured
+        models.get(name)
     runs = [REFERENCE] + [(m, w, x) for m in names for w in widths for x in ((False, True) if xla else (False,))
                           if (m, w, x) != REFERENCE]
     rows = []

@@ -9,8 +9,11 @@ small op has its own dispatch on every step. :class:`FusedAdam` hands each varia
     m <- beta_1 m + (1 - beta_1) g          v <- beta_2 v + (1 - beta_2) g^2
     variable <- variable - lr sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
 
-with ``t`` the step counter plus one. The optimizer's variables (counter, moments) and therefore the checkpoints
-are Keras Adam's; under another backend, or with ``amsgrad``, it is Keras Adam itself.
+with ``t`` the step counter plus one. The scalars every variable's update shares (``t``, the two powers, the
+learning rate, epsilon) are built once per step and device, not once per variable: that leaves each variable its
+handles, its gradient and the one kernel (EmoCycleGAN at width 0.35: about 1,900 fewer ops in its training step's
+graph, 15,500 -> 13,600). The optimizer's variables (counter, moments) and therefore the checkpoints are Keras
+Adam's; under another backend, or with ``amsgrad``, it is Keras Adam itself.
 """
 
 from __future__ import annotations
@@ -22,21 +25,42 @@ from keras import ops
 class FusedAdam(keras.optimizers.Adam):
     """``keras.optimizers.Adam`` whose per-variable update is one ``ResourceApplyAdam`` op under TensorFlow."""
 
+    #: during one step's updates: the shared scalars by (dtype, device) (:meth:`_shared`); ``None`` between steps
+    _step_scalars: dict | None = None
+
+    def _distributed_tf_update_step(self, distribution, grads_and_vars, learning_rate):
+        # Keras calls this once per step (in cross-replica context), then update_step once per variable and device
+        self._step_scalars = {}
+        try:
+            return super()._distributed_tf_update_step(distribution, grads_and_vars, learning_rate)
+        finally:
+            self._step_scalars = None
+
+    def _shared(self, variable, learning_rate) -> dict:
+        """This step's scalars in ``variable``'s dtype, built by the first variable of that dtype and device."""
+        dtype = variable.dtype
+        key = (str(dtype), getattr(variable, "device", None))
+        if self._step_scalars is not None and key in self._step_scalars:
+            return self._step_scalars[key]
+        local_step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        scalars = dict(beta1_power=ops.power(beta_1, local_step), beta2_power=ops.power(beta_2, local_step),
+                       lr=ops.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
+                       epsilon=ops.cast(self.epsilon, dtype))
+        if self._step_scalars is not None:
+            self._step_scalars[key] = scalars
+        return scalars
+
     def update_step(self, gradient, variable, learning_rate):
         if keras.backend.backend() != "tensorflow" or self.amsgrad:
             return super().update_step(gradient, variable, learning_rate)
         import tensorflow as tf
 
-        dtype = variable.dtype
-        local_step = ops.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
         index = self._get_variable_index(variable)
         momentum, velocity = self._momentums[index], self._velocities[index]
-        tf.raw_ops.ResourceApplyAdam(
-            var=_handle(variable), m=_handle(momentum), v=_handle(velocity),
-            beta1_power=ops.power(beta_1, local_step), beta2_power=ops.power(beta_2, local_step),
-            lr=ops.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2, epsilon=ops.cast(self.epsilon, dtype),
-            grad=ops.cast(gradient, dtype), use_locking=False)
+        tf.raw_ops.ResourceApplyAdam(var=_handle(variable), m=_handle(momentum), v=_handle(velocity),
+                                     grad=ops.cast(gradient, variable.dtype), use_locking=False,
+                                     **self._shared(variable, learning_rate))
 
 
 def _handle(variable):
