@@ -410,7 +410,9 @@ class ConversionModel:
             style = {**style, "reference": self.reference_mcep(style["reference"])}
         if rhythm:  # asked only when on: a converter written before the rhythm stream need not know it
             style = {**style, "rhythm": True}
-        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, ap=ap, **style)
+        if not ap:  # asked only when off: a converter written before the ap stream need not know it
+            style = {**style, "ap": False}
+        return self.converter.convert(feats, source, target, f0=f0, power=power, mcep=mcep, **style)
 
     def check_streams(self, direction: Direction = "A2B", *, f0: bool | str = True, power: bool | str = True,
                       rhythm: bool = False) -> None:
@@ -424,8 +426,9 @@ class ConversionModel:
         rng = np.random.default_rng(0)
         f0_hz = np.full(n, 120.0) * np.exp(0.05 * np.sin(np.arange(n) / 5.0))
         mean = self.emotions[0].stats.mcep.mean
+        bands = features.n_aperiodicity_bands(self.feature_cfg)  # as the model's own features: 1 at 16 kHz
         feats = WorldFeatures(f0_hz=f0_hz, mcep=mean + 0.1 * rng.standard_normal((n, len(mean))),
-                              coded_ap=np.zeros((n, 1)),
+                              coded_ap=np.where(f0_hz > 0, -10.0, 0.0)[:, None] * np.ones((1, bands)),
                               log_power=np.full(n, -6.0), n_samples=n * self.feature_cfg.hop_length)
         self.convert_features(feats, direction, f0=f0, power=power, mcep=False, rhythm=rhythm)
 

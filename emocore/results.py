@@ -110,13 +110,22 @@ def notebook_runs(models: list[pretrained.PretrainedModel], data_dir: Path) -> l
     if multi is not None:  # the default model's own streams (issue 15), beside the per-pair ablation
         contour = bool((read_record(multi.path).options or {}).get("f0_contour"))
         learned = (multi.path / PROSODY_WEIGHTS_FILE).is_file()
-        speakers = json.loads((multi.path / "speakers.json").read_text())
-        aperiodicity = ProsodyShifts.from_dict(speakers["normalizer"]["prosody"]).has_aperiodicity
+        aperiodicity = _measures_aperiodicity(multi.path)
         runs.insert([r[0] for r in runs].index("06_listening_test"), (
             "05_f0_ablation", "05_f0_ablation_emostargan",
             {"MODEL_DIRS": [str(multi.path)], "PAIR": STREAM_PAIR,
              "VARIANTS": stream_variants(contour, learned, aperiodicity), "TAG": "_emostargan"}))
     return runs
+
+
+def _measures_aperiodicity(model_dir: Path) -> bool:
+    """Whether a multi-speaker model's ``speakers.json`` holds the emotions' aperiodicity changes (the ``ap``
+    stream); a folder without a readable one does not (its conversion says why, not this listing)."""
+    try:
+        values = json.loads((model_dir / "speakers.json").read_text())
+        return ProsodyShifts.from_dict(values["normalizer"]["prosody"]).has_aperiodicity
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def run_notebooks(models: list[pretrained.PretrainedModel], build_dir: Path, data_dir: Path, fig_dir: Path, *,

@@ -27,7 +27,28 @@ def test_training_benchmark_prints_iterations_per_second_against_the_reference(c
     assert rows[0]["gen_params"] != rows[1]["gen_params"] and not any(r["xla"] for r in rows)
     assert rows[0]["x_reference"] == 1.0 and all(r["gen_params"] > 0 for r in rows)
     assert all(r["first_step_s"] > 0 and r["it_per_s"] > 0 for r in rows)
+    assert all(r["first_step_min_s"] == r["first_step_s"] == r["first_step_max_s"] for r in rows)  # one build each
     assert rows[1]["x_reference"] == pytest.approx(rows[1]["it_per_s"] / rows[0]["it_per_s"])
+
+
+def test_training_benchmark_repeats_builds_and_gives_medians_and_the_range(capsys, monkeypatch):
+    from emocore.bench import training
+    from emocore.exceptions import ParameterError
+    from emocore.models import base
+
+    built = []
+    real = base.build_training_model
+    monkeypatch.setattr(base, "build_training_model", lambda *a, **k: built.append(a[1].width) or real(*a, **k))
+    monkeypatch.setattr(training, "REFERENCE", ("cyclegan", 0.125, False))
+    rows = bench.training_speed(["cyclegan"], widths=(0.125,), steps=1, warmup=0, n_frames=32, batch_size=1,
+                                repeats=3)
+    assert built == [0.125] * 3 and len(rows) == 1  # the reference alone, built three times
+    (row,) = rows
+    assert row["first_step_min_s"] <= row["first_step_s"] <= row["first_step_max_s"]
+    printed = capsys.readouterr().out
+    assert "over 3 builds" in printed and "medians of 3 fresh builds" in printed and "range (s)" in printed
+    with pytest.raises(ParameterError, match="repeats must be at least 1"):
+        bench.training_speed(["cyclegan"], repeats=0)
 
 
 def test_training_benchmark_refuses_an_unknown_model_before_measuring_anything(capsys, monkeypatch):

@@ -62,7 +62,7 @@ def test_each_switch_converts_only_its_stream(model, source, stream):
     changed = {name: not np.array_equal(getattr(out, name), getattr(feats, name))
                for name in ("f0_hz", "log_power", "mcep")}
     assert changed == {"f0_hz": stream == "f0", "log_power": stream == "power", "mcep": stream == "mcep"}
-    np.testing.assert_array_equal(out.coded_ap, feats.coded_ap)  # aperiodicity is always copied
+    np.testing.assert_array_equal(out.coded_ap, feats.coded_ap)  # a per-pair model always copies the aperiodicity
     assert out.n_frames == feats.n_frames and out.n_samples == feats.n_samples
     if stream == "f0":
         np.testing.assert_array_equal(out.f0_hz > 0, feats.f0_hz > 0)  # unvoiced frames stay unvoiced
@@ -129,6 +129,36 @@ def test_a_per_pair_model_refuses_streams_it_has_no_statistics_for_before_a_batc
         with pytest.raises(ParameterError, match=message):  # refused before the batch: nothing planned or written
             conversion.convert_files(model, [tmp_path / "in.wav"], "A2B", tmp_path / "out", progress=False, **switches)
     assert not (tmp_path / "out").exists()
+
+
+class _Recorder:
+    """A converter that records the stream switches it is handed and the aperiodicity bands it sees, then converts
+    as the wrapped one (an older signature: no ``ap`` parameter, so an ``ap`` it is handed lands in ``options``)."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def convert(self, feats, source, target, *, f0=True, power=True, mcep=True, **options):
+        self.calls.append({"ap": options.pop("ap", "not passed"), "bands": feats.coded_ap.shape[1]})
+        return self.inner.convert(feats, source, target, f0=f0, power=power, mcep=mcep, **options)
+
+
+def test_the_ap_switch_reaches_the_converter_only_when_off(model, source, tmp_path, sr, monkeypatch):
+    wav, _ = source
+    (inp,) = _inputs(tmp_path / "in", wav, sr, ["word.wav"])
+    recorder = _Recorder(model.converter)
+    monkeypatch.setattr(model, "converter", recorder)
+    conversion.convert_files(model, [inp], "A2B", tmp_path / "on", progress=False)
+    conversion.convert_files(model, [inp], "A2B", tmp_path / "off", progress=False, ap=False)
+    model.convert_wav(wav, "A2B", ap=False)  # the other wrappers take it among their style options
+    assert [c["ap"] for c in recorder.calls] == ["not passed", False, False]  # a converter older than it still works
+    # the streams check converts a synthetic word with the model's own number of aperiodicity bands
+    monkeypatch.setattr(model, "feature_cfg", FeatureConfig(sr=24000).smoke())
+    model.check_streams("A2B", f0="log-gaussian")
+    assert recorder.calls[-1]["bands"] == features.n_aperiodicity_bands(model.feature_cfg) == 3
 
 
 def test_convert_files_skips_bad_files_and_reports_them(model, source, tmp_path, sr):

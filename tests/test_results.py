@@ -123,6 +123,21 @@ def test_the_notebook_runs_ablate_the_first_pair_and_the_default_multi_speaker_m
     assert first and all(len(m.emotions) == 2 and m.emotions == first[0].emotions for m in first)
 
 
+def test_make_results_reads_the_models_streams_without_keras_and_a_model_without_speakers_json(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, emocore.results as r; from pathlib import Path; "
+            "r.notebook_runs(r.pretrained.list_pretrained(), Path('data')); "
+            "print(sorted({'keras', 'tensorflow'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert not make_results._measures_aperiodicity(tmp_path)  # no speakers.json: no ap rows, no crash
+    (tmp_path / "speakers.json").write_text("{not json")
+    assert not make_results._measures_aperiodicity(tmp_path)
+    assert make_results._measures_aperiodicity(pretrained.default_model())
+
+
 def test_results_without_corpora_says_how_to_get_them_and_runs_no_notebook(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EMOCORE_DATA_DIR", str(tmp_path / "no-corpora"))
     assert make_results.main(["--build-dir", str(tmp_path / "build")]) == 1

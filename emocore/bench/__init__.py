@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     train_cmd.add_argument("--warmup", type=nonnegative_int, default=2)
     train_cmd.add_argument("--n-frames", type=positive_int, default=128)
     train_cmd.add_argument("--batch-size", type=positive_int, default=2, help="crops per emotion")
+    train_cmd.add_argument("--repeats", type=positive_int, default=1,
+                           help="fresh builds per configuration: each row gives the medians and the first step's range")
     convert = commands.add_parser("conversion", help="conversion real-time factor per F0 tracker and worker count, "
                                                      "with each tracker's agreement with harvest (and --judges)")
     convert.add_argument("--model", default=conversion.DEFAULT_MODEL, help="pretrained model name or model folder")
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         extraction.extraction_throughput(args.n_files, args.speaker)
     elif args.command == "training":
         training.training_speed(args.models, tuple(args.widths), xla=args.xla, steps=args.steps, warmup=args.warmup,
-                                n_frames=args.n_frames, batch_size=args.batch_size)
+                                n_frames=args.n_frames, batch_size=args.batch_size, repeats=args.repeats)
     elif args.command == "conversion":
         agreement = conversion.tracker_agreement(tuple(args.trackers), args.agreement_files)
         quality = (conversion.tracker_quality(args.model, tuple(args.trackers), args.judges_out,

@@ -5,7 +5,9 @@ One utterance becomes a :class:`WorldFeatures` of time-major arrays at ``cfg.fra
 - ``f0_hz (T,)``: fundamental frequency from harvest (default), dio + stonemask, RAPT or SWIPE'; 0 = unvoiced.
 - ``mcep (T, D)``: the spectral envelope coded to ``D = cfg.mcep_dim`` coefficients, either with
   WORLD's own ``code_spectral_envelope`` (the original system) or SPTK's ``sp2mc``.
-- ``coded_ap (T, B)``: band aperiodicity (``B = 1`` at 16 kHz), copied unchanged by conversion.
+- ``coded_ap (T, B)``: band aperiodicity in dB (``B = 1`` at 16 kHz; 0 dB on unvoiced frames), copied by the
+  per-pair models' conversion; EmoStarGAN's ``ap`` stream moves its voiced frames
+  (:meth:`emocore.dsp.relative_prosody.ProsodyShifts.convert_aperiodicity`).
 - ``log_power (T,)``: the **power envelope**, defined here as the natural log of the mean of the
   WORLD spectral envelope over its FFT bins, ``log(mean_k sp[t, k])``. The envelope is a power
   spectrum with the harmonic structure removed, so this is the frame's energy contour, independent
@@ -162,6 +164,12 @@ def decode_mcep(mcep: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     import pysptk
 
     return pysptk.mc2sp(mcep, alpha=cfg.mcep_alpha, fftlen=fft_size(cfg))
+
+
+def n_aperiodicity_bands(cfg: FeatureConfig) -> int:
+    """``B``, the number of bands :func:`encode_ap` codes the aperiodicity into at ``cfg.sr`` (1 at 16 kHz, 3 at
+    24 kHz)."""
+    return int(pyworld.get_num_aperiodicities(cfg.sr))
 
 
 def encode_ap(ap: np.ndarray, cfg: FeatureConfig) -> np.ndarray:

@@ -33,8 +33,9 @@ speakers' contours (issue 15's contour and rhythm streams):
 - the **breathiness**: the change of the band aperiodicity (WORLD's ``coded_ap``, in dB) averaged over voiced
   frames, per band, averaged over speakers; ``aperiodicity=True`` adds ``alpha * (ap_b - ap_a)`` to the voiced
   frames' aperiodicity (at most 0 dB: fully aperiodic). The voice quality of an emotion differs between corpora:
-  TESS's two speakers are breathier when sad (+1.8 and +5.9 dB against their neutral words), RAVDESS's actors
-  are not (-0.1 dB on average) but are tenser (less aperiodic) when angry or happy (-1.6 and -1.7 dB).
+  TESS's two speakers are breathier when sad (OAF +1.7 and YAF +5.3 dB against their neutral training words),
+  the shipped model's twelve RAVDESS training actors hardly (+0.1 dB on average) but are tenser (less aperiodic)
+  when angry or happy (-1.0 and -1.4 dB).
 """
 
 from __future__ import annotations
@@ -161,8 +162,8 @@ class ProsodyShifts:
         return cls(reference, shifts)
 
     def fit_contours(self, utterances: Mapping[tuple[str, str], list], frame_period_ms: float) -> "ProsodyShifts":
-        """These shifts with each emotion's F0 and energy contour shapes and tempo measured too (see the module
-        docstring).
+        """These shifts with each emotion's F0 and energy contour shapes, tempo and aperiodicity change measured
+        too (see the module docstring).
 
         Args:
             utterances: ``{(speaker, emotion): [WorldFeatures, ...]}`` of the training speakers.

@@ -112,8 +112,8 @@ class SpeakerNormalizer:
         return cls(reference, mcep, prosody, speaker_log_f0, enrolled)
 
     def with_contours(self, utterances: Mapping[tuple[str, str], list], frame_period_ms: float) -> "SpeakerNormalizer":
-        """This normalizer with each emotion's contour shapes and tempo measured on the speakers' utterances
-        (``{(speaker, emotion): [WorldFeatures, ...]}``, training utterances only;
+        """This normalizer with each emotion's contour shapes, tempo and aperiodicity change measured on the
+        speakers' utterances (``{(speaker, emotion): [WorldFeatures, ...]}``, training utterances only;
         :meth:`~emocore.dsp.relative_prosody.ProsodyShifts.fit_contours`); each enrolled speaker's on their own."""
         enrolled = {speaker: normalizer.with_contours({k: v for k, v in utterances.items() if k[0] == speaker},
                                                       frame_period_ms)

@@ -9,8 +9,8 @@ Two groups of test files, both never seen by the model:
   actors, :func:`~emocore.evaluation.judge.train_speaker_independent_judge`).
 
 Each source file is converted to every target emotion by the model, by the model with its MCEPs switched off
-(``<system>-prosody``: its F0 and power alone, by its own way: the speaker-relative transform, with the learned
-prosody's F0 where it has one), for a speaker the model was trained on (TESS's) by
+(``<system>-prosody``: its F0, power and aperiodicity alone, by its own way: the speaker-relative transform, with
+the learned prosody's F0 where it has one), for a speaker the model was trained on (TESS's) by
 the model with that speaker's own measured changes (``<system>-enrolled``, the ``speaker`` option of
 :class:`~emocore.models.stargan.SpeakerRelativeConverter`) and by the published ``f0-only`` baseline (the
 log-Gaussian F0 transform with the speaker's own source and target statistics: for TESS from the training words,
@@ -87,7 +87,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
             ``f0-only`` baseline then come from those few).
         f0_tracker: analyse every file (sources, targets, the baselines' statistics) with this F0 tracker instead of
             the model's training one (``emocore-bench conversion`` compares them).
-        switches: ``f0``, ``power``, ``mcep``, ``rhythm`` for the model's conversions (a stream ablation), as
+        switches: ``f0``, ``power``, ``mcep``, ``ap``, ``rhythm`` for the model's conversions (a stream ablation), as
             :meth:`~emocore.conversion.ConversionModel.convert_analyzed` takes them.
 
     Returns:
