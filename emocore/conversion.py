@@ -428,7 +428,7 @@ class ConversionModel:
         mean = self.emotions[0].stats.mcep.mean
         bands = features.n_aperiodicity_bands(self.feature_cfg)  # as the model's own features: 1 at 16 kHz
         feats = WorldFeatures(f0_hz=f0_hz, mcep=mean + 0.1 * rng.standard_normal((n, len(mean))),
-                              coded_ap=np.where(f0_hz > 0, -10.0, 0.0)[:, None] * np.ones((1, bands)),
+                              coded_ap=np.full((n, bands), -10.0),  # every frame is voiced
                               log_power=np.full(n, -6.0), n_samples=n * self.feature_cfg.hop_length)
         self.convert_features(feats, direction, f0=f0, power=power, mcep=False, rhythm=rhythm)
 
