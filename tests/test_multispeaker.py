@@ -11,11 +11,13 @@ from emocore.dsp import audio
 from emocore.evaluation.judge import EmotionJudge
 from emocore.evaluation.multispeaker import (
     EvalSpeaker,
+    ablation_plan,
     evaluation_speakers,
     score_multispeaker,
     summarize_multispeaker,
     write_multispeaker_conversions,
 )
+from emocore.exceptions import ParameterError
 
 SPEAKERS = [EvalSpeaker("tess", "OAF", "tess"), EvalSpeaker("ravdess", "Actor_15", "unseen")]
 
@@ -71,7 +73,6 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
 
 def test_write_conversions_takes_pairs_for_a_model_of_many_speakers(smoke_stargan, corpora_root, tmp_path):
     from emocore.evaluation.multispeaker import write_conversions
-    from emocore.exceptions import ParameterError
 
     with pytest.raises(ParameterError, match="pairs"):
         write_conversions(smoke_stargan[0], tmp_path / "out")
@@ -134,3 +135,38 @@ def test_streams_evaluation_compares_variants_on_the_same_files(smoke_stargan, c
     assert set(compared["system"]) == {variants[1]} and set(compared["baseline"]) == {variants[0]}
     pooled = compared[(compared["group"] == "all") & (compared["judge"] == "egemaps")].iloc[0]
     assert pooled["n"] == len(table[table["system"] == variants[0]])  # every file of the variant (the judge of both groups)
+
+
+def test_ablation_plan_runs_shared_per_pair_variants_once_and_every_multispeaker_variant_per_model():
+    runs = ablation_plan(["cyclegan", "munit", "emostargan"], ["none", "f0", "f0+mcep", "f0=contour"])
+    by_model = {k: [(r.variant, r.system) for r in runs if r.model == k] for k in range(3)}
+    # WORLD + the log-Gaussian prosody of the same training statistics: the first per-pair model stands for both
+    assert by_model[0] == [("none", "none"), ("f0", "f0"), ("f0+mcep", "f0+mcep (cyclegan)"),
+                           ("f0=contour", "f0=contour (cyclegan)")]
+    assert by_model[1] == [("f0+mcep", "f0+mcep (munit)"), ("f0=contour", "f0=contour (munit)")]
+    # a model of many speakers converts its prosody its own way: every variant is its own
+    assert [v for v, _ in by_model[2]] == ["none", "f0", "f0+mcep", "f0=contour"]
+    assert all(s.endswith("(emostargan)") for _, s in by_model[2])
+    assert len({r.system for r in runs}) == len(runs)  # no two runs share a name
+
+
+def test_ablation_plan_of_one_model_keeps_plain_names_and_numbers_a_repeated_type():
+    assert [r.system for r in ablation_plan(["emostargan"], ["none", "f0+mcep"])] == ["none", "f0+mcep"]
+    # two EmoStarGANs: both run every variant (the second was skipped without MCEPs before)
+    runs = ablation_plan(["emostargan", "emostargan"], ["none", "mcep"])
+    assert [(r.model, r.system) for r in runs] == [(0, "none (emostargan 1)"), (0, "mcep (emostargan 1)"),
+                                                   (1, "none (emostargan 2)"), (1, "mcep (emostargan 2)")]
+    assert [r.system for r in ablation_plan(["cyclegan", "cyclegan"], ["f0", "mcep"], labels=["a", "b"])] == [
+        "f0", "mcep (a)", "mcep (b)"]
+
+
+@pytest.mark.parametrize("types, variants, labels", [
+    ([], ["f0"], None),  # no model
+    (["cyclegan"], ["pitch"], None),  # a bad variant
+    (["cyclegan", "munit"], ["f0"], ["same", "same"]),  # labels repeat
+    (["cyclegan"], ["f0"], ["a", "b"]),  # one label too many
+    (["wavenet"], ["f0"], None),  # not a registered model
+])
+def test_ablation_plan_refuses_bad_input(types, variants, labels):
+    with pytest.raises(ParameterError):
+        ablation_plan(types, variants, labels)

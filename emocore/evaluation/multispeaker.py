@@ -194,6 +194,60 @@ def write_conversions(model_dir: str | Path, out_dir: str | Path, *,
     return items
 
 
+@dataclasses.dataclass(frozen=True)
+class AblationRun:
+    """One conversion of a stream ablation: model ``model`` (its index) converts with ``variant``, scored as
+    ``system``."""
+
+    model: int
+    variant: str
+    system: str
+
+
+def ablation_plan(model_types: Sequence[str], variants: Sequence[str],
+                  labels: Sequence[str] | None = None) -> list[AblationRun]:
+    """The conversions of a stream ablation over several models of the same emotions (notebook 05), in order.
+
+    A variant whose streams the model itself converts (its MCEPs, or the F0 channel of its generator:
+    ``f0=contour``), and every variant of a model of many speakers (its prosody is its own: measured changes,
+    learned contours), is run by each model and named ``"<variant> (<label>)"`` when there are several models. A
+    per-pair model without those streams is WORLD and the log-Gaussian transform of its training statistics, the
+    same for every per-pair model of the same emotions: that variant is run once, by the first per-pair model, under
+    its plain name.
+
+    Args:
+        model_types: each model's registry name (:attr:`emocore.record.RunRecord.model_type`).
+        variants: stream variants (:func:`emocore.conversion.parse_streams`).
+        labels: each model's name in the systems (default: its type; a type given twice: ``"<type> <k>"`` with k
+            counted from 1).
+
+    Raises:
+        ParameterError: no model, an unknown model type, a bad variant, or labels that do not match the models or
+            repeat.
+    """
+    from emocore.conversion import parse_streams
+    from emocore.models import get
+
+    if not model_types:
+        raise ParameterError("no model to ablate: give at least one")
+    if labels is None:
+        labels = [t if list(model_types).count(t) == 1 else f"{t} {list(model_types)[:k + 1].count(t)}"
+                  for k, t in enumerate(model_types)]
+    if len(labels) != len(model_types) or len(set(labels)) != len(labels):
+        raise ParameterError(f"one distinct label per model: {list(labels)} for {list(model_types)}")
+    per_pair = [get(t).n_emotions is not None for t in model_types]
+    first_per_pair = per_pair.index(True) if any(per_pair) else None
+    runs = []
+    for k, label in enumerate(labels):
+        for variant in variants:
+            streams = parse_streams(variant)
+            own = not per_pair[k] or streams["mcep"] or streams["f0"] == "contour"
+            if not own and k != first_per_pair:
+                continue  # the first per-pair model's conversion stands for every per-pair model
+            runs.append(AblationRun(k, variant, f"{variant} ({label})" if own and len(labels) > 1 else variant))
+    return runs
+
+
 def group_of(items: Sequence[EvalItem], speakers: Sequence[EvalSpeaker] | None = None) -> list[str]:
     """Each item's group (``"tess"`` or ``"unseen"``), from its speaker."""
     groups = {s.name: s.group for s in speakers or evaluation_speakers()}
