@@ -29,6 +29,35 @@ def test_training_benchmark_prints_iterations_per_second_against_the_reference(c
     assert all(r["first_step_s"] > 0 and r["it_per_s"] > 0 for r in rows)
     assert all(r["first_step_min_s"] == r["first_step_s"] == r["first_step_max_s"] for r in rows)  # one build each
     assert rows[1]["x_reference"] == pytest.approx(rows[1]["it_per_s"] / rows[0]["it_per_s"])
+    # the step's arithmetic and its rate next to the process's matrix-product throughput
+    assert "GFLOP/step" in printed and "% matmul" in printed
+    assert all(r["gflop_per_step"] > 0 for r in rows)
+    for r in rows:
+        assert r["gflop_per_s"] == pytest.approx(r["gflop_per_step"] * r["it_per_s"])
+        assert r["pct_of_matmul"] > 0
+
+
+@pytest.mark.slow
+def test_step_gflop_counts_the_work_of_every_crop():
+    """Twice the crops, about twice the arithmetic: the convolutions and their gradients scale with the batch; only
+    the optimizer's update (a few operations per weight) does not."""
+    import numpy as np
+
+    from emocore import models
+    from emocore.bench.training import matmul_gflops, step_gflop
+    from emocore.config import ModelConfig, TrainConfig
+    from emocore.models.base import build_training_model
+
+    gflop = {}
+    for batch_size in (1, 2):
+        model_cfg = ModelConfig(width=0.125, n_emotions=2)
+        model = build_training_model(models.get("cyclegan"), model_cfg, TrainConfig(batch_size=batch_size, n_frames=64))
+        rng = np.random.default_rng(0)
+        model.train_on_segments([(rng.standard_normal((batch_size, 64, model_cfg.mcep_dim)).astype("float32"),
+                                  rng.standard_normal((batch_size, 64)).astype("float32")) for _ in range(2)])
+        gflop[batch_size] = step_gflop(model)
+    assert 1.7 < gflop[2] / gflop[1] < 2.0
+    assert 1 < matmul_gflops(n=256, repeats=2) < 1e5
 
 
 def test_training_benchmark_repeats_builds_and_gives_medians_and_the_range(capsys, monkeypatch):

@@ -241,6 +241,22 @@ def test_each_identity_phase_compiles_only_the_generator_passes_it_runs(model_ty
     assert len(off) < len(on)  # the identity pass left out (CycleGAN: two generator calls fewer)
 
 
+def test_traced_step_is_the_graph_of_the_last_compiled_step_and_reuses_its_trace(batch):
+    model = gan.build_training_model(models.get("cyclegan"), MODEL_CFG, replace(TRAIN_CFG, batch_size=1))
+    with pytest.raises(ParameterError, match="no compiled training step"):
+        model.traced_step()
+    crops = [(batch[0][:1], batch[2][:1]), (batch[1][:1], batch[3][:1])]
+    model.train_on_segments(crops)
+    (step_function,) = model._step_functions.values()
+    ops_of_step = [op.type for op in model.traced_step().graph.get_operations()]
+    assert step_function.experimental_get_tracing_count() == 1  # the step's own trace, not a second one
+    assert ops_of_step == _graph_op_types(step_function) and "Conv2DBackpropFilter" in ops_of_step
+    eager = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
+    eager.train_on_segments(crops)
+    with pytest.raises(ParameterError, match="eagerly"):
+        eager.traced_step()
+
+
 def test_the_discriminator_tape_stops_at_the_generated_crops(batch):
     """GAN.tapes: the discriminator's gradient is the one of a persistent tape, and nothing of it runs back into
     the generator (a persistent tape built that backward pass for every generator call, for nothing)."""

@@ -9,6 +9,42 @@ import time
 REFERENCE = ("cyclegan", 1.0, False)
 
 
+def step_gflop(model) -> float:
+    """Floating-point work of ``model``'s last compiled training step, in GFLOP: TensorFlow's profiler adds up the
+    ``flops`` statistic of every op of the traced graph (:meth:`~emocore.models.base.GAN.traced_step`) that registers
+    one (convolutions and their two backward passes, matrix products, element-wise ops); a count of work, not
+    a timing."""
+    import tensorflow as tf
+
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")  # the v1 profiler's deprecation notice, printed once per process
+    try:
+        return tf.compat.v1.profiler.profile(model.traced_step().graph, options=options).total_float_ops / 1e9
+    finally:
+        logger.setLevel(level)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """This process's float32 matrix-product throughput in GFLOP/s (the best of ``repeats`` products of two
+    ``n x n`` matrices, on the threads TensorFlow was given): about the most a training step of dense convolutions
+    can reach on this machine."""
+    import time
+
+    import tensorflow as tf
+
+    a, b = tf.random.normal((n, n), seed=1), tf.random.normal((n, n), seed=2)
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)), autograph=False)
+    product().numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        product().numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
 def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = False, steps: int = 10,
                    warmup: int = 2, n_frames: int = 128, batch_size: int = 2, seed: int = 0,
                    repeats: int = 1) -> list[dict]:
@@ -29,9 +65,13 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
         xla: also measure each configuration compiled with XLA (``jit_compile``).
         repeats: fresh builds per configuration.
 
+    Each row also counts the step's floating-point work (:func:`step_gflop`) and the rate at which it is done
+    (``gflop_per_s``), next to this process's matrix-product throughput (:func:`matmul_gflops`, measured once
+    first): a step near that rate is bound by arithmetic, and only less work (or other hardware) makes it faster.
+
     Returns:
         list[dict]: ``model, width, xla, gen_params, first_step_s, first_step_min_s, first_step_max_s, it_per_s,
-        x_reference``, the reference first (medians over the repeats).
+        x_reference, gflop_per_step, gflop_per_s, pct_of_matmul``, the reference first (medians over the repeats).
     """
     import keras
     import numpy as np
@@ -48,6 +88,7 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
         models.get(name)
     runs = [REFERENCE] + [(m, w, x) for m in names for w in widths for x in ((False, True) if xla else (False,))
                           if (m, w, x) != REFERENCE]
+    peak = matmul_gflops()
     rows = []
     for name, width, jit in runs:
         spec = models.get(name)
@@ -72,22 +113,26 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
                 model.train_on_segments(crops)
             rates.append(steps / (time.perf_counter() - start))
             gen_params = sum(int(np.prod(v.shape)) for v in model.generator_variables)
+            gflop = step_gflop(model)
             del model
             keras.backend.clear_session()
         first, rate = float(np.median(firsts)), float(np.median(rates))
         rows.append({"model": name, "width": width, "xla": jit, "gen_params": gen_params, "first_step_s": first,
                      "first_step_min_s": min(firsts), "first_step_max_s": max(firsts),
-                     "it_per_s": rate, "x_reference": rate / rows[0]["it_per_s"] if rows else 1.0})
+                     "it_per_s": rate, "x_reference": rate / rows[0]["it_per_s"] if rows else 1.0,
+                     "gflop_per_step": gflop, "gflop_per_s": gflop * rate, "pct_of_matmul": 100.0 * gflop * rate / peak})
         spread = f" (range {min(firsts):.1f}-{max(firsts):.1f} s over {repeats} builds)" if repeats > 1 else ""
-        print(f"  {name} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s{spread}, {rate:.2f} it/s",
-              flush=True)
+        print(f"  {name} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s{spread}, {rate:.2f} it/s, "
+              f"{gflop:.1f} GFLOP per step", flush=True)
     medians = f"; medians of {repeats} fresh builds each" if repeats > 1 else ""
     print(f"{batch_size} crops x {n_frames} frames per emotion, {steps} timed steps after {warmup}, identity loss on, "
-          f"{os.cpu_count()} cores; x reference: against EmoCycleGAN at width 1.0 without XLA (first row){medians}")
+          f"{os.cpu_count()} cores; x reference: against EmoCycleGAN at width 1.0 without XLA (first row){medians}; "
+          f"% matmul: the step's GFLOP/s against a {peak:.0f} GFLOP/s float32 matrix product in this process")
     print(f"{'model':<12}{'width':>6}{'XLA':>5}{'gen params':>12}{'first step (s)':>16}{'range (s)':>12}{'it/s':>8}"
-          f"{'x reference':>13}")
+          f"{'x reference':>13}{'GFLOP/step':>12}{'GFLOP/s':>9}{'% matmul':>10}")
     for r in rows:
         print(f"{r['model']:<12}{r['width']:>6g}{'yes' if r['xla'] else 'no':>5}{r['gen_params']:>12,}"
               f"{r['first_step_s']:>16.1f}{r['first_step_min_s']:>6.1f}-{r['first_step_max_s']:<5.1f}"
-              f"{r['it_per_s']:>8.2f}{r['x_reference']:>13.2f}")
+              f"{r['it_per_s']:>8.2f}{r['x_reference']:>13.2f}{r['gflop_per_step']:>12.1f}{r['gflop_per_s']:>9.0f}"
+              f"{r['pct_of_matmul']:>10.0f}")
     return rows

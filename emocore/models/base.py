@@ -548,6 +548,7 @@ class GAN(keras.Model):
         self.trackers = [keras.metrics.Mean(name=name) for name in self.loss_names]
         self.gen_optimizer = self.disc_optimizer = None
         self._step_functions = {}  # by identity phase (step_function)
+        self._last_step = None  # (identity phase, global batch) of the last run_step, for traced_step
 
     def prepare(self, domains: Sequence) -> None:
         """Take what the model needs from the prepared emotions (``DomainData``) before training: nothing here."""
@@ -657,8 +658,22 @@ class GAN(keras.Model):
         The step counter is read here, in Python, to pick the compiled step of its identity phase
         (:meth:`identity_phase`): a resumed run picks the right one from its restored counter."""
         identity = self.identity_phase(int(ops.convert_to_numpy(self.step)))
+        self._last_step = (identity, batch)
         logs = self.step_function(identity)(split_batch(self.distribute_strategy, batch))
         return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
+
+    def traced_step(self):
+        """The traced graph function (a ``ConcreteFunction``) of the last :meth:`run_step`, e.g. to count its
+        operations or floating-point work (``emocore-bench training``); its trace is reused, not made again.
+
+        Raises:
+            ParameterError: no step has run yet, or the model runs eagerly (no graph).
+        """
+        if self._last_step is None or self.run_eagerly:
+            raise ParameterError("no compiled training step has run yet" if self._last_step is None
+                                 else "the model runs eagerly: its step has no graph")
+        identity, batch = self._last_step
+        return self.step_function(identity).get_concrete_function(split_batch(self.distribute_strategy, batch))
 
     def record_losses(self, values: dict) -> dict:
         """Update each tracker from ``values`` (by loss name); returns the trackers' running means."""
