@@ -30,8 +30,6 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     """This process's float32 matrix-product throughput in GFLOP/s (the best of ``repeats`` products of two
     ``n x n`` matrices, on the threads TensorFlow was given): about the most a training step of dense convolutions
     can reach on this machine."""
-    import time
-
     import tensorflow as tf
 
     a, b = tf.random.normal((n, n), seed=1), tf.random.normal((n, n), seed=2)
