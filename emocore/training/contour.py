@@ -24,7 +24,13 @@ from tqdm.auto import tqdm
 from emocore.config import ContourConfig
 from emocore.data.parallel import ContourPair
 from emocore.exceptions import EmocoreError, ModelFolderError, ParameterError
-from emocore.models.contour import CONFIG_FILE, WEIGHTS_FILE, ContourPredictor, condition_width, contour_condition
+from emocore.models.contour import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    ContourPredictor,
+    condition_width,
+    contour_condition,
+)
 
 
 def masked_l1(y_true, y_pred):
