@@ -166,6 +166,9 @@ def test_ablation_plan_of_one_model_keeps_plain_names_and_numbers_a_repeated_typ
     (["cyclegan", "munit"], ["f0"], ["same", "same"]),  # labels repeat
     (["cyclegan"], ["f0"], ["a", "b"]),  # one label too many
     (["wavenet"], ["f0"], None),  # not a registered model
+    (["cyclegan"], [], None),  # no variant
+    (["cyclegan"], ["f0", "f0"], None),  # a variant twice
+    (["cyclegan"], ["f0+mcep", "mcep+f0"], None),  # the same streams in another order
 ])
 def test_ablation_plan_refuses_bad_input(types, variants, labels):
     with pytest.raises(ParameterError):

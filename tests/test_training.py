@@ -242,15 +242,18 @@ def test_each_identity_phase_compiles_only_the_generator_passes_it_runs(model_ty
 
 
 def test_traced_step_is_the_graph_of_the_last_compiled_step_and_reuses_its_trace(batch):
-    model = gan.build_training_model(models.get("cyclegan"), MODEL_CFG, replace(TRAIN_CFG, batch_size=1))
+    model = gan.build_training_model(models.get("cyclegan"), MODEL_CFG,
+                                     replace(TRAIN_CFG, batch_size=1, identity_switch_off_step=1))
     with pytest.raises(ParameterError, match="no compiled training step"):
         model.traced_step()
     crops = [(batch[0][:1], batch[2][:1]), (batch[1][:1], batch[3][:1])]
-    model.train_on_segments(crops)
-    (step_function,) = model._step_functions.values()
+    model.train_on_segments(crops)  # with the identity loss
+    with_identity = [op.type for op in model.traced_step().graph.get_operations()]
+    model.train_on_segments(crops)  # past the switch-off step: the second compiled step
     ops_of_step = [op.type for op in model.traced_step().graph.get_operations()]
-    assert step_function.experimental_get_tracing_count() == 1  # the step's own trace, not a second one
-    assert ops_of_step == _graph_op_types(step_function) and "Conv2DBackpropFilter" in ops_of_step
+    assert [model._step_functions[p].experimental_get_tracing_count() for p in (True, False)] == [1, 1]  # no new trace
+    assert ops_of_step == _graph_op_types(model._step_functions[False]) != with_identity
+    assert with_identity == _graph_op_types(model._step_functions[True]) and "Conv2DBackpropFilter" in ops_of_step
     eager = build_cyclegan(MODEL_CFG, TRAIN_CFG, run_eagerly=True)
     eager.train_on_segments(crops)
     with pytest.raises(ParameterError, match="eagerly"):

@@ -12,16 +12,28 @@ REFERENCE = ("cyclegan", 1.0, False)
 def step_gflop(model) -> float:
     """Floating-point work of ``model``'s last compiled training step, in GFLOP: TensorFlow's profiler adds up the
     ``flops`` statistic of every op of the traced graph (:meth:`~emocore.models.base.GAN.traced_step`) that registers
-    one (convolutions and their two backward passes, matrix products, element-wise ops); a count of work, not
-    a timing."""
+    one: convolutions and their two backward passes, matrix products, and the element-wise arithmetic TensorFlow
+    registers (not activations such as the gates' sigmoid, nor the fused Adam update). A count of work, not a
+    timing; under a strategy of several replicas, the work of this worker's replicas.
+
+    Raises:
+        ParameterError: the step was traced for inputs of unknown sizes (a retraced, relaxed step), whose
+            operations the profiler cannot count.
+    """
     import tensorflow as tf
 
+    from emocore.exceptions import ParameterError
+
+    traced = model.traced_step()
+    if not all(t.shape.is_fully_defined() for t in traced.inputs):
+        raise ParameterError("the training step was traced for inputs of unknown sizes: its work cannot be counted; "
+                             "count it on a model that has run one batch shape")
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     logger, level = tf.get_logger(), tf.get_logger().level
     logger.setLevel("ERROR")  # the v1 profiler's deprecation notice, printed once per process
     try:
-        return tf.compat.v1.profiler.profile(model.traced_step().graph, options=options).total_float_ops / 1e9
+        return tf.compat.v1.profiler.profile(traced.graph, options=options).total_float_ops / 1e9
     finally:
         logger.setLevel(level)
 
@@ -65,7 +77,7 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
 
     Each row also counts the step's floating-point work (:func:`step_gflop`) and the rate at which it is done
     (``gflop_per_s``), next to this process's matrix-product throughput (:func:`matmul_gflops`, measured once
-    first): a step near that rate is bound by arithmetic, and only less work (or other hardware) makes it faster.
+    after the builds): a step near that rate is bound by arithmetic, and only less work (or other hardware) makes it faster.
 
     Returns:
         list[dict]: ``model, width, xla, gen_params, first_step_s, first_step_min_s, first_step_max_s, it_per_s,
@@ -86,7 +98,6 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
         models.get(name)
     runs = [REFERENCE] + [(m, w, x) for m in names for w in widths for x in ((False, True) if xla else (False,))
                           if (m, w, x) != REFERENCE]
-    peak = matmul_gflops()
     rows = []
     for name, width, jit in runs:
         spec = models.get(name)
@@ -118,10 +129,13 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
         rows.append({"model": name, "width": width, "xla": jit, "gen_params": gen_params, "first_step_s": first,
                      "first_step_min_s": min(firsts), "first_step_max_s": max(firsts),
                      "it_per_s": rate, "x_reference": rate / rows[0]["it_per_s"] if rows else 1.0,
-                     "gflop_per_step": gflop, "gflop_per_s": gflop * rate, "pct_of_matmul": 100.0 * gflop * rate / peak})
+                     "gflop_per_step": gflop, "gflop_per_s": gflop * rate})
         spread = f" (range {min(firsts):.1f}-{max(firsts):.1f} s over {repeats} builds)" if repeats > 1 else ""
         print(f"  {name} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s{spread}, {rate:.2f} it/s, "
               f"{gflop:.1f} GFLOP per step", flush=True)
+    peak = matmul_gflops()  # after the builds: the reference's first step is timed in a fresh runtime, as before
+    for r in rows:
+        r["pct_of_matmul"] = 100.0 * r["gflop_per_s"] / peak
     medians = f"; medians of {repeats} fresh builds each" if repeats > 1 else ""
     print(f"{batch_size} crops x {n_frames} frames per emotion, {steps} timed steps after {warmup}, identity loss on, "
           f"{os.cpu_count()} cores; x reference: against EmoCycleGAN at width 1.0 without XLA (first row){medians}; "

@@ -212,8 +212,8 @@ def ablation_plan(model_types: Sequence[str], variants: Sequence[str],
     ``f0=contour``), and every variant of a model of many speakers (its prosody is its own: measured changes,
     learned contours), is run by each model and named ``"<variant> (<label>)"`` when there are several models. A
     per-pair model without those streams is WORLD and the log-Gaussian transform of its training statistics, the
-    same for every per-pair model of the same emotions: that variant is run once, by the first per-pair model, under
-    its plain name.
+    same for every per-pair model trained on the same emotions with the same features (the caller's to check): that
+    variant is run once, by the first per-pair model, under its plain name.
 
     Args:
         model_types: each model's registry name (:attr:`emocore.record.RunRecord.model_type`).
@@ -222,14 +222,17 @@ def ablation_plan(model_types: Sequence[str], variants: Sequence[str],
             counted from 1).
 
     Raises:
-        ParameterError: no model, an unknown model type, a bad variant, or labels that do not match the models or
-            repeat.
+        ParameterError: no model or no variant, an unknown model type, a bad variant or one given twice (also as
+            ``mcep+f0`` and ``f0+mcep``), or labels that do not match the models or repeat.
     """
     from emocore.conversion import parse_streams
     from emocore.models import get
 
     if not model_types:
         raise ParameterError("no model to ablate: give at least one")
+    streams = [parse_streams(variant) for variant in variants]
+    if not variants or len({tuple(sorted(s.items())) for s in streams}) != len(streams):
+        raise ParameterError(f"give each stream variant once, at least one: {list(variants)}")
     if labels is None:
         labels = [t if list(model_types).count(t) == 1 else f"{t} {list(model_types)[:k + 1].count(t)}"
                   for k, t in enumerate(model_types)]
@@ -239,9 +242,8 @@ def ablation_plan(model_types: Sequence[str], variants: Sequence[str],
     first_per_pair = per_pair.index(True) if any(per_pair) else None
     runs = []
     for k, label in enumerate(labels):
-        for variant in variants:
-            streams = parse_streams(variant)
-            own = not per_pair[k] or streams["mcep"] or streams["f0"] == "contour"
+        for variant, switches in zip(variants, streams):
+            own = not per_pair[k] or switches["mcep"] or switches["f0"] == "contour"
             if not own and k != first_per_pair:
                 continue  # the first per-pair model's conversion stands for every per-pair model
             runs.append(AblationRun(k, variant, f"{variant} ({label})" if own and len(labels) > 1 else variant))

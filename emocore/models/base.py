@@ -658,8 +658,8 @@ class GAN(keras.Model):
         The step counter is read here, in Python, to pick the compiled step of its identity phase
         (:meth:`identity_phase`): a resumed run picks the right one from its restored counter."""
         identity = self.identity_phase(int(ops.convert_to_numpy(self.step)))
-        self._last_step = (identity, batch)
         logs = self.step_function(identity)(split_batch(self.distribute_strategy, batch))
+        self._last_step = (identity, batch)
         return {name: float(ops.convert_to_numpy(value)) for name, value in logs.items()}
 
     def traced_step(self):
