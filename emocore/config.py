@@ -37,6 +37,8 @@ PROSODY_METHODS = {"f0": ("log-gaussian", "cwt", "contour", "learned"), "power":
 #: the learned prosody's files in a model folder (:mod:`emocore.models.contour`), named here so that what only looks
 #: for them need not import Keras
 PROSODY_WEIGHTS_FILE, PROSODY_CONFIG_FILE = "prosody.weights.h5", "prosody.json"
+#: a multi-speaker model's emotions and speaker normalization (:func:`emocore.dsp.speaker_norm.read_speakers`)
+SPEAKERS_FILE = "speakers.json"
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,16 @@ Run it as ``make results`` or ``python -m emocore.results [--smoke] [--table-onl
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from emocore import paths, pretrained
-from emocore.config import PROSODY_WEIGHTS_FILE
-from emocore.dsp.relative_prosody import ProsodyShifts
+from emocore.config import PROSODY_WEIGHTS_FILE, SPEAKERS_FILE
+from emocore.dsp.speaker_norm import read_speakers
 from emocore.evaluation.report import results_rows
+from emocore.exceptions import ModelFolderError
 from emocore.record import read_record
 
 NOTEBOOKS = ("01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation", "06_listening_test")
@@ -122,9 +122,8 @@ def _measures_aperiodicity(model_dir: Path) -> bool:
     """Whether a multi-speaker model's ``speakers.json`` holds the emotions' aperiodicity changes (the ``ap``
     stream); a folder without a readable one does not (its conversion says why, not this listing)."""
     try:
-        values = json.loads((model_dir / "speakers.json").read_text())
-        return ProsodyShifts.from_dict(values["normalizer"]["prosody"]).has_aperiodicity
-    except (OSError, ValueError, KeyError, TypeError):
+        return read_speakers(model_dir / SPEAKERS_FILE)[1].prosody.has_aperiodicity
+    except ModelFolderError:
         return False
 
 

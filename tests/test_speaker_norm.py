@@ -9,8 +9,8 @@ import pytest
 
 from emocore.dsp.features import MeanStd, WorldFeatures
 from emocore.dsp.prosody import DomainStats, LogGaussian
-from emocore.dsp.speaker_norm import SpeakerNormalizer
-from emocore.exceptions import ParameterError
+from emocore.dsp.speaker_norm import SpeakerNormalizer, read_speakers
+from emocore.exceptions import ModelFolderError, ParameterError
 
 D = 4
 
@@ -108,6 +108,21 @@ def test_round_trip_through_a_dict(normalizer):
         np.testing.assert_array_equal(back.mcep[emotion].mean_shift, normalizer.mcep[emotion].mean_shift)
         np.testing.assert_array_equal(back.mcep[emotion].log_ratio, normalizer.mcep[emotion].log_ratio)
     assert back.speaker_log_f0 == normalizer.speaker_log_f0
+
+
+def test_read_speakers_gives_the_emotions_and_the_normalization_and_names_a_bad_file(normalizer, tmp_path):
+    import json
+
+    path = tmp_path / "speakers.json"
+    path.write_text(json.dumps({"emotions": ["neutral", "sad"], "normalizer": normalizer.to_dict()}))
+    emotions, back = read_speakers(path)
+    assert emotions == ("neutral", "sad") and back.prosody == normalizer.prosody
+    with pytest.raises(ModelFolderError, match="missing"):
+        read_speakers(tmp_path / "absent.json")
+    path.write_text(json.dumps({"emotions": ["neutral", "sad"], "normalizer": {"reference": "neutral"}}))
+    with pytest.raises(ModelFolderError, match="not a speaker normalization") as raised:
+        read_speakers(path)
+    assert str(path) in str(raised.value)
 
 
 def test_each_training_speaker_is_enrolled_with_their_own_changes(normalizer):

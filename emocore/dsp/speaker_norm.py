@@ -32,13 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
+from emocore.config import read_model_json
 from emocore.dsp.features import MeanStd, WorldFeatures
 from emocore.dsp.prosody import DomainStats, LogGaussian
 from emocore.dsp.relative_prosody import ProsodyShifts
-from emocore.exceptions import ParameterError
+from emocore.exceptions import ModelFolderError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -212,3 +214,16 @@ class SpeakerNormalizer:
                    LogGaussian.from_dict(values["speaker_log_f0"]),
                    {s: cls.from_dict(n) for s, n in values.get("enrolled", {}).items()})
 
+
+def read_speakers(path: str | Path) -> tuple[tuple[str, ...], SpeakerNormalizer]:
+    """A multi-speaker model's ``speakers.json`` (:data:`emocore.config.SPEAKERS_FILE`): its emotions in order and
+    its speaker normalization, without Keras.
+
+    Raises:
+        ModelFolderError: naming ``path``: missing, unreadable, or not an emotion list and a speaker normalization.
+    """
+    values = read_model_json(path)
+    try:
+        return tuple(values["emotions"]), SpeakerNormalizer.from_dict(values["normalizer"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFolderError(path, f"not a speaker normalization ({type(error).__name__}: {error})") from error

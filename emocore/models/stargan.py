@@ -65,13 +65,13 @@ import numpy as np
 from keras import layers, ops
 
 import emocore.models.losses as losses
-from emocore.config import PROSODY_METHODS, ModelConfig, StarGanConfig, TrainConfig, read_model_json
+from emocore.config import PROSODY_METHODS, SPEAKERS_FILE, ModelConfig, StarGanConfig, TrainConfig
 from emocore.dsp.contour_features import MIN_VOICED_FRAMES
 from emocore.dsp.cwt import continuous_log_f0
 from emocore.dsp.features import MeanStd, WorldFeatures
 from emocore.dsp.prosody import DomainStats, LogGaussian
 from emocore.dsp.rhythm import time_warp
-from emocore.dsp.speaker_norm import SpeakerNormalizer
+from emocore.dsp.speaker_norm import SpeakerNormalizer, read_speakers
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity
 from emocore.io import write_json_atomic
@@ -84,7 +84,6 @@ from emocore.models.discriminator import build_discriminator
 from emocore.models.layers import GLU, AdaptiveResidualBlock1D, pad_to_multiple, scale_channels
 
 NAME = "emostargan"
-SPEAKERS_FILE = "speakers.json"
 LOSS_NAMES = ("gen_total", "adversarial", "cycle", "identity", "identity_weight", "classification", "f0_smooth", "disc")
 LOSS_PANELS = (("adversarial", "disc"), ("cycle", "identity", "classification", "f0_smooth"))
 #: the F0 switch of a conversion: the model's own way (``True``: the contour channel if it has one), or named
@@ -503,11 +502,7 @@ class SpeakerRelativeConverter(MappingConverter):
         path = Path(folder) / SPEAKERS_FILE
         if not path.is_file():
             return
-        values = read_model_json(path)
-        try:
-            emotions, normalizer = tuple(values["emotions"]), SpeakerNormalizer.from_dict(values["normalizer"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFolderError(path, f"not a speaker normalization ({type(error).__name__}: {error})") from error
+        emotions, normalizer = read_speakers(path)
         if len(emotions) != self.n_emotions:
             raise ModelFolderError(path, f"names {len(emotions)} emotions, the generator has {self.n_emotions}")
         self.emotions, self.normalizer = emotions, normalizer

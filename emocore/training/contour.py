@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from emocore.config import ContourConfig
 from emocore.data.parallel import ContourPair
-from emocore.exceptions import EmocoreError, ModelFolderError, ParameterError
+from emocore.exceptions import EmocoreError, ParameterError
 from emocore.models.contour import (
     CONFIG_FILE,
     WEIGHTS_FILE,
@@ -117,16 +117,11 @@ def train_contour_network(pairs: Sequence[ContourPair], emotions: Sequence[str],
 def _check_same_data(model_dir: Path, measured) -> None:
     """Refuse training data that do not give the model's own prosody shifts: the pairs would come from other words
     than the model trained on (another split, ``max_utterances``, a changed corpus)."""
-    from emocore.config import read_model_json
-    from emocore.dsp.speaker_norm import SpeakerNormalizer
-    from emocore.models.stargan import SPEAKERS_FILE
+    from emocore.config import SPEAKERS_FILE
+    from emocore.dsp.speaker_norm import read_speakers
     from emocore.pretrained import require_same_training_data
 
-    path = model_dir / SPEAKERS_FILE
-    try:
-        own = SpeakerNormalizer.from_dict(read_model_json(path)["normalizer"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelFolderError(path, f"not a speaker normalization ({type(error).__name__}: {error})") from error
+    _, own = read_speakers(model_dir / SPEAKERS_FILE)
     require_same_training_data(model_dir, own.prosody, measured.prosody,
                                "the learned prosody must learn from the words the model did")
 
