@@ -32,6 +32,7 @@ def test_training_benchmark_prints_iterations_per_second_against_the_reference(c
     assert rows[1]["x_reference"] == pytest.approx(rows[1]["it_per_s"] / rows[0]["it_per_s"])
     # the step's arithmetic and its rate next to the process's matrix-product throughput
     assert "GFLOP/step" in printed and "% matmul" in printed and "against a 100 GFLOP/s" in printed
+    assert "ops at once on" in printed or "TensorFlow's default threads" in printed  # the threads it ran on
     assert rows[1]["gflop_per_step"] > rows[0]["gflop_per_step"] > 0  # 4 emotions' crops against 2
     for r in rows:
         assert r["gflop_per_s"] == pytest.approx(r["gflop_per_step"] * r["it_per_s"])
@@ -94,6 +95,12 @@ def test_training_benchmark_refuses_an_unknown_model_before_measuring_anything(c
         bench.training_speed(["cyclegan", "stargan"], widths=(0.125,))
     assert bench.main(["training", "--models", "stargan"]) == 1
     assert "unknown model type 'stargan'" in capsys.readouterr().err
+
+
+def test_training_benchmark_needs_a_split_for_a_thread_count(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["training", "--parallel-ops", "0", "--threads", "2"])
+    assert exit_info.value.code == 2 and "--threads needs --parallel-ops" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------- long inputs (emocore-bench memory)

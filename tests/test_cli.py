@@ -25,7 +25,7 @@ COMMON_BAD_FLAGS = [
 TRAIN_BAD_FLAGS = COMMON_BAD_FLAGS + [
     ("--iterations", "-5", "--iterations"), ("--iterations", "0", "--iterations"), ("--iterations", "x", "--iterations"),
     ("--width", "nan", "--width"), ("--width", "0", "--width"), ("--batch-size", "0", "--batch-size"),
-    ("--threads", "0", "--threads"), ("--random_seed", "-1", "--random_seed"), ("--split-seed", "-1", "--split-seed"),
+    ("--threads", "0", "--threads"), ("--parallel-ops", "0", "--parallel-ops"), ("--random_seed", "-1", "--random_seed"), ("--split-seed", "-1", "--split-seed"),
     ("--max-utterances", "-1", "--max-utterances"), ("--max-utterances", "0", "--max-utterances"),
     ("--time-budget", "0", "--time-budget"), ("--time-budget", "inf", "--time-budget"),
 ]

@@ -448,10 +448,48 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
     assert tensorflow_users(gan) == {"GAN", "tapes", "apply_updates", "infer", "distributed_step", "classifier_step"}
     assert tensorflow_users(distribute) == {"split_cpu", "make_strategy"}
     # accelerator_summary asks TensorFlow which devices the step will run on
+    # and limit_cpu_threads sets how many threads its ops get
     assert tensorflow_users(monitor) == {"TensorBoard", "__init__", "accelerator_summary", "limit_cpu_threads"}
     for module in (loop, checkpoints, classifier, sampling, conversion):
         assert tensorflow_users(module) == set(), module.__name__
         assert "import tensorflow" not in Path(module.__file__).read_text()
+
+
+@pytest.mark.parametrize("n_threads, parallel_ops, split", [(2, 2, (1, 2)), (16, 2, (8, 2)), (1, 2, (1, 1)),
+                                                           (2, 1, (2, 1)), (6, 4, (1, 4)), (3, 2, (1, 2))])
+def test_thread_split_gives_each_of_the_ops_at_once_an_equal_share(n_threads, parallel_ops, split):
+    assert monitor.thread_split(n_threads, parallel_ops) == split
+
+
+@pytest.mark.parametrize("bad", [(0, 2), (2, 0)])
+def test_thread_split_refuses_counts_below_one(bad):
+    with pytest.raises(ParameterError):
+        monitor.thread_split(*bad)
+
+
+def test_limit_cpu_threads_sets_the_split_before_tensorflow_starts_and_refuses_another_after(tmp_path):
+    # TensorFlow fixes its threads when it runs its first op, which this test process has done long ago
+    import subprocess
+    import sys
+
+    script = """
+import logging, tensorflow as tf
+from emocore.exceptions import ParameterError
+from emocore.training import monitor
+print(monitor.limit_cpu_threads(2, 2))
+print(tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads())
+tf.constant(1.0) + 1.0  # TensorFlow starts
+print(monitor.limit_cpu_threads(2, 2))  # the same split again: harmless
+print(monitor.limit_cpu_threads(2, 1, required=False))  # a default that cannot be had: kept as it is
+try:
+    monitor.limit_cpu_threads(2, 1)
+except ParameterError as err:
+    print("refused:", "already started" in str(err))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:5] == ["(1, 2)", "1 2", "(1, 2)", "(1, 2)", "refused: True"]
+    assert "they stay as they are" in out.stderr
 
 
 def test_loss_panels_name_only_losses_each_model_logs():

@@ -20,7 +20,7 @@ from emocore.bench.extraction import extraction_throughput
 from emocore.bench.memory import _difference, long_input_memory, memory_child, speech_like_input
 from emocore.bench.training import training_speed
 from emocore.cli.common import _add_debug_flag, guarded, nonnegative_int, positive_float, positive_int
-from emocore.config import F0_METHODS
+from emocore.config import F0_METHODS, PARALLEL_OPS
 
 __all__ = ["main", "extraction_throughput", "training_speed", "long_input_memory", "memory_child",
            "speech_like_input", "_difference"]
@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     train_cmd.add_argument("--batch-size", type=positive_int, default=2, help="crops per emotion")
     train_cmd.add_argument("--repeats", type=positive_int, default=1,
                            help="fresh builds per configuration: each row gives the medians and the first step's range")
+    train_cmd.add_argument("--threads", type=positive_int, default=None,
+                           help="CPU threads for TensorFlow's ops, as emocore-train's (default: all cores)")
+    train_cmd.add_argument("--parallel-ops", type=nonnegative_int, default=None, metavar="N",
+                           help=f"ops at once, as emocore-train's (default {PARALLEL_OPS}); 0: TensorFlow's own "
+                                "defaults (every op on every core, how training ran before)")
     convert = commands.add_parser("conversion", help="conversion real-time factor per F0 tracker and worker count, "
                                                      "with each tracker's agreement with harvest (and --judges)")
     convert.add_argument("--model", default=conversion.DEFAULT_MODEL, help="pretrained model name or model folder")
@@ -73,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "extraction":
         extraction.extraction_throughput(args.n_files, args.speaker)
     elif args.command == "training":
+        if args.parallel_ops == 0 and args.threads is not None:
+            parser.error("--threads needs --parallel-ops of at least 1")
+        if args.parallel_ops != 0:  # as emocore-train: a default kept if TensorFlow already runs (a test's process)
+            from emocore.training import limit_cpu_threads
+
+            limit_cpu_threads(args.threads, args.parallel_ops or PARALLEL_OPS,
+                              required=args.threads is not None or args.parallel_ops is not None)
         training.training_speed(args.models, tuple(args.widths), xla=args.xla, steps=args.steps, warmup=args.warmup,
                                 n_frames=args.n_frames, batch_size=args.batch_size, repeats=args.repeats)
     elif args.command == "conversion":

@@ -134,11 +134,17 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
         print(f"  {name} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s{spread}, {rate:.2f} it/s, "
               f"{gflop:.1f} GFLOP per step", flush=True)
     peak = matmul_gflops()  # after the builds: the reference's first step is timed in a fresh runtime, as before
+    import tensorflow as tf
+
+    intra, inter = (tf.config.threading.get_intra_op_parallelism_threads(),
+                    tf.config.threading.get_inter_op_parallelism_threads())
+    threads = (f"{inter} ops at once on {intra} thread(s) each" if intra and inter
+               else "TensorFlow's default threads")
     for r in rows:
         r["pct_of_matmul"] = 100.0 * r["gflop_per_s"] / peak
     medians = f"; medians of {repeats} fresh builds each" if repeats > 1 else ""
     print(f"{batch_size} crops x {n_frames} frames per emotion, {steps} timed steps after {warmup}, identity loss on, "
-          f"{os.cpu_count()} cores; x reference: against EmoCycleGAN at width 1.0 without XLA (first row){medians}; "
+          f"{os.cpu_count()} cores, {threads}; x reference: against EmoCycleGAN at width 1.0 without XLA (first row){medians}; "
           f"% matmul: the step's GFLOP/s against a {peak:.0f} GFLOP/s float32 matrix product in this process")
     print(f"{'model':<12}{'width':>6}{'XLA':>5}{'gen params':>12}{'first step (s)':>16}{'range (s)':>12}{'it/s':>8}"
           f"{'x reference':>13}{'GFLOP/step':>12}{'GFLOP/s':>9}{'% matmul':>10}")

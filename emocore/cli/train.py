@@ -21,7 +21,7 @@ from emocore.cli.common import (
     positive_float,
     positive_int,
 )
-from emocore.config import BALANCES, STRATEGIES, FeatureConfig
+from emocore.config import BALANCES, PARALLEL_OPS, STRATEGIES, FeatureConfig
 
 #: the model type ``--speakers`` trains unless ``--model`` names another
 MULTI_SPEAKER_MODEL = "emostargan"
@@ -112,6 +112,10 @@ def train_main(argv: list[str] | None = None) -> int:
                           "learning-rate schedule stays that of --iterations): equal-wall-clock comparisons")
     run.add_argument("--threads", type=positive_int, default=None,
                      help="CPU threads for TensorFlow's ops (default: all cores)")
+    run.add_argument("--parallel-ops", type=positive_int, default=None, metavar="N",
+                     help=f"TensorFlow ops run at once, each on --threads / N threads (default {PARALLEL_OPS}: "
+                          "faster than one op on every core for the small models on this repository's 2 cores; "
+                          "1: one op at a time on every thread)")
     run.add_argument("--strategy", choices=STRATEGIES, default="none",
                      help="tf.distribute: none (one device), mirrored (every local GPU; without GPUs the CPU devices of "
                           "--cpu-replicas) or multi-worker (several machines, each with its TF_CONFIG); the global "
@@ -183,8 +187,8 @@ def train_main(argv: list[str] | None = None) -> int:
     from emocore.data.extraction import prepare_domains
     from emocore.training import limit_cpu_threads, train
 
-    if args.threads is not None:
-        limit_cpu_threads(args.threads)
+    asked = args.threads is not None or args.parallel_ops is not None  # else a default, kept if TensorFlow runs already
+    limit_cpu_threads(args.threads, args.parallel_ops or PARALLEL_OPS, required=asked)
     if args.cpu_replicas is not None:
         from emocore.training.distribute import split_cpu
 

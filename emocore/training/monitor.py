@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import csv
 import datetime
+import logging
 from pathlib import Path
 
 import numpy as np
 
-from emocore.config import FeatureConfig
+from emocore.config import PARALLEL_OPS, FeatureConfig
 from emocore.conversion import ConversionModel
 from emocore.dsp import audio, features
 from emocore.dsp.features import WorldFeatures
 from emocore.exceptions import ParameterError
 from emocore.io import atomic_write
+
+logger = logging.getLogger(__name__)
 
 
 def accelerator_summary() -> str:
@@ -32,14 +35,63 @@ def accelerator_summary() -> str:
     return "GPU: " + ", ".join(names)
 
 
-def limit_cpu_threads(n_threads: int) -> None:
-    """Run TensorFlow's ops on at most ``n_threads`` CPU threads (call before the first TensorFlow op)."""
+def thread_split(n_threads: int, parallel_ops: int = PARALLEL_OPS) -> tuple[int, int]:
+    """How :func:`limit_cpu_threads` shares ``n_threads`` CPU threads out: ``(threads per op, ops at once)``.
+
+    Up to ``parallel_ops`` ops run at once (never more than there are threads), each on an equal share of the
+    threads: 2 threads -> ``(1, 2)``, 16 -> ``(8, 2)``, 1 -> ``(1, 1)``; ``parallel_ops=1`` gives every thread to one
+    op at a time.
+
+    Raises:
+        ParameterError: ``n_threads`` or ``parallel_ops`` below 1.
+    """
     if n_threads < 1:
         raise ParameterError(f"n_threads must be at least 1, got {n_threads}")
+    if parallel_ops < 1:
+        raise ParameterError(f"parallel_ops must be at least 1, got {parallel_ops}")
+    ops_at_once = min(parallel_ops, n_threads)
+    return max(1, n_threads // ops_at_once), ops_at_once
+
+
+def limit_cpu_threads(n_threads: int | None = None, parallel_ops: int = PARALLEL_OPS, *,
+                      required: bool = True) -> tuple[int, int]:
+    """Run TensorFlow's ops on ``n_threads`` CPU threads, up to ``parallel_ops`` ops at once (:func:`thread_split`).
+
+    Call it before TensorFlow runs its first op (``emocore-train`` does, from ``--threads`` and ``--parallel-ops``);
+    calling it again with the same split is harmless.
+
+    Args:
+        n_threads (int | None): threads in all (default: every core of the machine).
+        parallel_ops (int): ops at once.
+        required (bool): if TensorFlow is already running with another split, which it cannot change then, raise
+            (True) or log a warning and keep the split it has (False: for a default that was not asked for).
+
+    Returns:
+        tuple[int, int]: TensorFlow's intra-op and inter-op thread counts (0: TensorFlow's own choice).
+
+    Raises:
+        ParameterError: bad counts, or (``required``) TensorFlow already running with another split.
+    """
+    import os
+
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(n_threads)
-    tf.config.threading.set_inter_op_parallelism_threads(n_threads)
+    intra, inter = thread_split(n_threads or os.cpu_count() or 1, parallel_ops)
+    threading = tf.config.threading
+    current = threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()
+    if current == (intra, inter):
+        return current
+    try:
+        threading.set_intra_op_parallelism_threads(intra)
+        threading.set_inter_op_parallelism_threads(inter)
+    except RuntimeError as err:
+        message = (f"TensorFlow has already started, so its threads cannot become {inter} ops at once on {intra} "
+                   f"thread(s) each")
+        if not required:
+            logger.warning("%s; they stay as they are", message)
+            return current
+        raise ParameterError(f"{message}: call limit_cpu_threads before the first TensorFlow op ({err})") from None
+    return intra, inter
 
 
 class TensorBoard:
