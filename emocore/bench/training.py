@@ -38,21 +38,23 @@ def step_gflop(model) -> float:
         logger.setLevel(level)
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """This process's float32 matrix-product throughput in GFLOP/s (the best of ``repeats`` products of two
-    ``n x n`` matrices, on the threads TensorFlow was given): about the most a training step of dense convolutions
-    can reach on this machine."""
+def matmul_gflops(n: int = 2048, repeats: int = 5, products: int = 2) -> float:
+    """This process's float32 matrix-product throughput in GFLOP/s (the best of ``repeats`` runs of ``products``
+    independent products of two ``n x n`` matrices, on the threads TensorFlow was given): about the most a training
+    step of dense convolutions can reach on this machine. Independent products, so that the rate counts every thread
+    however they are split (two ops at once on one thread each reach it as one op on two threads does)."""
     import tensorflow as tf
 
-    a, b = tf.random.normal((n, n), seed=1), tf.random.normal((n, n), seed=2)
-    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)), autograph=False)
+    pairs = [(tf.random.normal((n, n), seed=2 * i + 1), tf.random.normal((n, n), seed=2 * i + 2))
+             for i in range(products)]
+    product = tf.function(lambda: tf.add_n([tf.reduce_sum(tf.matmul(a, b)) for a, b in pairs]), autograph=False)
     product().numpy()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         product().numpy()
         best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best / 1e9
+    return products * 2 * n ** 3 / best / 1e9
 
 
 def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = False, steps: int = 10,
