@@ -24,9 +24,10 @@ CONVERSION_F0_TRACKER = "dio"
 #: how training spreads over devices (:func:`emocore.training.distribute.make_strategy`)
 STRATEGIES = ("none", "mirrored", "multi-worker")
 #: TensorFlow ops a training step runs at once on the CPU by default (:func:`emocore.training.limit_cpu_threads`). A
-#: step's graph has independent branches (the discriminators' gradients beside the generator's, the classifier's);
-#: the width-0.35 models' convolutions are small, and on this repository's 2 cores two ops side by side, one thread
-#: each, train 1.2-1.35x faster than TensorFlow's default of every op on every core (README, "Speed")
+#: step's graph has independent branches (the discriminators' gradients beside the generator's, the classifier's),
+#: and the width-0.35 models' convolutions are small: on this repository's 2 cores two ops at once, neither split
+#: over the cores (intra-op 1, inter-op 2), train EmoCycleGAN and EmoMUNIT 1.23-1.30x and EmoStarGAN 1.07-1.30x
+#: faster than TensorFlow's defaults (README, "Speed"); other machines are not measured
 PARALLEL_OPS = 2
 #: what a multi-speaker model's training crops are balanced over (:func:`emocore.data.speakers.prepare_speakers`)
 BALANCES = ("speaker", "corpus")

@@ -10,6 +10,15 @@ from emocore import paths
 SR = 16000
 
 
+def pytest_configure(config):
+    """Every test process runs TensorFlow with training's thread split (:func:`emocore.training.limit_cpu_threads`),
+    set before any test runs an op: otherwise the first in-process ``emocore-train`` of a process would set it for
+    the tests after it, and which tests ran with which split would depend on their order."""
+    from emocore.training import limit_cpu_threads
+
+    limit_cpu_threads(required=False)
+
+
 def harmonic_tone(f0_hz: float = 150.0, duration_s: float = 1.0, sr: int = SR, n_harmonics: int = 10,
                   vibrato_depth: float = 0.02, vibrato_hz: float = 5.0) -> np.ndarray:
     """A voiced-speech stand-in: harmonics of a vibrato F0 with 1/k amplitudes, peak 0.5."""

@@ -456,9 +456,12 @@ def test_only_the_training_step_and_tensorboard_use_tensorflow():
 
 
 @pytest.mark.parametrize("n_threads, parallel_ops, split", [(2, 2, (1, 2)), (16, 2, (8, 2)), (1, 2, (1, 1)),
-                                                           (2, 1, (2, 1)), (6, 4, (1, 4)), (3, 2, (1, 2))])
-def test_thread_split_gives_each_of_the_ops_at_once_an_equal_share(n_threads, parallel_ops, split):
-    assert monitor.thread_split(n_threads, parallel_ops) == split
+                                                           (2, 1, (2, 1)), (3, 2, (1, 2)), (6, 4, (1, 4))])
+def test_thread_split_runs_that_many_ops_at_once_and_splits_them_over_a_share_of_the_threads(n_threads, parallel_ops,
+                                                                                            split):
+    intra, inter = monitor.thread_split(n_threads, parallel_ops)
+    assert (intra, inter) == split
+    assert intra * inter <= n_threads  # ops split at once never ask for more threads than given
 
 
 @pytest.mark.parametrize("bad", [(0, 2), (2, 0)])
@@ -478,6 +481,10 @@ from emocore.exceptions import ParameterError
 from emocore.training import monitor
 print(monitor.limit_cpu_threads(2, 2))
 print(tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads())
+try:
+    monitor.limit_cpu_threads(0)
+except ParameterError as err:
+    print("no threads:", "at least 1" in str(err))
 tf.constant(1.0) + 1.0  # TensorFlow starts
 print(monitor.limit_cpu_threads(2, 2))  # the same split again: harmless
 print(monitor.limit_cpu_threads(2, 1, required=False))  # a default that cannot be had: kept as it is
@@ -488,7 +495,7 @@ except ParameterError as err:
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split("\n")[:5] == ["(1, 2)", "1 2", "(1, 2)", "(1, 2)", "refused: True"]
+    assert out.stdout.split("\n")[:6] == ["(1, 2)", "1 2", "no threads: True", "(1, 2)", "(1, 2)", "refused: True"]
     assert "they stay as they are" in out.stderr
 
 

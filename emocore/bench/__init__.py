@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                            help="CPU threads for TensorFlow's ops, as emocore-train's (default: all cores)")
     train_cmd.add_argument("--parallel-ops", type=nonnegative_int, default=None, metavar="N",
                            help=f"ops at once, as emocore-train's (default {PARALLEL_OPS}); 0: TensorFlow's own "
-                                "defaults (every op on every core, how training ran before)")
+                                "defaults (how training without --threads ran before)")
     convert = commands.add_parser("conversion", help="conversion real-time factor per F0 tracker and worker count, "
                                                      "with each tracker's agreement with harvest (and --judges)")
     convert.add_argument("--model", default=conversion.DEFAULT_MODEL, help="pretrained model name or model folder")

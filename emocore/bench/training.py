@@ -140,7 +140,7 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
 
     intra, inter = (tf.config.threading.get_intra_op_parallelism_threads(),
                     tf.config.threading.get_inter_op_parallelism_threads())
-    threads = (f"{inter} ops at once on {intra} thread(s) each" if intra and inter
+    threads = (f"{inter} ops at once, each split over {intra} thread(s)" if intra and inter
                else "TensorFlow's default threads")
     for r in rows:
         r["pct_of_matmul"] = 100.0 * r["gflop_per_s"] / peak

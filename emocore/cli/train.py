@@ -113,9 +113,9 @@ def train_main(argv: list[str] | None = None) -> int:
     run.add_argument("--threads", type=positive_int, default=None,
                      help="CPU threads for TensorFlow's ops (default: all cores)")
     run.add_argument("--parallel-ops", type=positive_int, default=None, metavar="N",
-                     help=f"TensorFlow ops run at once, each on --threads / N threads (default {PARALLEL_OPS}: "
-                          "faster than one op on every core for the small models on this repository's 2 cores; "
-                          "1: one op at a time on every thread)")
+                     help=f"TensorFlow ops run at once, each split over --threads // N threads (default "
+                          f"{PARALLEL_OPS}: on 2 cores two ops at once, neither split, the fastest measured here; "
+                          "1: one op at a time, split over every thread)")
     run.add_argument("--strategy", choices=STRATEGIES, default="none",
                      help="tf.distribute: none (one device), mirrored (every local GPU; without GPUs the CPU devices of "
                           "--cpu-replicas) or multi-worker (several machines, each with its TF_CONFIG); the global "

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from emocore.config import PARALLEL_OPS, FeatureConfig
-from emocore.conversion import ConversionModel
+from emocore.conversion import ConversionModel, usable_cores
 from emocore.dsp import audio, features
 from emocore.dsp.features import WorldFeatures
 from emocore.exceptions import ParameterError
@@ -36,11 +36,14 @@ def accelerator_summary() -> str:
 
 
 def thread_split(n_threads: int, parallel_ops: int = PARALLEL_OPS) -> tuple[int, int]:
-    """How :func:`limit_cpu_threads` shares ``n_threads`` CPU threads out: ``(threads per op, ops at once)``.
+    """How :func:`limit_cpu_threads` sets TensorFlow's two thread pools for ``n_threads``: ``(intra-op, inter-op)``.
 
-    Up to ``parallel_ops`` ops run at once (never more than there are threads), each on an equal share of the
-    threads: 2 threads -> ``(1, 2)``, 16 -> ``(8, 2)``, 1 -> ``(1, 1)``; ``parallel_ops=1`` gives every thread to one
-    op at a time.
+    The inter-op pool runs whole ops, as many at once as it has threads: ``parallel_ops`` (at most ``n_threads``).
+    The intra-op pool, one pool shared by every op, splits an op's work (a convolution's rows) among its threads:
+    ``n_threads // parallel_ops`` of them, so that ``parallel_ops`` ops split at once keep about ``n_threads`` busy;
+    1 means ops are not split. 2 threads -> ``(1, 2)``: two ops at once, neither split (the fastest measured on this
+    repository's 2 cores); ``parallel_ops=1`` -> ``(2, 1)``: one op at a time, split over both; 1 -> ``(1, 1)``;
+    16 -> ``(8, 2)`` (not measured on such a machine); 3 -> ``(1, 2)``, one thread left idle.
 
     Raises:
         ParameterError: ``n_threads`` or ``parallel_ops`` below 1.
@@ -49,19 +52,21 @@ def thread_split(n_threads: int, parallel_ops: int = PARALLEL_OPS) -> tuple[int,
         raise ParameterError(f"n_threads must be at least 1, got {n_threads}")
     if parallel_ops < 1:
         raise ParameterError(f"parallel_ops must be at least 1, got {parallel_ops}")
-    ops_at_once = min(parallel_ops, n_threads)
-    return max(1, n_threads // ops_at_once), ops_at_once
+    inter = min(parallel_ops, n_threads)
+    return n_threads // inter, inter
 
 
 def limit_cpu_threads(n_threads: int | None = None, parallel_ops: int = PARALLEL_OPS, *,
                       required: bool = True) -> tuple[int, int]:
-    """Run TensorFlow's ops on ``n_threads`` CPU threads, up to ``parallel_ops`` ops at once (:func:`thread_split`).
+    """Give TensorFlow's ops about ``n_threads`` CPU threads, ``parallel_ops`` ops at once (:func:`thread_split`).
 
     Call it before TensorFlow runs its first op (``emocore-train`` does, from ``--threads`` and ``--parallel-ops``);
-    calling it again with the same split is harmless.
+    calling it again with the same split is harmless. Before, training left TensorFlow's defaults (both pools as
+    large as the machine has cores: on 2 cores every op split over both, two at once) or, with ``--threads N``, set
+    both pools to N.
 
     Args:
-        n_threads (int | None): threads in all (default: every core of the machine).
+        n_threads (int | None): threads in all (default: the cores this process may run on).
         parallel_ops (int): ops at once.
         required (bool): if TensorFlow is already running with another split, which it cannot change then, raise
             (True) or log a warning and keep the split it has (False: for a default that was not asked for).
@@ -72,11 +77,9 @@ def limit_cpu_threads(n_threads: int | None = None, parallel_ops: int = PARALLEL
     Raises:
         ParameterError: bad counts, or (``required``) TensorFlow already running with another split.
     """
-    import os
-
     import tensorflow as tf
 
-    intra, inter = thread_split(n_threads or os.cpu_count() or 1, parallel_ops)
+    intra, inter = thread_split(usable_cores() if n_threads is None else n_threads, parallel_ops)
     threading = tf.config.threading
     current = threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()
     if current == (intra, inter):
@@ -85,8 +88,8 @@ def limit_cpu_threads(n_threads: int | None = None, parallel_ops: int = PARALLEL
         threading.set_intra_op_parallelism_threads(intra)
         threading.set_inter_op_parallelism_threads(inter)
     except RuntimeError as err:
-        message = (f"TensorFlow has already started, so its threads cannot become {inter} ops at once on {intra} "
-                   f"thread(s) each")
+        message = (f"TensorFlow has already started, so its threads cannot become {inter} ops at once, each split "
+                   f"over {intra}")
         if not required:
             logger.warning("%s; they stay as they are", message)
             return current
