@@ -16,7 +16,7 @@ def pytest_configure(config):
     the tests after it, and which tests ran with which split would depend on their order."""
     from emocore.training import limit_cpu_threads
 
-    limit_cpu_threads(required=False)
+    limit_cpu_threads()  # the defaults: kept with a warning if TensorFlow already runs
 
 
 def harmonic_tone(f0_hz: float = 150.0, duration_s: float = 1.0, sr: int = SR, n_harmonics: int = 10,

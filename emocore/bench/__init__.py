@@ -80,11 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "training":
         if args.parallel_ops == 0 and args.threads is not None:
             parser.error("--threads needs --parallel-ops of at least 1")
-        if args.parallel_ops != 0:  # as emocore-train: a default kept if TensorFlow already runs (a test's process)
+        if args.parallel_ops != 0:  # as emocore-train
             from emocore.training import limit_cpu_threads
 
-            limit_cpu_threads(args.threads, args.parallel_ops or PARALLEL_OPS,
-                              required=args.threads is not None or args.parallel_ops is not None)
+            limit_cpu_threads(args.threads, args.parallel_ops)
         training.training_speed(args.models, tuple(args.widths), xla=args.xla, steps=args.steps, warmup=args.warmup,
                                 n_frames=args.n_frames, batch_size=args.batch_size, repeats=args.repeats)
     elif args.command == "conversion":

@@ -87,6 +87,7 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
     """
     import keras
     import numpy as np
+    import tensorflow as tf
 
     from emocore import models
     from emocore.config import ModelConfig, TrainConfig
@@ -136,8 +137,6 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
         print(f"  {name} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s{spread}, {rate:.2f} it/s, "
               f"{gflop:.1f} GFLOP per step", flush=True)
     peak = matmul_gflops()  # after the builds: the reference's first step is timed in a fresh runtime, as before
-    import tensorflow as tf
-
     intra, inter = (tf.config.threading.get_intra_op_parallelism_threads(),
                     tf.config.threading.get_inter_op_parallelism_threads())
     threads = (f"{inter} ops at once, each split over {intra} thread(s)" if intra and inter

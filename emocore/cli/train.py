@@ -187,8 +187,7 @@ def train_main(argv: list[str] | None = None) -> int:
     from emocore.data.extraction import prepare_domains
     from emocore.training import limit_cpu_threads, train
 
-    asked = args.threads is not None or args.parallel_ops is not None  # else a default, kept if TensorFlow runs already
-    limit_cpu_threads(args.threads, args.parallel_ops or PARALLEL_OPS, required=asked)
+    limit_cpu_threads(args.threads, args.parallel_ops)  # defaults are kept if TensorFlow runs already (a test)
     if args.cpu_replicas is not None:
         from emocore.training.distribute import split_cpu
 

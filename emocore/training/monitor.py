@@ -56,8 +56,8 @@ def thread_split(n_threads: int, parallel_ops: int = PARALLEL_OPS) -> tuple[int,
     return n_threads // inter, inter
 
 
-def limit_cpu_threads(n_threads: int | None = None, parallel_ops: int = PARALLEL_OPS, *,
-                      required: bool = True) -> tuple[int, int]:
+def limit_cpu_threads(n_threads: int | None = None, parallel_ops: int | None = None, *,
+                      required: bool | None = None) -> tuple[int, int]:
     """Give TensorFlow's ops about ``n_threads`` CPU threads, ``parallel_ops`` ops at once (:func:`thread_split`).
 
     Call it before TensorFlow runs its first op (``emocore-train`` does, from ``--threads`` and ``--parallel-ops``);
@@ -67,9 +67,10 @@ def limit_cpu_threads(n_threads: int | None = None, parallel_ops: int = PARALLEL
 
     Args:
         n_threads (int | None): threads in all (default: the cores this process may run on).
-        parallel_ops (int): ops at once.
-        required (bool): if TensorFlow is already running with another split, which it cannot change then, raise
-            (True) or log a warning and keep the split it has (False: for a default that was not asked for).
+        parallel_ops (int | None): ops at once (default :data:`~emocore.config.PARALLEL_OPS`).
+        required (bool | None): if TensorFlow is already running with another split, which it cannot change then,
+            raise (True) or log a warning and keep the split it has (False). Default: raise when ``n_threads`` or
+            ``parallel_ops`` was given, keep when both are defaults that nobody asked for.
 
     Returns:
         tuple[int, int]: TensorFlow's intra-op and inter-op thread counts (0: TensorFlow's own choice).
@@ -79,7 +80,10 @@ def limit_cpu_threads(n_threads: int | None = None, parallel_ops: int = PARALLEL
     """
     import tensorflow as tf
 
-    intra, inter = thread_split(usable_cores() if n_threads is None else n_threads, parallel_ops)
+    if required is None:
+        required = n_threads is not None or parallel_ops is not None
+    intra, inter = thread_split(usable_cores() if n_threads is None else n_threads,
+                                PARALLEL_OPS if parallel_ops is None else parallel_ops)
     threading = tf.config.threading
     current = threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads()
     if current == (intra, inter):
