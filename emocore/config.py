@@ -242,6 +242,10 @@ class MunitConfig:
                        n_decoder_residual_blocks=1)
 
 
+#: EmoStarGAN's discriminators (:data:`emocore.models.discriminator.DISCRIMINATORS`)
+DISCRIMINATOR_KINDS = ("2d", "1d")
+
+
 @dataclass(frozen=True)
 class StarGanConfig:
     """EmoStarGAN's own settings (:mod:`emocore.models.stargan`); its sizes are :class:`ModelConfig`'s.
@@ -253,14 +257,22 @@ class StarGanConfig:
     second difference beyond the real crop's, which keeps it from jittering. Off, F0 is converted by the
     speaker-relative log-Gaussian transform (:mod:`emocore.dsp.relative_prosody`), as the first EmoStarGAN did: a
     record without options is read as the defaults.
+
+    ``discriminator`` is the training discriminator (:data:`DISCRIMINATOR_KINDS`, built by
+    :mod:`emocore.models.discriminator`): ``"2d"`` CycleGAN-VC's gated CNN on the frames x MCEPs plane, ``"1d"`` a
+    gated CNN over frames with the MCEPs as channels, a tenth of the work. Conversion does not use it.
     """
 
     f0_contour: bool = False
     lambda_f0_smooth: float = 1.0
+    discriminator: str = "2d"
 
     def __post_init__(self):
         if self.lambda_f0_smooth < 0:
             raise ParameterError(f"lambda_f0_smooth must be >= 0, got {self.lambda_f0_smooth}")
+        if self.discriminator not in DISCRIMINATOR_KINDS:
+            raise ParameterError(f"discriminator must be one of {', '.join(DISCRIMINATOR_KINDS)}, "
+                                 f"got {self.discriminator!r}")
 
     def smoke(self) -> "StarGanConfig":
         """The CI variant: the same settings (the sizes that shrink are ModelConfig's)."""

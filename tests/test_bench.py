@@ -21,10 +21,15 @@ def test_training_benchmark_prints_iterations_per_second_against_the_reference(c
 
     monkeypatch.setattr(training, "REFERENCE", ("cyclegan", 0.125, False))  # a small reference: one trace ~10 s
     monkeypatch.setattr(training, "matmul_gflops", lambda: 100.0)  # a known machine rate
-    rows = bench.training_speed(["emostargan"], widths=(0.125,), steps=1, warmup=0, n_frames=32, batch_size=1)
+    rows = bench.training_speed(["emostargan", "emostargan:discriminator=1d"], widths=(0.125,), steps=1, warmup=0,
+                                n_frames=32, batch_size=1)
     printed = capsys.readouterr().out
     assert "it/s" in printed and "first step (s)" in printed and "x reference" in printed
-    assert [(r["model"], r["width"]) for r in rows] == [("cyclegan", 0.125), ("emostargan", 0.125)]
+    assert [(r["model"], r["width"]) for r in rows] == [("cyclegan", 0.125), ("emostargan", 0.125),
+                                                        ("emostargan:discriminator=1d", 0.125)]
+    # the same generator; the 1-D discriminator's step does less work
+    assert rows[2]["gen_params"] == rows[1]["gen_params"] and rows[2]["gflop_per_step"] < rows[1]["gflop_per_step"]
+    assert "emostargan:discriminator=1d" in printed
     assert rows[0]["gen_params"] != rows[1]["gen_params"] and not any(r["xla"] for r in rows)
     assert rows[0]["x_reference"] == 1.0 and all(r["gen_params"] > 0 for r in rows)
     assert all(r["first_step_s"] > 0 and r["it_per_s"] > 0 for r in rows)
@@ -100,6 +105,33 @@ def test_training_benchmark_refuses_an_unknown_model_before_measuring_anything(c
         bench.training_speed(["cyclegan", "stargan"], widths=(0.125,))
     assert bench.main(["training", "--models", "stargan"]) == 1
     assert "unknown model type 'stargan'" in capsys.readouterr().err
+
+
+def test_a_bench_row_names_a_model_and_its_options():
+    from emocore.bench.training import model_variant
+    from emocore.exceptions import ParameterError
+
+    assert model_variant("cyclegan") == ("cyclegan", {})
+    assert model_variant("emostargan:discriminator=1d") == ("emostargan", {"discriminator": "1d"})
+    assert model_variant("emostargan:f0_contour=true,lambda_f0_smooth=0.5") == (
+        "emostargan", {"f0_contour": True, "lambda_f0_smooth": 0.5})
+    with pytest.raises(ParameterError, match="OPTION=VALUE, got 'discriminator'"):
+        model_variant("emostargan:discriminator")
+
+
+@pytest.mark.parametrize(("row", "error"), [("emostargan:discriminator=3d", "discriminator must be one of 2d, 1d"),
+                                            ("emostargan:style_dim=8", "StarGanConfig has no style_dim"),
+                                            ("cyclegan:discriminator=1d", "takes no options")])
+def test_training_benchmark_refuses_an_unknown_option_before_measuring_anything(monkeypatch, row, error):
+    from emocore.exceptions import ParameterError
+    from emocore.models import base
+
+    def build(*args, **kwargs):
+        raise AssertionError("a model was built before the options were checked")
+
+    monkeypatch.setattr(base, "build_training_model", build)
+    with pytest.raises(ParameterError, match=error):
+        bench.training_speed(["emostargan", row], widths=(0.125,))
 
 
 def test_training_benchmark_needs_a_split_for_a_thread_count(capsys):

@@ -18,7 +18,12 @@ from emocore.exceptions import ParameterError
 from emocore.models import layers as models
 from emocore.models.classifier import build_emotion_classifier
 from emocore.models.cyclegan import build_generator
-from emocore.models.discriminator import build_discriminator
+from emocore.models.discriminator import (
+    DISCRIMINATORS,
+    build_discriminator,
+    build_discriminator_1d,
+    discriminator_builder,
+)
 
 PACKAGE_DIR = Path(models.__file__).parent
 SMOKE = ModelConfig().smoke()
@@ -238,6 +243,40 @@ def test_pad_to_multiple_rejects_bad_input(bad):
 def test_discriminator_patch_map_shape(disc, rng, n_frames):
     scores = disc(_mcep(rng, n_frames))
     assert scores.shape == (2, math.ceil(n_frames / 16), SMOKE.mcep_dim // 4, 1)
+
+
+@pytest.mark.parametrize(("n_frames", "n_outputs", "input_dim"), [(32, 1, None), (50, 4, 25), (7, 4, 24)])
+def test_1d_discriminator_scores_every_eighth_frame_with_one_map_per_head(rng, n_frames, n_outputs, input_dim):
+    disc = build_discriminator_1d(SMOKE, "discriminator", n_outputs, input_dim=input_dim)
+    scores = disc(_mcep(rng, n_frames, dim=input_dim or SMOKE.mcep_dim))
+    assert scores.shape == (2, math.ceil(n_frames / 8), n_outputs) and disc.name == "discriminator"
+    assert np.isfinite(keras.ops.convert_to_numpy(scores)).all()
+
+
+def test_1d_discriminator_does_a_fraction_of_the_2d_ones_work():
+    """Multiply-adds of one forward pass of a 128-frame crop at width 0.35, from each convolution's kernel size and
+    the positions of its output (a block's value and gate convolutions output what the block does)."""
+    cfg = ModelConfig(width=0.35)
+    macs = {}
+    for kind, build in DISCRIMINATORS.items():
+        model = build(cfg, "discriminator", 4)
+        tensor, total = np.zeros((1, 128, cfg.mcep_dim), "float32"), 0
+        for layer in model.layers[1:]:
+            tensor = layer(tensor)
+            convs = [c for c in layer._flatten_layers() if isinstance(c, (keras.layers.Conv1D, keras.layers.Conv2D))]
+            total += sum(int(np.prod(c.kernel.shape)) * int(np.prod(tensor.shape[1:-1])) for c in convs)
+        macs[kind] = total
+    assert 0.25e9 < 2 * macs["2d"] < 0.5e9  # the 2-D network's 0.34 GFLOP per crop
+    assert macs["1d"] < macs["2d"] / 8
+
+
+def test_discriminators_are_named_as_the_config_names_them():
+    from emocore.config import DISCRIMINATOR_KINDS
+
+    assert tuple(DISCRIMINATORS) == DISCRIMINATOR_KINDS
+    assert discriminator_builder("1d") is build_discriminator_1d and discriminator_builder("2d") is build_discriminator
+    with pytest.raises(ParameterError, match="unknown discriminator '3d'; one of 2d, 1d"):
+        discriminator_builder("3d")
 
 
 @pytest.mark.parametrize(("n_emotions", "n_frames"), [(None, 32), (4, 50)])

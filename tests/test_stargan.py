@@ -29,6 +29,7 @@ from emocore.models.stargan import (
     build_conditional_generator,
     build_stargan,
     condition,
+    head_scores,
 )
 
 EMOTIONS = ("neutral", "angry", "happy", "sad")
@@ -391,6 +392,30 @@ def test_training_refuses_emotions_of_one_speaker(speaker_data, tmp_path):
     with pytest.raises(ParameterError, match="n_emotions"):
         training.train(speaker_data.emotions[:3], FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path,
                        model_type="emostargan", progress=False, run_eagerly=True)
+
+
+@pytest.mark.parametrize("map_shape", [(3, 5), (3,)])
+def test_each_crop_is_scored_by_its_own_emotions_head(rng, map_shape):
+    """The 2-D discriminator's ``(B, H, W, n)`` maps and the 1-D one's ``(B, T, n)``."""
+    scores = rng.normal(size=(2,) + map_shape + (4,)).astype("float32")
+    one_hot = np.eye(4, dtype="float32")[[2, 0]]
+    picked = np.asarray(head_scores(scores, one_hot))
+    assert picked.shape == (2,) + map_shape + (1,)
+    np.testing.assert_allclose(picked[0, ..., 0], scores[0, ..., 2])
+    np.testing.assert_allclose(picked[1, ..., 0], scores[1, ..., 0])
+
+
+def test_the_1d_discriminator_trains_with_one_head_per_emotion(rng):
+    model = build_stargan(MODEL_CFG, TRAIN_CFG, StarGanConfig(discriminator="1d"))
+    assert len(model.discriminator.output.shape) == 3 and model.discriminator.output.shape[-1] == 4
+    before = [np.array(v) for v in model.discriminator_variables]
+    crops = [(rng.standard_normal((2, 32, MODEL_CFG.mcep_dim)).astype("float32"),
+              rng.standard_normal((2, 32)).astype("float32")) for _ in EMOTIONS]
+    terms = model.train_on_segments(crops)
+    assert all(np.isfinite(v) for v in terms.values()) and terms["disc"] > 0
+    assert any(np.abs(np.array(v) - b).max() > 0 for v, b in zip(model.discriminator_variables, before))
+    with pytest.raises(ParameterError, match="discriminator must be one of 2d, 1d, got '3d'"):
+        StarGanConfig(discriminator="3d")
 
 
 def test_build_refuses_options_of_another_type():

@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     extract_cmd.add_argument("--speaker", default="OAF")
     train_cmd = commands.add_parser("training", help="training iterations/s and first-step time of every registered "
                                                      "model per width, against EmoCycleGAN at width 1.0")
-    train_cmd.add_argument("--models", nargs="+", default=None, help="registry names (default: all)")
+    train_cmd.add_argument("--models", nargs="+", default=None,
+                           help="registry names, each optionally with options as NAME:OPTION=VALUE[,...] "
+                                "(emostargan:discriminator=1d); default: every registered model")
     train_cmd.add_argument("--widths", type=positive_float, nargs="+", default=[0.35, 0.5, 1.0])
     train_cmd.add_argument("--xla", action="store_true", help="also measure each configuration compiled with XLA")
     train_cmd.add_argument("--steps", type=positive_int, default=10, help="timed iterations")

@@ -38,6 +38,33 @@ def step_gflop(model) -> float:
         logger.setLevel(level)
 
 
+def model_variant(text: str) -> tuple[str, dict]:
+    """A bench row's model: a registry name, optionally with options, ``"emostargan:discriminator=1d"``
+    (``NAME:OPTION=VALUE[,OPTION=VALUE...]``, values as JSON, else strings, as ``emocore-train --option``).
+
+    Returns:
+        tuple: ``(name, options)``.
+
+    Raises:
+        ParameterError: an option without ``=``.
+    """
+    import json
+
+    from emocore.exceptions import ParameterError
+
+    name, _, rest = text.partition(":")
+    options = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"a model's options are OPTION=VALUE, got {item!r} in {text!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = value
+    return name.strip(), options
+
+
 def matmul_gflops(n: int = 2048, repeats: int = 5, products: int = 2) -> float:
     """This process's float32 matrix-product throughput in GFLOP/s (the best of ``repeats`` runs of ``products``
     independent products of two ``n x n`` matrices, on the threads TensorFlow was given): about the most a training
@@ -71,7 +98,8 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
     figure and the first step's range: on a shared machine one build's figures vary by a third.
 
     Args:
-        model_types: registry names (default: all of :data:`emocore.models.MODELS`); an unknown one raises
+        model_types: registry names (default: all of :data:`emocore.models.MODELS`), each optionally with
+            options (:func:`model_variant`: ``"emostargan:discriminator=1d"``); an unknown name or option raises
             :class:`~emocore.exceptions.ParameterError` before any measurement.
         widths: channel multipliers.
         xla: also measure each configuration compiled with XLA (``jit_compile``).
@@ -96,14 +124,17 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
 
     if repeats < 1:
         raise ParameterError(f"repeats must be at least 1, got {repeats}")
-    names = list(model_types or models.MODELS)
-    for name in names:  # an unknown name fails before anything is measured
-        models.get(name)
-    runs = [REFERENCE] + [(m, w, x) for m in names for w in widths for x in ((False, True) if xla else (False,))
+    variants = {text: model_variant(text) for text in (model_types or models.MODELS)}
+    for name, overrides in variants.values():  # an unknown name or option fails before anything is measured
+        models.get(name).default_options(**overrides)
+    runs = [REFERENCE] + [(m, w, x) for m in variants for w in widths for x in ((False, True) if xla else (False,))
                           if (m, w, x) != REFERENCE]
+    variants.setdefault(REFERENCE[0], (REFERENCE[0], {}))
     rows = []
-    for name, width, jit in runs:
+    for label, width, jit in runs:
+        name, overrides = variants[label]
         spec = models.get(name)
+        options = spec.default_options(**overrides)
         n_emotions = spec.n_emotions or 4
         model_cfg = ModelConfig(width=width, n_emotions=n_emotions)
         train_cfg = TrainConfig(iterations=10 ** 6, batch_size=batch_size, n_frames=n_frames, seed=seed,
@@ -111,7 +142,7 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
         firsts, rates = [], []
         for _ in range(repeats):
             keras.utils.set_random_seed(seed)
-            model = build_training_model(spec, model_cfg, train_cfg, jit_compile=jit)
+            model = build_training_model(spec, model_cfg, train_cfg, options, jit_compile=jit)
             rng = np.random.default_rng(seed)
             crops = [(rng.standard_normal((batch_size, n_frames, model_cfg.mcep_dim)).astype("float32"),
                       rng.standard_normal((batch_size, n_frames)).astype("float32")) for _ in range(n_emotions)]
@@ -129,12 +160,12 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
             del model
             keras.backend.clear_session()
         first, rate = float(np.median(firsts)), float(np.median(rates))
-        rows.append({"model": name, "width": width, "xla": jit, "gen_params": gen_params, "first_step_s": first,
+        rows.append({"model": label, "width": width, "xla": jit, "gen_params": gen_params, "first_step_s": first,
                      "first_step_min_s": min(firsts), "first_step_max_s": max(firsts),
                      "it_per_s": rate, "x_reference": rate / rows[0]["it_per_s"] if rows else 1.0,
                      "gflop_per_step": gflop, "gflop_per_s": gflop * rate})
         spread = f" (range {min(firsts):.1f}-{max(firsts):.1f} s over {repeats} builds)" if repeats > 1 else ""
-        print(f"  {name} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s{spread}, {rate:.2f} it/s, "
+        print(f"  {label} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s{spread}, {rate:.2f} it/s, "
               f"{gflop:.1f} GFLOP per step", flush=True)
     peak = matmul_gflops()  # after the builds: the reference's first step is timed in a fresh runtime, as before
     intra, inter = (tf.config.threading.get_intra_op_parallelism_threads(),
@@ -147,10 +178,11 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
     print(f"{batch_size} crops x {n_frames} frames per emotion, {steps} timed steps after {warmup}, identity loss on, "
           f"{os.cpu_count()} cores, {threads}; x reference: against EmoCycleGAN at width 1.0 without XLA (first row){medians}; "
           f"% matmul: the step's GFLOP/s against a {peak:.0f} GFLOP/s float32 matrix product in this process")
-    print(f"{'model':<12}{'width':>6}{'XLA':>5}{'gen params':>12}{'first step (s)':>16}{'range (s)':>12}{'it/s':>8}"
+    wide = max(12, *(len(r["model"]) + 1 for r in rows))
+    print(f"{'model':<{wide}}{'width':>6}{'XLA':>5}{'gen params':>12}{'first step (s)':>16}{'range (s)':>12}{'it/s':>8}"
           f"{'x reference':>13}{'GFLOP/step':>12}{'GFLOP/s':>9}{'% matmul':>10}")
     for r in rows:
-        print(f"{r['model']:<12}{r['width']:>6g}{'yes' if r['xla'] else 'no':>5}{r['gen_params']:>12,}"
+        print(f"{r['model']:<{wide}}{r['width']:>6g}{'yes' if r['xla'] else 'no':>5}{r['gen_params']:>12,}"
               f"{r['first_step_s']:>16.1f}{r['first_step_min_s']:>6.1f}-{r['first_step_max_s']:<5.1f}"
               f"{r['it_per_s']:>8.2f}{r['x_reference']:>13.2f}{r['gflop_per_step']:>12.1f}{r['gflop_per_s']:>9.0f}"
               f"{r['pct_of_matmul']:>10.0f}")
