@@ -260,8 +260,9 @@ class StarGanConfig:
 
     ``discriminator`` is the training discriminator (:data:`DISCRIMINATOR_KINDS`, built by
     :mod:`emocore.models.discriminator`): ``"2d"`` CycleGAN-VC's gated CNN on the frames x MCEPs plane, ``"1d"`` a
-    gated CNN over frames with the MCEPs as channels, a tenth of the work and 1.4x the training step, but worse
-    conversions (README, "A lighter discriminator"). Conversion does not use it.
+    gated CNN over frames with the MCEPs as channels: about a tenth of the discriminator's forward work and 1.44x
+    the training iterations per second (bench, width 0.35), but worse conversions (README, "A lighter
+    discriminator"). Conversion does not use it.
     """
 
     f0_contour: bool = False

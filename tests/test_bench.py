@@ -115,7 +115,7 @@ def test_a_bench_row_names_a_model_and_its_options():
     assert model_variant("emostargan:discriminator=1d") == ("emostargan", {"discriminator": "1d"})
     assert model_variant("emostargan:f0_contour=true,lambda_f0_smooth=0.5") == (
         "emostargan", {"f0_contour": True, "lambda_f0_smooth": 0.5})
-    with pytest.raises(ParameterError, match="OPTION=VALUE, got 'discriminator'"):
+    with pytest.raises(ParameterError, match="must be NAME=VALUE, got 'discriminator'"):
         model_variant("emostargan:discriminator")
 
 

@@ -414,6 +414,10 @@ def test_the_1d_discriminator_trains_with_one_head_per_emotion(rng):
     terms = model.train_on_segments(crops)
     assert all(np.isfinite(v) for v in terms.values()) and terms["disc"] > 0
     assert any(np.abs(np.array(v) - b).max() > 0 for v, b in zip(model.discriminator_variables, before))
+
+
+def test_the_discriminator_option_names_a_known_kind():
+    assert StarGanConfig().discriminator == "2d"
     with pytest.raises(ParameterError, match="discriminator must be one of 2d, 1d, got '3d'"):
         StarGanConfig(discriminator="3d")
 
@@ -483,6 +487,22 @@ def test_an_f0_channel_model_warm_starts_from_one_without_and_converts_the_conto
     shutil.copytree(trained[0], old)
     write_record(old / "config.json", replace(read_record(old), options=None))
     assert ConversionModel.load(old).converter.f0_contour is False  # a record without options: the defaults
+
+
+def test_a_1d_discriminator_run_warm_starts_from_a_2d_one_with_its_discriminator_fresh(speaker_data, trained,
+                                                                                         tmp_path):
+    from emocore import models
+    from emocore.record import read_record
+
+    assert read_record(trained[0] / "config.json").options["discriminator"] == "2d"
+    training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, model_type="emostargan",
+                   options=StarGanConfig(discriminator="1d"), init_from=trained[0], progress=False, run_eagerly=True)
+    record = json.loads((tmp_path / "config.json").read_text())
+    assert record["options"]["discriminator"] == "1d"
+    assert record["training"]["initialized_from"]["fresh"] == ["discriminator"]
+    assert record["training"]["initialized_from"]["grown"] == []  # the generator loaded as it is
+    # a record written before the option (f0_contour and lambda_f0_smooth only) is the 2-D discriminator's
+    assert models.get("emostargan").parse_options({"f0_contour": False, "lambda_f0_smooth": 1.0}).discriminator == "2d"
 
 
 def test_convert_cli_rhythm_and_f0_methods(trained, corpora_root, tmp_path, capsys):

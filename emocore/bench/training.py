@@ -40,28 +40,28 @@ def step_gflop(model) -> float:
 
 def model_variant(text: str) -> tuple[str, dict]:
     """A bench row's model: a registry name, optionally with options, ``"emostargan:discriminator=1d"``
-    (``NAME:OPTION=VALUE[,OPTION=VALUE...]``, values as JSON, else strings, as ``emocore-train --option``).
+    (``NAME:OPTION=VALUE[,OPTION=VALUE...]``, each option read as ``emocore-train --option`` reads it:
+    :func:`emocore.cli.common.assignment`). A text given twice is one row.
 
     Returns:
         tuple: ``(name, options)``.
 
     Raises:
-        ParameterError: an option without ``=``.
+        ParameterError: an option that is not ``OPTION=VALUE``.
     """
-    import json
+    import argparse
 
+    from emocore.cli.common import assignment
     from emocore.exceptions import ParameterError
 
     name, _, rest = text.partition(":")
     options = {}
     for item in filter(None, rest.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError(f"a model's options are OPTION=VALUE, got {item!r} in {text!r}")
         try:
-            options[key.strip()] = json.loads(value)
-        except ValueError:
-            options[key.strip()] = value
+            key, value = assignment(item)
+        except argparse.ArgumentTypeError as error:
+            raise ParameterError(f"a model's options in {text!r}: {error}") from None
+        options[key] = value
     return name.strip(), options
 
 

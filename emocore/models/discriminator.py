@@ -1,7 +1,8 @@
-"""The LSGAN discriminators: CycleGAN-VC's 2-D gated CNN with a patch output (every model's default) and a 1-D one.
+"""The LSGAN discriminators: CycleGAN-VC's 2-D gated CNN with a patch output, and a 1-D one.
 
-:func:`build_discriminator` reads a crop as an image, frames x MCEPs; :func:`build_discriminator_1d` reads it as
-a sequence of MCEP vectors, as the generators do, for a tenth of the work (EmoStarGAN's ``discriminator="1d"``).
+:func:`build_discriminator` reads a crop as an image, frames x MCEPs: the per-pair models' only discriminator and
+EmoStarGAN's default. :func:`build_discriminator_1d` reads it as a sequence of MCEP vectors, as the generators do,
+with about a tenth of the forward work (EmoStarGAN's ``discriminator="1d"``).
 """
 
 from __future__ import annotations
@@ -68,11 +69,11 @@ def build_discriminator_1d(cfg: ModelConfig, name: str = "disc_a", n_outputs: in
 
     :func:`build_discriminator`'s channel plan (``c = cfg.disc_base_channels`` scaled by ``cfg.width``) and
     downsampling in time, with 1-D convolutions: a crop is a sequence of spectral envelopes, judged by the patch
-    of frames it sees (at 5 ms frames the output's receptive field is 0.6 s), not an image whose spectral axis
-    is convolved too. At width 0.35, 128 frames and 25 channels it does about a tenth of the 2-D network's work
-    (0.04 against 0.34 GFLOP per crop forward). Trained in the shipped EmoStarGAN's configuration it made the
-    judges hear happy and sad less often and cost up to 0.75 of DNSMOS (README, "A lighter discriminator"): the
-    2-D network stays every model's default.
+    of frames it sees (each score sees 49 frames, about 0.25 s at 5 ms frames), with no convolution across the
+    MCEP axis. At width 0.35, 128 frames and 24 channels (``mcep_dim``, no F0 channel) it does about a tenth of
+    the 2-D network's forward work (0.04 against 0.34 GFLOP per crop). Trained in the shipped EmoStarGAN's
+    configuration it made the judges hear happy and sad less often and cost up to 0.75 of DNSMOS (README, "A
+    lighter discriminator"): the 2-D network stays EmoStarGAN's default.
 
     ====================  ======  ======  ========
     block                 kernel  stride  channels

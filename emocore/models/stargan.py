@@ -13,7 +13,7 @@ many speakers (Kaneko et al. 2019, StarGAN-VC2; Gao et al.'s per-emotion domains
   and biases by a dense layer), with a skip from input to output, so it starts as the identity.
 - **Discriminator**: the gated 2-D CNN of :mod:`emocore.models.discriminator` with one score map per emotion; a
   crop is judged by the head of its (real or claimed) emotion. ``discriminator="1d"`` (:class:`StarGanConfig`)
-  takes the gated 1-D CNN over frames instead, a tenth of the work.
+  takes the gated 1-D CNN over frames instead: about a tenth of the discriminator's work, worse conversions.
 - **Losses** (:class:`EmoStarGAN`): LSGAN adversarial, cycle ``G(G(x, s->t), t->s) = x``, identity
   ``G(x, s->s) = x`` (CycleGAN-VC's schedule) and the frozen emotion classifier's cross-entropy against the target
   over all emotions. Each crop of a batch goes to another emotion, chosen by the step counter so that every
