@@ -253,7 +253,7 @@ def test_1d_discriminator_scores_every_eighth_frame_with_one_map_per_head(rng, n
     assert np.isfinite(keras.ops.convert_to_numpy(scores)).all()
 
 
-def test_1d_discriminator_does_a_fraction_of_the_2d_ones_work():
+def test_lighter_discriminators_do_a_fraction_of_the_2d_ones_work():
     """Multiply-adds of one forward pass of a 128-frame crop at width 0.35, from each convolution's kernel size and
     the positions of its output (a block's value and gate convolutions output what the block does)."""
     cfg = ModelConfig(width=0.35)
@@ -268,6 +268,7 @@ def test_1d_discriminator_does_a_fraction_of_the_2d_ones_work():
             total += sum(int(np.prod(c.kernel.shape)) * int(np.prod(tensor.shape[1:-1])) for c in convs)
         macs[kind] = total
     assert 0.3e9 < 2 * macs["2d"] < 0.4e9  # the 2-D network's 0.34 GFLOP per crop
+    assert 0.15e9 < 2 * macs["2d-light"] < 0.19e9  # the light 2-D network's 0.17
     assert 0.03e9 < 2 * macs["1d"] < 0.05e9  # the 1-D network's 0.04
 
 
@@ -276,7 +277,7 @@ def test_discriminators_are_named_as_the_config_names_them():
 
     assert tuple(DISCRIMINATORS) == DISCRIMINATOR_KINDS
     assert discriminator_builder("1d") is build_discriminator_1d and discriminator_builder("2d") is build_discriminator
-    with pytest.raises(ParameterError, match="unknown discriminator '3d'; one of 2d, 1d"):
+    with pytest.raises(ParameterError, match="unknown discriminator '3d'; one of 2d, 2d-light, 1d"):
         discriminator_builder("3d")
 
 

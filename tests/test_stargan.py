@@ -405,9 +405,10 @@ def test_each_crop_is_scored_by_its_own_emotions_head(rng, map_shape):
     np.testing.assert_allclose(picked[1, ..., 0], scores[1, ..., 0])
 
 
-def test_the_1d_discriminator_trains_with_one_head_per_emotion(rng):
-    model = build_stargan(MODEL_CFG, TRAIN_CFG, StarGanConfig(discriminator="1d"))
-    assert len(model.discriminator.output.shape) == 3 and model.discriminator.output.shape[-1] == 4
+@pytest.mark.parametrize(("kind", "rank"), [("1d", 3), ("2d-light", 4)])
+def test_the_lighter_discriminators_train_with_one_head_per_emotion(rng, kind, rank):
+    model = build_stargan(MODEL_CFG, TRAIN_CFG, StarGanConfig(discriminator=kind))
+    assert len(model.discriminator.output.shape) == rank and model.discriminator.output.shape[-1] == 4
     before = [np.array(v) for v in model.discriminator_variables]
     crops = [(rng.standard_normal((2, 32, MODEL_CFG.mcep_dim)).astype("float32"),
               rng.standard_normal((2, 32)).astype("float32")) for _ in EMOTIONS]
@@ -418,7 +419,7 @@ def test_the_1d_discriminator_trains_with_one_head_per_emotion(rng):
 
 def test_the_discriminator_option_names_a_known_kind():
     assert StarGanConfig().discriminator == "2d"
-    with pytest.raises(ParameterError, match="discriminator must be one of 2d, 1d, got '3d'"):
+    with pytest.raises(ParameterError, match="discriminator must be one of 2d, 2d-light, 1d, got '3d'"):
         StarGanConfig(discriminator="3d")
 
 
@@ -489,16 +490,17 @@ def test_an_f0_channel_model_warm_starts_from_one_without_and_converts_the_conto
     assert ConversionModel.load(old).converter.f0_contour is False  # a record without options: the defaults
 
 
-def test_a_1d_discriminator_run_warm_starts_from_a_2d_one_with_its_discriminator_fresh(speaker_data, trained,
-                                                                                         tmp_path):
+@pytest.mark.parametrize("kind", ["1d", "2d-light"])
+def test_a_lighter_discriminator_run_warm_starts_from_a_2d_one_with_its_discriminator_fresh(speaker_data, trained,
+                                                                                              tmp_path, kind):
     from emocore import models
     from emocore.record import read_record
 
     assert read_record(trained[0] / "config.json").options["discriminator"] == "2d"
     training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, tmp_path, model_type="emostargan",
-                   options=StarGanConfig(discriminator="1d"), init_from=trained[0], progress=False, run_eagerly=True)
+                   options=StarGanConfig(discriminator=kind), init_from=trained[0], progress=False, run_eagerly=True)
     record = json.loads((tmp_path / "config.json").read_text())
-    assert record["options"]["discriminator"] == "1d"
+    assert record["options"]["discriminator"] == kind
     assert record["training"]["initialized_from"]["fresh"] == ["discriminator"]
     assert record["training"]["initialized_from"]["grown"] == []  # the generator loaded as it is
     # a record written before the option (f0_contour and lambda_f0_smooth only) is the 2-D discriminator's

@@ -114,8 +114,8 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
     through the model type's options alone (EmoStarGAN given an F0 channel: one more input and output channel)
     is rebuilt as the source run's record describes it, loaded, and copied in with :func:`transfer_weights`: the
     new channels' weights start at zero, so the grown network computes what the source did on the old channels.
-    A discriminator of another architecture than the source run's (EmoStarGAN's ``discriminator`` option, 2-D
-    against 1-D) starts fresh, as from a model folder. Sizes (``model_cfg``) must be the source run's.
+    A discriminator of another architecture than the source run's (EmoStarGAN's ``discriminator`` option: 2-D,
+    light 2-D or 1-D) starts fresh, as from a model folder. Sizes (``model_cfg``) must be the source run's.
 
     Returns:
         dict: ``checkpoint`` (the folder read), ``iteration`` (its step in the source run), ``grown`` (the
@@ -151,7 +151,8 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
             old = source_networks.get(name)
             if old is None:
                 raise ParameterError(f"warm start: {path} does not fit this model's {name}: {error}") from error
-            if not _same_layout(old, network) and any(id(v) in discriminator_ids for v in network.trainable_variables):
+            if not _can_grow_into(old, network) and any(id(v) in discriminator_ids
+                                                        for v in network.trainable_variables):
                 fresh.append(name)  # another kind of discriminator: nothing of it fits
                 continue
             old.load_weights(path)
@@ -161,10 +162,12 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
     return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"]), "grown": grown, "fresh": fresh}
 
 
-def _same_layout(source, target) -> bool:
-    """Whether two networks have the same weights in order, each of the same rank (their sizes may differ)."""
+def _can_grow_into(source, target) -> bool:
+    """Whether :func:`transfer_weights` can copy ``source`` into ``target``: the same weights in order, each of the
+    same rank and no axis smaller."""
     return len(source.weights) == len(target.weights) and all(
-        len(a.shape) == len(b.shape) for a, b in zip(source.weights, target.weights))
+        len(a.shape) == len(b.shape) and all(m <= n for m, n in zip(a.shape, b.shape))
+        for a, b in zip(source.weights, target.weights))
 
 
 def _warm_start_from_model_folder(model: TrainingModel, folder: Path) -> dict:
