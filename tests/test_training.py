@@ -609,6 +609,25 @@ def test_a_warm_start_from_a_pretrained_folder_takes_its_generators_and_fresh_di
         training.warm_start(model, folder)
 
 
+def test_a_discriminator_grows_only_by_input_channels():
+    from emocore.models.discriminator import (
+        build_discriminator,
+        build_discriminator_1d,
+        build_discriminator_2d_light,
+    )
+    from emocore.training.checkpoints import _grows_inputs_only
+
+    cfg = ModelConfig().smoke()
+    one_d, one_d_f0 = build_discriminator_1d(cfg, n_outputs=4), build_discriminator_1d(cfg, n_outputs=4,
+                                                                                        input_dim=cfg.mcep_dim + 1)
+    assert _grows_inputs_only(one_d, one_d_f0) and not _grows_inputs_only(one_d_f0, one_d)
+    two_d, light = build_discriminator(cfg, n_outputs=4), build_discriminator_2d_light(cfg, n_outputs=4)
+    assert _grows_inputs_only(two_d, two_d)
+    # the light network's weights are no larger than the 2-D one's, but zero-padding them computes something else
+    assert not _grows_inputs_only(light, two_d) and not _grows_inputs_only(two_d, light)
+    assert not _grows_inputs_only(one_d, two_d)
+
+
 def test_transfer_weights_fills_grown_channels_with_zeros():
     import keras
 

@@ -151,8 +151,8 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
             old = source_networks.get(name)
             if old is None:
                 raise ParameterError(f"warm start: {path} does not fit this model's {name}: {error}") from error
-            if not _can_grow_into(old, network) and any(id(v) in discriminator_ids
-                                                        for v in network.trainable_variables):
+            if any(id(v) in discriminator_ids for v in network.trainable_variables) and not _grows_inputs_only(
+                    old, network):
                 fresh.append(name)  # another kind of discriminator: nothing of it fits
                 continue
             old.load_weights(path)
@@ -162,12 +162,22 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
     return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"]), "grown": grown, "fresh": fresh}
 
 
-def _can_grow_into(source, target) -> bool:
-    """Whether :func:`transfer_weights` can copy ``source`` into ``target``: the same weights in order, each of the
-    same rank and no axis smaller."""
-    return len(source.weights) == len(target.weights) and all(
-        len(a.shape) == len(b.shape) and all(m <= n for m, n in zip(a.shape, b.shape))
-        for a, b in zip(source.weights, target.weights))
+def _grows_inputs_only(source, target) -> bool:
+    """Whether ``target`` is ``source`` with more input channels (an F0 channel), nothing else changed: the same
+    weights in order, each of the same shape but for a larger second-to-last (input channel) axis of a kernel.
+
+    A discriminator of another kind (EmoStarGAN's light 2-D one against the 2-D one: fewer channels and a narrower
+    kernel in its last block) may have weights of the same ranks, even larger ones, that do not compute the same
+    thing once zero-padded."""
+    if len(source.weights) != len(target.weights):
+        return False
+    for a, b in zip(source.weights, target.weights):
+        a, b = tuple(a.shape), tuple(b.shape)
+        if a == b:
+            continue
+        if len(a) < 2 or len(a) != len(b) or a[:-2] != b[:-2] or a[-1] != b[-1] or a[-2] > b[-2]:
+            return False
+    return True
 
 
 def _warm_start_from_model_folder(model: TrainingModel, folder: Path) -> dict:
