@@ -119,7 +119,7 @@ def test_a_bench_row_names_a_model_and_its_options():
         model_variant("emostargan:discriminator")
 
 
-@pytest.mark.parametrize(("row", "error"), [("emostargan:discriminator=3d", "discriminator must be one of 2d, 1d"),
+@pytest.mark.parametrize(("row", "error"), [("emostargan:discriminator=3d", "discriminator must be one of 2d, 2d-light, 1d"),
                                             ("emostargan:style_dim=8", "StarGanConfig has no style_dim"),
                                             ("cyclegan:discriminator=1d", "takes no options")])
 def test_training_benchmark_refuses_an_unknown_option_before_measuring_anything(monkeypatch, row, error):
