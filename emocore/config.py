@@ -261,7 +261,7 @@ class StarGanConfig:
     ``discriminator`` is the training discriminator (:data:`DISCRIMINATOR_KINDS`, built by
     :mod:`emocore.models.discriminator`): ``"2d"`` CycleGAN-VC's gated CNN on the frames x MCEPs plane;
     ``"2d-light"`` the same with its last block halved (half the forward work; 1.12x the training iterations per
-    second in the bench at width 0.35, 1.22-1.40x end to end; not yet shown to convert as well); ``"1d"`` a gated
+    second in the bench at width 0.35, 1.22-1.40x end to end, but worse conversions); ``"1d"`` a gated
     CNN over frames with the MCEPs as channels: about a tenth of the discriminator's forward work and 1.44x the
     iterations per second, but worse conversions (README, "A lighter discriminator"). Conversion does not use it.
     """
