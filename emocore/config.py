@@ -264,11 +264,17 @@ class StarGanConfig:
     second in the bench at width 0.35, 1.22-1.40x end to end, but worse conversions); ``"1d"`` a gated
     CNN over frames with the MCEPs as channels: about a tenth of the discriminator's forward work and 1.44x the
     iterations per second, but worse conversions (README, "A lighter discriminator"). Conversion does not use it.
+
+    ``generator_average`` above 0 keeps an exponential moving average of the generator's weights with that momentum
+    (``average <- m * average + (1 - m) * weights`` after every update; 0.999, as StarGANv2-VC, averages over about
+    the last thousand updates), and conversion, validation and the saved model use the average: the trained
+    generator itself moves with every adversarial update; its average does not. The training itself is unchanged.
     """
 
     f0_contour: bool = False
     lambda_f0_smooth: float = 1.0
     discriminator: str = "2d"
+    generator_average: float = 0.0
 
     def __post_init__(self):
         if self.lambda_f0_smooth < 0:
@@ -276,6 +282,8 @@ class StarGanConfig:
         if self.discriminator not in DISCRIMINATOR_KINDS:
             raise ParameterError(f"discriminator must be one of {', '.join(DISCRIMINATOR_KINDS)}, "
                                  f"got {self.discriminator!r}")
+        if not 0.0 <= self.generator_average < 1.0:
+            raise ParameterError(f"generator_average is a momentum in [0, 1) (0: off), got {self.generator_average}")
 
     def smoke(self) -> "StarGanConfig":
         """The CI variant: the same settings (the sizes that shrink are ModelConfig's)."""

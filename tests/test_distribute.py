@@ -30,8 +30,10 @@ from emocore.models.base import build_training_model
 
 results = {}
 eager = sys.argv[1] == "eager"
-for name in sys.argv[2:]:
+for arg in sys.argv[2:]:
+    name, _, average = arg.partition("@")  # "emostargan@0.5": with a moving average of the generator's weights
     spec = models.get(name)
+    options = spec.parse_options({"generator_average": float(average)}) if average else None
     n_emotions = spec.n_emotions or 3
     model_cfg = replace(ModelConfig().smoke(), n_emotions=n_emotions)
     train_cfg = replace(TrainConfig().smoke(), batch_size=2)
@@ -39,10 +41,10 @@ for name in sys.argv[2:]:
     crops = [(rng.standard_normal((2, train_cfg.n_frames, model_cfg.mcep_dim)).astype("float32"),
               rng.standard_normal((2, train_cfg.n_frames)).astype("float32")) for _ in range(n_emotions)]
     keras.utils.set_random_seed(0)
-    one = build_training_model(spec, model_cfg, train_cfg, run_eagerly=eager)
+    one = build_training_model(spec, model_cfg, train_cfg, options, run_eagerly=eager)
     strategy = distribute.make_strategy("mirrored")
     with strategy.scope():
-        two = build_training_model(spec, model_cfg, train_cfg, run_eagerly=eager)
+        two = build_training_model(spec, model_cfg, train_cfg, options, run_eagerly=eager)
         for key, network in one.networks().items():
             two.networks()[key].set_weights(network.get_weights())
     before = [np.asarray(v.numpy()).copy() for v in one.generator_variables]
@@ -57,7 +59,18 @@ for name in sys.argv[2:]:
         if "momentum" in a.path:  # Adam's first moment: (1 - beta_1) x the gradient after one step
             a, b = np.asarray(a.numpy()), np.asarray(b.numpy())
             moments.append(float(np.max(np.abs(a - b)) / (np.max(np.abs(a)) + 1e-30)))
-    results[name] = {
+    if average:  # a second step, so the average is not the weights themselves
+        one.train_on_segments(crops)
+        with strategy.scope():
+            two.train_on_segments(crops)
+        one.sync_average(), two.sync_average()
+        results[arg + " average"] = {
+            "diff": max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+                        for a, b in zip(one.average.weights, two.average.weights)),
+            "from_weights": max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+                                for a, b in zip(one.average.weights, one.generator.weights))}
+        continue
+    results[arg] = {
         "replicas": int(strategy.num_replicas_in_sync),
         "logs_one": logs_one, "logs_two": logs_two,
         "weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(weights_one, weights_two)),
@@ -122,6 +135,13 @@ def test_one_step_on_two_replicas_equals_one_device_on_the_same_global_batch():
         # ...and so do the weights: Adam's first step moves a weight by up to the learning rate
         assert result["moved"] > 0.5 * result["learning_rate"], name
         assert result["weight_diff"] < 0.25 * result["learning_rate"], name
+
+
+@pytest.mark.slow
+def test_the_generator_average_on_two_replicas_equals_one_devices():
+    result = _run(ONE_STEP, "compiled", "emostargan@0.5")["emostargan@0.5 average"]
+    assert result["from_weights"] > 1e-5  # two steps: the average is not the last weights...
+    assert result["diff"] < 1e-5  # ...and two replicas average as one device does
 
 
 @pytest.mark.slow

@@ -507,6 +507,68 @@ def test_a_lighter_discriminator_run_warm_starts_from_a_2d_one_with_its_discrimi
     assert models.get("emostargan").parse_options({"f0_contour": False, "lambda_f0_smooth": 1.0}).discriminator == "2d"
 
 
+def test_a_generator_average_run_converts_with_the_average_and_resumes_exactly(speaker_data, tmp_path):
+    options = StarGanConfig(generator_average=0.6)
+    online = []  # the trained generator's weights after each iteration
+
+    def keep_online(iteration, logs, model):
+        online.append([np.array(w) for w in model.generator.weights])
+
+    def kill_during_iteration_3(iteration, logs, model):
+        if iteration == 3:
+            raise KeyboardInterrupt
+
+    def loaded(path: Path) -> list[np.ndarray]:  # in the order of the network's weights
+        network = build_conditional_generator(MODEL_CFG, 4)
+        network.load_weights(path)
+        return [np.array(w) for w in network.weights]
+
+    kwargs = dict(model_type="emostargan", options=options, progress=False, run_eagerly=True)
+    whole = tmp_path / "whole"
+    training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, whole, callbacks=[keep_online], **kwargs)
+    expected = online[0]
+    for weights in online[1:]:
+        expected = [0.6 * a + 0.4 * w for a, w in zip(expected, weights)]
+    saved = loaded(whole / "generator.weights.h5")
+    last = training.latest_checkpoint(whole)
+    for a, b in zip(saved, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(loaded(last / "generator_online.weights.h5"), online[-1]):  # what training goes on from
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(a, b) for a, b in zip(saved, online[-1]))  # the average is not the last weights
+    for a, b in zip(saved, loaded(last / "generator.weights.h5")):  # a checkpoint converts with the average too
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(saved, ConversionModel.load(whole).converter.generator.weights):
+        np.testing.assert_array_equal(a, np.array(b))
+
+    resumed = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, resumed,
+                       callbacks=[kill_during_iteration_3], **kwargs)
+    training.train(speaker_data.emotions, FEATURE_CFG, MODEL_CFG, TRAIN_CFG, resumed, resume=True, **kwargs)
+    for a, b in zip(saved, loaded(resumed / "generator.weights.h5")):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_generator_average_run_warm_starts_both_generators_from_a_run_without(trained, tmp_path):
+    import shutil
+
+    source = ConversionModel.load(trained[0]).converter.generator.weights
+    pretrained = tmp_path / "pretrained"  # a model folder: the conversion networks only, no checkpoints
+    pretrained.mkdir()
+    for name in ("config.json", "generator.weights.h5"):
+        shutil.copy(trained[0] / name, pretrained / name)
+    for folder in (trained[0], pretrained):
+        model = build_stargan(MODEL_CFG, TRAIN_CFG, StarGanConfig(generator_average=0.9))
+        info = training.warm_start(model, folder, MODEL_CFG)
+        assert "generator_online" not in info.get("fresh", []) and "generator_online" in model.networks()
+        for network in (model.generator, model.average):
+            for a, b in zip(source, network.weights):
+                np.testing.assert_array_equal(np.array(a), np.array(b))
+    with pytest.raises(ParameterError, match="generator_average"):
+        StarGanConfig(generator_average=1.0)
+
+
 def test_convert_cli_rhythm_and_f0_methods(trained, corpora_root, tmp_path, capsys):
     actor = list_utterances("ravdess", speaker="Actor_16", emotion="neutral", root=corpora_root)[0]
     argv = ["--model_dir", str(trained[0]), "--target-emotion", "sad", "--quiet", str(actor.path)]

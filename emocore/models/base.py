@@ -278,7 +278,9 @@ class TrainingModel(Protocol):
     """What the loop of :mod:`emocore.training` needs from a model type while it trains.
 
     A :class:`TwoDomainGAN` subclass has all of it. ``checkpoint_variables`` (optional) lists state beyond
-    networks and optimizers that a checkpoint must keep (e.g. a random seed generator's).
+    networks and optimizers that a checkpoint must keep (e.g. a random seed generator's). ``warm_start_fallbacks``
+    (optional) maps a network that a run to warm-start from may not have to the one of that run it starts from
+    (EmoStarGAN with a moving average: ``{"generator_online": "generator"}``).
     """
 
     classifier: keras.Model | None
@@ -758,19 +760,38 @@ class TwoDomainGAN(GAN):
         return nets
 
 
-def compile_gan(model: GAN, train_cfg: TrainConfig, *, run_eagerly: bool = False,
-                jit_compile: bool = False) -> GAN:
+def compile_gan(model: GAN, train_cfg: TrainConfig, *, run_eagerly: bool = False, jit_compile: bool = False,
+                generator_average: float = 0.0) -> GAN:
     """Compile ``model`` with :func:`make_optimizers` and build the optimizers' variables; returns ``model``."""
-    gen_optimizer, disc_optimizer = make_optimizers(train_cfg)
+    gen_optimizer, disc_optimizer = make_optimizers(train_cfg, generator_average)
     model.compile(gen_optimizer=gen_optimizer, disc_optimizer=disc_optimizer, run_eagerly=run_eagerly,
                   jit_compile=jit_compile)
     model.build_optimizers()
     return model
 
 
-def make_optimizers(train_cfg: TrainConfig) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
+def make_optimizers(train_cfg: TrainConfig, generator_average: float = 0.0) -> tuple[keras.optimizers.Adam,
+                                                                                     keras.optimizers.Adam]:
     """The generator and discriminator Adam optimizers with :func:`learning_rate_schedules` (:class:`FusedAdam`:
-    Keras' Adam update in one op per variable)."""
+    Keras' Adam update in one op per variable).
+
+    With ``generator_average`` > 0 the generator's optimizer also keeps the exponential moving average of the
+    weights it updates, with that momentum (Keras' ``use_ema``, never written over the weights themselves:
+    :func:`moving_averages` reads it); it is one of the optimizer's variables, so checkpoints keep it."""
     gen_schedule, disc_schedule = learning_rate_schedules(train_cfg)
     adam = dict(beta_1=train_cfg.beta_1, beta_2=train_cfg.beta_2)
-    return (FusedAdam(gen_schedule, name="gen_adam", **adam), FusedAdam(disc_schedule, name="disc_adam", **adam))
+    average = dict(use_ema=True, ema_momentum=generator_average) if generator_average > 0 else {}
+    return (FusedAdam(gen_schedule, name="gen_adam", **adam, **average),
+            FusedAdam(disc_schedule, name="disc_adam", **adam))
+
+
+def moving_averages(optimizer: keras.optimizers.Optimizer) -> list:
+    """The moving averages an optimizer made with ``use_ema`` keeps, one per variable it updates, in their order.
+
+    Raises:
+        ParameterError: it keeps none (built without ``use_ema``, or not built yet).
+    """
+    averages = getattr(optimizer, "_model_variables_moving_average", None)  # Keras 3 keeps them under this name
+    if not getattr(optimizer, "use_ema", False) or not averages:
+        raise ParameterError(f"{optimizer.name} keeps no moving average of the weights (use_ema, built)")
+    return list(averages)

@@ -58,7 +58,7 @@ A model folder holds ``generator.weights.h5`` and ``speakers.json`` (the emotion
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
@@ -76,7 +76,8 @@ from emocore.dsp.speaker_norm import SpeakerNormalizer, read_speakers
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity
 from emocore.io import write_json_atomic
-from emocore.models.base import GAN, Emotion, MappingConverter, ModelSpec, compile_gan, infer, stacked_call
+from emocore.models.base import (GAN, Emotion, MappingConverter, ModelSpec, compile_gan, infer, moving_averages,
+                                 stacked_call)
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.contour import CONFIG_FILE as PROSODY_CONFIG_FILE
 from emocore.models.contour import WEIGHTS_FILE as PROSODY_WEIGHTS_FILE
@@ -185,6 +186,8 @@ class SpeakerRelativeConverter(MappingConverter):
             ``prosody.json`` and ``prosody.weights.h5`` by :meth:`load_extra` where the folder has them, written only
             by :func:`emocore.training.contour.add_learned_prosody` (:meth:`save_extra` leaves them as they are).
             It reads the word alone: the ``speaker`` and ``speaker_stats`` options do not change its contours.
+        refresh (Callable | None): called by :meth:`fit` before the converter is used or saved in training (the
+            training model's :meth:`EmoStarGAN.sync_average`: the generator's moving average into ``generator``).
     """
 
     extra_files = (SPEAKERS_FILE, PROSODY_CONFIG_FILE, PROSODY_WEIGHTS_FILE)
@@ -192,8 +195,9 @@ class SpeakerRelativeConverter(MappingConverter):
 
     def __init__(self, generator: keras.Model, n_emotions: int, normalizer: SpeakerNormalizer | None = None,
                  emotions: Sequence[str] | None = None, f0_contour: bool = False,
-                 prosody_net: ContourPredictor | None = None):
+                 prosody_net: ContourPredictor | None = None, refresh: Callable[[], None] | None = None):
         self.generator, self.n_emotions = generator, n_emotions
+        self.refresh = refresh
         self.normalizer = normalizer
         self.emotions = None if emotions is None else tuple(emotions)
         self.f0_contour = f0_contour
@@ -495,6 +499,12 @@ class SpeakerRelativeConverter(MappingConverter):
             semitones = z = float("nan")
         return InputFamiliarity(float(semitones), float(z), float("nan"))
 
+    def fit(self, train_feats, emotions) -> None:
+        """Nothing to derive from the training utterances; a training converter takes the generator's moving
+        average here (``refresh``)."""
+        if self.refresh is not None:
+            self.refresh()
+
     def save_extra(self, folder: str | Path) -> None:
         normalizer = self._ready()
         write_json_atomic(Path(folder) / SPEAKERS_FILE, {"emotions": list(self.emotions),
@@ -541,15 +551,24 @@ class EmoStarGAN(GAN):
         n_emotions (int): emotions of the model.
         classifier (keras.Model | None): pre-trained emotion classifier over the same emotions; frozen here.
         options (StarGanConfig | None): the F0 channel and its smoothness weight; ``None``: the defaults.
+        average (keras.Model | None): with ``options.generator_average``, a second generator of the same
+            architecture that holds the moving average of ``generator``'s weights (:meth:`sync_average`). It is the
+            network conversion uses, so :meth:`networks` names it ``"generator"`` (what a checkpoint or model folder
+            converts with) and the trained one ``"generator_online"``.
     """
 
     loss_names = LOSS_NAMES
+    #: a run without a moving average has no trained generator apart from the one it converts with
+    warm_start_fallbacks = {"generator_online": "generator"}
 
     def __init__(self, generator, discriminator, cfg: TrainConfig, n_emotions: int, classifier=None,
-                 options: StarGanConfig | None = None, **kwargs):
+                 options: StarGanConfig | None = None, average=None, **kwargs):
         super().__init__(classifier, cfg.lambda_class, **kwargs)
         self.generator, self.discriminator, self.cfg, self.n_emotions = generator, discriminator, cfg, n_emotions
         self.options = options or StarGanConfig()
+        if (average is not None) != (self.options.generator_average > 0):
+            raise ParameterError("EmoStarGAN: give an average generator exactly when options.generator_average > 0")
+        self.average = average
         self.normalizer, self.emotion_names = None, None
 
     @property
@@ -655,16 +674,31 @@ class EmoStarGAN(GAN):
         self.apply_updates(gen_tape, terms["total"], disc_tape, disc_loss)
         return self.record_losses({**terms, "gen_total": terms["total"], "disc": disc_loss})
 
+    def sync_average(self) -> None:
+        """Copy the generator optimizer's moving average of the weights into :attr:`average` (before any update,
+        the generator's own weights); weights the optimizer does not update are copied as they are."""
+        if self.average is None:
+            return
+        averaged = {id(v): a for v, a in zip(self.generator_variables, moving_averages(self.gen_optimizer))}
+        started = int(ops.convert_to_numpy(self.gen_optimizer.iterations)) > 0
+        for own, mean in zip(self.generator.weights, self.average.weights):
+            source = averaged.get(id(own), own) if started else own
+            mean.assign(ops.convert_to_numpy(source))
+
     def networks(self) -> dict[str, keras.Model]:
-        nets = {"generator": self.generator, "discriminator": self.discriminator}
+        nets = ({"generator": self.generator} if self.average is None
+                else {"generator": self.average, "generator_online": self.generator})
+        nets["discriminator"] = self.discriminator
         if self.classifier is not None:
             nets["classifier"] = self.classifier
         return nets
 
     def converter(self) -> SpeakerRelativeConverter:
-        """The converter on the live generator (with the normalizer once :meth:`prepare` has run)."""
-        return SpeakerRelativeConverter(self.generator, self.n_emotions, self.normalizer, self.emotion_names,
-                                        f0_contour=self.options.f0_contour)
+        """The converter on the live generator, or on its moving average (refreshed by the converter's ``fit``);
+        with the normalizer once :meth:`prepare` has run."""
+        return SpeakerRelativeConverter(self.generator if self.average is None else self.average, self.n_emotions,
+                                        self.normalizer, self.emotion_names, f0_contour=self.options.f0_contour,
+                                        refresh=None if self.average is None else self.sync_average)
 
 
 def build_stargan(model_cfg: ModelConfig, train_cfg: TrainConfig, options: StarGanConfig | None = None, *,
@@ -676,10 +710,17 @@ def build_stargan(model_cfg: ModelConfig, train_cfg: TrainConfig, options: StarG
     keras.utils.set_random_seed(train_cfg.seed)
     n, channels = model_cfg.n_emotions, model_cfg.mcep_dim + int(options.f0_contour)
     classifier = build_emotion_classifier(model_cfg) if train_cfg.lambda_class > 0 else None
-    model = EmoStarGAN(build_conditional_generator(model_cfg, n, n_channels=channels),
-                       discriminator_builder(options.discriminator)(model_cfg, "discriminator", n, input_dim=channels),
-                       train_cfg, n, classifier=classifier, options=options, name="emostargan")
-    return compile_gan(model, train_cfg, run_eagerly=run_eagerly, jit_compile=jit_compile)
+    generator = build_conditional_generator(model_cfg, n, n_channels=channels)
+    discriminator = discriminator_builder(options.discriminator)(model_cfg, "discriminator", n, input_dim=channels)
+    # built last, so the other networks start as they do without it; its weights are copied in (sync_average)
+    average = (build_conditional_generator(model_cfg, n, name="generator_average", n_channels=channels)
+               if options.generator_average > 0 else None)
+    model = EmoStarGAN(generator, discriminator, train_cfg, n, classifier=classifier, options=options,
+                       average=average, name="emostargan")
+    model = compile_gan(model, train_cfg, run_eagerly=run_eagerly, jit_compile=jit_compile,
+                        generator_average=options.generator_average)
+    model.sync_average()
+    return model
 
 
 SPEC = ModelSpec(name=NAME, title="EmoStarGAN", build_training=build_stargan, build_converter=build_converter,

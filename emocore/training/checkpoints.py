@@ -137,7 +137,8 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
     for name, network in model.networks().items():
         if name == "classifier":
             continue
-        path = checkpoint / f"{name}.weights.h5"
+        source_name = _source_name(model, checkpoint, name)
+        path = checkpoint / f"{source_name}.weights.h5"
         if not path.is_file():
             raise ParameterError(f"warm start: {checkpoint} has no {path.name}; was it trained as another model type?")
         try:
@@ -148,7 +149,7 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
                                      f"mcep_dim?): {error}") from error
             if source_networks is None:
                 source_networks = _source_networks(checkpoint, model_cfg, error)
-            old = source_networks.get(name)
+            old = source_networks.get(source_name)
             if old is None:
                 raise ParameterError(f"warm start: {path} does not fit this model's {name}: {error}") from error
             if any(id(v) in discriminator_ids for v in network.trainable_variables) and not _grows_inputs_only(
@@ -160,6 +161,13 @@ def warm_start(model: TrainingModel, source: str | Path, model_cfg=None) -> dict
             grown.append(name)
     state = json.loads((checkpoint / CHECKPOINT_STATE).read_text())
     return {"checkpoint": str(checkpoint), "iteration": int(state["iteration"]), "grown": grown, "fresh": fresh}
+
+
+def _source_name(model: TrainingModel, folder: Path, name: str) -> str:
+    """The network of the run in ``folder`` that ``model``'s network ``name`` warm-starts from: its namesake, or,
+    when the folder has no weights of that name, the one the model's ``warm_start_fallbacks`` names."""
+    fallback = getattr(model, "warm_start_fallbacks", {}).get(name)
+    return fallback if fallback and not (folder / f"{name}.weights.h5").is_file() else name
 
 
 def _grows_inputs_only(source, target) -> bool:
@@ -187,7 +195,7 @@ def _warm_start_from_model_folder(model: TrainingModel, folder: Path) -> dict:
     for name, network in model.networks().items():
         if name == "classifier":
             continue
-        path = folder / f"{name}.weights.h5"
+        path = folder / f"{_source_name(model, folder, name)}.weights.h5"
         if path.is_file():
             load_weights(network, path)
             loaded.append(name)
