@@ -76,8 +76,16 @@ from emocore.dsp.speaker_norm import SpeakerNormalizer, read_speakers
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.familiarity import InputFamiliarity
 from emocore.io import write_json_atomic
-from emocore.models.base import (GAN, Emotion, MappingConverter, ModelSpec, compile_gan, infer, moving_averages,
-                                 stacked_call)
+from emocore.models.base import (
+    GAN,
+    Emotion,
+    MappingConverter,
+    ModelSpec,
+    compile_gan,
+    infer,
+    moving_averages,
+    stacked_call,
+)
 from emocore.models.classifier import build_emotion_classifier, classifier_input
 from emocore.models.contour import CONFIG_FILE as PROSODY_CONFIG_FILE
 from emocore.models.contour import WEIGHTS_FILE as PROSODY_WEIGHTS_FILE
