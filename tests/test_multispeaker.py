@@ -32,7 +32,8 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
     items = write_multispeaker_conversions(smoke_stargan[0], tmp_path / "out", speakers=SPEAKERS, targets=("angry",),
                                            max_utterances=2, processed_dir=tmp_path / "processed", root=corpora_root)
     systems = {i.system for i in items}
-    assert systems == {"emostargan", "emostargan-enrolled", "emostargan-prosody", "f0-only", "source", "target"}
+    assert systems == {"emostargan", "emostargan-enrolled", "emostargan-recordings", "emostargan-prosody", "f0-only",
+                       "source", "target"}
     converted = [i for i in items if i.system == "emostargan"]
     assert len({i.path for i in converted}) == len(converted) == 4  # 2 files of each speaker, never one name twice
     # the speaker the model trained on (OAF) by their own changes too; the unseen actor has none
@@ -41,6 +42,12 @@ def test_conversions_and_scores_of_held_out_words_and_an_unseen_actor(smoke_star
     for item in enrolled:
         average = next(i for i in converted if i.source_path == item.source_path)
         assert not np.allclose(audio.load_wav(item.path, 16000), audio.load_wav(average.path, 16000), atol=1e-3)
+    # the unseen actor with their other recording as a few recordings of their voice; TESS's speakers are enrolled
+    with_recordings = [i for i in items if i.system == "emostargan-recordings"]
+    assert [i.speaker for i in with_recordings] == ["Actor_15", "Actor_15"]
+    for item in with_recordings:
+        alone = next(i for i in converted if i.source_path == item.source_path)
+        assert not np.allclose(audio.load_wav(item.path, 16000), audio.load_wav(alone.path, 16000), atol=1e-3)
     assert all(i.path.is_file() for i in items)
     unseen = [i for i in items if i.speaker == "Actor_15" and i.system == "source"]
     assert unseen and all("Actor_15" in str(i.source_path) for i in unseen)
@@ -173,3 +180,30 @@ def test_ablation_plan_of_one_model_keeps_plain_names_and_numbers_a_repeated_typ
 def test_ablation_plan_refuses_bad_input(types, variants, labels):
     with pytest.raises(ParameterError):
         ablation_plan(types, variants, labels)
+
+
+def test_other_recordings_stats_leave_the_converted_recording_out():
+    from emocore.dsp.features import WorldFeatures
+    from emocore.dsp.prosody import DomainStats
+    from emocore.evaluation.multispeaker import other_recordings_stats
+
+    rng = np.random.default_rng(0)
+
+    def recording(pitch_hz):
+        n = 50
+        return WorldFeatures(f0_hz=np.full(n, pitch_hz) * np.exp(0.05 * rng.standard_normal(n)),
+                             mcep=rng.standard_normal((n, 4)), coded_ap=np.zeros((n, 3)),
+                             log_power=rng.standard_normal(n), n_samples=n * 80)
+
+    feats = [recording(hz) for hz in (100.0, 200.0, 400.0)]
+    others = other_recordings_stats(feats)
+    assert set(others) == {id(f) for f in feats}
+    for f in feats:
+        expected = DomainStats.fit("speaker", [g for g in feats if g is not f])
+        assert others[id(f)].n_utterances == 2
+        assert others[id(f)].log_f0 == expected.log_f0
+        np.testing.assert_allclose(others[id(f)].mcep.mean, expected.mcep.mean)
+    # each leaves out its own pitch: the mean log F0 of the two others
+    np.testing.assert_allclose(np.exp(others[id(feats[0])].log_f0.mean), np.sqrt(200.0 * 400.0), rtol=0.02)
+    with pytest.raises(ParameterError, match="at least two"):
+        other_recordings_stats(feats[:1])

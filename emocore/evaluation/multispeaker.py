@@ -12,7 +12,10 @@ Each source file is converted to every target emotion by the model, by the model
 (``<system>-prosody``: its F0, power and aperiodicity alone, by its own way: the speaker-relative transform, with
 the learned prosody's F0 where it has one), for a speaker the model was trained on (TESS's) by
 the model with that speaker's own measured changes (``<system>-enrolled``, the ``speaker`` option of
-:class:`~emocore.models.stargan.SpeakerRelativeConverter`) and by the published ``f0-only`` baseline (the
+:class:`~emocore.models.stargan.SpeakerRelativeConverter`), for an unseen actor by the model given their *other*
+source recordings as a few recordings of their voice (``<system>-recordings``: ``emocore-convert
+--speaker-recordings``, the ``speaker_stats`` option; the input's own statistics otherwise come from the input
+alone) and by the published ``f0-only`` baseline (the
 log-Gaussian F0 transform with the speaker's own source and target statistics: for TESS from the training words,
 for an unseen actor from all their recordings, an oracle no user has). The ``source`` (unconverted) and
 ``target`` (real recordings) rows come from :func:`~emocore.evaluation.systems.reference_items`. Two judges of
@@ -29,6 +32,7 @@ import pandas as pd
 
 from emocore.data.datasets import Domain
 from emocore.data.speakers import HELD_OUT_ACTORS
+from emocore.dsp.prosody import DomainStats
 from emocore.evaluation.judge import EmotionJudge, corpus_held_out_text_ids
 from emocore.evaluation.manifest import EvalItem
 from emocore.evaluation.report import failed_rows, results_rows, summarize
@@ -68,7 +72,7 @@ def evaluation_speakers(tess_speakers: Sequence[str] = TESS_SPEAKERS,
 def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *, system: str | None = None,
                                    speakers: Sequence[EvalSpeaker] | None = None, source_emotion: str = "neutral",
                                    targets: Sequence[str] = TARGETS, baselines: bool = True,
-                                   enrolled: bool | None = None,
+                                   enrolled: bool | None = None, recordings: bool | None = None,
                                    checkpoint: str | Path | None = None, intensity: float | None = None,
                                    max_utterances: int | None = None, processed_dir: str | Path | None = None,
                                    root: str | Path | None = None, progress: bool = False,
@@ -81,6 +85,9 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
         speakers: default :func:`evaluation_speakers`.
         baselines: also write ``<system>-prosody``, ``f0-only``, and the ``source`` and ``target`` rows.
         enrolled: also write ``<system>-enrolled`` for a speaker the model enrolled (default: ``baselines``).
+        recordings: also write ``<system>-recordings`` for an unseen speaker with two source files or more: each file
+            converted with the statistics of the speaker's other source files (:func:`other_recordings_stats`), as
+            ``emocore-convert --speaker-recordings`` takes them (default: ``baselines``).
         checkpoint: convert with a training checkpoint of ``model_dir`` instead of its final weights.
         intensity: the model's emotion intensity in ``[0, 1]`` (``None``: its default, full).
         max_utterances: at most this many files per speaker and emotion (smoke runs; the statistics of the
@@ -107,6 +114,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
     name = system or get(model.model_type).title.lower()
     trained_on = set(model.record.training.get("speakers", ()))
     with_enrolled = baselines if enrolled is None else enrolled
+    with_recordings = baselines if recordings is None else recordings
     enrolled_speakers = set(getattr(model.converter, "enrolled_speakers", ())) if with_enrolled else set()
     recorded_words = {t for e in model.record.emotions for t in e.validation_text_ids}
     processed = processed_dir or paths.processed_dir()
@@ -138,6 +146,10 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
             if f"{speaker.corpus}:{speaker.name}" in enrolled_speakers:  # the speaker's own changes, not the average
                 systems[f"{name}-enrolled"] = lambda feats, convert=convert, s=speaker: convert(
                     feats, speaker=f"{s.corpus}:{s.name}")
+            if with_recordings and not held_out and len(tests) > 1:  # a user's voice, with a few recordings of it
+                others = other_recordings_stats([f for _, f in tests], name=f"{speaker.name}-{source_emotion}")
+                systems[f"{name}-recordings"] = lambda feats, convert=convert, others=others: convert(
+                    feats, speaker_stats=others[id(feats)])
             if baselines:
                 systems[f"{name}-prosody"] = lambda feats, convert=convert: convert(feats, mcep=False)
                 # the speaker's own statistics: training words (TESS), or all recordings of an unseen actor
@@ -151,6 +163,19 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
                                                      text_ids=text_ids, root=root)
                           if i.system != "source" or i.source_path in used]
     return items
+
+
+def other_recordings_stats(feats: Sequence, name: str = "speaker") -> dict[int, DomainStats]:
+    """For each of one speaker's recordings, the statistics of their *other* recordings (leave one out), by the
+    ``id`` of its features: what a user who gives a few recordings of their voice besides the one converted
+    (``emocore-convert --speaker-recordings``) gives the model.
+
+    Raises:
+        ParameterError: fewer than two recordings.
+    """
+    if len(feats) < 2:
+        raise ParameterError(f"statistics of the other recordings need at least two recordings, got {len(feats)}")
+    return {id(f): DomainStats.fit(name, [g for g in feats if g is not f]) for f in feats}
 
 
 def write_conversions(model_dir: str | Path, out_dir: str | Path, *,
@@ -339,11 +364,12 @@ RESULTS_COLUMNS = (("emotion_accuracy_pct", "eGeMAPS judge %", 0), ("emotion_acc
 
 def results_table(summary: pd.DataFrame, system: str = "emostargan") -> pd.DataFrame:
     """The README's multi-speaker table from :func:`summarize_multispeaker`: per group (``tess`` first) and target
-    emotion, the ``source``, ``f0-only``, ``<system>-prosody``, ``<system>``, ``<system>-enrolled`` (where written)
-    and ``target`` rows."""
+    emotion, the ``source``, ``f0-only``, ``<system>-prosody``, ``<system>``, ``<system>-enrolled`` and
+    ``<system>-recordings`` (where written) and ``target`` rows."""
     ordered = summary.assign(group=pd.Categorical(summary["group"], ["tess", "unseen"], ordered=True))
     table = results_rows(ordered, ["group", "target_emotion"], ["source", "f0-only", f"{system}-prosody", system,
-                                                                f"{system}-enrolled", "target"], RESULTS_COLUMNS)
+                                                                f"{system}-enrolled", f"{system}-recordings",
+                                                                "target"], RESULTS_COLUMNS)
     return table.assign(group=table["group"].astype(str))
 
 
@@ -421,7 +447,7 @@ def evaluate_multispeaker(model_dir: str | Path, out_dir: str | Path, *, checkpo
                                            max_utterances=max_utterances, progress=progress)
     table = score_multispeaker(items, judges, verifier, with_dnsmos=with_dnsmos, cache_dir=cache, progress=progress)
     system = next(i.system for i in items if i.system not in ("source", "target", "f0-only")
-                  ).removesuffix("-prosody").removesuffix("-enrolled")
+                  ).removesuffix("-prosody").removesuffix("-enrolled").removesuffix("-recordings")
     unseen = [s for s in evaluation_speakers() if s.group == "unseen"]
     softer = [score_multispeaker(write_multispeaker_conversions(
         model_dir, out_dir / "audio", system=f"{system}-i{alpha:g}", speakers=unseen, baselines=False,
