@@ -540,6 +540,18 @@ def test_a_generator_average_run_converts_with_the_average_and_resumes_exactly(s
         np.testing.assert_array_equal(a, b)
     for a, b in zip(saved, ConversionModel.load(whole).converter.generator.weights):
         np.testing.assert_array_equal(a, np.array(b))
+    # warm start from it: a run with an average trains on from the trained weights and starts its average from the
+    # average (until its first update resets it, as Keras does); a run without one trains on from the average
+    with_average = build_stargan(MODEL_CFG, TRAIN_CFG, options)
+    training.warm_start(with_average, last, MODEL_CFG)
+    for a, b in zip(online[-1], with_average.generator.weights):
+        np.testing.assert_allclose(a, np.array(b), rtol=1e-5, atol=1e-6)
+    for a, b in zip(saved, with_average.average.weights):
+        np.testing.assert_array_equal(a, np.array(b))
+    plain = build_stargan(MODEL_CFG, TRAIN_CFG, StarGanConfig())
+    training.warm_start(plain, last, MODEL_CFG)
+    for a, b in zip(saved, plain.generator.weights):
+        np.testing.assert_array_equal(a, np.array(b))
 
     resumed = tmp_path / "resumed"
     with pytest.raises(KeyboardInterrupt):

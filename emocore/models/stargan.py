@@ -702,8 +702,9 @@ class EmoStarGAN(GAN):
         return nets
 
     def converter(self) -> SpeakerRelativeConverter:
-        """The converter on the live generator, or on its moving average (refreshed by the converter's ``fit``);
-        with the normalizer once :meth:`prepare` has run."""
+        """The converter on the live generator, or on its moving average; with the normalizer once :meth:`prepare`
+        has run. The average is copied in by the converter's ``fit`` (:meth:`sync_average`; the training loop calls
+        it before every checkpoint, validation and the final save): call ``fit`` before converting with it."""
         return SpeakerRelativeConverter(self.generator if self.average is None else self.average, self.n_emotions,
                                         self.normalizer, self.emotion_names, f0_contour=self.options.f0_contour,
                                         refresh=None if self.average is None else self.sync_average)
