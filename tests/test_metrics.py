@@ -204,6 +204,23 @@ def test_vuv_error_rate_known_fraction():
     assert metrics.vuv_error_rate(ref, (ref == 0) * 100.0) == 1.0
 
 
+def test_the_f0_rmse_splits_into_the_level_and_the_rest():
+    ref = _two_level_contour()
+    voiced = ref > 0
+    # the same shape, four semitones lower: all level
+    assert metrics.f0_level_st(ref, ref * 2.0 ** (-4 / 12)) == pytest.approx(-4.0, abs=1e-9)
+    assert metrics.f0_rmse_level_matched_hz(ref, ref * 2.0 ** (-4 / 12)) == pytest.approx(0.0, abs=1e-9)
+    # a flat contour at the reference's geometric mean: no level difference, all shape
+    flat = np.where(voiced, np.exp(np.mean(np.log(ref[voiced]))), 0.0)
+    assert metrics.f0_level_st(ref, flat) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.f0_rmse_level_matched_hz(ref, flat) == pytest.approx(metrics.f0_rmse_hz(ref, flat), rel=1e-12)
+    assert metrics.f0_rmse_level_matched_hz(ref, flat * 1.5) == pytest.approx(metrics.f0_rmse_hz(ref, flat), rel=1e-9)
+    assert metrics.f0_rmse_level_matched_hz(ref, flat) > 1.0
+    # frames unvoiced in either are left out; none voiced in both: nan
+    assert math.isnan(metrics.f0_level_st(ref, np.where(voiced, 0.0, 100.0)))
+    assert math.isnan(metrics.f0_rmse_level_matched_hz(ref, np.zeros_like(ref)))
+
+
 def test_f0_metrics_follow_the_path():
     ref = _two_level_contour()
     stretched = np.repeat(ref * 2.0 ** (2 / 12), 2)  # twice as long and two semitones up
@@ -225,12 +242,15 @@ def test_aligned_metrics_on_stretched_shifted_copy(rng):
     mcep_test[:, 0] += 4.0  # louder: c0 does not affect the alignment or the MCD
     f0_test = np.repeat(f0 * ratio, 2)
     out = metrics.aligned_metrics(mcep, f0, mcep_test, f0_test)
-    assert set(out) == {"mcd_db", "f0_rmse_hz", "log_f0_pearson", "vuv_error"}
+    assert set(out) == {"mcd_db", "f0_rmse_hz", "log_f0_pearson", "vuv_error", "f0_level_st",
+                        "f0_rmse_level_matched_hz"}
     assert all(isinstance(v, float) for v in out.values())
     assert out["mcd_db"] == 0.0
     assert out["f0_rmse_hz"] == pytest.approx((ratio - 1) * math.sqrt(np.mean(f0[f0 > 0] ** 2)), rel=1e-12)
     assert out["log_f0_pearson"] == pytest.approx(1.0, abs=1e-12)
     assert out["vuv_error"] == 0.0
+    assert out["f0_level_st"] == pytest.approx(3.0, abs=1e-9)  # three semitones up, nothing else
+    assert out["f0_rmse_level_matched_hz"] == pytest.approx(0.0, abs=1e-9)
 
 
 # ------------------------------------------------------------------------------------- real audio
@@ -309,7 +329,8 @@ def test_mcd_bad_input_raises(ref, test, kwargs):
 _F0 = np.full(10, 100.0)
 
 
-@pytest.mark.parametrize("fn", [metrics.f0_rmse_hz, metrics.log_f0_pearson, metrics.vuv_error_rate])
+@pytest.mark.parametrize("fn", [metrics.f0_rmse_hz, metrics.log_f0_pearson, metrics.vuv_error_rate,
+                                metrics.f0_level_st, metrics.f0_rmse_level_matched_hz])
 @pytest.mark.parametrize(
     "ref,test,path",
     [

@@ -296,6 +296,45 @@ def f0_rmse_hz(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: AlignmentPath 
     return float(np.sqrt(np.mean((ref[both] - test[both]) ** 2)))
 
 
+def f0_level_st(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: AlignmentPath | None = None) -> float:
+    """How far the converted pitch sits from the reference's: the mean log-F0 difference ``test - ref`` over frames
+    voiced in both, in semitones (+12 is an octave higher).
+
+    The level part of :func:`f0_rmse_hz`: a conversion can miss the real target's contour by its register (angry
+    spoken higher) or by its shape; :func:`f0_rmse_level_matched_hz` is the other part.
+
+    Returns:
+        float: semitones, or ``nan`` when no aligned frame is voiced in both.
+
+    Raises:
+        ParameterError: as for :func:`f0_rmse_hz`.
+    """
+    ref, test = _paired_f0(f0_ref_hz, f0_test_hz, path)
+    both = (ref > 0) & (test > 0)
+    if not np.any(both):
+        return float("nan")
+    return float(12.0 * np.mean(np.log2(test[both]) - np.log2(ref[both])))
+
+
+def f0_rmse_level_matched_hz(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: AlignmentPath | None = None) -> float:
+    """:func:`f0_rmse_hz` once the converted contour is moved to the reference's level: divided by the ratio
+    :func:`f0_level_st` measures, so only its shape (and its spread) can differ.
+
+    Returns:
+        float: the RMSE in Hz, or ``nan`` when no aligned frame is voiced in both.
+
+    Raises:
+        ParameterError: as for :func:`f0_rmse_hz`.
+    """
+    ref, test = _paired_f0(f0_ref_hz, f0_test_hz, path)
+    both = (ref > 0) & (test > 0)
+    if not np.any(both):
+        return float("nan")
+    ref, test = ref[both], test[both]
+    matched = test * np.exp(-np.mean(np.log(test) - np.log(ref)))
+    return float(np.sqrt(np.mean((ref - matched) ** 2)))
+
+
 def log_f0_pearson(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: AlignmentPath | None = None) -> float:
     """Pearson correlation of log F0 over frames voiced in both contours.
 
@@ -365,8 +404,8 @@ def aligned_metrics(
 
     Returns:
         dict[str, float]: ``mcd_db`` (:func:`mel_cepstral_distortion_db`, c0 excluded),
-        ``f0_rmse_hz``, ``log_f0_pearson`` and ``vuv_error``, each computed on the same path; the F0
-        metrics may be ``nan`` as documented in their functions.
+        ``f0_rmse_hz``, ``log_f0_pearson``, ``vuv_error``, ``f0_level_st`` and ``f0_rmse_level_matched_hz``,
+        each computed on the same path; the F0 metrics may be ``nan`` as documented in their functions.
 
     Raises:
         ParameterError: if any array is malformed, ``D < 2``, or an F0 contour's length differs
@@ -386,6 +425,8 @@ def aligned_metrics(
         "f0_rmse_hz": f0_rmse_hz(f0_ref, f0_test, path),
         "log_f0_pearson": log_f0_pearson(f0_ref, f0_test, path),
         "vuv_error": vuv_error_rate(f0_ref, f0_test, path),
+        "f0_level_st": f0_level_st(f0_ref, f0_test, path),
+        "f0_rmse_level_matched_hz": f0_rmse_level_matched_hz(f0_ref, f0_test, path),
     }
 
 

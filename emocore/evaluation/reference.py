@@ -3,8 +3,8 @@
 :func:`feature_shift_table` is the quick check after training, on features; the others measure waveforms;
 :func:`retake_distances` measures two real takes of one sentence against each other, the floor of those distances.
 
-MCD (dB, after DTW), F0 RMSE (Hz), log-F0 Pearson correlation and V/UV error
-(:func:`emocore.metrics.aligned_metrics`, :data:`REFERENCE_METRICS`), measured with
+MCD (dB, after DTW), F0 RMSE (Hz), log-F0 Pearson correlation, V/UV error, and the F0 RMSE split into the pitch
+level (semitones from the reference's) and what is left at the reference's level (:func:`emocore.metrics.aligned_metrics`, :data:`REFERENCE_METRICS`), measured with
 :data:`emocore.vocoders.MEASURE_CONFIG` (harvest F0, 25 SPTK mel-cepstra).
 """
 
@@ -20,7 +20,7 @@ from emocore.dsp import audio, features, metrics
 from emocore.dsp.vocoders import MEASURE_CONFIG
 from emocore.exceptions import ParameterError
 
-REFERENCE_METRICS = ("mcd_db", "f0_rmse_hz", "log_f0_pearson", "vuv_error")
+REFERENCE_METRICS = ("mcd_db", "f0_rmse_hz", "log_f0_pearson", "vuv_error", "f0_level_st", "f0_rmse_level_matched_hz")
 
 
 def compare_to_reference(wav: np.ndarray, reference_wav: np.ndarray,

@@ -21,7 +21,8 @@ from emocore.evaluation.speaker import SpeakerVerifier
 from emocore.exceptions import ParameterError
 
 SUMMARY_COLUMNS = ("system", "target_emotion", "n", "emotion_accuracy_pct", "judge_ceiling_pct", "speaker_similarity",
-                   "nearest_speaker_correct_pct", "dnsmos_ovrl", "mcd_db", "f0_rmse_hz", "log_f0_pearson")
+                   "nearest_speaker_correct_pct", "dnsmos_ovrl", "mcd_db", "f0_rmse_hz", "log_f0_pearson", "f0_level_st",
+                   "f0_rmse_level_matched_hz")
 
 
 def failed_rows(table: pd.DataFrame) -> pd.Series:

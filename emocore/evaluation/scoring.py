@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 #: the columns of an evaluate_pairs table: the item, then the metrics (``nan`` where not measured), then ``error``
 TABLE_METRIC_COLUMNS = ("emotion_correct", "p_target_emotion", "judge_ceiling_pct", "judge_heard_text",
                         "speaker_similarity", "nearest_speaker_correct", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak",
-                        "dnsmos_p808", "mcd_db", "f0_rmse_hz", "log_f0_pearson", "vuv_error")
+                        "dnsmos_p808", "mcd_db", "f0_rmse_hz", "log_f0_pearson", "vuv_error", "f0_level_st",
+                        "f0_rmse_level_matched_hz")
 TABLE_COLUMNS = ("system", "speaker", "source_emotion", "target_emotion", "text_id", "path", "source_path",
                  "reference_path", "judged_emotion", *TABLE_METRIC_COLUMNS[:5], "nearest_speaker",
                  *TABLE_METRIC_COLUMNS[5:], "error")
