@@ -296,6 +296,13 @@ def f0_rmse_hz(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: AlignmentPath 
     return float(np.sqrt(np.mean((ref[both] - test[both]) ** 2)))
 
 
+def _voiced_in_both(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path) -> tuple[np.ndarray, np.ndarray]:
+    """The two contours' aligned frames (:func:`_paired_f0`) where both are voiced (possibly none)."""
+    ref, test = _paired_f0(f0_ref_hz, f0_test_hz, path)
+    both = (ref > 0) & (test > 0)
+    return ref[both], test[both]
+
+
 def f0_level_st(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: AlignmentPath | None = None) -> float:
     """How far the converted pitch sits from the reference's: the mean log-F0 difference ``test - ref`` over frames
     voiced in both, in semitones (+12 is an octave higher).
@@ -309,11 +316,8 @@ def f0_level_st(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: AlignmentPath
     Raises:
         ParameterError: as for :func:`f0_rmse_hz`.
     """
-    ref, test = _paired_f0(f0_ref_hz, f0_test_hz, path)
-    both = (ref > 0) & (test > 0)
-    if not np.any(both):
-        return float("nan")
-    return float(12.0 * np.mean(np.log2(test[both]) - np.log2(ref[both])))
+    ref, test = _voiced_in_both(f0_ref_hz, f0_test_hz, path)
+    return float(12.0 * np.mean(np.log2(test) - np.log2(ref))) if len(ref) else float("nan")
 
 
 def f0_rmse_level_matched_hz(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: AlignmentPath | None = None) -> float:
@@ -326,11 +330,9 @@ def f0_rmse_level_matched_hz(f0_ref_hz: ArrayLike, f0_test_hz: ArrayLike, path: 
     Raises:
         ParameterError: as for :func:`f0_rmse_hz`.
     """
-    ref, test = _paired_f0(f0_ref_hz, f0_test_hz, path)
-    both = (ref > 0) & (test > 0)
-    if not np.any(both):
+    ref, test = _voiced_in_both(f0_ref_hz, f0_test_hz, path)
+    if not len(ref):
         return float("nan")
-    ref, test = ref[both], test[both]
     matched = test * np.exp(-np.mean(np.log(test) - np.log(ref)))
     return float(np.sqrt(np.mean((ref - matched) ** 2)))
 
