@@ -134,6 +134,9 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
                     else sorted({u.text_id for u, _ in tests}))
         if held_out and recorded_words and not {u.text_id for u, _ in tests} <= recorded_words:
             raise ParameterError(f"{model_dir} held out other words than the default split; evaluate it on its own")
+        # a user's voice, with a few recordings of it: each file with the statistics of the speaker's other files
+        others = (other_recordings_stats([f for _, f in tests], name=f"{speaker.name}-{source_emotion}")
+                  if with_recordings and not held_out and len(tests) > 1 else None)
         for target in targets:
             tgt = by_emotion[target]
             source_view = dataclasses.replace(src, validation=tests)
@@ -146,8 +149,7 @@ def write_multispeaker_conversions(model_dir: str | Path, out_dir: str | Path, *
             if f"{speaker.corpus}:{speaker.name}" in enrolled_speakers:  # the speaker's own changes, not the average
                 systems[f"{name}-enrolled"] = lambda feats, convert=convert, s=speaker: convert(
                     feats, speaker=f"{s.corpus}:{s.name}")
-            if with_recordings and not held_out and len(tests) > 1:  # a user's voice, with a few recordings of it
-                others = other_recordings_stats([f for _, f in tests], name=f"{speaker.name}-{source_emotion}")
+            if others is not None:
                 systems[f"{name}-recordings"] = lambda feats, convert=convert, others=others: convert(
                     feats, speaker_stats=others[id(feats)])
             if baselines:

@@ -4,7 +4,8 @@
 :func:`retake_distances` measures two real takes of one sentence against each other, the floor of those distances.
 
 MCD (dB, after DTW), F0 RMSE (Hz), log-F0 Pearson correlation, V/UV error, and the F0 RMSE split into the pitch
-level (semitones from the reference's) and what is left at the reference's level (:func:`emocore.metrics.aligned_metrics`, :data:`REFERENCE_METRICS`), measured with
+level (semitones from the reference's) and what is left at the reference's level
+(:func:`emocore.metrics.aligned_metrics`, :data:`REFERENCE_METRICS`), measured with
 :data:`emocore.vocoders.MEASURE_CONFIG` (harvest F0, 25 SPTK mel-cepstra).
 """
 
