@@ -66,7 +66,10 @@ def listener_page(manifest_dir: str | Path, data_dir: str | Path, systems: Seque
     import ipywidgets as widgets
 
     ab, mos, out_dir = page_trials(manifest_dir, data_dir, systems, seed=seed, n_trials=n_trials, smoke=smoke)
-    name = widgets.Text(value=listener, placeholder="your name or listener id", description="Name:")
+    # the name reaches the kernel when the field loses focus (pressing Start), before Start's click does; typed
+    # keystrokes sent one by one could still be on their way when the click arrives (a name cut to its first letter)
+    name = widgets.Text(value=listener, placeholder="your name or listener id", description="Name:",
+                        continuous_update=False)
     start_button = widgets.Button(description="Start", button_style="primary")
     message = widgets.Label()
     parts = widgets.VBox()
