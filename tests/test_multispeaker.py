@@ -105,6 +105,36 @@ def test_retake_table_averages_the_unseen_actors_normal_takes_against_their_othe
     assert len(every) == 8 and normal["f0_rmse_hz"].mean() != pytest.approx(every["f0_rmse_hz"].mean(), abs=0.01)
 
 
+def test_softer_intensities_of_the_evaluation_move_an_unseen_actors_pitch_part_of_the_way(smoke_stargan, corpora_root,
+                                                                                          tmp_path, monkeypatch):
+    """What the intensity table is measured on: the unseen actor converted again at a lower intensity, under the
+    ``<system>-i<alpha>`` name, its pitch moved by that share of the full conversion's change (the converted
+    features: re-analysing the smoke model's audio is too noisy for a half)."""
+    from emocore.models.stargan import SpeakerRelativeConverter
+
+    moved = {}  # intensity -> [mean log-F0 change of each converted file]
+    convert = SpeakerRelativeConverter.convert
+
+    def recording(self, feats, source, target, **options):
+        out = convert(self, feats, source, target, **options)
+        voiced = (np.asarray(feats.f0_hz) > 0) & (np.asarray(out.f0_hz) > 0)
+        change = np.log(out.f0_hz[voiced]).mean() - np.log(feats.f0_hz[voiced]).mean()
+        moved.setdefault(options.get("intensity", 1.0), []).append(float(change))
+        return out
+
+    monkeypatch.setattr(SpeakerRelativeConverter, "convert", recording)
+    kwargs = dict(speakers=SPEAKERS[1:], targets=("angry",), baselines=False, max_utterances=2,
+                  processed_dir=tmp_path / "processed", root=corpora_root)
+    full = write_multispeaker_conversions(smoke_stargan[0], tmp_path / "out", **kwargs)
+    half = write_multispeaker_conversions(smoke_stargan[0], tmp_path / "out", system="emostargan-i0.5",
+                                          intensity=0.5, **kwargs)
+    assert {i.system for i in half} == {"emostargan-i0.5"} and len(half) == len(full) == 2
+    assert not {i.path for i in half} & {i.path for i in full} and all(i.path.is_file() for i in half)
+    assert sorted(moved) == [0.5, 1.0] and len(moved[0.5]) == len(moved[1.0]) == 2
+    assert all(change > 0.05 for change in moved[1.0])  # the smoke model's angry is higher
+    np.testing.assert_allclose(moved[0.5], np.multiply(moved[1.0], 0.5), rtol=0.1)
+
+
 def test_intensity_table_reads_intensity_from_the_system_names():
     import pandas as pd
 

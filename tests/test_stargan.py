@@ -417,6 +417,46 @@ def test_the_lighter_discriminators_train_with_one_head_per_emotion(rng, kind, r
     assert any(np.abs(np.array(v) - b).max() > 0 for v, b in zip(model.discriminator_variables, before))
 
 
+def test_the_generator_objective_weighs_its_terms_and_asks_the_frozen_classifier_for_each_crops_target(rng):
+    """StarGAN-VC2's objective on one batch: adversarial + cycle + identity (its phase) + the emotion classifier's
+    cross-entropy of each converted crop against that crop's own target emotion."""
+    from keras import ops
+
+    from emocore.models.classifier import classifier_input
+
+    model = build_stargan(MODEL_CFG, TRAIN_CFG)
+    assert model.use_classifier and not model.classifier.trainable
+    real = rng.standard_normal((4, 32, MODEL_CFG.mcep_dim)).astype("float32")
+    log_f0 = rng.standard_normal((4, 32)).astype("float32")
+    sources, targets = np.array([0, 1, 2, 3], np.int32), np.array([1, 3, 0, 2], np.int32)
+    terms, _ = model.generator_losses(real, log_f0, sources, targets, 0, training=False, identity=True)
+    value = {k: float(ops.convert_to_numpy(v)) for k, v in terms.items()}
+    cfg = model.cfg
+    assert value["total"] == pytest.approx(value["adversarial"] + cfg.lambda_cycle * value["cycle"]
+                                           + cfg.lambda_identity * value["identity"]
+                                           + cfg.lambda_class * value["classification"], rel=1e-5)
+
+    one_hot = np.eye(4, dtype="float32")
+    same = ops.convert_to_numpy(model.generator([real, np.concatenate([one_hot[sources]] * 2, axis=1)]))
+    assert value["identity"] == pytest.approx(np.abs(real - same).mean(), rel=1e-4)
+    fake = model.generator([real, np.concatenate([one_hot[sources], one_hot[targets]], axis=1)])
+    logits = ops.convert_to_numpy(model.classifier(classifier_input(fake, log_f0))).astype("float64")
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert value["classification"] == pytest.approx(-log_p[np.arange(4), targets].mean(), rel=1e-4)
+    other = (targets + 1) % 4  # another target per crop: another cross-entropy
+    moved, _ = model.generator_losses(real, log_f0, sources, other, 0, training=False, identity=True)
+    assert abs(float(ops.convert_to_numpy(moved["classification"])) - value["classification"]) > 1e-4
+
+    off, _ = model.generator_losses(real, log_f0, sources, targets, 0, training=False, identity=False)
+    assert float(ops.convert_to_numpy(off["identity_weight"])) == 0.0
+    assert float(ops.convert_to_numpy(off["total"])) == pytest.approx(
+        value["total"] - cfg.lambda_identity * value["identity"], rel=1e-5)
+
+    frozen = [np.array(v) for v in model.classifier.weights]
+    model.train_on_segments([(real[i:i + 1], log_f0[i:i + 1]) for i in range(4)])
+    assert all(np.array_equal(np.array(v), w) for v, w in zip(model.classifier.weights, frozen))
+
+
 def test_the_discriminator_option_names_a_known_kind():
     assert StarGanConfig().discriminator == "2d"
     with pytest.raises(ParameterError, match="discriminator must be one of 2d, 2d-light, 1d, got '3d'"):
