@@ -34,7 +34,8 @@ from emocore.record import read_record
 
 NOTEBOOKS = ("01_preprocess", "02_vocoder_comparison", "04_evaluate", "05_f0_ablation", "06_listening_test")
 #: the results table: (summary column, README header, decimals)
-RESULTS_COLUMNS = (("emotion_accuracy_pct", "emotion judge %", 0), ("judge_ceiling_pct", "judge ceiling %", 0),
+RESULTS_COLUMNS = (("emotion_accuracy_pct", "eGeMAPS judge %", 0), ("emotion_accuracy_logmel_pct", "log-mel judge %", 0),
+                   ("judge_ceiling_pct", "eGeMAPS ceiling %", 0), ("judge_ceiling_logmel_pct", "log-mel ceiling %", 0),
                    ("speaker_similarity", "speaker sim.", 3), ("nearest_speaker_correct_pct", "nearest speaker %", 0),
                    ("dnsmos_ovrl", "DNSMOS", 2), ("mcd_db", "MCD dB", 2), ("f0_rmse_hz", "F0 RMSE Hz", 1))
 RESULTS_SYSTEMS = ("source", "f0-only", "emocyclegan", "emomunit", "emostargan", "target")
@@ -198,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluated = pd.read_csv(summary_csv.with_name("evaluation.csv"))
     table = results_table(summarize(evaluated, by=("system", "speaker", "target_emotion")))
     table.to_csv(fig_dir / "results.csv", index=False)
-    print("\nResults on held-out words (notebook 04; emotion judge, speaker verifier, DNSMOS, distances to "
-          "the real target word):\n")
+    print("\nResults on held-out words (notebook 04; eGeMAPS and log-mel emotion judges, speaker verifier, DNSMOS, "
+          "distances to the real target word):\n")
     print(to_markdown(table))
     for entry in (m for m in models if len(m.emotions) > 2):
         out_dir = data_dir / "results" / "multispeaker" / entry.name

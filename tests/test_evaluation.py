@@ -425,6 +425,32 @@ def test_evaluate_folder_writes_finite_reports(conversion_folder, judge, verifie
 
 
 @pytest.mark.real_data
+def test_a_second_judge_adds_its_own_columns_and_the_summary_its_accuracy(conversion_folder, judge, cache,
+                                                                            corpora_root):
+    logmel = evaluation.train_corpus_judge("tess", ("neutral", "angry"), max_train_texts=20, root=corpora_root,
+                                           cache_dir=cache, features="logmel", logistic_c=(1.0,), svm_c=())
+    items = evaluation.read_manifest(conversion_folder)
+    table = evaluation.evaluate_pairs(items, judge, None, with_dnsmos=False, with_reference=False, cache_dir=cache)
+    both = evaluation.add_judge(table, items, logmel, cache_dir=cache)
+    alone = evaluation.evaluate_pairs(items, logmel, None, with_dnsmos=False, with_reference=False, cache_dir=cache)
+    pd.testing.assert_frame_equal(both[list(table.columns)], table)  # the first judge's columns untouched
+    for column in evaluation.SECOND_JUDGE_COLUMNS:
+        assert both[f"{column}_logmel"].tolist() == alone[column].tolist()
+    summary = evaluation.summarize(both)
+    assert list(summary.columns) == [*evaluation.SUMMARY_COLUMNS, "emotion_accuracy_logmel_pct",
+                                     "judge_ceiling_logmel_pct"]
+    by_system, own = summary.set_index("system"), alone.set_index("system")
+    for system in ("as-is", "perfect"):
+        assert by_system.loc[system, "emotion_accuracy_logmel_pct"] == 100.0 * own.loc[system, "emotion_correct"]
+        assert by_system.loc[system, "judge_ceiling_logmel_pct"] == own.loc[system, "judge_ceiling_pct"]
+    assert list(evaluation.summarize(table).columns) == list(evaluation.SUMMARY_COLUMNS)
+    with pytest.raises(ParameterError, match="already holds a logmel"):
+        evaluation.add_judge(both, items, logmel)
+    with pytest.raises(ParameterError, match="one per item"):
+        evaluation.add_judge(table, items[::-1], logmel)
+
+
+@pytest.mark.real_data
 def test_cli_exit_status(conversion_folder, judge, verifier, cache, tmp_path, capsys):
     judge_path, verifier_path = judge.save(tmp_path / "j.joblib"), verifier.save(tmp_path / "v.joblib")
     common = ["--judge", str(judge_path), "--verifier", str(verifier_path), "--cache-dir", str(cache), "--no-dnsmos",

@@ -13,7 +13,8 @@ def _summary() -> pd.DataFrame:
     for emotion in ("sad", "angry"):
         for k, system in enumerate(("target", "f0+power", "emocyclegan", "source", "f0-only")):
             rows.append({"system": system, "target_emotion": emotion, "n": 16, "emotion_accuracy_pct": 10.0 * k,
-                         "judge_ceiling_pct": 93.75, "speaker_similarity": 0.81234, "nearest_speaker_correct_pct": 100.0,
+                         "judge_ceiling_pct": 93.75, "emotion_accuracy_logmel_pct": 5.0 * k,
+                         "judge_ceiling_logmel_pct": 87.5, "speaker_similarity": 0.81234, "nearest_speaker_correct_pct": 100.0,
                          "dnsmos_ovrl": 2.8461, "mcd_db": 5.0 + k, "f0_rmse_hz": 40.04 + k})
     return pd.DataFrame(rows)
 
@@ -23,18 +24,19 @@ def test_results_table_orders_systems_per_emotion_and_rounds():
     assert list(table["target_emotion"]) == ["angry"] * 4 + ["sad"] * 4
     assert list(table["system"][:4]) == ["source", "f0-only", "emocyclegan", "target"]  # no f0+power, no MUNIT
     angry_cyclegan = table.iloc[2]
-    assert angry_cyclegan["emotion judge %"] == 20.0 and angry_cyclegan["MCD dB"] == 7.0
+    assert angry_cyclegan["eGeMAPS judge %"] == 20.0 and angry_cyclegan["log-mel judge %"] == 10.0
+    assert angry_cyclegan["log-mel ceiling %"] == 88.0 and angry_cyclegan["MCD dB"] == 7.0
     assert angry_cyclegan["speaker sim."] == 0.812 and angry_cyclegan["DNSMOS"] == 2.85
     assert list(table.columns[:3]) == ["target_emotion", "system", "n"]
 
 
 def test_results_table_markdown_shows_missing_metrics_as_a_dash():
-    summary = _summary().drop(columns=["dnsmos_ovrl"])
+    summary = _summary().drop(columns=["dnsmos_ovrl", "emotion_accuracy_logmel_pct", "judge_ceiling_logmel_pct"])
     markdown = make_results.to_markdown(make_results.results_table(summary)).splitlines()
-    assert markdown[0].startswith("| target_emotion | system | n | emotion judge %")
+    assert markdown[0].startswith("| target_emotion | system | n | eGeMAPS judge % | log-mel judge %")
     assert markdown[1].startswith("|---|---|---:")
     assert len(markdown) == 2 + 8 and all(line.count("|") == markdown[0].count("|") for line in markdown)
-    assert markdown[4] == "| angry | emocyclegan | 16 | 20 | 94 | 0.812 | 100 | — | 7 | 42 |"
+    assert markdown[4] == "| angry | emocyclegan | 16 | 20 | — | 94 | — | 0.812 | 100 | — | 7 | 42 |"
 
 
 def test_results_without_pretrained_models_says_how_to_make_one(tmp_path, monkeypatch, capsys):

@@ -12,6 +12,7 @@ One module per kind of score or job; every public name is also here, as ``emocor
 - :mod:`~emocore.evaluation.quality`: naturalness (DNSMOS P.835);
 - :mod:`~emocore.evaluation.reference`: MCD, F0 RMSE, log-F0 correlation, V/UV error against the real target recording;
 - :mod:`~emocore.evaluation.scoring`: :func:`evaluate_pairs` and :func:`evaluate_folder`, every score of every item;
+  :func:`add_judge`, a second judge's columns;
 - :mod:`~emocore.evaluation.report`: :func:`summarize`, :func:`format_summary`, :func:`write_report`,
   :func:`explain_judge_shifts`;
 - :mod:`~emocore.evaluation.significance`: paired comparisons of two systems on the same files (exact McNemar;
@@ -79,11 +80,19 @@ from emocore.evaluation.report import (
     explain_judge_shifts,
     failed_rows,
     format_summary,
+    further_judges,
     results_rows,
     summarize,
     write_report,
 )
-from emocore.evaluation.scoring import TABLE_COLUMNS, TABLE_METRIC_COLUMNS, evaluate_folder, evaluate_pairs
+from emocore.evaluation.scoring import (
+    SECOND_JUDGE_COLUMNS,
+    TABLE_COLUMNS,
+    TABLE_METRIC_COLUMNS,
+    add_judge,
+    evaluate_folder,
+    evaluate_pairs,
+)
 from emocore.evaluation.speaker import (
     EMBEDDING_DIM,
     EMBEDDING_KIND,
@@ -126,9 +135,10 @@ __all__ = [
     "REFERENCE_METRICS", "compare_to_reference", "feature_shift_table", "reference_metrics",
     "retake_distances",
     # scoring
-    "TABLE_COLUMNS", "TABLE_METRIC_COLUMNS", "evaluate_folder", "evaluate_pairs",
+    "SECOND_JUDGE_COLUMNS", "TABLE_COLUMNS", "TABLE_METRIC_COLUMNS", "add_judge", "evaluate_folder", "evaluate_pairs",
     # report
-    "SUMMARY_COLUMNS", "explain_judge_shifts", "failed_rows", "format_summary", "results_rows", "summarize",
+    "SUMMARY_COLUMNS", "explain_judge_shifts", "failed_rows", "format_summary", "further_judges", "results_rows",
+    "summarize",
     "write_report",
     # systems
     "convert_prosody_only", "parse_reference_spec", "reference_items", "write_model_conversions",

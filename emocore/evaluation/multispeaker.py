@@ -36,7 +36,7 @@ from emocore.dsp.prosody import DomainStats
 from emocore.evaluation.judge import EmotionJudge, corpus_held_out_text_ids
 from emocore.evaluation.manifest import EvalItem
 from emocore.evaluation.report import failed_rows, results_rows, summarize
-from emocore.evaluation.scoring import evaluate_pairs
+from emocore.evaluation.scoring import add_judge, evaluate_pairs
 from emocore.evaluation.significance import format_comparison, paired_comparison
 from emocore.evaluation.speaker import SpeakerVerifier
 from emocore.evaluation.systems import (
@@ -49,8 +49,6 @@ from emocore.exceptions import ParameterError
 
 TARGETS = ("angry", "happy", "sad")
 TESS_SPEAKERS = ("OAF", "YAF")
-#: the judge columns a second judge adds, with this suffix
-SECOND_JUDGE_COLUMNS = ("judged_emotion", "emotion_correct", "p_target_emotion", "judge_ceiling_pct")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,28 +304,16 @@ def score_multispeaker(items: Sequence[EvalItem], judges: Mapping[str, Sequence[
         table = evaluate_pairs(chosen, first, verifier, with_dnsmos=with_dnsmos, with_reference=True,
                                cache_dir=cache_dir, progress=progress)
         for judge in others:
-            extra = evaluate_pairs(chosen, judge, None, with_dnsmos=False, with_reference=False, cache_dir=cache_dir)
-            for column in SECOND_JUDGE_COLUMNS:
-                table[f"{column}_{judge.features}"] = extra[column].to_numpy()
+            table = add_judge(table, chosen, judge, cache_dir=cache_dir)
         table.insert(0, "group", group)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
 
 
-def summarize_multispeaker(table: pd.DataFrame, second: str = "logmel") -> pd.DataFrame:
-    """Means per group, system and target emotion: :func:`summarize`'s columns plus the second judge's accuracy
-    (``emotion_accuracy_<second>_pct``) and ceiling (``judge_ceiling_<second>_pct``)."""
-    summary = summarize(table, by=("group", "system", "target_emotion"))
-    column = f"emotion_correct_{second}"
-    if column in table:
-        keys = ["group", "system", "target_emotion"]
-        ok = table[~failed_rows(table)]
-        extra = ok.groupby(keys, sort=False).agg(
-            **{f"emotion_accuracy_{second}_pct": (column, "mean"),
-               f"judge_ceiling_{second}_pct": (f"judge_ceiling_pct_{second}", "mean")}).reset_index()
-        extra[f"emotion_accuracy_{second}_pct"] *= 100.0
-        summary = summary.merge(extra, on=keys, how="left")
-    return summary
+def summarize_multispeaker(table: pd.DataFrame) -> pd.DataFrame:
+    """Means per group, system and target emotion: :func:`summarize`'s columns, the second judge's accuracy
+    (``emotion_accuracy_logmel_pct``) and ceiling (``judge_ceiling_logmel_pct``) among them."""
+    return summarize(table, by=("group", "system", "target_emotion"))
 
 
 def load_judges(cache_dir: str | Path | None = None, *, judges_dir: str | Path | None = None,

@@ -33,6 +33,14 @@ def failed_rows(table: pd.DataFrame) -> pd.Series:
     return errors.notna() & (errors.astype(str).str.strip() != "")
 
 
+def further_judges(table: pd.DataFrame) -> list[str]:
+    """The feature families of the judges :func:`~emocore.evaluation.scoring.add_judge` added to ``table``
+    (``["logmel"]`` for a column ``emotion_correct_logmel``)."""
+    prefix = "emotion_correct_"
+    return [c.removeprefix(prefix) for c in table.columns
+            if c.startswith(prefix) and f"judge_ceiling_pct_{c.removeprefix(prefix)}" in table]
+
+
 def summarize(table: pd.DataFrame, by: Sequence[str] = ("system", "target_emotion")) -> pd.DataFrame:
     """Means per system and target emotion (or any other grouping) of an :func:`evaluate_pairs` table.
 
@@ -46,9 +54,10 @@ def summarize(table: pd.DataFrame, by: Sequence[str] = ("system", "target_emotio
         by: the grouping columns, e.g. ``("system", "speaker", "target_emotion")`` for one row per speaker.
 
     Returns:
-        DataFrame: the ``by`` columns, then :data:`SUMMARY_COLUMNS` after ``system`` and ``target_emotion``;
-        percentages are 0..100; ``judge_ceiling_pct`` is the judge's recall of that emotion on held-out
-        real speech, the most ``emotion_accuracy_pct`` can mean.
+        DataFrame: the ``by`` columns, then :data:`SUMMARY_COLUMNS` after ``system`` and ``target_emotion``,
+        then ``emotion_accuracy_<features>_pct`` and ``judge_ceiling_<features>_pct`` of each judge
+        :func:`~emocore.evaluation.scoring.add_judge` added; percentages are 0..100; ``judge_ceiling_pct`` is the
+        judge's recall of that emotion on held-out real speech, the most ``emotion_accuracy_pct`` can mean.
     """
     by = list(by)
     metric_columns = [c for c in SUMMARY_COLUMNS if c not in ("system", "target_emotion", "n")]
@@ -61,6 +70,11 @@ def summarize(table: pd.DataFrame, by: Sequence[str] = ("system", "target_emotio
             ok[column] = np.nan
     ok["emotion_accuracy_pct"] = 100.0 * ok["emotion_correct"].astype(float)
     ok["nearest_speaker_correct_pct"] = 100.0 * ok["nearest_speaker_correct"].astype(float)
+    for family in further_judges(table):  # another judge's accuracy and ceiling (scoring.add_judge)
+        ok[f"emotion_accuracy_{family}_pct"] = 100.0 * ok[f"emotion_correct_{family}"].astype(float)
+        ok[f"judge_ceiling_{family}_pct"] = ok[f"judge_ceiling_pct_{family}"].astype(float)
+        metric_columns += [f"emotion_accuracy_{family}_pct", f"judge_ceiling_{family}_pct"]
+    columns = by + ["n"] + metric_columns
     grouped = ok.groupby(by, sort=False)
     summary = grouped[metric_columns].mean().reset_index().merge(grouped.size().rename("n").reset_index(), on=by)
     rank = {}

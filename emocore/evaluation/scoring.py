@@ -44,6 +44,8 @@ TABLE_METRIC_COLUMNS = ("emotion_correct", "p_target_emotion", "judge_ceiling_pc
 TABLE_COLUMNS = ("system", "speaker", "source_emotion", "target_emotion", "text_id", "path", "source_path",
                  "reference_path", "judged_emotion", *TABLE_METRIC_COLUMNS[:5], "nearest_speaker",
                  *TABLE_METRIC_COLUMNS[5:], "error")
+#: the columns another judge adds to a table (:func:`add_judge`), each with the suffix ``_<its features>``
+SECOND_JUDGE_COLUMNS = ("judged_emotion", "emotion_correct", "p_target_emotion", "judge_ceiling_pct")
 
 
 def _as_item(item) -> EvalItem:
@@ -136,6 +138,32 @@ def evaluate_pairs(items: Iterable[EvalItem | Mapping], judge: EmotionJudge | No
         row["error"] = "; ".join(errs)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
+
+
+def add_judge(table: pd.DataFrame, items: Iterable[EvalItem | Mapping], judge: EmotionJudge, *,
+              cache_dir: str | Path | None = None, progress: bool = False) -> pd.DataFrame:
+    """``table`` with a further judge's :data:`SECOND_JUDGE_COLUMNS`, each suffixed ``_<its features>`` (e.g.
+    ``emotion_correct_logmel``): a result counts where two judges of different feature families agree.
+
+    Args:
+        table: :func:`evaluate_pairs` of ``items``, in their order.
+        items: the items it scored.
+        judge: the further judge (its ``features`` name its columns).
+
+    Raises:
+        ParameterError: ``table`` has not one row per item, or already holds this judge's family.
+    """
+    items = [_as_item(i) for i in items]
+    if len(items) != len(table) or [str(i.path) for i in items] != [str(p) for p in table["path"]]:
+        raise ParameterError(f"the table has {len(table)} rows, not one per item of the {len(items)} given, in order")
+    if f"emotion_correct_{judge.features}" in table:
+        raise ParameterError(f"the table already holds a {judge.features} judge's columns")
+    extra = evaluate_pairs(items, judge, None, with_dnsmos=False, with_reference=False, cache_dir=cache_dir,
+                           progress=progress)
+    out = table.copy()
+    for column in SECOND_JUDGE_COLUMNS:
+        out[f"{column}_{judge.features}"] = extra[column].to_numpy()
+    return out
 
 
 def evaluate_folder(folder: str | Path, judge: EmotionJudge | None = None, verifier: SpeakerVerifier | None = None,
