@@ -108,6 +108,7 @@ def test_05_f0_ablation(workdir, corpora_root):
     report = json.loads((workdir / "data" / "results" / "05_f0_ablation" / "summary.json").read_text())
     rows = {row["system"]: row for row in report["summary"]}
     assert set(rows) == {"none", "f0", "f0+power+mcep"}
+    assert all(0 <= row["emotion_accuracy_logmel_pct"] <= 100 for row in rows.values())  # both judges score it
     # F0 conversion brings the contour closer to the real angry one than the re-synthesized source
     assert rows["f0"]["f0_rmse_hz"] < rows["none"]["f0_rmse_hz"]
     assert (workdir / "figures" / "05_f0_contours.png").is_file()
