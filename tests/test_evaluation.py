@@ -342,6 +342,55 @@ def test_summarize_averages_per_system_and_emotion_and_skips_failures():
     assert "source" in evaluation.format_summary(summary)
 
 
+class _FakeJudge:
+    """What evaluate_pairs asks of a judge, with fixed answers: a label per file (None: the file fails)."""
+
+    def __init__(self, features, labels, recall):
+        self.features, self.labels, self.emotions = features, labels, ("neutral", "angry", "sad")
+        self.ceiling = {"recall": recall}
+
+    def extract_features(self, paths, cache_dir=None, progress=False):
+        return np.arange(len(paths)), [None if label else "boom" for label in self.labels]
+
+    def predict_features(self, x):
+        return ([label or "" for label in self.labels],
+                [np.eye(3)[self.emotions.index(label or "neutral")] for label in self.labels])
+
+    def heard_text(self, text_id):
+        return False
+
+
+def test_a_second_judge_is_summarized_apart_from_the_first_and_its_failures_are_failed_rows(tmp_path):
+    items = []
+    for k, (system, target) in enumerate([("model", "angry"), ("model", "angry"), ("source", "angry"),
+                                          ("model", "sad"), ("model", "sad")]):
+        (tmp_path / f"{k}.wav").write_bytes(b"")
+        items.append(evaluation.EvalItem(system=system, path=tmp_path / f"{k}.wav", speaker="OAF",
+                                         target_emotion=target, text_id=f"w{k}"))
+    egemaps = _FakeJudge("egemaps", ["angry", "angry", "neutral", "sad", "sad"], {"angry": 0.9, "sad": 0.8})
+    logmel = _FakeJudge("logmel", ["angry", "neutral", "neutral", "neutral", None], {"angry": 0.6, "sad": 0.5})
+    table = evaluation.evaluate_pairs(items, egemaps, None, with_dnsmos=False, with_reference=False)
+    both = evaluation.add_judge(table, items, logmel)
+    assert both["emotion_correct_logmel"].tolist()[:4] == [1.0, 0.0, 0.0, 0.0]
+    assert both["error"].tolist() == ["", "", "", "", "logmel judge: boom"]  # only the second judge failed there
+    summary = evaluation.summarize(both).set_index(["system", "target_emotion"])
+    angry, sad = summary.loc[("model", "angry")], summary.loc[("model", "sad")]
+    assert angry["emotion_accuracy_pct"] == 100.0 and angry["emotion_accuracy_logmel_pct"] == 50.0
+    assert angry["judge_ceiling_pct"] == 90.0 and angry["judge_ceiling_logmel_pct"] == 60.0
+    assert sad["n"] == 1 and sad["emotion_accuracy_pct"] == 100.0 and sad["emotion_accuracy_logmel_pct"] == 0.0
+    # as read back from evaluation.csv: the same summary
+    both.to_csv(tmp_path / "evaluation.csv", index=False)
+    back = pd.read_csv(tmp_path / "evaluation.csv")
+    pd.testing.assert_frame_equal(evaluation.summarize(back), evaluation.summarize(both), check_dtype=False)
+    # rows of a group the second judge did not score: nan there, their own means elsewhere
+    other = table.assign(system="other")
+    mixed = evaluation.summarize(pd.concat([both, other], ignore_index=True)).set_index(["system", "target_emotion"])
+    assert math.isnan(mixed.loc[("other", "angry"), "emotion_accuracy_logmel_pct"])
+    assert mixed.loc[("model", "angry"), "emotion_accuracy_logmel_pct"] == 50.0
+    assert list(evaluation.summarize(both.iloc[:0]).columns)[-2:] == ["emotion_accuracy_logmel_pct",
+                                                                       "judge_ceiling_logmel_pct"]
+
+
 def test_parse_reference_spec():
     assert evaluation.parse_reference_spec("tess:OAF:neutral:angry,sad") == [
         ("tess", "OAF", "neutral", "angry"), ("tess", "OAF", "neutral", "sad")]

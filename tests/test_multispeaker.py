@@ -105,11 +105,11 @@ def test_retake_table_averages_the_unseen_actors_normal_takes_against_their_othe
     assert len(every) == 8 and normal["f0_rmse_hz"].mean() != pytest.approx(every["f0_rmse_hz"].mean(), abs=0.01)
 
 
-def test_softer_intensities_of_the_evaluation_move_an_unseen_actors_pitch_part_of_the_way(smoke_stargan, corpora_root,
-                                                                                          tmp_path, monkeypatch):
-    """What the intensity table is measured on: the unseen actor converted again at a lower intensity, under the
-    ``<system>-i<alpha>`` name, its pitch moved by that share of the full conversion's change (the converted
-    features: re-analysing the smoke model's audio is too noisy for a half)."""
+def test_conversions_at_a_softer_intensity_move_an_unseen_actors_pitch_part_of_the_way(smoke_stargan, corpora_root,
+                                                                                       tmp_path, monkeypatch):
+    """What the evaluation's intensity table is measured on: the unseen actor converted again at a lower
+    intensity, under the ``<system>-i<alpha>`` name, its pitch moved by that share of the full conversion's change
+    (the converted features: re-analysing the smoke model's audio is too noisy for a half)."""
     from emocore.models.stargan import SpeakerRelativeConverter
 
     moved = {}  # intensity -> [mean log-F0 change of each converted file]

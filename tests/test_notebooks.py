@@ -95,6 +95,7 @@ def test_04_evaluate(workdir, corpora_root):
     assert rows["target"]["emotion_accuracy_pct"] == 100.0  # the judge hears real anger in held-out words
     assert rows["source"]["emotion_accuracy_pct"] == 0.0
     assert all(0 <= row["emotion_accuracy_logmel_pct"] <= 100 for row in rows.values())  # the second judge's too
+    assert report["further_judges"]["logmel"]["ceiling_accuracy_pct"] > 0
     assert 0 < rows["source"]["speaker_similarity"] <= 1 and rows["source"]["mcd_db"] > 0
     assert (workdir / "figures" / "04_evaluation.png").is_file()
 

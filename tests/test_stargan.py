@@ -453,7 +453,9 @@ def test_the_generator_objective_weighs_its_terms_and_asks_the_frozen_classifier
         value["total"] - cfg.lambda_identity * value["identity"], rel=1e-5)
 
     frozen = [np.array(v) for v in model.classifier.weights]
+    trained = [np.array(v) for v in model.generator_variables]
     model.train_on_segments([(real[i:i + 1], log_f0[i:i + 1]) for i in range(4)])
+    assert any(np.abs(np.array(v) - w).max() > 0 for v, w in zip(model.generator_variables, trained))  # a real step
     assert all(np.array_equal(np.array(v), w) for v, w in zip(model.classifier.weights, frozen))
 
 

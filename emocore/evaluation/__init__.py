@@ -77,10 +77,10 @@ from emocore.evaluation.reference import (
 )
 from emocore.evaluation.report import (
     SUMMARY_COLUMNS,
+    added_judge_features,
     explain_judge_shifts,
     failed_rows,
     format_summary,
-    further_judges,
     results_rows,
     summarize,
     write_report,
@@ -137,7 +137,7 @@ __all__ = [
     # scoring
     "SECOND_JUDGE_COLUMNS", "TABLE_COLUMNS", "TABLE_METRIC_COLUMNS", "add_judge", "evaluate_folder", "evaluate_pairs",
     # report
-    "SUMMARY_COLUMNS", "explain_judge_shifts", "failed_rows", "format_summary", "further_judges", "results_rows",
+    "SUMMARY_COLUMNS", "added_judge_features", "explain_judge_shifts", "failed_rows", "format_summary", "results_rows",
     "summarize",
     "write_report",
     # systems

@@ -33,7 +33,7 @@ def failed_rows(table: pd.DataFrame) -> pd.Series:
     return errors.notna() & (errors.astype(str).str.strip() != "")
 
 
-def further_judges(table: pd.DataFrame) -> list[str]:
+def added_judge_features(table: pd.DataFrame) -> list[str]:
     """The feature families of the judges :func:`~emocore.evaluation.scoring.add_judge` added to ``table``
     (``["logmel"]`` for a column ``emotion_correct_logmel``)."""
     prefix = "emotion_correct_"
@@ -60,21 +60,21 @@ def summarize(table: pd.DataFrame, by: Sequence[str] = ("system", "target_emotio
         judge's recall of that emotion on held-out real speech, the most ``emotion_accuracy_pct`` can mean.
     """
     by = list(by)
-    metric_columns = [c for c in SUMMARY_COLUMNS if c not in ("system", "target_emotion", "n")]
+    families = added_judge_features(table)  # other judges' accuracies and ceilings (scoring.add_judge)
+    metric_columns = [c for c in SUMMARY_COLUMNS if c not in ("system", "target_emotion", "n")] + [
+        f"{kind}_{family}_pct" for family in families for kind in ("emotion_accuracy", "judge_ceiling")]
     columns = by + ["n"] + metric_columns
     if table.empty:
         return pd.DataFrame(columns=columns)
     ok = table[~failed_rows(table)].copy()
+    for family in families:
+        ok[f"emotion_accuracy_{family}_pct"] = 100.0 * ok[f"emotion_correct_{family}"].astype(float)
+        ok[f"judge_ceiling_{family}_pct"] = ok[f"judge_ceiling_pct_{family}"].astype(float)
     for column in metric_columns + ["emotion_correct", "nearest_speaker_correct"]:
         if column not in ok:
             ok[column] = np.nan
     ok["emotion_accuracy_pct"] = 100.0 * ok["emotion_correct"].astype(float)
     ok["nearest_speaker_correct_pct"] = 100.0 * ok["nearest_speaker_correct"].astype(float)
-    for family in further_judges(table):  # another judge's accuracy and ceiling (scoring.add_judge)
-        ok[f"emotion_accuracy_{family}_pct"] = 100.0 * ok[f"emotion_correct_{family}"].astype(float)
-        ok[f"judge_ceiling_{family}_pct"] = ok[f"judge_ceiling_pct_{family}"].astype(float)
-        metric_columns += [f"emotion_accuracy_{family}_pct", f"judge_ceiling_{family}_pct"]
-    columns = by + ["n"] + metric_columns
     grouped = ok.groupby(by, sort=False)
     summary = grouped[metric_columns].mean().reset_index().merge(grouped.size().rename("n").reset_index(), on=by)
     rank = {}
@@ -91,12 +91,22 @@ def summarize(table: pd.DataFrame, by: Sequence[str] = ("system", "target_emotio
     return summary.sort_values(keys).drop(columns=keys)[columns].reset_index(drop=True)
 
 
+def _judge_record(judge: EmotionJudge) -> dict:
+    return {"emotions": list(judge.emotions), "model": judge.metadata.get("model"),
+            "speakers": judge.metadata.get("speakers"), "corpora": judge.metadata.get("corpora"),
+            "held_out_text_ids": judge.metadata.get("held_out_text_ids"),
+            "ceiling_accuracy_pct": None if judge.ceiling is None else 100.0 * judge.ceiling["accuracy"],
+            "ceiling": judge.ceiling}
+
+
 def write_report(table: pd.DataFrame, out_dir: str | Path, *, judge: EmotionJudge | None = None,
-                 verifier: SpeakerVerifier | None = None, extra: dict | None = None) -> dict[str, Path]:
+                 further_judges: Sequence[EmotionJudge] = (), verifier: SpeakerVerifier | None = None,
+                 extra: dict | None = None) -> dict[str, Path]:
     """Write ``evaluation.csv`` (the table), ``summary.csv`` and ``summary.json`` into ``out_dir``.
 
     ``summary.json`` holds the summary rows, the judge's classes, model, training speakers and
-    held-out ceiling, the verifier's speakers, item and failure counts, and ``extra``.
+    held-out ceiling (and the same of each judge :func:`~emocore.evaluation.scoring.add_judge` added, by its
+    features, under ``further_judges``), the verifier's speakers, item and failure counts, and ``extra``.
 
     Returns:
         dict: ``{"evaluation": ..., "summary_csv": ..., "summary_json": ...}`` paths.
@@ -111,12 +121,8 @@ def write_report(table: pd.DataFrame, out_dir: str | Path, *, judge: EmotionJudg
     report = {
         "n_items": int(len(table)), "n_failed": int(failed_rows(table).sum()),
         "summary": json.loads(summary.to_json(orient="records")),
-        "judge": None if judge is None else {
-            "emotions": list(judge.emotions), "model": judge.metadata.get("model"),
-            "speakers": judge.metadata.get("speakers"), "corpora": judge.metadata.get("corpora"),
-            "held_out_text_ids": judge.metadata.get("held_out_text_ids"),
-            "ceiling_accuracy_pct": None if judge.ceiling is None else 100.0 * judge.ceiling["accuracy"],
-            "ceiling": judge.ceiling},
+        "judge": None if judge is None else _judge_record(judge),
+        "further_judges": {j.features: _judge_record(j) for j in further_judges},
         "verifier": None if verifier is None else {"speakers": list(verifier.speakers),
                                                    "n_enrolled": verifier.metadata.get("n_enrolled")},
         **(extra or {}),

@@ -150,6 +150,10 @@ def add_judge(table: pd.DataFrame, items: Iterable[EvalItem | Mapping], judge: E
         items: the items it scored.
         judge: the further judge (its ``features`` name its columns).
 
+    Returns:
+        DataFrame: a copy of ``table`` with the columns added; a file only this judge failed on gets its error
+        (``"<features> judge: ..."``) in ``error``, so that it is left out of every mean as any failed row.
+
     Raises:
         ParameterError: ``table`` has not one row per item, or already holds this judge's family.
     """
@@ -163,6 +167,14 @@ def add_judge(table: pd.DataFrame, items: Iterable[EvalItem | Mapping], judge: E
     out = table.copy()
     for column in SECOND_JUDGE_COLUMNS:
         out[f"{column}_{judge.features}"] = extra[column].to_numpy()
+    # a file this judge could not score is a failed row, as for the first judge: left out of every mean
+    errors = []
+    for own, theirs in zip(out["error"], extra["error"]):
+        own = "" if pd.isna(own) else str(own)
+        if theirs and theirs not in own:  # a missing file is already named
+            own = "; ".join(filter(None, (own, f"{judge.features} judge: {theirs}")))
+        errors.append(own)
+    out["error"] = errors
     return out
 
 
