@@ -100,6 +100,27 @@ def test_judges_saved_before_feature_families_are_egemaps_judges():
         evaluation.EmotionJudge(None, ("angry",), {"features": "mfcc"})
 
 
+def test_a_judge_per_family_is_trained_once_beside_the_first_and_loaded_after(tmp_path, monkeypatch):
+    trained = []
+
+    def train(corpus, emotions, *, features, **kwargs):  # what train_corpus_judge returns, without the corpus
+        trained.append((corpus, features, kwargs.get("max_train_texts")))
+        return evaluation.EmotionJudge(None, tuple(emotions), {"features": features})
+
+    monkeypatch.setattr(judge_module, "train_corpus_judge", train)
+    path = tmp_path / "tess-neutral_angry.joblib"
+    egemaps, logmel = evaluation.load_or_train_judges(path, "tess", ("neutral", "angry"), max_train_texts=6)
+    assert (egemaps.features, logmel.features) == ("egemaps", "logmel")
+    assert trained == [("tess", "egemaps", 6), ("tess", "logmel", 6)]
+    assert path.is_file() and (tmp_path / "tess-neutral_angry-logmel.joblib").is_file()
+    again = evaluation.load_or_train_judges(path, "tess", ("neutral", "angry"))
+    assert [j.features for j in again] == ["egemaps", "logmel"] and len(trained) == 2  # loaded, not trained
+    with pytest.raises(ParameterError, match="each feature family once"):
+        evaluation.load_or_train_judges(path, families=("logmel", "logmel"))
+    with pytest.raises(ParameterError):  # the file at path holds an eGeMAPS judge
+        evaluation.load_or_train_judges(path, families=("logmel",))
+
+
 def test_default_judge_paths():
     judges = paths.models_dir() / "judges"
     egemaps = judges / "tess-angry_happy_neutral_sad-val0.1-seed0.joblib"  # where judges were always cached

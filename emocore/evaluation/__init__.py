@@ -49,6 +49,7 @@ from emocore.evaluation.judge import (
     default_speaker_independent_judge_path,
     feature_family,
     load_or_train_judge,
+    load_or_train_judges,
     load_or_train_speaker_independent_judge,
     train_corpus_judge,
     train_speaker_independent_judge,
@@ -125,6 +126,7 @@ __all__ = [
     "DEFAULT_EMOTIONS", "DEFAULT_FEATURES", "DEFAULT_LOGISTIC_C", "DEFAULT_SVM_C", "FEATURE_FAMILIES", "GROUP_BY",
     "JUDGE_FORMAT", "EmotionJudge", "FeatureFamily", "corpus_held_out_text_ids", "default_judge_path",
     "default_speaker_independent_judge_path", "feature_family", "load_or_train_judge",
+    "load_or_train_judges",
     "load_or_train_speaker_independent_judge", "train_corpus_judge", "train_speaker_independent_judge",
     # speaker
     "EMBEDDING_DIM", "EMBEDDING_KIND", "VERIFIER_FORMAT", "SpeakerVerifier", "build_corpus_verifier",

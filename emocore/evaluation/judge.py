@@ -533,6 +533,25 @@ def load_or_train_judge(path: str | Path, corpus: str = "tess", emotions: Sequen
     return judge
 
 
+def load_or_train_judges(path: str | Path, corpus: str = "tess", emotions: Sequence[str] = DEFAULT_EMOTIONS, *,
+                         families: Sequence[str] = ("egemaps", "logmel"), **kwargs) -> list[EmotionJudge]:
+    """One judge per feature family, each by :func:`load_or_train_judge` on the same words: the first family's at
+    ``path``, every other's beside it as ``<stem>-<family>.joblib`` (``tess-neutral_angry.joblib`` and
+    ``tess-neutral_angry-logmel.joblib``). The notebooks' two judges: a result counts where both agree.
+
+    ``kwargs`` go to :func:`load_or_train_judge` (``cache_dir``, ``progress``, ``max_train_texts``, ...).
+
+    Raises:
+        ParameterError: no family, one named twice, or a judge on disk of another family than its name says.
+    """
+    families, path = list(families), Path(path)
+    if not families or len(set(families)) != len(families):
+        raise ParameterError(f"give each feature family once, got {families}")
+    paths = [path] + [path.with_name(f"{path.stem}-{family}{path.suffix}") for family in families[1:]]
+    return [load_or_train_judge(where, corpus, emotions, features=family, **kwargs)
+            for where, family in zip(paths, families)]
+
+
 def train_speaker_independent_judge(corpus: str = "ravdess", emotions: Sequence[str] = DEFAULT_EMOTIONS, *,
                                     held_out_speakers: Sequence[str] = HELD_OUT_ACTORS,
                                     speakers: Sequence[str] | None = None, features: str = DEFAULT_FEATURES,
