@@ -184,6 +184,36 @@ def test_instance_norm_normalizes_each_channel_over_time(rng, shape):
     np.testing.assert_allclose(y.std(axis=axes), 1.0, atol=1e-3)
 
 
+@pytest.mark.parametrize("shape", [(3, 50, 5), (2, 12, 7, 4)])
+def test_instance_norm_is_the_textbook_formula_forward_and_backward(rng, shape):
+    """gamma * (x - mean) / sqrt(var + epsilon) + beta, computed as x * scale + offset: the same values and
+    gradients (to float32 rounding) for the input, gamma and beta."""
+    import tensorflow as tf
+
+    norm = models.InstanceNorm(epsilon=1e-3)
+    x = tf.constant((rng.standard_normal(shape) * 3 + 2).astype("float32"))
+    norm.build(x.shape)
+    norm.gamma.assign(rng.uniform(0.5, 2.0, shape[-1]).astype("float32"))
+    norm.beta.assign(rng.uniform(-1.0, 1.0, shape[-1]).astype("float32"))
+    weights = rng.standard_normal(shape).astype("float32")  # a loss that weighs every output differently
+    axes = tuple(range(1, len(shape) - 1))
+
+    def textbook(x, gamma, beta):
+        mean = tf.reduce_mean(x, axis=axes, keepdims=True)
+        variance = tf.reduce_mean(tf.square(x - mean), axis=axes, keepdims=True)
+        return (x - mean) / tf.sqrt(variance + 1e-3) * gamma + beta
+
+    results = []
+    for function in (lambda x: norm(x), lambda x: textbook(x, norm.gamma, norm.beta)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = function(x)
+            loss = tf.reduce_sum(y * weights)
+        results.append([y.numpy()] + [g.numpy() for g in tape.gradient(loss, [x, norm.gamma.value, norm.beta.value])])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
 def test_residual_block_keeps_shape_and_checks_channels(rng):
     block = models.ResidualBlock1D(8, 16, 3)
     x = rng.standard_normal((2, 12, 8)).astype("float32")

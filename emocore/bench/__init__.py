@@ -20,7 +20,7 @@ from emocore.bench.extraction import extraction_throughput
 from emocore.bench.memory import _difference, long_input_memory, memory_child, speech_like_input
 from emocore.bench.training import training_speed
 from emocore.cli.common import _add_debug_flag, guarded, nonnegative_int, positive_float, positive_int
-from emocore.config import F0_METHODS, PARALLEL_OPS
+from emocore.config import F0_METHODS, PARALLEL_OPS, PRECISIONS
 
 __all__ = ["main", "extraction_throughput", "training_speed", "long_input_memory", "memory_child",
            "speech_like_input", "_difference"]
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "(emostargan:discriminator=1d); default: every registered model")
     train_cmd.add_argument("--widths", type=positive_float, nargs="+", default=[0.35, 0.5, 1.0])
     train_cmd.add_argument("--xla", action="store_true", help="also measure each configuration compiled with XLA")
+    train_cmd.add_argument("--precision", choices=PRECISIONS, nargs="+", default=["float32"],
+                           help="what the convolutions compute in, a row each (emocore-train --precision)")
     train_cmd.add_argument("--steps", type=positive_int, default=10, help="timed iterations")
     train_cmd.add_argument("--warmup", type=nonnegative_int, default=2)
     train_cmd.add_argument("--n-frames", type=positive_int, default=128)
@@ -87,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
             limit_cpu_threads(args.threads, args.parallel_ops)
         training.training_speed(args.models, tuple(args.widths), xla=args.xla, steps=args.steps, warmup=args.warmup,
-                                n_frames=args.n_frames, batch_size=args.batch_size, repeats=args.repeats)
+                                n_frames=args.n_frames, batch_size=args.batch_size, repeats=args.repeats,
+                                precisions=tuple(args.precision))
     elif args.command == "conversion":
         agreement = conversion.tracker_agreement(tuple(args.trackers), args.agreement_files)
         quality = (conversion.tracker_quality(args.model, tuple(args.trackers), args.judges_out,

@@ -86,7 +86,7 @@ def matmul_gflops(n: int = 2048, repeats: int = 5, products: int = 2) -> float:
 
 def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = False, steps: int = 10,
                    warmup: int = 2, n_frames: int = 128, batch_size: int = 2, seed: int = 0,
-                   repeats: int = 1) -> list[dict]:
+                   repeats: int = 1, precisions=("float32",)) -> list[dict]:
     """Iterations per second of every registered model's compiled training step, on random crops.
 
     Each configuration is built afresh (``keras.utils.set_random_seed(seed)``); the first call (tracing the step, and
@@ -103,6 +103,8 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
             :class:`~emocore.exceptions.ParameterError` before any measurement.
         widths: channel multipliers.
         xla: also measure each configuration compiled with XLA (``jit_compile``).
+        precisions: what the convolutions compute in (:data:`~emocore.config.PRECISIONS`, ``TrainConfig.precision``):
+            a row per model, width and precision; the reference is float32.
         repeats: fresh builds per configuration.
 
     Each row also counts the step's floating-point work (:func:`step_gflop`) and the rate at which it is done
@@ -110,7 +112,7 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
     after the builds): a step near that rate is bound by arithmetic, and only less work (or other hardware) makes it faster.
 
     Returns:
-        list[dict]: ``model, width, xla, gen_params, first_step_s, first_step_min_s, first_step_max_s, it_per_s,
+        list[dict]: ``model, width, xla, precision, gen_params, first_step_s, first_step_min_s, first_step_max_s, it_per_s,
         x_reference, gflop_per_step, gflop_per_s, pct_of_matmul``, the reference first (medians over the repeats).
     """
     import keras
@@ -124,21 +126,24 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
 
     if repeats < 1:
         raise ParameterError(f"repeats must be at least 1, got {repeats}")
+    for precision in precisions:
+        TrainConfig(precision=precision)  # an unknown precision fails before anything is measured
     variants = {text: model_variant(text) for text in (model_types or models.MODELS)}
     for name, overrides in variants.values():  # an unknown name or option fails before anything is measured
         models.get(name).default_options(**overrides)
-    runs = [REFERENCE] + [(m, w, x) for m in variants for w in widths for x in ((False, True) if xla else (False,))
-                          if (m, w, x) != REFERENCE]
+    reference = (*REFERENCE, "float32")
+    runs = [reference] + [(m, w, x, p) for m in variants for w in widths for x in ((False, True) if xla else (False,))
+                          for p in dict.fromkeys(precisions) if (m, w, x, p) != reference]
     variants.setdefault(REFERENCE[0], (REFERENCE[0], {}))
     rows = []
-    for label, width, jit in runs:
+    for label, width, jit, precision in runs:
         name, overrides = variants[label]
         spec = models.get(name)
         options = spec.default_options(**overrides)
         n_emotions = spec.n_emotions or 4
         model_cfg = ModelConfig(width=width, n_emotions=n_emotions)
         train_cfg = TrainConfig(iterations=10 ** 6, batch_size=batch_size, n_frames=n_frames, seed=seed,
-                                identity_switch_off_step=10 ** 6)
+                                identity_switch_off_step=10 ** 6, precision=precision)
         firsts, rates = [], []
         for _ in range(repeats):
             keras.utils.set_random_seed(seed)
@@ -160,12 +165,12 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
             del model
             keras.backend.clear_session()
         first, rate = float(np.median(firsts)), float(np.median(rates))
-        rows.append({"model": label, "width": width, "xla": jit, "gen_params": gen_params, "first_step_s": first,
+        rows.append({"model": label, "width": width, "xla": jit, "precision": precision, "gen_params": gen_params, "first_step_s": first,
                      "first_step_min_s": min(firsts), "first_step_max_s": max(firsts),
                      "it_per_s": rate, "x_reference": rate / rows[0]["it_per_s"] if rows else 1.0,
                      "gflop_per_step": gflop, "gflop_per_s": gflop * rate})
         spread = f" (range {min(firsts):.1f}-{max(firsts):.1f} s over {repeats} builds)" if repeats > 1 else ""
-        print(f"  {label} width {width:g}{' XLA' if jit else ''}: first step {first:.1f} s{spread}, {rate:.2f} it/s, "
+        print(f"  {label} width {width:g}{' XLA' if jit else ''} {precision}: first step {first:.1f} s{spread}, {rate:.2f} it/s, "
               f"{gflop:.1f} GFLOP per step", flush=True)
     peak = matmul_gflops()  # after the builds: the reference's first step is timed in a fresh runtime, as before
     intra, inter = (tf.config.threading.get_intra_op_parallelism_threads(),
@@ -179,10 +184,10 @@ def training_speed(model_types=None, widths=(0.35, 0.5, 1.0), *, xla: bool = Fal
           f"{os.cpu_count()} cores, {threads}; x reference: against EmoCycleGAN at width 1.0 without XLA (first row){medians}; "
           f"% matmul: the step's GFLOP/s against a {peak:.0f} GFLOP/s float32 matrix product in this process")
     wide = max(12, *(len(r["model"]) + 1 for r in rows))
-    print(f"{'model':<{wide}}{'width':>6}{'XLA':>5}{'gen params':>12}{'first step (s)':>16}{'range (s)':>12}{'it/s':>8}"
+    print(f"{'model':<{wide}}{'width':>6}{'XLA':>5}{'precision':>10}{'gen params':>12}{'first step (s)':>16}{'range (s)':>12}{'it/s':>8}"
           f"{'x reference':>13}{'GFLOP/step':>12}{'GFLOP/s':>9}{'% matmul':>10}")
     for r in rows:
-        print(f"{r['model']:<{wide}}{r['width']:>6g}{'yes' if r['xla'] else 'no':>5}{r['gen_params']:>12,}"
+        print(f"{r['model']:<{wide}}{r['width']:>6g}{'yes' if r['xla'] else 'no':>5}{r['precision']:>10}{r['gen_params']:>12,}"
               f"{r['first_step_s']:>16.1f}{r['first_step_min_s']:>6.1f}-{r['first_step_max_s']:<5.1f}"
               f"{r['it_per_s']:>8.2f}{r['x_reference']:>13.2f}{r['gflop_per_step']:>12.1f}{r['gflop_per_s']:>9.0f}"
               f"{r['pct_of_matmul']:>10.0f}")

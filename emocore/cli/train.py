@@ -21,7 +21,7 @@ from emocore.cli.common import (
     positive_float,
     positive_int,
 )
-from emocore.config import BALANCES, PARALLEL_OPS, STRATEGIES, FeatureConfig
+from emocore.config import BALANCES, PARALLEL_OPS, PRECISIONS, STRATEGIES, FeatureConfig
 
 #: the model type ``--speakers`` trains unless ``--model`` names another
 MULTI_SPEAKER_MODEL = "emostargan"
@@ -125,6 +125,9 @@ def train_main(argv: list[str] | None = None) -> int:
                      help="with --strategy mirrored and no GPU: split the CPU into N devices, one replica each")
     run.add_argument("--xla", action="store_true",
                      help="compile the training step with XLA (slower on CPU here: emocore-bench training --xla)")
+    run.add_argument("--precision", choices=PRECISIONS, default=None,
+                     help="what the convolutions compute in (default float32); bfloat16 keeps float32 weights and is "
+                          "faster only with bfloat16 hardware, e.g. AMX (emocore-bench training --precision bfloat16)")
     run.add_argument("--smoke", action="store_true", help="tiny CI sizes (the configs' smoke() variants)")
     run.add_argument("--eager", action="store_true", help="run the training step eagerly (debugging)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -171,7 +174,8 @@ def train_main(argv: list[str] | None = None) -> int:
         if args.width is not None:
             model_cfg = replace(model_cfg, width=args.width)
         model_cfg = replace(model_cfg, n_emotions=len(sides) + len(contrast))
-        overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed}
+        overrides = {"iterations": args.iterations, "batch_size": args.batch_size, "seed": args.random_seed,
+                     "precision": args.precision}
         train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if v is not None})
         import_tensorflow()
         from emocore import models  # loads TensorFlow

@@ -48,6 +48,7 @@ from emocore.dsp.prosody import DomainStats
 from emocore.exceptions import ModelFolderError, ParameterError
 from emocore.io import atomic_path
 from emocore.models.optimizers import FusedAdam
+from emocore.models.precision import set_convolution_precision
 
 # the emotion classifier's class of each domain (contrast emotions follow from 2)
 EMOTION_INDEX_A = 0
@@ -403,9 +404,13 @@ def missing_members(obj, protocol: type) -> list[str]:
 def build_training_model(spec: ModelSpec, model_cfg: ModelConfig, train_cfg: TrainConfig, options=None, *,
                          run_eagerly: bool = False, jit_compile: bool = False) -> TrainingModel:
     """``spec.build_training`` with the options parsed (:meth:`ModelSpec.parse_options`); ``jit_compile`` compiles
-    the training step with XLA (``emocore-bench training --xla`` measures whether that is faster)."""
+    the training step with XLA (``emocore-bench training --xla`` measures whether that is faster). With
+    ``train_cfg.precision`` other than float32 the networks' convolutions compute in it
+    (:func:`~emocore.models.precision.set_convolution_precision`)."""
     extra = {"jit_compile": True} if jit_compile else {}  # a builder written before --xla need not take it
-    return spec.build_training(model_cfg, train_cfg, spec.parse_options(options), run_eagerly=run_eagerly, **extra)
+    model = spec.build_training(model_cfg, train_cfg, spec.parse_options(options), run_eagerly=run_eagerly, **extra)
+    set_convolution_precision(model.networks().values(), train_cfg.precision)
+    return model
 
 
 @keras.saving.register_keras_serializable(package="emocore")
