@@ -30,8 +30,8 @@ STRATEGIES = ("none", "mirrored", "multi-worker")
 #: faster than TensorFlow's defaults (README, "Speed"); other machines are not measured
 PARALLEL_OPS = 2
 #: what a training step's convolutions compute in (:func:`emocore.models.precision.set_convolution_precision`):
-#: float32, or bfloat16 with float32 weights, inputs and outputs (on a CPU with AMX, an Intel Xeon of 2023 or later,
-#: or a GPU with bfloat16 units: EmoStarGAN's shipped step 1.24x faster on this repository's AMX machine)
+#: float32, or bfloat16 with float32 weights, inputs and outputs; bfloat16 pays only on bfloat16 hardware, e.g. a CPU
+#: with AMX (EmoStarGAN's shipped step: 1.24x the iterations per second on a 2-core Intel Xeon with AMX, README "Speed")
 PRECISIONS = ("float32", "bfloat16")
 #: what a multi-speaker model's training crops are balanced over (:func:`emocore.data.speakers.prepare_speakers`)
 BALANCES = ("speaker", "corpus")

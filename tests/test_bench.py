@@ -93,6 +93,28 @@ def test_training_benchmark_repeats_builds_and_gives_medians_and_the_range(capsy
         bench.training_speed(["cyclegan"], repeats=0)
 
 
+def test_training_benchmark_gives_a_row_per_precision_against_the_float32_reference(capsys, monkeypatch):
+    from emocore.bench import training
+    from emocore.exceptions import ParameterError
+    from emocore.models import base
+
+    built = []
+    real = base.build_training_model
+    monkeypatch.setattr(base, "build_training_model", lambda *a, **k: built.append(a[2].precision) or real(*a, **k))
+    monkeypatch.setattr(training, "REFERENCE", ("cyclegan", 0.125, False))
+    monkeypatch.setattr(training, "matmul_gflops", lambda: 100.0)
+    rows = bench.training_speed(["cyclegan"], widths=(0.125,), steps=1, warmup=0, n_frames=32, batch_size=1,
+                                precisions=("float32", "bfloat16"))
+    # the float32 row is the reference itself; the bfloat16 one is built with bfloat16 convolutions
+    assert built == ["float32", "bfloat16"] and [r["precision"] for r in rows] == ["float32", "bfloat16"]
+    assert rows[1]["gflop_per_step"] == pytest.approx(rows[0]["gflop_per_step"])  # the same work
+    printed = capsys.readouterr().out
+    assert "precision" in printed and "bfloat16" in printed
+    with pytest.raises(ParameterError, match="precision must be one of"):
+        bench.training_speed(["cyclegan"], widths=(0.125,), precisions=("float16",))
+    assert built == ["float32", "bfloat16"]  # refused before anything was built
+
+
 def test_training_benchmark_refuses_an_unknown_model_before_measuring_anything(capsys, monkeypatch):
     from emocore.exceptions import ParameterError
     from emocore.models import base

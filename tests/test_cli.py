@@ -28,6 +28,7 @@ TRAIN_BAD_FLAGS = COMMON_BAD_FLAGS + [
     ("--threads", "0", "--threads"), ("--parallel-ops", "0", "--parallel-ops"), ("--random_seed", "-1", "--random_seed"), ("--split-seed", "-1", "--split-seed"),
     ("--max-utterances", "-1", "--max-utterances"), ("--max-utterances", "0", "--max-utterances"),
     ("--time-budget", "0", "--time-budget"), ("--time-budget", "inf", "--time-budget"),
+    ("--precision", "float16", "--precision"),
 ]
 EXTRACT_BAD_FLAGS = COMMON_BAD_FLAGS + [("--seed", "-1", "--seed"), ("--max-utterances", "-1", "--max-utterances")]
 EVALUATE_BAD_FLAGS = COMMON_BAD_FLAGS + [("--seed", "-1", "--seed"), ("--max-per-speaker", "0", "--max-per-speaker")]
@@ -174,3 +175,23 @@ def test_native_stderr_drops_tensorflow_start_up_notices_and_keeps_other_lines(c
     err = capfd.readouterr().err
     assert "absl" not in err and "oneDNN" not in err
     assert "something real went wrong" in err
+
+
+def test_a_resumed_run_keeps_the_precision_it_was_started_with(tmp_path):
+    """``emocore-train --resume`` without ``--precision`` reads the run's own from its config.json."""
+    import json
+    import shutil
+
+    from emocore import pretrained
+    from emocore.cli.train import _recorded_precision
+
+    assert _recorded_precision(tmp_path / "nothing yet", "float32") == "float32"
+    record = json.loads((pretrained.default_model() / "config.json").read_text())
+    assert record["train"].get("precision", "float32") == "float32"  # trained before the option existed
+    shutil.copy(pretrained.default_model() / "config.json", tmp_path / "config.json")
+    assert _recorded_precision(tmp_path, "bfloat16") == "float32"
+    record["train"]["precision"] = "bfloat16"
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    assert _recorded_precision(tmp_path, "float32") == "bfloat16"
+    (tmp_path / "config.json").write_text("{not json")
+    assert _recorded_precision(tmp_path, "float32") == "float32"  # train() then names what is wrong with the folder

@@ -92,11 +92,12 @@ def test_train_then_convert_a_held_out_word(prepared, tmp_path, capsys):
     model_dir = tmp_path / "model"
     rc = cli.train_main(["--domain-a", NEUTRAL, "--domain-b", ANGRY, "--smoke", "--eager", "--quiet",
                          "--processed-dir", str(processed), "--max-utterances", "3", "--model_dir", str(model_dir),
-                         "--model_name", "oaf_neutral_to_angry", "--random_seed", "1",
+                         "--model_name", "oaf_neutral_to_angry", "--random_seed", "1", "--precision", "bfloat16",
                          "--output_dir", str(tmp_path / "validation")])
     assert rc == 0, capsys.readouterr().err
     config = json.loads((model_dir / "config.json").read_text())
     assert config["model_name"] == "oaf_neutral_to_angry" and config["train"]["seed"] == 1
+    assert config["train"]["precision"] == "bfloat16"  # trained with bfloat16 convolutions; converts in float32
     assert config["emotions"][0]["emotion"] == "neutral" and config["training"]["status"] == "complete"
     assert list((tmp_path / "validation").rglob("*.wav"))
 

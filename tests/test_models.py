@@ -184,14 +184,15 @@ def test_instance_norm_normalizes_each_channel_over_time(rng, shape):
     np.testing.assert_allclose(y.std(axis=axes), 1.0, atol=1e-3)
 
 
-@pytest.mark.parametrize("shape", [(3, 50, 5), (2, 12, 7, 4)])
-def test_instance_norm_is_the_textbook_formula_forward_and_backward(rng, shape):
+@pytest.mark.parametrize(("shape", "offset"), [((3, 50, 5), 2.0), ((2, 12, 7, 4), 2.0), ((3, 50, 5), 300.0)])
+def test_instance_norm_is_the_textbook_formula_forward_and_backward(rng, shape, offset):
     """gamma * (x - mean) / sqrt(var + epsilon) + beta, computed as x * scale + offset: the same values and
-    gradients (to float32 rounding) for the input, gamma and beta."""
+    gradients (to float32 rounding) for the input, gamma and beta, also for a channel whose mean is a hundred times
+    its spread (where x * scale and the offset cancel most)."""
     import tensorflow as tf
 
     norm = models.InstanceNorm(epsilon=1e-3)
-    x = tf.constant((rng.standard_normal(shape) * 3 + 2).astype("float32"))
+    x = tf.constant((rng.standard_normal(shape) * 3 + offset).astype("float32"))
     norm.build(x.shape)
     norm.gamma.assign(rng.uniform(0.5, 2.0, shape[-1]).astype("float32"))
     norm.beta.assign(rng.uniform(-1.0, 1.0, shape[-1]).astype("float32"))

@@ -35,20 +35,30 @@ def pair():
     return _stargan("float32"), _stargan("bfloat16")
 
 
-def test_bfloat16_moves_every_convolution_and_nothing_else(pair):
-    plain, mixed = pair
-    convs = convolution_layers(mixed.networks().values())
-    # the generator, its moving average, the discriminator and the classifier are all convolutional
-    assert len(convs) > 20 and all(isinstance(layer, CONVOLUTIONS) for layer in convs)
+@pytest.mark.parametrize("name", list(models.MODELS))
+def test_bfloat16_moves_every_convolution_of_every_model_and_nothing_else(name):
+    spec = models.get(name)
+    model_cfg = replace(MODEL_CFG, n_emotions=spec.n_emotions or 4)
+    model = build_training_model(spec, model_cfg, replace(TRAIN_CFG, precision="bfloat16"))
+    networks = model.networks()
+    convs = convolution_layers(networks.values())
+    assert len(convs) > 10 and all(isinstance(layer, CONVOLUTIONS) for layer in convs)
     assert {layer.compute_dtype for layer in convs} == {"bfloat16"}
-    assert {layer.compute_dtype for layer in convolution_layers(plain.networks().values())} == {"float32"}
-    for network in mixed.networks().values():
+    for network in networks.values():
         others = [layer for layer in network._flatten_layers(include_self=False) if not isinstance(layer, CONVOLUTIONS)]
         assert others and {layer.compute_dtype for layer in others} == {"float32"}
-    # the weights stay float32 and the same: checkpoints and saved weights do not change
-    assert {v.dtype for v in mixed.generator_variables + mixed.discriminator_variables} == {"float32"}
-    for a, b in zip(plain.generator.get_weights(), mixed.generator.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    # what converts during training (validation) is among the networks moved
+    assert {id(n) for n in model.converter().networks().values()} <= {id(n) for n in networks.values()}
+    # the weights stay float32: the optimizer, checkpoints and saved weights see no change
+    assert {v.dtype for v in model.generator_variables + model.discriminator_variables} == {"float32"}
+
+
+def test_the_same_seed_gives_the_same_weights_in_either_precision(pair):
+    plain, mixed = pair
+    assert {layer.compute_dtype for layer in convolution_layers(plain.networks().values())} == {"float32"}
+    for name, network in plain.networks().items():
+        for a, b in zip(network.get_weights(), mixed.networks()[name].get_weights()):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_a_bfloat16_network_hands_back_float32_close_to_the_float32_network(pair):
@@ -76,6 +86,7 @@ def test_a_bfloat16_training_step_matches_float32_to_bfloat16_precision():
     assert set(logs_plain) == set(logs_mixed) and all(np.isfinite(v) for v in logs_mixed.values())
     for name in ("adversarial", "classification", "disc", "gen_total"):
         assert logs_mixed[name] == pytest.approx(logs_plain[name], rel=0.02), name
+    assert any(logs_mixed[name] != logs_plain[name] for name in ("adversarial", "disc"))  # in bfloat16 indeed
     after = mixed.generator.get_weights()
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))  # the float32 weights were updated
     assert all(w.dtype == np.float32 for w in after)
@@ -107,10 +118,11 @@ def test_an_unknown_precision_is_refused():
 
 
 @pytest.mark.slow
-def test_a_bfloat16_run_records_its_precision_and_its_model_converts_in_float32(tmp_path):
-    """A short EmoCycleGAN run with bfloat16 convolutions: its config says so, its saved weights are float32, and
-    the model folder loads for conversion with float32 networks."""
-    from test_training import FEATURE_CFG, _domain
+def test_a_bfloat16_run_records_its_precision_saves_float32_weights_and_converts(tmp_path):
+    """A short EmoCycleGAN run with bfloat16 convolutions: its config says so, the weight files it writes are
+    float32, and the model folder converts a recording."""
+    import h5py
+    from test_training import FEATURE_CFG, _domain, _spoken
 
     domains = _domain("calm", 140.0, seed=0), _domain("loud", 220.0, seed=10)
     train_cfg = replace(TrainConfig().smoke(), precision="bfloat16")
@@ -118,7 +130,11 @@ def test_a_bfloat16_run_records_its_precision_and_its_model_converts_in_float32(
     assert [row["iteration"] for row in history] == [1, 2, 3, 4]
     assert all(np.isfinite(v) for row in history for v in row.values())
     assert json.loads((tmp_path / "config.json").read_text())["train"]["precision"] == "bfloat16"
+    dtypes = set()
+    for path in tmp_path.glob("*.weights.h5"):
+        with h5py.File(path) as weights:
+            weights.visititems(lambda _, item: dtypes.add(str(item.dtype)) if isinstance(item, h5py.Dataset) else None)
+    assert dtypes == {"float32"}
     model = conversion.ConversionModel.load(tmp_path)
-    networks = model.converter.networks().values()
-    assert {layer.compute_dtype for layer in convolution_layers(networks)} == {"float32"}
-    assert {str(w.dtype) for network in networks for w in network.weights} == {"float32"}
+    wav = model.convert_wav(_spoken(140.0, 0.4, seed=3).astype("float32"), "A2B")
+    assert np.isfinite(wav).all() and np.abs(wav).max() > 0

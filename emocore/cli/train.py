@@ -126,8 +126,9 @@ def train_main(argv: list[str] | None = None) -> int:
     run.add_argument("--xla", action="store_true",
                      help="compile the training step with XLA (slower on CPU here: emocore-bench training --xla)")
     run.add_argument("--precision", choices=PRECISIONS, default=None,
-                     help="what the convolutions compute in (default float32); bfloat16 keeps float32 weights and is "
-                          "faster only with bfloat16 hardware, e.g. AMX (emocore-bench training --precision bfloat16)")
+                     help="what the training step's convolutions compute in; bfloat16 keeps float32 weights and is "
+                          "faster only on bfloat16 hardware, e.g. a CPU with AMX (emocore-bench training --precision "
+                          "float32 bfloat16 tells); --resume keeps the run's own unless given")
     run.add_argument("--smoke", action="store_true", help="tiny CI sizes (the configs' smoke() variants)")
     run.add_argument("--eager", action="store_true", help="run the training step eagerly (debugging)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -216,6 +217,8 @@ def train_main(argv: list[str] | None = None) -> int:
             if folder is not None:
                 data.validation = _directory_pairs(folder, feature_cfg, processed, args.jobs)
         model_dir = args.model_dir or paths.models_dir() / (args.model_name or "_to_".join(d.name for d in emotions))
+        if args.resume and args.precision is None:  # a resumed run keeps the precision it was started with
+            train_cfg = replace(train_cfg, precision=_recorded_precision(model_dir, train_cfg.precision))
         history = train(emotions, feature_cfg, model_cfg, train_cfg, model_dir, resume=args.resume,
                         tensorboard_log_dir=args.tensorboard_log_dir, output_dir=args.output_dir,
                         progress=not args.quiet, run_eagerly=args.eager, model_name=args.model_name,
@@ -230,3 +233,16 @@ def train_main(argv: list[str] | None = None) -> int:
     print(f"trained {' <-> '.join(d.name for d in emotions)} for {last.get('iteration', 0)} iterations "
           f"(generator loss {last.get('gen_total', float('nan')):.4f}); model: {model_dir}")
     return 0
+
+
+def _recorded_precision(model_dir: Path, default: str) -> str:
+    """The precision the run in ``model_dir`` was trained with (its ``config.json``), or ``default`` when the folder
+    holds no readable record yet (``train`` then says what is wrong with it)."""
+    from emocore.exceptions import ModelFolderError
+    from emocore.record import CONFIG_NAME, read_record
+
+    try:
+        record = read_record(Path(model_dir) / CONFIG_NAME)
+    except (ModelFolderError, OSError):
+        return default
+    return default if record.train is None else record.train.precision

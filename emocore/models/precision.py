@@ -2,18 +2,20 @@
 
 A training step of the width-0.35 models spends about two thirds of its CPU time in convolutions and their two
 backward passes. On hardware with bfloat16 matrix units (Intel's AMX, in Xeons since 2023; recent GPUs) oneDNN runs
-them several times faster in bfloat16 than in float32 (EmoStarGAN's shipped step: 1.24x the iterations per second on
-this repository's AMX machine, README "Speed"). Keras' whole-model ``mixed_bfloat16`` policy gains much less there
-(1.06x), because the instance norms, gates and losses then run in bfloat16 too, which TensorFlow's CPU kernels do
-slowly, and they need float32's precision more than a convolution does.
+them in bfloat16 several times faster than in float32. Measured on a 2-core Intel Xeon with AMX (README, "Speed"):
+EmoStarGAN's shipped step runs 1.24x the iterations per second with bfloat16 convolutions, but only 1.06x with
+Keras' whole-model ``mixed_bfloat16`` policy, because the instance norms, gates and losses then run in bfloat16 too,
+which TensorFlow's CPU kernels do slowly (and they need float32's precision more than a convolution does).
 
 So :func:`set_convolution_precision` gives only the convolution layers Keras' mixed policy: each keeps its float32
-weights (the optimizer updates them in float32), casts its input and its weights to bfloat16, computes and
-accumulates there, and hands its output back as float32. The rest of every network, the losses and the updates stay
-as they are. Inputs, checkpoints and saved weights are unchanged, and a trained model converts in float32.
+weights (the optimizer updates them in float32), casts its input and its weights to bfloat16, computes there, and
+hands its output back as float32. The rest of every network, the losses and the updates stay as they are, and so do
+inputs, checkpoints and saved weights. Whatever the training run computes with its own networks uses the bfloat16
+convolutions: the classifier's pre-training, the validation conversions, and EmoMUNIT's mean style codes, which are
+saved with the model. A model folder loaded for conversion builds its networks afresh, in float32.
 
 On hardware without bfloat16 units the emulated arithmetic is slower than float32: ``emocore-bench training
---precision bfloat16`` tells which it is on a machine.
+--precision float32 bfloat16`` tells which it is on a machine.
 """
 
 from __future__ import annotations
@@ -32,9 +34,14 @@ CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D)
 
 
 def convolution_layers(networks: Iterable[keras.Model]) -> list[keras.layers.Layer]:
-    """Every convolution layer of ``networks``, nested layers included, each once."""
+    """Every convolution layer of ``networks``, nested layers included (a gated block's two convolutions), each once.
+
+    Returns:
+        list: the layers, in the order the networks hold them.
+    """
     found: dict[int, keras.layers.Layer] = {}
     for network in networks:
+        # Keras' own walk through nested layers (private API; tests/test_precision.py notices if it changes)
         for layer in network._flatten_layers(include_self=False, recursive=True):
             if isinstance(layer, CONVOLUTIONS):
                 found.setdefault(id(layer), layer)
@@ -44,7 +51,11 @@ def convolution_layers(networks: Iterable[keras.Model]) -> list[keras.layers.Lay
 def set_convolution_precision(networks: Iterable[keras.Model], precision: str) -> int:
     """Make every convolution of ``networks`` compute in ``precision`` (:data:`~emocore.config.PRECISIONS`) with
     float32 weights and a float32 output; the other layers are left as they are. Call it before the first
-    training step is traced. ``"float32"`` leaves the networks unchanged.
+    training step is traced (a step traced before keeps float32). Calling it again changes nothing more.
+
+    Args:
+        networks: Keras models, e.g. a training model's ``networks().values()``.
+        precision: ``"bfloat16"``, or ``"float32"``, which leaves the networks as they are.
 
     Returns:
         int: how many convolution layers now compute in ``precision``.
