@@ -72,19 +72,27 @@ def test_step_gflop_counts_the_work_of_every_crop():
     assert 1 < matmul_gflops(n=256, repeats=2) < 1e5
 
 
-def test_training_benchmark_repeats_builds_and_gives_medians_and_the_range(capsys, monkeypatch):
+@pytest.fixture
+def small_bench(monkeypatch):
+    """A bench whose reference is a small EmoCycleGAN, on a known 100 GFLOP/s machine; returns the list of every
+    model built, as ``(model_cfg, train_cfg)``."""
     from emocore.bench import training
-    from emocore.exceptions import ParameterError
     from emocore.models import base
 
     built = []
     real = base.build_training_model
-    monkeypatch.setattr(base, "build_training_model", lambda *a, **k: built.append(a[1].width) or real(*a, **k))
+    monkeypatch.setattr(base, "build_training_model", lambda *a, **k: built.append(a[1:3]) or real(*a, **k))
     monkeypatch.setattr(training, "REFERENCE", ("cyclegan", 0.125, False))
     monkeypatch.setattr(training, "matmul_gflops", lambda: 100.0)
+    return built
+
+
+def test_training_benchmark_repeats_builds_and_gives_medians_and_the_range(capsys, small_bench):
+    from emocore.exceptions import ParameterError
+
     rows = bench.training_speed(["cyclegan"], widths=(0.125,), steps=1, warmup=0, n_frames=32, batch_size=1,
                                 repeats=3)
-    assert built == [0.125] * 3 and len(rows) == 1  # the reference alone, built three times
+    assert [m.width for m, _ in small_bench] == [0.125] * 3 and len(rows) == 1  # the reference alone, built 3 times
     (row,) = rows
     assert row["first_step_min_s"] <= row["first_step_s"] <= row["first_step_max_s"]
     printed = capsys.readouterr().out
@@ -93,26 +101,20 @@ def test_training_benchmark_repeats_builds_and_gives_medians_and_the_range(capsy
         bench.training_speed(["cyclegan"], repeats=0)
 
 
-def test_training_benchmark_gives_a_row_per_precision_against_the_float32_reference(capsys, monkeypatch):
-    from emocore.bench import training
+def test_training_benchmark_gives_a_row_per_precision_against_the_float32_reference(capsys, small_bench):
     from emocore.exceptions import ParameterError
-    from emocore.models import base
 
-    built = []
-    real = base.build_training_model
-    monkeypatch.setattr(base, "build_training_model", lambda *a, **k: built.append(a[2].precision) or real(*a, **k))
-    monkeypatch.setattr(training, "REFERENCE", ("cyclegan", 0.125, False))
-    monkeypatch.setattr(training, "matmul_gflops", lambda: 100.0)
     rows = bench.training_speed(["cyclegan"], widths=(0.125,), steps=1, warmup=0, n_frames=32, batch_size=1,
                                 precisions=("float32", "bfloat16"))
     # the float32 row is the reference itself; the bfloat16 one is built with bfloat16 convolutions
-    assert built == ["float32", "bfloat16"] and [r["precision"] for r in rows] == ["float32", "bfloat16"]
+    assert [t.precision for _, t in small_bench] == ["float32", "bfloat16"]
+    assert [r["precision"] for r in rows] == ["float32", "bfloat16"]
     assert rows[1]["gflop_per_step"] == pytest.approx(rows[0]["gflop_per_step"])  # the same work
     printed = capsys.readouterr().out
     assert "precision" in printed and "bfloat16" in printed
     with pytest.raises(ParameterError, match="precision must be one of"):
         bench.training_speed(["cyclegan"], widths=(0.125,), precisions=("float16",))
-    assert built == ["float32", "bfloat16"]  # refused before anything was built
+    assert len(small_bench) == 2  # refused before anything was built
 
 
 def test_training_benchmark_refuses_an_unknown_model_before_measuring_anything(capsys, monkeypatch):
