@@ -3,7 +3,7 @@
 A training step of the width-0.35 models spends about two thirds of its CPU time in convolutions and their two
 backward passes. On hardware with bfloat16 matrix units (Intel's AMX, in Xeons since 2023; recent GPUs) oneDNN runs
 them in bfloat16 several times faster than in float32. Measured on a 2-core Intel Xeon with AMX (README, "Speed"):
-EmoStarGAN's shipped step runs 1.24x the iterations per second with bfloat16 convolutions, but only 1.06x with
+EmoStarGAN's shipped step runs 1.24x the iterations per second with bfloat16 convolutions, but only 1.07x with
 Keras' whole-model ``mixed_bfloat16`` policy, because the instance norms, gates and losses then run in bfloat16 too,
 which TensorFlow's CPU kernels do slowly (and they need float32's precision more than a convolution does).
 
